@@ -1,0 +1,203 @@
+//! `evledger audit`: recompute everything from the statements and compare it with what is stored.
+//!
+//! For every entry: the entry hash, the indexed header columns, the statement profile, the
+//! payload's schema and the signature (under the signer key registered for its kid). For the
+//! tree: every stored node, recomputed by replaying the leaves, and the node count. For every
+//! checkpoint: its root at its size, its body, and its signature by the log key.
+
+use crate::checkpoint;
+use crate::evidence::Evidence;
+use crate::ledger::Ledger;
+use crate::merkle::{self, Frontier, NodeSource};
+use crate::statement::{self, SignedStatement};
+use crate::store::{Store, StoreError};
+
+/// One thing the audit found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The entry index, or the checkpoint size, it concerns.
+    pub at: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The audit's result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    /// Entries checked.
+    pub entries: u64,
+    /// Stored nodes checked.
+    pub nodes: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// Everything found wrong; empty if the ledger holds.
+    pub findings: Vec<Finding>,
+}
+
+impl AuditReport {
+    /// Whether everything held.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Audits the whole ledger; `progress(done, total)` is called as entries are checked.
+///
+/// # Errors
+/// Only when storage cannot be read; every inconsistency is a [`Finding`].
+pub fn audit(
+    ledger: &Ledger,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<AuditReport, StoreError> {
+    let store = ledger.store();
+    let size = store.size()?;
+    let checkpoints = store.checkpoints()?;
+    let log_verifier = ledger.log_verifier().ok();
+    let mut report = AuditReport::default();
+    let mut frontier = Frontier::empty();
+    let mut next_cp = checkpoints.iter().peekable();
+    let find = |at: String, message: String| Finding { at, message };
+    let mut findings = Vec::new();
+
+    // A checkpoint of size 0 commits to the empty tree.
+    check_checkpoints(
+        &mut next_cp,
+        &frontier,
+        &log_verifier,
+        ledger,
+        &mut findings,
+    );
+    let mut expected_index = 0u64;
+    store.for_each_entry(&mut |e| {
+        let at = format!("entry {}", e.index);
+        if e.index != expected_index {
+            findings.push(find(
+                at.clone(),
+                format!("index gap: expected {expected_index}"),
+            ));
+        }
+        expected_index = e.index + 1;
+        let actual = statement::entry_hash(&e.statement);
+        if actual != e.entry_hash {
+            findings.push(find(
+                at.clone(),
+                "stored entry hash is not SHA-256 of the statement".into(),
+            ));
+        }
+        match SignedStatement::parse(&e.statement) {
+            Err(err) => findings.push(find(at.clone(), err.to_string())),
+            Ok(st) => {
+                let h = st.header();
+                if h.kind != e.kind
+                    || h.issuer != e.issuer
+                    || h.subject != e.subject
+                    || h.issued_at != e.issued_at
+                {
+                    findings.push(find(
+                        at.clone(),
+                        "indexed kind/issuer/subject/iat differ from the statement".into(),
+                    ));
+                }
+                if let Err(err) = Evidence::from_payload(&h.kind, st.payload()) {
+                    findings.push(find(at.clone(), format!("payload: {err}")));
+                }
+                match store.signer_key(&h.kid)? {
+                    None => findings.push(find(
+                        at.clone(),
+                        format!("no registered key for kid {}", h.kid),
+                    )),
+                    Some(key) => {
+                        if let Err(err) = st.verify(&key) {
+                            findings.push(find(at.clone(), err.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        // Replay the leaf (from the recomputed hash) and compare every node it completes.
+        for n in frontier.push(merkle::leaf_hash(&actual)) {
+            match store.node(n.level, n.index) {
+                Ok(stored) if stored == n.hash => {}
+                Ok(_) => findings.push(find(
+                    at.clone(),
+                    format!("stored node (level {}, index {}) differs", n.level, n.index),
+                )),
+                Err(StoreError::Corrupt(m)) => findings.push(find(at.clone(), m)),
+                Err(other) => return Err(other),
+            }
+            report.nodes += 1;
+        }
+        check_checkpoints(
+            &mut next_cp,
+            &frontier,
+            &log_verifier,
+            ledger,
+            &mut findings,
+        );
+        report.entries += 1;
+        progress(report.entries, size);
+        Ok(())
+    })?;
+    let stored_nodes = store.node_count()?;
+    if stored_nodes != report.nodes {
+        findings.push(find(
+            "tree".into(),
+            format!(
+                "{stored_nodes} nodes stored, {} expected for {size} entries",
+                report.nodes
+            ),
+        ));
+    }
+    for cp in next_cp {
+        findings.push(find(
+            format!("checkpoint {}", cp.size),
+            "size is beyond the log".into(),
+        ));
+    }
+    if log_verifier.is_none() {
+        findings.push(find(
+            "ledger".into(),
+            "origin is not a valid signed-note key name".into(),
+        ));
+    }
+    report.checkpoints = checkpoints.len() as u64;
+    report.findings = findings;
+    Ok(report)
+}
+
+fn check_checkpoints<'a>(
+    next: &mut std::iter::Peekable<std::slice::Iter<'a, crate::store::StoredCheckpoint>>,
+    frontier: &Frontier,
+    verifier: &Option<crate::note::NoteVerifier>,
+    ledger: &Ledger,
+    findings: &mut Vec<Finding>,
+) {
+    while let Some(cp) = next.next_if(|cp| cp.size == frontier.size()) {
+        let at = format!("checkpoint {}", cp.size);
+        let root = frontier.root();
+        if cp.root != root {
+            findings.push(Finding {
+                at: at.clone(),
+                message: "stored root differs from the root recomputed from the statements".into(),
+            });
+        }
+        let Some(v) = verifier else { continue };
+        match checkpoint::verify(&cp.note, v) {
+            Err(e) => findings.push(Finding {
+                at,
+                message: format!("signed note: {e}"),
+            }),
+            Ok(vc) => {
+                let c = vc.checkpoint();
+                if c.size != cp.size || c.root != root || c.origin != ledger.info().origin {
+                    findings.push(Finding {
+                        at,
+                        message:
+                            "signed note's origin, size or root differ from the recomputed tree"
+                                .into(),
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Errors as the user sees them: what went wrong, what to do about it, and the exit code.
+
+use std::fmt;
+
+use crate::evidence::EvidenceError;
+use crate::keys::KeyError;
+use crate::ledger::LedgerError;
+use crate::store::StoreError;
+
+/// Exit code for a failed command (bad input, refused operation, I/O).
+pub const EXIT_FAILURE: i32 = 1;
+/// Exit code when `audit` finds the ledger inconsistent.
+pub const EXIT_AUDIT_FAILED: i32 = 3;
+
+/// A command's failure: message, optional hint, exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// What went wrong (may span lines).
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The process exit code.
+    pub code: i32,
+}
+
+impl CliError {
+    /// A failure with a message and exit code 1.
+    pub fn new(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hint: None,
+            code: EXIT_FAILURE,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the exit code.
+    pub fn code(mut self, code: i32) -> CliError {
+        self.code = code;
+        self
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\nhint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<KeyError> for CliError {
+    fn from(e: KeyError) -> CliError {
+        let hint = match &e {
+            KeyError::Permissions { path, .. } => Some(format!("chmod 600 {}", path.display())),
+            KeyError::Exists { .. } => Some("choose another --out file; keys are never overwritten".to_owned()),
+            KeyError::Format { .. } => Some("expected a PEM file written by `evledger key generate` or `openssl genpkey -algorithm ed25519`".to_owned()),
+            _ => None,
+        };
+        let err = CliError::new(e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> CliError {
+        let err = CliError::new(e.to_string());
+        match &e {
+            StoreError::NotFound(dir) => err.hint(format!(
+                "create one with: evledger init --ledger {} --origin NAME (or set --ledger / EVLEDGER_DIR)",
+                dir.display()
+            )),
+            StoreError::Exists(_) => err.hint("use another --ledger directory; an existing ledger is never replaced"),
+            StoreError::Duplicate { .. } => err.hint("a statement is recorded once; `evledger show ENTRY` displays it"),
+            StoreError::Corrupt(_) => err.hint("run `evledger audit` for a full report"),
+            _ => err,
+        }
+    }
+}
+
+impl From<EvidenceError> for CliError {
+    fn from(e: EvidenceError) -> CliError {
+        CliError::new(e.to_string())
+    }
+}
+
+impl From<LedgerError> for CliError {
+    fn from(e: LedgerError) -> CliError {
+        match e {
+            LedgerError::Store(s) => s.into(),
+            LedgerError::Key(k) => k.into(),
+            LedgerError::WrongLogKey { .. } => CliError::new(e.to_string())
+                .hint("the log key must stay in the ledger directory it was created in"),
+            other => CliError::new(other.to_string()),
+        }
+    }
+}
+
+impl CliError {
+    /// Prefixes the message with where the problem is (e.g. the input file).
+    pub fn prefix(mut self, at: &str) -> CliError {
+        self.message = format!("{at}: {}", self.message);
+        self
+    }
+}

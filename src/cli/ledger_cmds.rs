@@ -1,0 +1,254 @@
+//! The ledger subcommands: init, record, checkpoint, prove, consistency, log, show, audit.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::json;
+
+use super::error::EXIT_AUDIT_FAILED;
+use super::{CliError, outln};
+use crate::evidence::{Evidence, InputFormat};
+use crate::hex;
+use crate::keys;
+use crate::ledger::{Ledger, Signer};
+use crate::statement::SignedStatement;
+use crate::store::{Store, StoredEntry};
+
+fn open(dir: &Path) -> Result<Ledger, CliError> {
+    Ok(Ledger::open(dir)?)
+}
+
+/// `evledger init`.
+pub fn init(dir: &Path, origin: &str) -> Result<(), CliError> {
+    let ledger = Ledger::init(dir, origin)?;
+    eprintln!(
+        "created ledger {} (log key {}); publish this verifier key so buyers can pin it:",
+        dir.display(),
+        dir.join(crate::ledger::LOG_KEY_FILE).display()
+    );
+    outln!("{}", ledger.log_verifier()?);
+    Ok(())
+}
+
+/// `evledger record`.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    dir: &Path,
+    kind: &str,
+    input: &Path,
+    key: &Path,
+    issuer: &str,
+    subject: &str,
+    iat: Option<&str>,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(input)
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let evidence = Evidence::from_input(kind, &text, InputFormat::from_path(input))
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let key = keys::read_signing_key(key)?;
+    let issued_at = match iat {
+        None => crate::time::now(),
+        Some(s) => s
+            .parse::<i64>()
+            .or_else(|_| crate::time::parse_rfc3339(s))
+            .map_err(|e| CliError::new(format!("--iat: {e}")))?,
+    };
+    let issued_at =
+        u64::try_from(issued_at).map_err(|_| CliError::new("--iat: must not be before 1970"))?;
+    let mut ledger = open(dir)?;
+    let signer = Signer {
+        key: &key,
+        issuer,
+        subject,
+        x5chain: Vec::new(),
+    };
+    let rec = ledger
+        .record(&evidence, &signer, issued_at)
+        .map_err(|e| CliError::from(e).prefix(&input.display().to_string()))?;
+    if json_out {
+        outln!(
+            "{}",
+            json!({"index": rec.index, "entry_hash": hex::encode(&rec.entry_hash)})
+        );
+    } else {
+        outln!("{} {}", hex::encode(&rec.entry_hash), rec.index);
+    }
+    eprintln!("recorded {kind} at index {}", rec.index);
+    Ok(())
+}
+
+/// `evledger checkpoint`.
+pub fn checkpoint(dir: &Path) -> Result<(), CliError> {
+    let mut ledger = open(dir)?;
+    let cp = ledger.checkpoint()?;
+    outln!("{}", cp.note.trim_end_matches('\n'));
+    eprintln!("checkpoint at size {}", cp.size);
+    Ok(())
+}
+
+/// `evledger prove`.
+pub fn prove(dir: &Path, entry: &str, size: Option<u64>, json_out: bool) -> Result<(), CliError> {
+    let ledger = open(dir)?;
+    let e = ledger.resolve(entry)?;
+    let p = ledger.prove(&e, size)?;
+    let hashes: Vec<String> = p.proof.hashes().iter().map(|h| B64.encode(h)).collect();
+    if json_out {
+        let v = json!({
+            "index": p.index,
+            "tree_size": p.size,
+            "entry_hash": hex::encode(&p.entry_hash),
+            "leaf_hash": B64.encode(p.leaf_hash),
+            "root_hash": B64.encode(p.root),
+            "proof": hashes,
+        });
+        outln!("{v}");
+    } else {
+        outln!("index {}", p.index);
+        outln!("tree_size {}", p.size);
+        outln!("entry_hash {}", hex::encode(&p.entry_hash));
+        outln!("leaf_hash {}", B64.encode(p.leaf_hash));
+        outln!("root_hash {}", B64.encode(p.root));
+        for h in hashes {
+            outln!("{h}");
+        }
+    }
+    Ok(())
+}
+
+/// `evledger consistency`.
+pub fn consistency(dir: &Path, old: u64, new: u64, json_out: bool) -> Result<(), CliError> {
+    let ledger = open(dir)?;
+    let (old_root, new_root, proof) = ledger.consistency(old, new)?;
+    let hashes: Vec<String> = proof.hashes().iter().map(|h| B64.encode(h)).collect();
+    if json_out {
+        let v = json!({
+            "old_size": old,
+            "new_size": new,
+            "old_root": B64.encode(old_root),
+            "new_root": B64.encode(new_root),
+            "proof": hashes,
+        });
+        outln!("{v}");
+    } else {
+        outln!("old {old}");
+        for h in hashes {
+            outln!("{h}");
+        }
+        eprintln!(
+            "old root {} (size {old}), new root {} (size {new})",
+            B64.encode(old_root),
+            B64.encode(new_root)
+        );
+    }
+    Ok(())
+}
+
+fn entry_json(e: &StoredEntry) -> serde_json::Value {
+    json!({
+        "index": e.index,
+        "entry_hash": hex::encode(&e.entry_hash),
+        "kind": e.kind,
+        "issuer": e.issuer,
+        "subject": e.subject,
+        "iat": e.issued_at,
+        "statement": B64.encode(&e.statement),
+    })
+}
+
+/// `evledger log`.
+pub fn log(dir: &Path, json_out: bool) -> Result<(), CliError> {
+    let ledger = open(dir)?;
+    let mut items = Vec::new();
+    ledger.store().for_each_entry(&mut |e| {
+        if json_out {
+            items.push(entry_json(&e));
+        } else {
+            let summary = SignedStatement::parse(&e.statement)
+                .ok()
+                .and_then(|s| Evidence::from_payload(&e.kind, s.payload()).ok())
+                .map(|ev| ev.summary())
+                .unwrap_or_else(|| "(undecodable payload; run evledger audit)".into());
+            outln!(
+                "{:>6}  {}  {:<16} {}  {}  {}\n        {}",
+                e.index,
+                hex::encode(&e.entry_hash),
+                e.kind,
+                crate::time::format_rfc3339(e.issued_at as i64),
+                e.issuer,
+                e.subject,
+                summary
+            );
+        }
+        Ok(())
+    })?;
+    if json_out {
+        outln!("{}", serde_json::Value::Array(items));
+    }
+    Ok(())
+}
+
+/// `evledger show`.
+pub fn show(dir: &Path, entry: &str, json_out: bool) -> Result<(), CliError> {
+    let ledger = open(dir)?;
+    let e = ledger.resolve(entry)?;
+    let st = SignedStatement::parse(&e.statement)
+        .map_err(|err| CliError::new(format!("entry {}: {err}", e.index)))?;
+    let ev = Evidence::from_payload(&e.kind, st.payload())
+        .map_err(|err| CliError::new(format!("entry {}: {err}", e.index)))?;
+    let h = st.header();
+    if json_out {
+        let mut v = entry_json(&e);
+        v["kid"] = json!(h.kid.to_string());
+        v["certificates"] = json!(h.x5chain.len());
+        v["payload"] = ev.to_json();
+        outln!("{v}");
+    } else {
+        outln!("entry {}  index {}", hex::encode(&e.entry_hash), e.index);
+        outln!("  kind      {}", e.kind);
+        outln!("  issuer    {}", h.issuer);
+        outln!("  subject   {}", h.subject);
+        outln!(
+            "  signed at {}",
+            crate::time::format_rfc3339(h.issued_at as i64)
+        );
+        outln!("  kid       {}", h.kid);
+        outln!("{}", ev.render().trim_end_matches('\n'));
+    }
+    Ok(())
+}
+
+/// `evledger audit`.
+pub fn audit(dir: &Path) -> Result<(), CliError> {
+    let ledger = open(dir)?;
+    let total = ledger.store().size()?;
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("auditing {bar:40} {pos}/{len} entries {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = crate::audit::audit(&ledger, &mut |done, _| {
+        if done % 1024 == 0 {
+            bar.set_position(done);
+        }
+    })?;
+    bar.finish_and_clear();
+    for f in &report.findings {
+        outln!("FAIL {}: {}", f.at, f.message);
+    }
+    let summary = format!(
+        "{} entries, {} nodes, {} checkpoints",
+        report.entries, report.nodes, report.checkpoints
+    );
+    if report.is_clean() {
+        outln!("ok: {summary} recomputed and verified");
+        Ok(())
+    } else {
+        Err(CliError::new(format!(
+            "audit found {} problem(s) in {summary}",
+            report.findings.len()
+        ))
+        .code(EXIT_AUDIT_FAILED))
+    }
+}

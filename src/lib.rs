@@ -1,0 +1,26 @@
+//! evledger: a signed, append-only evidence ledger for makers of biometric security devices,
+//! and the offline verifier their buyers run.
+//!
+//! Entries are COSE_Sign1 signed statements ([`statement`]) over typed evidence ([`evidence`]),
+//! encoded as deterministic CBOR ([`cbor`]), appended to an RFC 9162 Merkle log ([`merkle`])
+//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "store")]
+pub mod audit;
+pub mod cbor;
+pub mod checkpoint;
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod evidence;
+pub mod hex;
+pub mod keys;
+#[cfg(feature = "store")]
+pub mod ledger;
+pub mod merkle;
+pub mod note;
+pub mod statement;
+#[cfg(feature = "store")]
+pub mod store;
+pub mod time;

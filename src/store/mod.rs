@@ -1,0 +1,185 @@
+//! Ledger storage: statements, stored Merkle nodes, signer keys and signed checkpoints.
+//!
+//! The [`Store`] trait is the whole interface the ledger needs, so that another backend
+//! (PostgreSQL, a static tile export) can follow without touching the formats or the verifier.
+//! [`SqliteStore`] is the embedded default.
+
+mod sqlite;
+
+pub use sqlite::{DB_FILE, SqliteStore};
+
+use ed25519_dalek::VerifyingKey;
+
+use crate::keys::KeyId;
+use crate::merkle::{Hash, NodeSource};
+
+/// A statement ready to append, with the header fields the store indexes.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The tagged COSE_Sign1 bytes.
+    pub statement: Vec<u8>,
+    /// SHA-256 of `statement`.
+    pub entry_hash: Hash,
+    /// Evidence kind.
+    pub kind: String,
+    /// CWT iss.
+    pub issuer: String,
+    /// CWT sub.
+    pub subject: String,
+    /// CWT iat.
+    pub issued_at: u64,
+    /// The signer's public key (its kid is in the statement).
+    pub signer: VerifyingKey,
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Position in the log (leaf index).
+    pub index: u64,
+    /// SHA-256 of the statement.
+    pub entry_hash: Hash,
+    /// Evidence kind.
+    pub kind: String,
+    /// CWT iss.
+    pub issuer: String,
+    /// CWT sub.
+    pub subject: String,
+    /// CWT iat.
+    pub issued_at: u64,
+    /// The tagged COSE_Sign1 bytes.
+    pub statement: Vec<u8>,
+}
+
+/// A stored signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size it commits to.
+    pub size: u64,
+    /// Root hash at that size.
+    pub root: Hash,
+    /// The C2SP signed note text.
+    pub note: String,
+}
+
+/// Identity of a ledger, fixed at creation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerInfo {
+    /// Checkpoint origin (the log key's name).
+    pub origin: String,
+    /// The log's Ed25519 public key.
+    pub log_key: VerifyingKey,
+}
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("ledger database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The statement is already in the ledger.
+    #[error("duplicate statement: entry {} is already in the ledger at index {index}", crate::hex::encode(.entry_hash))]
+    Duplicate {
+        /// The entry hash.
+        entry_hash: Hash,
+        /// Where it already is.
+        index: u64,
+    },
+    /// No ledger at the path.
+    #[error("no ledger at {0}")]
+    NotFound(std::path::PathBuf),
+    /// A ledger already exists at the path.
+    #[error("a ledger already exists at {0}")]
+    Exists(std::path::PathBuf),
+    /// The file is not an evledger database of a version this program reads.
+    #[error("{path}: not an evledger ledger database ({reason})")]
+    NotALedger {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Stored data contradicts itself (found while reading, not by a full audit).
+    #[error("ledger is inconsistent: {0}")]
+    Corrupt(String),
+    /// A checkpoint for a smaller tree than the latest was offered.
+    #[error("checkpoint for size {offered} is older than the latest checkpoint (size {latest})")]
+    CheckpointRegression {
+        /// Size offered.
+        offered: u64,
+        /// Size of the latest stored checkpoint.
+        latest: u64,
+    },
+    /// An index or size beyond the log.
+    #[error("{what} {value} is beyond the log (size {size})")]
+    OutOfRange {
+        /// What was asked for.
+        what: &'static str,
+        /// The value asked for.
+        value: u64,
+        /// The log's size.
+        size: u64,
+    },
+}
+
+/// What the ledger needs from storage; stored Merkle nodes are read through [`NodeSource`].
+pub trait Store: NodeSource<Error = StoreError> {
+    /// The ledger's identity.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn info(&self) -> Result<LedgerInfo, StoreError>;
+    /// The number of entries.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn size(&self) -> Result<u64, StoreError>;
+    /// Appends statements in one atomic step, updating the stored nodes; returns their indexes.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] (nothing is written) or a write failure (nothing is written).
+    fn append_batch(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError>;
+    /// Reads the entry at `index`.
+    ///
+    /// # Errors
+    /// [`StoreError::OutOfRange`] or a read failure.
+    fn entry(&self, index: u64) -> Result<StoredEntry, StoreError>;
+    /// Finds an entry by its hash.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn find(&self, entry_hash: &Hash) -> Result<Option<StoredEntry>, StoreError>;
+    /// Calls `f` for every entry in index order.
+    ///
+    /// # Errors
+    /// On read failure or the first error `f` returns.
+    fn for_each_entry(
+        &self,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The number of stored nodes.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn node_count(&self) -> Result<u64, StoreError>;
+    /// The public key registered for a signer's kid.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn signer_key(&self, kid: &KeyId) -> Result<Option<VerifyingKey>, StoreError>;
+    /// The newest checkpoint.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// Every stored checkpoint, by size.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+    /// Stores a checkpoint unless one for a larger size exists (compare-and-swap on the latest size).
+    ///
+    /// # Errors
+    /// [`StoreError::CheckpointRegression`] or a write failure.
+    fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError>;
+}

@@ -1,0 +1,480 @@
+//! The embedded SQLite store (WAL, `synchronous=FULL`).
+//!
+//! Schema invariants, enforced by the database itself:
+//! - `entries.idx` is dense: each insert must take exactly the next index;
+//! - `entries.entry_hash` is unique (duplicate statements are refused);
+//! - no row of `meta`, `entries`, `nodes`, `signers` or `checkpoints` can be updated or deleted;
+//! - a checkpoint's size never goes below the latest one, nor beyond the log.
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::VerifyingKey;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::{LedgerInfo, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry};
+use crate::keys::KeyId;
+use crate::merkle::{self, Frontier, Hash, NodeSource};
+
+/// Name of the database file inside a ledger directory.
+pub const DB_FILE: &str = "evledger.db";
+/// `PRAGMA application_id` of an evledger database ("EVL1").
+const APPLICATION_ID: i64 = 0x4556_4c31;
+/// Schema version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE entries (
+    idx        INTEGER PRIMARY KEY,
+    entry_hash BLOB NOT NULL UNIQUE CHECK (length(entry_hash) = 32),
+    kind       TEXT NOT NULL,
+    issuer     TEXT NOT NULL,
+    subject    TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    statement  BLOB NOT NULL
+);
+CREATE TABLE nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB NOT NULL CHECK (length(hash) = 32),
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE signers (
+    kid        BLOB PRIMARY KEY CHECK (length(kid) = 32),
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32)
+) WITHOUT ROWID;
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL CHECK (length(root) = 32),
+    note TEXT NOT NULL
+);
+CREATE TRIGGER entries_dense BEFORE INSERT ON entries
+WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM entries)
+BEGIN SELECT RAISE(ABORT, 'entries must be appended at the next index'); END;
+CREATE TRIGGER checkpoints_forward BEFORE INSERT ON checkpoints
+WHEN NEW.size < (SELECT COALESCE(MAX(size), 0) FROM checkpoints)
+  OR NEW.size > (SELECT COALESCE(MAX(idx) + 1, 0) FROM entries)
+BEGIN SELECT RAISE(ABORT, 'checkpoint size must not go back nor beyond the log'); END;
+"#;
+
+const APPEND_ONLY_TABLES: &[&str] = &["meta", "entries", "nodes", "signers", "checkpoints"];
+
+/// The SQLite ledger store.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+impl SqliteStore {
+    /// Creates a new ledger database in `dir` (which may exist, but must not hold a ledger).
+    ///
+    /// # Errors
+    /// [`StoreError::Exists`], or a database error (no database is left behind).
+    pub fn create(dir: &Path, info: &LedgerInfo) -> Result<SqliteStore, StoreError> {
+        let path = db_path(dir);
+        if path.exists() {
+            return Err(StoreError::Exists(dir.to_path_buf()));
+        }
+        let result = Self::create_at(&path, info);
+        if result.is_err() {
+            // Never leave a half-made database: a later init must start clean.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        result
+    }
+
+    fn create_at(path: &Path, info: &LedgerInfo) -> Result<SqliteStore, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        configure(&conn)?;
+        // One transaction creates schema and identity: a crash leaves either a whole ledger or an empty file.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(SCHEMA)?;
+        for t in APPEND_ONLY_TABLES {
+            tx.execute_batch(&format!(
+                "CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;
+                 CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;"
+            ))?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('origin', ?1), ('log_public_key', ?2)",
+            params![info.origin.as_bytes(), info.log_key.to_bytes().as_slice()],
+        )?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Opens an existing ledger in `dir`; never creates one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::NotALedger`], or a database error.
+    pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let path = db_path(dir);
+        if !path.is_file() {
+            return Err(StoreError::NotFound(dir.to_path_buf()));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags)?;
+        let not_ledger = |reason: String| StoreError::NotALedger {
+            path: path.clone(),
+            reason,
+        };
+        let app: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| not_ledger(e.to_string()))?;
+        if app != APPLICATION_ID {
+            return Err(not_ledger(format!("application id {app:#x}")));
+        }
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(not_ledger(format!(
+                "schema version {version}, this program reads {SCHEMA_VERSION}"
+            )));
+        }
+        configure(&conn)?;
+        Ok(SqliteStore { conn })
+    }
+}
+
+/// Connection settings: WAL for concurrent readers, FULL sync so a committed append survives power loss,
+/// and a generous busy timeout so concurrent writers queue instead of failing.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    Ok(())
+}
+
+/// Reads nodes through any connection or open transaction.
+struct Nodes<'a>(&'a Connection);
+
+impl NodeSource for Nodes<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")?;
+        let h: Option<Vec<u8>> = stmt
+            .query_row(params![level, to_i64(index)?], |r| r.get(0))
+            .optional()?;
+        let h = h.ok_or_else(|| {
+            StoreError::Corrupt(format!("node (level {level}, index {index}) is missing"))
+        })?;
+        to_hash(&h, "node hash")
+    }
+}
+
+fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("value {v} exceeds the database's integer range")))
+}
+
+fn to_hash(b: &[u8], what: &str) -> Result<Hash, StoreError> {
+    Hash::try_from(b)
+        .map_err(|_| StoreError::Corrupt(format!("{what} is {} bytes, not 32", b.len())))
+}
+
+fn size_of(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
+        r.get(0)
+    })?;
+    Ok(n as u64)
+}
+
+const ENTRY_COLUMNS: &str = "idx, entry_hash, kind, issuer, subject, issued_at, statement";
+
+/// An `entries` row as read: idx, entry_hash, kind, issuer, subject, issued_at, statement.
+type EntryRow = (i64, Vec<u8>, String, String, String, i64, Vec<u8>);
+
+fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn make_entry(
+    (idx, hash, kind, issuer, subject, iat, statement): EntryRow,
+) -> Result<StoredEntry, StoreError> {
+    Ok(StoredEntry {
+        index: idx as u64,
+        entry_hash: to_hash(&hash, "entry hash")?,
+        kind,
+        issuer,
+        subject,
+        issued_at: iat as u64,
+        statement,
+    })
+}
+
+impl Store for SqliteStore {
+    fn info(&self) -> Result<LedgerInfo, StoreError> {
+        let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::Corrupt(format!("meta {k} is missing")))
+        };
+        let origin = String::from_utf8(get("origin")?)
+            .map_err(|_| StoreError::Corrupt("origin is not UTF-8".into()))?;
+        let key = get("log_public_key")?;
+        let key = <[u8; 32]>::try_from(key.as_slice())
+            .ok()
+            .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+            .ok_or_else(|| StoreError::Corrupt("log public key is not an Ed25519 key".into()))?;
+        Ok(LedgerInfo {
+            origin,
+            log_key: key,
+        })
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        size_of(&self.conn)
+    }
+
+    fn append_batch(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
+        // IMMEDIATE takes the write lock up front: it guards the read of the log size and the
+        // frontier against other writers until COMMIT, so indexes and nodes never interleave.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let start = size_of(&tx)?;
+        let mut frontier = Frontier::load(&Nodes(&tx), start)?;
+        let mut indexes = Vec::with_capacity(entries.len());
+        {
+            let mut ins_entry = tx.prepare_cached(
+                "INSERT INTO entries (idx, entry_hash, kind, issuer, subject, issued_at, statement)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut ins_node =
+                tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+            let mut ins_signer = tx.prepare_cached(
+                "INSERT OR IGNORE INTO signers (kid, public_key) VALUES (?1, ?2)",
+            )?;
+            let mut last_signer = None;
+            for e in entries {
+                let idx = frontier.size();
+                let res = ins_entry.execute(params![
+                    to_i64(idx)?,
+                    e.entry_hash.as_slice(),
+                    e.kind,
+                    e.issuer,
+                    e.subject,
+                    to_i64(e.issued_at)?,
+                    e.statement
+                ]);
+                if let Err(err) = res {
+                    return Err(duplicate_or(&tx, &e.entry_hash, err.into()));
+                }
+                for n in frontier.push(merkle::leaf_hash(&e.entry_hash)) {
+                    ins_node.execute(params![n.level, to_i64(n.index)?, n.hash.as_slice()])?;
+                }
+                if last_signer != Some(e.signer) {
+                    ins_signer.execute(params![
+                        KeyId::of(&e.signer).0.as_slice(),
+                        e.signer.to_bytes().as_slice()
+                    ])?;
+                    last_signer = Some(e.signer);
+                }
+                indexes.push(idx);
+            }
+        }
+        // Commit point: once COMMIT returns, the entries are durable (WAL, synchronous=FULL).
+        // Before it, a crash or an error rolls the whole batch back and the ledger is unchanged.
+        tx.commit()?;
+        Ok(indexes)
+    }
+
+    fn entry(&self, index: u64) -> Result<StoredEntry, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE idx = ?1"
+        ))?;
+        match stmt.query_row([to_i64(index)?], row_to_entry).optional()? {
+            Some(row) => make_entry(row),
+            None => Err(StoreError::OutOfRange {
+                what: "index",
+                value: index,
+                size: self.size()?,
+            }),
+        }
+    }
+
+    fn find(&self, entry_hash: &Hash) -> Result<Option<StoredEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE entry_hash = ?1"
+        ))?;
+        stmt.query_row([entry_hash.as_slice()], row_to_entry)
+            .optional()?
+            .map(make_entry)
+            .transpose()
+    }
+
+    fn for_each_entry(
+        &self,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries ORDER BY idx"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(make_entry(row_to_entry(r)?)?)?;
+        }
+        Ok(())
+    }
+
+    fn node_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM nodes", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn signer_key(&self, kid: &KeyId) -> Result<Option<VerifyingKey>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT public_key FROM signers WHERE kid = ?1")?;
+        let k: Option<Vec<u8>> = stmt
+            .query_row([kid.0.as_slice()], |r| r.get(0))
+            .optional()?;
+        k.map(|k| {
+            <[u8; 32]>::try_from(k.as_slice())
+                .ok()
+                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("signer {kid}: stored public key is invalid"))
+                })
+        })
+        .transpose()
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(size, root, note)| {
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                root: to_hash(&root, "checkpoint root")?,
+                note,
+            })
+        })
+        .transpose()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (size, root, note) = r?;
+            Ok(StoredCheckpoint {
+                size: size as u64,
+                root: to_hash(&root, "checkpoint root")?,
+                note,
+            })
+        })
+        .collect()
+    }
+
+    fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+        // IMMEDIATE: the comparison with the latest size and the insert happen under one write lock.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let latest: Option<i64> =
+            tx.query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))?;
+        if let Some(latest) = latest {
+            let latest = latest as u64;
+            if cp.size < latest {
+                return Err(StoreError::CheckpointRegression {
+                    offered: cp.size,
+                    latest,
+                });
+            }
+            if cp.size == latest {
+                // The same tree size has one root; the stored note stands.
+                return Ok(());
+            }
+        }
+        let size = size_of(&tx)?;
+        if cp.size > size {
+            return Err(StoreError::OutOfRange {
+                what: "checkpoint size",
+                value: cp.size,
+                size,
+            });
+        }
+        tx.execute(
+            "INSERT INTO checkpoints (size, root, note) VALUES (?1, ?2, ?3)",
+            params![to_i64(cp.size)?, cp.root.as_slice(), cp.note],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl NodeSource for SqliteStore {
+    type Error = StoreError;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        Nodes(&self.conn).node(level, index)
+    }
+}
+
+/// Turns a failed entry insert into [`StoreError::Duplicate`] when the hash is already stored.
+fn duplicate_or(conn: &Connection, entry_hash: &Hash, err: StoreError) -> StoreError {
+    let existing: Option<i64> = conn
+        .query_row(
+            "SELECT idx FROM entries WHERE entry_hash = ?1",
+            [entry_hash.as_slice()],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten();
+    match existing {
+        Some(index) => StoreError::Duplicate {
+            entry_hash: *entry_hash,
+            index: index as u64,
+        },
+        None => err,
+    }
+}
