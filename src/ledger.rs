@@ -243,6 +243,7 @@ impl Ledger {
             subject: header.subject,
             issued_at,
             signer: signer.key.verifying_key(),
+            references: evidence.references().iter().map(|r| r.entry).collect(),
         })
     }
 

@@ -9,11 +9,14 @@
 
 #[cfg(feature = "store")]
 pub mod audit;
+pub mod bundle;
 pub mod cbor;
 pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod evidence;
+#[cfg(feature = "store")]
+pub mod export;
 pub mod hex;
 pub mod keys;
 #[cfg(feature = "store")]
@@ -24,3 +27,7 @@ pub mod statement;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod time;
+pub mod trust;
+#[cfg(feature = "store")]
+pub mod trust_init;
+pub mod verify;

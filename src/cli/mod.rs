@@ -3,6 +3,7 @@
 //! Results (data) go to stdout, messages and progress to stderr, so that
 //! `evledger checkpoint > cp.note` and `evledger log --json | jq` work.
 
+mod bundle_cmds;
 mod error;
 mod key_cmds;
 mod ledger_cmds;
@@ -131,8 +132,70 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Export selected entries with proofs as a self-contained bundle.cbor.
+    ///
+    /// A selection is closed under evidence: what a selected entry cites, the countersignatures
+    /// of selected entries and the incidents citing selected builds are included, transitively.
+    /// Example: evledger bundle --claim 3f9c2d8e... --out claim.bundle.cbor
+    Bundle {
+        /// Output file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Bundle every entry.
+        #[arg(long, conflicts_with_all = ["entry", "claim"])]
+        all: bool,
+        /// An entry (hash or index) to include with its closure; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        entry: Vec<String>,
+        /// A claim entry to include with everything behind it; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        claim: Vec<String>,
+        /// A document to attach, cited by SHA-256; repeatable.
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// An earlier checkpoint (signed note file) to prove consistency from.
+        #[arg(long, value_name = "CHECKPOINT_FILE")]
+        since: Option<PathBuf>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// Verify a bundle offline against a trust file; exit 0 only if everything verified.
+    ///
+    /// Exit codes: 0 verified, 1 verification failed, 2 unusable trust file or usage error,
+    /// 3 invalid bundle, 4 policy not met.
+    Verify {
+        /// The bundle file.
+        file: PathBuf,
+        /// The trust file (TOML).
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+        /// Print the report as JSON (schema in specs/verification.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trust file tools.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Recompute every hash, node, signature and checkpoint from the statements.
     Audit {
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+}
+
+/// Trust file subcommands.
+#[derive(Subcommand, Debug)]
+pub enum TrustCommand {
+    /// Write a starting trust file from a ledger: its log key and the keys that signed each kind.
+    Init {
+        /// Trust file to create.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// A policy profile to name in the file (relative to it); repeatable.
+        #[arg(long, value_name = "FILE")]
+        profile: Vec<String>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -207,6 +270,27 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Log { json, dir } => ledger_cmds::log(&dir.ledger, json),
         Command::Show { entry, json, dir } => ledger_cmds::show(&dir.ledger, &entry, json),
         Command::Audit { dir } => ledger_cmds::audit(&dir.ledger),
+        Command::Bundle {
+            out,
+            all,
+            entry,
+            claim,
+            attach,
+            since,
+            dir,
+        } => bundle_cmds::bundle(
+            &dir.ledger,
+            &out,
+            all,
+            &entry,
+            &claim,
+            &attach,
+            since.as_deref(),
+        ),
+        Command::Verify { file, trust, json } => bundle_cmds::verify(&file, &trust, json),
+        Command::Trust(TrustCommand::Init { out, profile, dir }) => {
+            bundle_cmds::trust_init(&dir.ledger, &out, &profile)
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub struct NewEntry {
     pub issued_at: u64,
     /// The signer's public key (its kid is in the statement).
     pub signer: VerifyingKey,
+    /// Entry hashes the evidence cites (indexed so that citing entries can be found).
+    pub references: Vec<Hash>,
 }
 
 /// A stored entry.
@@ -157,6 +159,11 @@ pub trait Store: NodeSource<Error = StoreError> {
         &self,
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Indexes of the entries that cite `target`, ascending.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError>;
     /// The number of stored nodes.
     ///
     /// # Errors

@@ -3,7 +3,7 @@
 //! Schema invariants, enforced by the database itself:
 //! - `entries.idx` is dense: each insert must take exactly the next index;
 //! - `entries.entry_hash` is unique (duplicate statements are refused);
-//! - no row of `meta`, `entries`, `nodes`, `signers` or `checkpoints` can be updated or deleted;
+//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers` or `checkpoints` can be updated or deleted;
 //! - a checkpoint's size never goes below the latest one, nor beyond the log.
 
 use std::path::{Path, PathBuf};
@@ -46,6 +46,11 @@ CREATE TABLE signers (
     kid        BLOB PRIMARY KEY CHECK (length(kid) = 32),
     public_key BLOB NOT NULL CHECK (length(public_key) = 32)
 ) WITHOUT ROWID;
+CREATE TABLE refs (
+    target     BLOB NOT NULL CHECK (length(target) = 32),
+    source_idx INTEGER NOT NULL,
+    PRIMARY KEY (target, source_idx)
+) WITHOUT ROWID;
 CREATE TABLE checkpoints (
     size INTEGER PRIMARY KEY,
     root BLOB NOT NULL CHECK (length(root) = 32),
@@ -60,7 +65,7 @@ WHEN NEW.size < (SELECT COALESCE(MAX(size), 0) FROM checkpoints)
 BEGIN SELECT RAISE(ABORT, 'checkpoint size must not go back nor beyond the log'); END;
 "#;
 
-const APPEND_ONLY_TABLES: &[&str] = &["meta", "entries", "nodes", "signers", "checkpoints"];
+const APPEND_ONLY_TABLES: &[&str] = &["meta", "entries", "nodes", "refs", "signers", "checkpoints"];
 
 /// The SQLite ledger store.
 pub struct SqliteStore {
@@ -270,6 +275,9 @@ impl Store for SqliteStore {
             let mut ins_signer = tx.prepare_cached(
                 "INSERT OR IGNORE INTO signers (kid, public_key) VALUES (?1, ?2)",
             )?;
+            let mut ins_ref = tx.prepare_cached(
+                "INSERT OR IGNORE INTO refs (target, source_idx) VALUES (?1, ?2)",
+            )?;
             let mut last_signer = None;
             for e in entries {
                 let idx = frontier.size();
@@ -294,6 +302,9 @@ impl Store for SqliteStore {
                         e.signer.to_bytes().as_slice()
                     ])?;
                     last_signer = Some(e.signer);
+                }
+                for target in &e.references {
+                    ins_ref.execute(params![target.as_slice(), to_i64(idx)?])?;
                 }
                 indexes.push(idx);
             }
@@ -340,6 +351,14 @@ impl Store for SqliteStore {
             f(make_entry(row_to_entry(r)?)?)?;
         }
         Ok(())
+    }
+
+    fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1 ORDER BY source_idx")?;
+        let rows = stmt.query_map([target.as_slice()], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(r? as u64)).collect()
     }
 
     fn node_count(&self) -> Result<u64, StoreError> {

@@ -1,0 +1,414 @@
+//! `bundle.cbor`: a self-contained export of entries with their proofs, for offline verification.
+//!
+//! ```text
+//! bundle = {
+//!   "evledger-bundle": 1,
+//!   "checkpoint": tstr,                                 ; signed note (log signature + cosignatures)
+//!   "entries": [+ { "index": uint, "statement": bstr, "proof": [* bstr] }],  ; ascending, unique
+//!   ? "consistency": [+ { "from": tstr, "proof": [* bstr] }],
+//!   ? "attachments": { + tstr => bstr },                ; lower-case hex SHA-256 => document bytes
+//! }
+//! ```
+//! Parsing is strict: deterministic CBOR only, no unknown keys, bounded sizes and counts, every
+//! hash 32 bytes, attachment keys equal to the SHA-256 of their bytes.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::cbor::{self, Value};
+use crate::merkle::Hash;
+
+/// The format version this code writes and reads.
+pub const BUNDLE_VERSION: u64 = 1;
+
+/// Bounds applied when parsing an untrusted bundle.
+#[derive(Clone, Copy, Debug)]
+pub struct BundleLimits {
+    /// Largest bundle file, in bytes.
+    pub max_bytes: usize,
+    /// Most entries.
+    pub max_entries: usize,
+    /// Largest statement, in bytes.
+    pub max_statement: usize,
+    /// Most hashes in one proof (a tree of 2^64 leaves needs at most 64).
+    pub max_proof: usize,
+    /// Most consistency proofs.
+    pub max_consistency: usize,
+    /// Most attachments.
+    pub max_attachments: usize,
+}
+
+impl Default for BundleLimits {
+    fn default() -> Self {
+        BundleLimits {
+            max_bytes: 512 << 20,
+            max_entries: 1_000_000,
+            max_statement: crate::statement::MAX_STATEMENT_LEN,
+            max_proof: 64,
+            max_consistency: 64,
+            max_attachments: 4096,
+        }
+    }
+}
+
+/// One entry with its inclusion proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleEntry {
+    /// Leaf index in the log.
+    pub index: u64,
+    /// Tagged COSE_Sign1 bytes.
+    pub statement: Vec<u8>,
+    /// Inclusion proof against the bundle's checkpoint.
+    pub proof: Vec<Hash>,
+}
+
+/// A consistency proof from an earlier signed checkpoint to the bundle's checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsistencyItem {
+    /// The earlier checkpoint's signed note.
+    pub from: String,
+    /// The proof.
+    pub proof: Vec<Hash>,
+}
+
+/// A parsed bundle (structure only; nothing in it is verified yet).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Bundle {
+    /// The checkpoint's signed note.
+    pub checkpoint: String,
+    /// Entries by ascending index.
+    pub entries: Vec<BundleEntry>,
+    /// Consistency proofs from earlier checkpoints.
+    pub consistency: Vec<ConsistencyItem>,
+    /// Attached documents by lower-case hex SHA-256.
+    pub attachments: BTreeMap<String, Vec<u8>>,
+}
+
+/// Why a bundle is not well-formed.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Not deterministic CBOR.
+    #[error("bundle is not deterministic CBOR: {0}")]
+    Cbor(#[from] cbor::CborError),
+    /// Larger than the limit.
+    #[error("bundle is {len} bytes, over the limit of {max}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A field is missing, unknown, of the wrong type or out of bounds.
+    #[error("bundle {field}: {reason}")]
+    Field {
+        /// Where, e.g. `entries[3].proof[1]`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn field(field: impl Into<String>, reason: impl Into<String>) -> BundleError {
+    BundleError::Field {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn hashes(v: &[Hash]) -> Value {
+    Value::Array(v.iter().map(|h| Value::Bytes(h.to_vec())).collect())
+}
+
+impl Bundle {
+    /// Encodes the bundle as deterministic CBOR.
+    pub fn to_cbor(&self) -> Vec<u8> {
+        let mut map = vec![
+            (
+                Value::text("evledger-bundle"),
+                Value::Unsigned(BUNDLE_VERSION),
+            ),
+            (
+                Value::text("checkpoint"),
+                Value::text(self.checkpoint.clone()),
+            ),
+            (
+                Value::text("entries"),
+                Value::Array(
+                    self.entries
+                        .iter()
+                        .map(|e| {
+                            Value::Map(vec![
+                                (Value::text("index"), Value::Unsigned(e.index)),
+                                (Value::text("statement"), Value::Bytes(e.statement.clone())),
+                                (Value::text("proof"), hashes(&e.proof)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+        ];
+        if !self.consistency.is_empty() {
+            map.push((
+                Value::text("consistency"),
+                Value::Array(
+                    self.consistency
+                        .iter()
+                        .map(|c| {
+                            Value::Map(vec![
+                                (Value::text("from"), Value::text(c.from.clone())),
+                                (Value::text("proof"), hashes(&c.proof)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ));
+        }
+        if !self.attachments.is_empty() {
+            map.push((
+                Value::text("attachments"),
+                Value::Map(
+                    self.attachments
+                        .iter()
+                        .map(|(k, v)| (Value::text(k.clone()), Value::Bytes(v.clone())))
+                        .collect(),
+                ),
+            ));
+        }
+        cbor::encode(&Value::Map(map))
+    }
+
+    /// Parses a bundle strictly within `limits`.
+    ///
+    /// # Errors
+    /// [`BundleError`] naming the first field that is wrong.
+    pub fn parse(bytes: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleError> {
+        if bytes.len() > limits.max_bytes {
+            return Err(BundleError::TooLarge {
+                len: bytes.len(),
+                max: limits.max_bytes,
+            });
+        }
+        let root = cbor::decode_with(
+            bytes,
+            cbor::Limits {
+                max_depth: 8,
+                max_items: limits.max_entries.max(limits.max_attachments) as u64,
+            },
+        )?;
+        let map = root
+            .as_map()
+            .ok_or_else(|| field("top level", "is not a map"))?;
+        let mut b = Bundle::default();
+        let (mut version, mut checkpoint, mut entries) = (false, false, false);
+        for (k, v) in map {
+            let key = k
+                .as_text()
+                .ok_or_else(|| field("top level", "has a non-text key"))?;
+            match key {
+                "evledger-bundle" => {
+                    if v.as_u64() != Some(BUNDLE_VERSION) {
+                        return Err(field(
+                            key,
+                            format!("version {v} is not supported (expected {BUNDLE_VERSION})"),
+                        ));
+                    }
+                    version = true;
+                }
+                "checkpoint" => {
+                    b.checkpoint = v
+                        .as_text()
+                        .ok_or_else(|| field(key, "is not text"))?
+                        .to_owned();
+                    checkpoint = true;
+                }
+                "entries" => {
+                    b.entries = parse_entries(v, limits)?;
+                    entries = true;
+                }
+                "consistency" => b.consistency = parse_consistency(v, limits)?,
+                "attachments" => b.attachments = parse_attachments(v, limits)?,
+                other => {
+                    return Err(field(
+                        format!("key {other:?}"),
+                        "is not part of the bundle format",
+                    ));
+                }
+            }
+        }
+        for (present, name) in [
+            (version, "evledger-bundle"),
+            (checkpoint, "checkpoint"),
+            (entries, "entries"),
+        ] {
+            if !present {
+                return Err(field(name, "is missing"));
+            }
+        }
+        Ok(b)
+    }
+}
+
+fn parse_proof(
+    v: Option<&Value>,
+    at: &str,
+    limits: &BundleLimits,
+) -> Result<Vec<Hash>, BundleError> {
+    let items = v
+        .ok_or_else(|| field(at, "is missing"))?
+        .as_array()
+        .ok_or_else(|| field(at, "is not an array"))?;
+    if items.len() > limits.max_proof {
+        return Err(field(
+            at,
+            format!(
+                "has {} hashes, over the limit of {}",
+                items.len(),
+                limits.max_proof
+            ),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.as_bytes()
+                .and_then(|b| Hash::try_from(b).ok())
+                .ok_or_else(|| field(format!("{at}[{i}]"), "is not a 32-byte hash"))
+        })
+        .collect()
+}
+
+/// Checks that a map has exactly the given text keys.
+fn exact_keys(v: &Value, at: &str, keys: &[&str]) -> Result<(), BundleError> {
+    let m = v.as_map().ok_or_else(|| field(at, "is not a map"))?;
+    for (k, _) in m {
+        match k.as_text() {
+            Some(t) if keys.contains(&t) => {}
+            _ => return Err(field(at, format!("has unexpected key {k}"))),
+        }
+    }
+    Ok(())
+}
+
+fn parse_entries(v: &Value, limits: &BundleLimits) -> Result<Vec<BundleEntry>, BundleError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| field("entries", "is not an array"))?;
+    if items.is_empty() {
+        return Err(field("entries", "is empty"));
+    }
+    if items.len() > limits.max_entries {
+        return Err(field(
+            "entries",
+            format!(
+                "has {} entries, over the limit of {}",
+                items.len(),
+                limits.max_entries
+            ),
+        ));
+    }
+    let mut out: Vec<BundleEntry> = Vec::with_capacity(items.len());
+    for (i, e) in items.iter().enumerate() {
+        let at = format!("entries[{i}]");
+        exact_keys(e, &at, &["index", "statement", "proof"])?;
+        let index = e
+            .get_text_key("index")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| {
+                field(
+                    format!("{at}.index"),
+                    "is missing or not an unsigned integer",
+                )
+            })?;
+        if let Some(prev) = out.last()
+            && index <= prev.index
+        {
+            return Err(field(
+                format!("{at}.index"),
+                format!("{index} is not above the previous index {}", prev.index),
+            ));
+        }
+        let statement = e
+            .get_text_key("statement")
+            .and_then(Value::as_bytes)
+            .ok_or_else(|| field(format!("{at}.statement"), "is missing or not a byte string"))?;
+        if statement.len() > limits.max_statement {
+            return Err(field(
+                format!("{at}.statement"),
+                format!("is {} bytes, over the limit", statement.len()),
+            ));
+        }
+        let proof = parse_proof(e.get_text_key("proof"), &format!("{at}.proof"), limits)?;
+        out.push(BundleEntry {
+            index,
+            statement: statement.to_vec(),
+            proof,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_consistency(
+    v: &Value,
+    limits: &BundleLimits,
+) -> Result<Vec<ConsistencyItem>, BundleError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| field("consistency", "is not an array"))?;
+    if items.is_empty() || items.len() > limits.max_consistency {
+        return Err(field(
+            "consistency",
+            format!("must hold 1 to {} proofs", limits.max_consistency),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let at = format!("consistency[{i}]");
+            exact_keys(c, &at, &["from", "proof"])?;
+            let from = c
+                .get_text_key("from")
+                .and_then(Value::as_text)
+                .ok_or_else(|| field(format!("{at}.from"), "is missing or not text"))?;
+            Ok(ConsistencyItem {
+                from: from.to_owned(),
+                proof: parse_proof(c.get_text_key("proof"), &format!("{at}.proof"), limits)?,
+            })
+        })
+        .collect()
+}
+
+fn parse_attachments(
+    v: &Value,
+    limits: &BundleLimits,
+) -> Result<BTreeMap<String, Vec<u8>>, BundleError> {
+    let m = v
+        .as_map()
+        .ok_or_else(|| field("attachments", "is not a map"))?;
+    if m.is_empty() || m.len() > limits.max_attachments {
+        return Err(field(
+            "attachments",
+            format!("must hold 1 to {} documents", limits.max_attachments),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        let key = k
+            .as_text()
+            .ok_or_else(|| field("attachments", "has a non-text key"))?;
+        let at = format!("attachments[{key:?}]");
+        let data = v
+            .as_bytes()
+            .ok_or_else(|| field(&at, "is not a byte string"))?;
+        if !crate::hex::is_lower_hex(key, 32) {
+            return Err(field(&at, "key is not a lower-case hex SHA-256"));
+        }
+        if crate::hex::encode(&Sha256::digest(data)) != key {
+            return Err(field(&at, "bytes do not hash to the key"));
+        }
+        out.insert(key.to_owned(), data.to_vec());
+    }
+    Ok(out)
+}

@@ -1,0 +1,134 @@
+//! `evledger bundle`, `evledger verify` and `evledger trust init`.
+
+use std::path::{Path, PathBuf};
+
+use super::{CliError, outln};
+use crate::bundle::Bundle;
+use crate::export::{self, BundleOptions, Selection};
+use crate::ledger::Ledger;
+use crate::trust::TrustFile;
+
+/// Exit code when the trust file cannot be used.
+pub const EXIT_BAD_TRUST: i32 = 2;
+
+/// `evledger bundle`.
+pub fn bundle(
+    dir: &Path,
+    out: &Path,
+    all: bool,
+    entries: &[String],
+    claims: &[String],
+    attach: &[PathBuf],
+    since: Option<&Path>,
+) -> Result<(), CliError> {
+    let mut ledger = Ledger::open(dir)?;
+    let mut selection = Selection {
+        all,
+        entries: Vec::new(),
+    };
+    for name in entries {
+        selection.entries.push(ledger.resolve(name)?);
+    }
+    for name in claims {
+        let e = ledger.resolve(name)?;
+        if e.kind != "claim" {
+            return Err(CliError::new(format!(
+                "--claim {name}: entry {} is a {}, not a claim",
+                e.index, e.kind
+            ))
+            .hint("use --entry for other kinds"));
+        }
+        selection.entries.push(e);
+    }
+    if !all && selection.entries.is_empty() {
+        return Err(
+            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
+        );
+    }
+    let since = match since {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| CliError::new(format!("{}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let options = BundleOptions {
+        attachments: export::read_attachments(attach).map_err(CliError::new)?,
+        since,
+    };
+    let b: Bundle = export::build(&mut ledger, &selection, &options)
+        .map_err(|e| CliError::new(e.to_string()))?;
+    let bytes = b.to_cbor();
+    write_atomically(out, &bytes)?;
+    eprintln!(
+        "wrote {} ({} entries, {} bytes, {} attachments{})",
+        out.display(),
+        b.entries.len(),
+        bytes.len(),
+        b.attachments.len(),
+        if b.consistency.is_empty() {
+            ""
+        } else {
+            ", with a consistency proof"
+        }
+    );
+    Ok(())
+}
+
+/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// `evledger verify`.
+pub fn verify(file: &Path, trust: &Path, json: bool) -> Result<(), CliError> {
+    let trust =
+        TrustFile::load(trust).map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::new(format!("{}: {e}", file.display())).code(3))?;
+    let report = crate::verify::verify_bundle(&bytes, &trust);
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        outln!("{}", report.render().trim_end());
+    }
+    match report.verdict.exit_code() {
+        0 => Ok(()),
+        code => Err(CliError::new(format!(
+            "{}: {} ({} failed checks)",
+            file.display(),
+            report.verdict.headline().to_lowercase(),
+            report.failures()
+        ))
+        .code(code)),
+    }
+}
+
+/// `evledger trust init`.
+pub fn trust_init(dir: &Path, out: &Path, profiles: &[String]) -> Result<(), CliError> {
+    let ledger = Ledger::open(dir)?;
+    let text = crate::trust_init::trust_file_text(&ledger, profiles)?;
+    if out.exists() {
+        return Err(CliError::new(format!("{}: file exists", out.display()))
+            .hint("choose another --out; trust files are never overwritten"));
+    }
+    write_atomically(out, text.as_bytes())?;
+    eprintln!(
+        "wrote {}; confirm every key in it out of band before relying on it",
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `evledger trust init`: a starting trust file written from a ledger.
+//!
+//! It pins the ledger's log key and, for each evidence kind in the ledger, the keys that signed
+//! entries of that kind, so that a bundle of the ledger verifies with the file unedited. The
+//! comments ask the buyer to confirm every key out of band: a trust file made from the exporter's
+//! own ledger is only as trustworthy as that confirmation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::keys::KeyId;
+use crate::ledger::{Ledger, LedgerError};
+use crate::statement::SignedStatement;
+use crate::store::{Store, StoreError};
+
+/// Writes the text of a starting trust file for `ledger`.
+///
+/// # Errors
+/// Storage errors, or a stored statement whose signer key is not registered.
+pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, LedgerError> {
+    let store = ledger.store();
+    let mut by_kind: BTreeMap<String, BTreeSet<KeyId>> = BTreeMap::new();
+    store.for_each_entry(&mut |e| {
+        let st = SignedStatement::parse(&e.statement)
+            .map_err(|err| StoreError::Corrupt(format!("entry {}: {err}", e.index)))?;
+        by_kind.entry(e.kind).or_default().insert(st.header().kid);
+        Ok(())
+    })?;
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        s,
+        "# evledger trust file, written by `evledger trust init` from ledger {}.",
+        ledger.info().origin
+    );
+    let _ = writeln!(
+        s,
+        "# It trusts exactly what that ledger's operator says. Before relying on it, confirm the"
+    );
+    let _ = writeln!(
+        s,
+        "# log key and every signer key below with their owners over another channel."
+    );
+    let _ = writeln!(s, "version = 1\n");
+    let _ = writeln!(
+        s,
+        "# Policy profiles to apply, relative to this file, e.g. [\"profiles/pad-ibeta-level2.toml\"]."
+    );
+    let quoted: Vec<String> = profiles.iter().map(|p| format!("{p:?}")).collect();
+    let _ = writeln!(s, "profiles = [{}]\n", quoted.join(", "));
+    let _ = writeln!(s, "[log]");
+    let _ = writeln!(
+        s,
+        "# The log's C2SP verifier key (name+key id+key); every checkpoint must carry its signature."
+    );
+    let _ = writeln!(s, "keys = [\"{}\"]\n", ledger.log_verifier()?);
+    for (kind, kids) in by_kind {
+        let _ = writeln!(s, "[[roles]]");
+        let _ = writeln!(s, "name = \"{kind} signers\"");
+        let _ = writeln!(s, "kinds = [\"{kind}\"]");
+        let _ = writeln!(s, "public_keys = [");
+        for kid in kids {
+            let key = store
+                .signer_key(&kid)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no registered key for kid {kid}")))?;
+            let _ = writeln!(s, "  # kid {kid}: confirm out of band");
+            let _ = writeln!(s, "  \"{}\",", B64.encode(key.to_bytes()));
+        }
+        let _ = writeln!(s, "]\n");
+    }
+    Ok(s)
+}

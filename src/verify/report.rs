@@ -1,0 +1,233 @@
+//! The verification report: every check with its outcome, and the verdict they add up to.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+/// The verification steps, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Strict parsing of the bundle, statements and payloads.
+    Parse,
+    /// The checkpoint's signature by a pinned log key.
+    Checkpoint,
+    /// The witness cosignature quorum.
+    Witnesses,
+    /// Consistency proofs from earlier checkpoints.
+    Consistency,
+    /// Each entry's inclusion proof.
+    Inclusion,
+    /// Each statement's signature.
+    Signature,
+    /// Each signer's role (and certificate chain) for the entry's kind.
+    Signer,
+    /// Every citation resolves inside the bundle, to an allowed kind.
+    References,
+    /// The policy profiles' rules.
+    Policy,
+}
+
+impl Step {
+    /// The step's name as printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Parse => "parse",
+            Step::Checkpoint => "checkpoint",
+            Step::Witnesses => "witnesses",
+            Step::Consistency => "consistency",
+            Step::Inclusion => "inclusion",
+            Step::Signature => "signature",
+            Step::Signer => "signer",
+            Step::References => "references",
+            Step::Policy => "policy",
+        }
+    }
+}
+
+/// Whether a check held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It held.
+    Pass,
+    /// It did not hold (or could not be checked, which counts the same).
+    Fail,
+}
+
+/// One check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Which step.
+    pub step: Step,
+    /// The entry index it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<u64>,
+    /// The field it concerns, if any (e.g. `species[2].apcer_ppm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Pass or fail.
+    pub outcome: Outcome,
+    /// What was checked, or why it failed.
+    pub message: String,
+}
+
+/// What the checks add up to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check passed.
+    Verified,
+    /// The bundle is malformed; nothing in it can be trusted.
+    InvalidBundle,
+    /// A signature, proof, key or reference check failed.
+    VerificationFailed,
+    /// Everything verified, but a policy rule is not met.
+    PolicyNotMet,
+}
+
+impl Verdict {
+    /// The process exit code for this verdict.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Verified => 0,
+            Verdict::VerificationFailed => 1,
+            Verdict::InvalidBundle => 3,
+            Verdict::PolicyNotMet => 4,
+        }
+    }
+
+    /// The verdict as printed.
+    pub fn headline(self) -> &'static str {
+        match self {
+            Verdict::Verified => "VERIFIED",
+            Verdict::InvalidBundle => "INVALID BUNDLE",
+            Verdict::VerificationFailed => "VERIFICATION FAILED",
+            Verdict::PolicyNotMet => "POLICY NOT MET",
+        }
+    }
+}
+
+/// A summary of one entry, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EntrySummary {
+    /// Leaf index.
+    pub index: u64,
+    /// Hex entry hash.
+    pub entry_hash: String,
+    /// Evidence kind.
+    pub kind: String,
+    /// CWT iss.
+    pub issuer: String,
+    /// CWT sub.
+    pub subject: String,
+    /// CWT iat (Unix seconds).
+    pub iat: u64,
+    /// One-line description of the evidence.
+    pub summary: String,
+}
+
+/// The full verification report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The log's origin, as the checkpoint states it (verified only if the checkpoint check passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The checkpoint's tree size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    /// The checkpoint's signers as (name, key id) for out-of-band comparison when no log key is pinned.
+    pub checkpoint_signers: Vec<String>,
+    /// Entries in the bundle.
+    pub entries: Vec<EntrySummary>,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Computes the verdict from the checks: parse failures make the bundle invalid, other
+    /// failures before the policy step fail verification, policy failures alone mean "policy not met".
+    pub fn conclude(&mut self) {
+        let failed = |pred: &dyn Fn(Step) -> bool| {
+            self.checks
+                .iter()
+                .any(|c| c.outcome == Outcome::Fail && pred(c.step))
+        };
+        self.verdict = if self.checks.is_empty() {
+            Verdict::VerificationFailed
+        } else if failed(&|s| s == Step::Parse) {
+            Verdict::InvalidBundle
+        } else if failed(&|s| s != Step::Policy) {
+            Verdict::VerificationFailed
+        } else if failed(&|s| s == Step::Policy) {
+            Verdict::PolicyNotMet
+        } else {
+            Verdict::Verified
+        };
+    }
+
+    /// Number of failed checks.
+    pub fn failures(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .count()
+    }
+
+    /// The human-readable report: verdict first, then checks grouped by entry.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            s,
+            "{}: {} entries, {} checks, {} failed",
+            self.verdict.headline(),
+            self.entries.len(),
+            self.checks.len(),
+            self.failures()
+        );
+        if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
+            let _ = writeln!(s, "log {o} at tree size {n}");
+        }
+        let general: Vec<&Check> = self.checks.iter().filter(|c| c.entry.is_none()).collect();
+        for c in general {
+            line(&mut s, "  ", c);
+        }
+        for e in &self.entries {
+            let _ = writeln!(
+                s,
+                "entry {} {} {} by {} ({})",
+                e.index,
+                &e.entry_hash[..16],
+                e.kind,
+                e.issuer,
+                e.subject
+            );
+            let _ = writeln!(s, "    {}", e.summary);
+            for c in self.checks.iter().filter(|c| c.entry == Some(e.index)) {
+                line(&mut s, "  ", c);
+            }
+        }
+        s
+    }
+}
+
+fn line(s: &mut String, indent: &str, c: &Check) {
+    let mark = match c.outcome {
+        Outcome::Pass => "ok  ",
+        Outcome::Fail => "FAIL",
+    };
+    let field = c
+        .field
+        .as_deref()
+        .map(|f| format!(" {f}:"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{indent}{mark} {:<11}{field} {}",
+        c.step.name(),
+        c.message
+    );
+}
