@@ -26,6 +26,7 @@ pub mod note;
 pub mod statement;
 #[cfg(feature = "store")]
 pub mod store;
+pub mod strict_batch;
 pub mod time;
 pub mod trust;
 #[cfg(feature = "store")]

@@ -20,7 +20,7 @@ use crate::evidence::Evidence;
 use crate::keys::KeyId;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
-use crate::statement::SignedStatement;
+use crate::statement::{self, SignedStatement};
 use crate::trust::TrustFile;
 
 /// An entry that parsed: its statement and evidence.
@@ -312,52 +312,51 @@ fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) 
 
 /// Steps 6 and 7: each statement's signature, under a key the trust file gives a role for the kind.
 fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) {
-    let mut key_cache: HashMap<KeyId, Option<(VerifyingKey, String)>> = HashMap::new();
+    let mut key_cache: HashMap<KeyId, Option<VerifyingKey>> = HashMap::new();
+    let mut batch = Vec::with_capacity(entries.len());
+    let mut batch_entries = Vec::with_capacity(entries.len());
     for e in entries {
-        let h = e.statement.header();
-        let kind = h.kind.as_str();
-        let found = key_cache
-            .entry(h.kid)
-            .or_insert_with(|| {
-                run.trust
-                    .roles
-                    .iter()
-                    .find_map(|r| r.pins(&h.kid).map(|k| (*k, r.name.clone())))
-            })
-            .clone();
-        let Some((key, _)) = found else {
-            run.fail(
-                Step::Signature,
-                Some(e.index),
-                format!("signer kid {} is not pinned by the trust file", h.kid),
-            );
-            continue;
-        };
-        match e.statement.clone().verify(&key) {
-            Ok(_) => run.pass(
-                Step::Signature,
-                Some(e.index),
-                format!("signed by kid {}", h.kid),
-            ),
-            Err(err) => {
-                run.fail(Step::Signature, Some(e.index), err.to_string());
-                continue;
+        let kid = e.statement.header().kid;
+        let key = *key_cache
+            .entry(kid)
+            .or_insert_with(|| run.trust.pinned_key(&kid).copied());
+        match key {
+            Some(key) => {
+                batch.push((e.statement.clone(), key));
+                batch_entries.push(e);
             }
+            None => run.fail(
+                Step::Signature,
+                Some(e.index),
+                format!("signer kid {kid} is not pinned by the trust file"),
+            ),
         }
+    }
+    let results = statement::verify_many(batch);
+    for (e, result) in batch_entries.into_iter().zip(results) {
+        let h = e.statement.header();
+        if let Err(err) = result {
+            run.fail(Step::Signature, Some(e.index), err.to_string());
+            continue;
+        }
+        run.pass(
+            Step::Signature,
+            Some(e.index),
+            format!("signed by kid {}", h.kid),
+        );
+        let kind = h.kind.as_str();
         let role = run
             .trust
             .roles
             .iter()
-            .find(|r| r.kinds.iter().any(|k| k == kind) && r.pins(&h.kid).is_some());
+            .find(|r| r.kinds.iter().any(|k| k == kind) && r.pins(&h.kid).is_some())
+            .map(|r| r.name.clone());
         match role {
-            Some(r) => {
-                let name = r.name.clone();
-                run.pass(
-                    Step::Signer,
-                    Some(e.index),
-                    format!("role {name} may sign {kind}"),
-                )
-            }
+            Some(name) => run.pass(
+                Step::Signer,
+                Some(e.index),
+                format!("role {name} may sign {kind}"),
+            ),
             None => run.fail(
                 Step::Signer,
                 Some(e.index),
