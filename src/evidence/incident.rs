@@ -256,8 +256,9 @@ impl Kind for Incident {
         let _ = writeln!(s, "  severity        {}", self.severity);
         let _ = writeln!(s, "  detected at     {}", self.detected_at);
         let _ = writeln!(s, "  aware at        {}", self.aware_at);
+        let _ = writeln!(s, "  affected");
         for b in &a.builds {
-            let _ = writeln!(s, "  affected build  {b}");
+            let _ = writeln!(s, "    build         {b}");
         }
         for (label, list) in [
             ("models", &a.models),
@@ -265,11 +266,11 @@ impl Kind for Incident {
             ("data", &a.data_categories),
         ] {
             if !list.is_empty() {
-                let _ = writeln!(s, "  affected {label:<7}{}", list.join(", "));
+                let _ = writeln!(s, "    {label:<14}{}", list.join(", "));
             }
         }
         if let Some(n) = a.subjects {
-            let _ = writeln!(s, "  data subjects   {n}");
+            let _ = writeln!(s, "    subjects      {n}");
         }
         for t in &self.timeline {
             let _ = writeln!(s, "  {}  {}", t.at, t.action);
