@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::text_enum;
+use super::types::{is_language_tag, text_enum};
 use super::{
     Countersignature, EntryRef, FirmwareBuild, Incident, Kind, LabResult, Problems, Reference,
     Sha256Hex, SpeciesCategory, Timestamp,
@@ -390,73 +390,4 @@ fn is_metric_name(s: &str) -> bool {
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// A BCP 47 (RFC 5646) tag's shape in its conventional case: a 2-3 letter lower-case language,
-/// then subtags of 1-8 letters or digits: 4 letters a Title-case script, 2 letters an UPPER-case
-/// region, others lower case; after a singleton (`x`, `u`, ...) everything is lower case.
-/// Registry membership is not checked.
-pub fn is_language_tag(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let lang = parts.next().unwrap_or_default();
-    if !(2..=3).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_lowercase()) {
-        return false;
-    }
-    let mut extension = false;
-    for sub in parts {
-        if sub.is_empty() || sub.len() > 8 || !sub.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return false;
-        }
-        let letters = sub.chars().all(|c| c.is_ascii_alphabetic());
-        let ok = if extension || sub.len() == 1 || !letters {
-            sub.chars().all(|c| !c.is_ascii_uppercase())
-        } else if sub.len() == 2 {
-            sub.chars().all(|c| c.is_ascii_uppercase())
-        } else if sub.len() == 4 {
-            let mut cs = sub.chars();
-            cs.next().is_some_and(|c| c.is_ascii_uppercase()) && cs.all(|c| c.is_ascii_lowercase())
-        } else {
-            sub.chars().all(|c| c.is_ascii_lowercase())
-        };
-        if !ok {
-            return false;
-        }
-        extension |= sub.len() == 1;
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_language_tag;
-
-    #[test]
-    fn language_tags() {
-        for ok in [
-            "en",
-            "de-DE",
-            "zh-Hant-TW",
-            "es-419",
-            "sl-rozaj",
-            "en-x-internal",
-            "gsw",
-        ] {
-            assert!(is_language_tag(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "e",
-            "EN",
-            "de-de",
-            "de_DE",
-            "en-",
-            "english",
-            "zh-hant",
-            "de-DE-",
-            "en-GB-toolongsubtag",
-            "fr-x-AB",
-        ] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
-    }
 }

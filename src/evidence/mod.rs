@@ -15,7 +15,7 @@ mod types;
 
 pub use claim::{
     AppliesTo, Approval, Assertion, AssertionType, CLAIM_EVIDENCE, Channel, ChannelKind, Claim,
-    Comparator, is_language_tag,
+    Comparator,
 };
 pub use countersignature::{COUNTERSIGNABLE, Countersignature};
 pub use firmware_build::{
@@ -29,7 +29,7 @@ pub use lab_result::{
     BonaFide, Lab, LabResult, Report, Scheme, Species, SpeciesCategory, Target, TestWindow,
     Verdict, VerdictResult,
 };
-pub use types::{EntryRef, Sha256Hex, Timestamp, percent, ppm};
+pub use types::{EntryRef, Sha256Hex, Timestamp, is_language_tag, percent, ppm};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

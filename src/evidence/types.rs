@@ -142,9 +142,43 @@ fn round_half_up(numerator: u64, denominator: u64, scale: u64) -> Option<u128> {
     Some((2 * n + d) / (2 * d))
 }
 
+/// A BCP 47 (RFC 5646) tag's shape in its conventional case: a 2-3 letter lower-case language,
+/// then subtags of 1-8 letters or digits: 4 letters a Title-case script, 2 letters an UPPER-case
+/// region, others lower case; after a singleton (`x`, `u`, ...) everything is lower case.
+/// Registry membership is not checked.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let lang = parts.next().unwrap_or_default();
+    if !(2..=3).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_lowercase()) {
+        return false;
+    }
+    let mut extension = false;
+    for sub in parts {
+        if sub.is_empty() || sub.len() > 8 || !sub.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return false;
+        }
+        let letters = sub.chars().all(|c| c.is_ascii_alphabetic());
+        let ok = if extension || sub.len() == 1 || !letters {
+            sub.chars().all(|c| !c.is_ascii_uppercase())
+        } else if sub.len() == 2 {
+            sub.chars().all(|c| c.is_ascii_uppercase())
+        } else if sub.len() == 4 {
+            let mut cs = sub.chars();
+            cs.next().is_some_and(|c| c.is_ascii_uppercase()) && cs.all(|c| c.is_ascii_lowercase())
+        } else {
+            sub.chars().all(|c| c.is_ascii_lowercase())
+        };
+        if !ok {
+            return false;
+        }
+        extension |= sub.len() == 1;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{percent, ppm};
+    use super::{is_language_tag, percent, ppm};
 
     #[test]
     fn ppm_rounds_half_up() {
@@ -166,5 +200,35 @@ mod tests {
         assert_eq!(percent(150, 150).as_deref(), Some("100.00%"));
         assert_eq!(percent(1, 200).as_deref(), Some("0.50%"));
         assert_eq!(percent(1, 0), None);
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in [
+            "en",
+            "de-DE",
+            "zh-Hant-TW",
+            "es-419",
+            "sl-rozaj",
+            "en-x-internal",
+            "gsw",
+        ] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "e",
+            "EN",
+            "de-de",
+            "de_DE",
+            "en-",
+            "english",
+            "zh-hant",
+            "de-DE-",
+            "en-GB-toolongsubtag",
+            "fr-x-AB",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
     }
 }
