@@ -31,6 +31,10 @@ chmod 600 "$keys"/*.key
 if [ ! -f "$EVLEDGER_DIR/evledger.db" ]; then
   step "create the ledger in $EVLEDGER_DIR"
   evl init --origin "aurelis.example/evidence-log"
+else
+  # Statements are signed at the current second (iat); a run within the second of the last one
+  # would sign the same firmware statements again, which the ledger refuses as duplicates.
+  sleep 1
 fi
 
 # Inputs cite earlier entries by entry hash, which is only known once they are recorded: the
