@@ -56,7 +56,7 @@ pub enum Command {
     /// INPUT is TOML, or JSON if it ends in .json. Prints the entry hash and index.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1"
     Record {
-        /// Evidence kind (firmware-build).
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim or incident.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,

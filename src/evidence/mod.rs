@@ -6,14 +6,30 @@
 //! hashes are 64 lowercase hex digits. A payload is accepted only if it is exactly the
 //! deterministic encoding of a valid value of its kind, so one meaning has one byte string.
 
+mod claim;
+mod countersignature;
 mod firmware_build;
+mod incident;
+mod lab_result;
 mod types;
 
+pub use claim::{
+    AppliesTo, Approval, Assertion, AssertionType, CLAIM_EVIDENCE, Channel, ChannelKind, Claim,
+    Comparator,
+};
+pub use countersignature::{COUNTERSIGNABLE, Countersignature};
 pub use firmware_build::{
     Artifact, BiometricComponent, ComponentRole, FirmwareBuild, PrivacyDefaults, Product,
     Provenance, SbomDigest, SourceRef,
 };
-pub use types::{EntryRef, Sha256Hex, Timestamp};
+pub use incident::{
+    Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,
+};
+pub use lab_result::{
+    BonaFide, Lab, LabResult, Report, Scheme, Species, SpeciesCategory, Target, TestWindow,
+    Verdict, VerdictResult,
+};
+pub use types::{EntryRef, Sha256Hex, Timestamp, is_language_tag, percent, ppm};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,7 +37,13 @@ use serde::de::DeserializeOwned;
 use crate::cbor::{self, Value};
 
 /// Every evidence kind this version understands, by name.
-pub const KINDS: &[&str] = &[FirmwareBuild::KIND];
+pub const KINDS: &[&str] = &[
+    FirmwareBuild::KIND,
+    LabResult::KIND,
+    Countersignature::KIND,
+    Claim::KIND,
+    Incident::KIND,
+];
 
 /// One validation problem: where it is and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +85,22 @@ impl Problems {
         }
     }
 
-    /// Requires a non-empty list whose items are unique by `key`.
+    /// Checks an optional text like [`Problems::text`] when it is present.
+    pub fn opt_text(&mut self, path: &str, s: Option<&str>, max: usize) {
+        if let Some(s) = s {
+            self.text(path, s, max);
+        }
+    }
+
+    /// Checks each text of a list like [`Problems::text`] and requires them to be unique.
+    pub fn texts(&mut self, path: &str, items: &[String], max: usize) {
+        for (i, s) in items.iter().enumerate() {
+            self.text(&format!("{path}[{i}]"), s, max);
+        }
+        self.unique(path, items, |s| s.clone());
+    }
+
+    /// Requires the items of a list to be unique by `key`.
     pub fn unique<T, K: PartialEq>(&mut self, path: &str, items: &[T], key: impl Fn(&T) -> K) {
         for (i, a) in items.iter().enumerate() {
             if items[..i].iter().any(|b| key(b) == key(a)) {
@@ -170,12 +207,24 @@ impl InputFormat {
 pub enum Evidence {
     /// A firmware build.
     FirmwareBuild(FirmwareBuild),
+    /// A lab's test result.
+    LabResult(LabResult),
+    /// An endorsement of another entry.
+    Countersignature(Countersignature),
+    /// A product claim and the evidence it rests on.
+    Claim(Claim),
+    /// A security or privacy incident and the response.
+    Incident(Incident),
 }
 
 macro_rules! each_kind {
     ($self:expr, $v:ident => $e:expr) => {
         match $self {
             Evidence::FirmwareBuild($v) => $e,
+            Evidence::LabResult($v) => $e,
+            Evidence::Countersignature($v) => $e,
+            Evidence::Claim($v) => $e,
+            Evidence::Incident($v) => $e,
         }
     };
 }
@@ -226,7 +275,11 @@ impl Evidence {
 
     fn from_json(kind: &str, json: serde_json::Value) -> Result<Evidence, EvidenceError> {
         match kind {
-            FirmwareBuild::KIND => typed::<FirmwareBuild>(json).map(Evidence::FirmwareBuild),
+            FirmwareBuild::KIND => typed(json).map(Evidence::FirmwareBuild),
+            LabResult::KIND => typed(json).map(Evidence::LabResult),
+            Countersignature::KIND => typed(json).map(Evidence::Countersignature),
+            Claim::KIND => typed(json).map(Evidence::Claim),
+            Incident::KIND => typed(json).map(Evidence::Incident),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }

@@ -1,0 +1,325 @@
+//! `incident`: a security or privacy incident and the response to it — what was affected, when
+//! the maker knew, whom it notified (e.g. GDPR Art. 33 within 72 hours of awareness), the fix.
+
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::types::text_enum;
+use super::{EntryRef, FirmwareBuild, Kind, Problems, Reference, Sha256Hex, Timestamp};
+
+/// An incident record, signed by product / legal and re-recorded as the response unfolds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    /// The incident's id in the maker's register, e.g. `AUR-2026-014`.
+    pub incident_id: String,
+    /// What kind of incident it is (`type` in input and payloads).
+    #[serde(rename = "type")]
+    pub kind: IncidentType,
+    /// A short title.
+    pub title: String,
+    /// When the problem was first detected.
+    pub detected_at: Timestamp,
+    /// When the maker became aware that it is an incident (the GDPR Art. 33 clock starts here).
+    pub aware_at: Timestamp,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What it affects.
+    pub affected: Affected,
+    /// Actions taken, in time order.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+    /// Notifications sent to authorities.
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    /// Why an authority was not notified, where the maker decided not to.
+    #[serde(default)]
+    pub no_notification_reason: Option<String>,
+    /// The fix.
+    #[serde(default)]
+    pub remediation: Option<Remediation>,
+    /// When the incident was closed.
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
+}
+
+text_enum! {
+    /// What kind of incident.
+    pub enum IncidentType {
+        /// A security vulnerability in a product.
+        Vulnerability = "vulnerability",
+        /// A personal data breach.
+        DataBreach = "data-breach",
+        /// Presentation attack detection was bypassed.
+        PadBypass = "pad-bypass",
+        /// The product malfunctioned.
+        Malfunction = "malfunction",
+        /// Anything else; the title says what.
+        Other = "other",
+    }
+}
+
+text_enum! {
+    /// How severe an incident is.
+    pub enum Severity {
+        /// Low.
+        Low = "low",
+        /// Medium.
+        Medium = "medium",
+        /// High.
+        High = "high",
+        /// Critical.
+        Critical = "critical",
+    }
+}
+
+/// What an incident affects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Affected {
+    /// `firmware-build` entries affected.
+    #[serde(default)]
+    pub builds: Vec<EntryRef>,
+    /// Device models affected.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Regions where devices or data subjects are affected: `EU`, ISO 3166-1 alpha-2 (`DE`) or
+    /// ISO 3166-2 (`US-CA`) codes.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Categories of personal data concerned, e.g. `face templates`.
+    #[serde(default)]
+    pub data_categories: Vec<String>,
+    /// How many data subjects are concerned, if known.
+    #[serde(default)]
+    pub subjects: Option<u64>,
+}
+
+/// One action in the response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: Timestamp,
+    /// What was done.
+    pub action: String,
+}
+
+/// A notification to an authority.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    /// The legal regime, a token such as `GDPR-Art33` or `NIS2-Art23`.
+    pub regime: String,
+    /// The authority notified.
+    pub authority: String,
+    /// When the notification was sent.
+    pub sent_at: Timestamp,
+    /// The authority's or the maker's reference for it.
+    pub reference: String,
+    /// SHA-256 of the authority's receipt.
+    #[serde(default)]
+    pub receipt_sha256: Option<Sha256Hex>,
+}
+
+/// The fix for an incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    /// The `firmware-build` entry that fixes it.
+    #[serde(default)]
+    pub fix_build: Option<EntryRef>,
+    /// The published advisory (id, title or URL).
+    #[serde(default)]
+    pub advisory: Option<String>,
+}
+
+impl Kind for Incident {
+    const KIND: &'static str = "incident";
+
+    fn validate(&self, p: &mut Problems) {
+        p.text("incident_id", &self.incident_id, 200);
+        p.text("title", &self.title, 500);
+        p.check(
+            self.aware_at >= self.detected_at,
+            "aware_at",
+            "must not be before detected_at",
+        );
+
+        let a = &self.affected;
+        p.unique("affected.builds", &a.builds, |b| *b);
+        p.texts("affected.models", &a.models, 200);
+        for (i, r) in a.regions.iter().enumerate() {
+            p.check(
+                is_region(r),
+                format!("affected.regions[{i}]"),
+                "must be an upper-case region code such as EU, DE or US-CA",
+            );
+        }
+        p.unique("affected.regions", &a.regions, |r| r.clone());
+        p.texts("affected.data_categories", &a.data_categories, 200);
+
+        for (i, t) in self.timeline.iter().enumerate() {
+            p.text(&format!("timeline[{i}].action"), &t.action, 2000);
+            if i > 0 && t.at < self.timeline[i - 1].at {
+                p.add(
+                    format!("timeline[{i}].at"),
+                    format!("must not be before timeline[{}].at", i - 1),
+                );
+            }
+        }
+
+        for (i, n) in self.notifications.iter().enumerate() {
+            p.check(
+                is_token(&n.regime),
+                format!("notifications[{i}].regime"),
+                "must be a name without white space such as GDPR-Art33 (at most 100 bytes)",
+            );
+            p.text(&format!("notifications[{i}].authority"), &n.authority, 500);
+            p.text(&format!("notifications[{i}].reference"), &n.reference, 500);
+            p.check(
+                n.sent_at >= self.detected_at,
+                format!("notifications[{i}].sent_at"),
+                "must not be before detected_at",
+            );
+        }
+        p.opt_text(
+            "no_notification_reason",
+            self.no_notification_reason.as_deref(),
+            2000,
+        );
+
+        if let Some(r) = &self.remediation {
+            p.check(
+                r.fix_build.is_some() || r.advisory.is_some(),
+                "remediation",
+                "must give fix_build or advisory (or leave remediation out)",
+            );
+            p.opt_text("remediation.advisory", r.advisory.as_deref(), 2000);
+            if let Some(fix) = &r.fix_build {
+                p.check(
+                    !a.builds.contains(fix),
+                    "remediation.fix_build",
+                    "must not be one of affected.builds",
+                );
+            }
+        }
+        if let Some(c) = self.closed_at {
+            p.check(
+                c >= self.aware_at,
+                "closed_at",
+                "must not be before aware_at",
+            );
+        }
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        let mut refs: Vec<Reference> = self
+            .affected
+            .builds
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Reference {
+                path: format!("affected.builds[{i}]"),
+                entry: b.0,
+                kinds: &[FirmwareBuild::KIND],
+            })
+            .collect();
+        if let Some(fix) = self.remediation.as_ref().and_then(|r| r.fix_build) {
+            refs.push(Reference {
+                path: "remediation.fix_build".into(),
+                entry: fix.0,
+                kinds: &[FirmwareBuild::KIND],
+            });
+        }
+        refs
+    }
+
+    fn summary(&self) -> String {
+        let state = match self.closed_at {
+            Some(_) => "closed",
+            None => "open",
+        };
+        format!(
+            "incident {} ({}, {}, {state}): {}",
+            self.incident_id, self.kind, self.severity, self.title
+        )
+    }
+
+    fn render(&self) -> String {
+        let mut s = String::new();
+        let a = &self.affected;
+        // Writing to a String cannot fail.
+        let _ = writeln!(s, "incident  {}  {}", self.incident_id, self.title);
+        let _ = writeln!(s, "  type            {}", self.kind);
+        let _ = writeln!(s, "  severity        {}", self.severity);
+        let _ = writeln!(s, "  detected at     {}", self.detected_at);
+        let _ = writeln!(s, "  aware at        {}", self.aware_at);
+        let _ = writeln!(s, "  affected");
+        for b in &a.builds {
+            let _ = writeln!(s, "    build         {b}");
+        }
+        for (label, list) in [
+            ("models", &a.models),
+            ("regions", &a.regions),
+            ("data", &a.data_categories),
+        ] {
+            if !list.is_empty() {
+                let _ = writeln!(s, "    {label:<14}{}", list.join(", "));
+            }
+        }
+        if let Some(n) = a.subjects {
+            let _ = writeln!(s, "    subjects      {n}");
+        }
+        for t in &self.timeline {
+            let _ = writeln!(s, "  {}  {}", t.at, t.action);
+        }
+        for n in &self.notifications {
+            let receipt = n
+                .receipt_sha256
+                .map(|h| format!(", receipt sha256 {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  notified        {} to {} at {} (ref {}{receipt})",
+                n.regime, n.authority, n.sent_at, n.reference
+            );
+        }
+        if let Some(r) = &self.no_notification_reason {
+            let _ = writeln!(s, "  not notified    {r}");
+        }
+        if let Some(r) = &self.remediation {
+            if let Some(b) = &r.fix_build {
+                let _ = writeln!(s, "  fix build       {b}");
+            }
+            if let Some(adv) = &r.advisory {
+                let _ = writeln!(s, "  advisory        {adv}");
+            }
+        }
+        if let Some(c) = self.closed_at {
+            let _ = writeln!(s, "  closed at       {c}");
+        }
+        s
+    }
+}
+
+/// `EU`, an ISO 3166-1 alpha-2 code, or one with an ISO 3166-2 subdivision (`US-CA`).
+fn is_region(r: &str) -> bool {
+    let (country, sub) = match r.split_once('-') {
+        Some((c, s)) => (c, Some(s)),
+        None => (r, None),
+    };
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && sub.is_none_or(|s| {
+            (1..=3).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+}
+
+/// Printable ASCII without white space, 1 to 100 bytes.
+fn is_token(s: &str) -> bool {
+    (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic())
+}
