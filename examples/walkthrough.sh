@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign a
-# checkpoint, prove an entry's inclusion and the log's consistency, and audit everything.
+# The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
+# checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
+# two claims as bundles and verify them offline: one is backed by its evidence, one over-claims.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
 #   EVLEDGER      the evledger binary (default: `evledger` on PATH, else built with cargo)
+#   EVLEDGER_OUT  where bundles and checkpoints are written (default: $EVLEDGER_DIR/exports)
 #
 # The keys used are the public, test-only keys in keys.example/. Never use them for real evidence.
 set -euo pipefail
@@ -30,7 +32,7 @@ chmod 600 "$keys"/*.key
 
 if [ ! -f "$EVLEDGER_DIR/evledger.db" ]; then
   step "create the ledger in $EVLEDGER_DIR"
-  evl init --origin "aurelis.example/evidence-log"
+  evl init --origin "aurelis.example/evidence-log" --log-key "$keys/log.key"
 else
   # Statements are signed at the current second (iat); a run within the second of the last one
   # would sign the same firmware statements again, which the ledger refuses as duplicates.
@@ -69,6 +71,12 @@ fw2=$(record firmware-build firmware-4.2.1.toml release-engineer.key \
 echo "firmware 4.2.0: $fw1" >&2
 echo "firmware 4.2.1: $fw2" >&2
 
+out=${EVLEDGER_OUT:-$EVLEDGER_DIR/exports}
+mkdir -p "$out"
+step "the log signs a checkpoint over the builds; the buyer keeps it ($out/builds.checkpoint)"
+evl checkpoint >"$out/builds.checkpoint"
+cat "$out/builds.checkpoint"
+
 step "product/legal records the lab's PAD result; the lab countersigns it with its own key"
 lab=$(record lab-result lab-result-pad-l2.toml product-legal.key \
         "Aurelis Security Systems" "FaceGate 3D 4.2.0 on FG3-100: PAD report KBL-PAD-2026-0142")
@@ -92,6 +100,11 @@ echo "incident:         $inc" >&2
 
 step "the log signs a checkpoint (C2SP signed note)"
 evl checkpoint
+old_size=$(sed -n 2p "$out/builds.checkpoint")
+new_size=$(evl log --json | grep -o '"index":[0-9]*' | wc -l)
+
+step "consistency proof: the tree of $old_size entries is a prefix of the tree of $new_size"
+evl consistency "$old_size" "$new_size"
 
 step "inclusion proof of firmware 4.2.0"
 evl prove "$fw1"
@@ -103,3 +116,23 @@ evl show "$inc"
 
 step "audit: recompute every hash, node, signature and checkpoint"
 evl audit
+
+step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"
+docs=$ex/documents
+evl bundle --claim "$claim2" --out "$out/claim-level2.bundle.cbor" --since "$out/builds.checkpoint" \
+    --attach "$docs/brochure-2026-04-p4.txt" --attach "$docs/tender-T-2026-FG3-s5.3.txt"
+evl bundle --claim "$claim3" --out "$out/claim-level3.bundle.cbor" --since "$out/builds.checkpoint" \
+    --attach "$docs/website-liveness.html"
+
+step "the buyer verifies the Level 2 claim offline with keys.example/buyer.trust.toml"
+evl verify "$out/claim-level2.bundle.cbor" --trust "$keys/buyer.trust.toml"
+
+step "the buyer verifies the Level 3 claim: the evidence does not back it"
+if evl verify "$out/claim-level3.bundle.cbor" --trust "$keys/buyer.trust.toml"; then
+  echo "the over-claim was not caught" >&2
+  exit 1
+else
+  status=$?
+  [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
+  echo "caught: policy not met (exit $status), as expected" >&2
+fi

@@ -145,6 +145,19 @@ impl Ledger {
     /// # Errors
     /// [`StoreError::Exists`] if `dir` already holds a ledger or a log key; nothing is changed then.
     pub fn init(dir: &Path, origin: &str) -> Result<Ledger, LedgerError> {
+        Self::init_with_key(dir, origin, None)
+    }
+
+    /// Creates a ledger as [`Ledger::init`] does, signing checkpoints with `log_key` if given
+    /// (copied into the ledger directory) instead of a fresh key.
+    ///
+    /// # Errors
+    /// As [`Ledger::init`].
+    pub fn init_with_key(
+        dir: &Path,
+        origin: &str,
+        log_key: Option<SigningKey>,
+    ) -> Result<Ledger, LedgerError> {
         check_origin(origin)?;
         std::fs::create_dir_all(dir).map_err(|source| LedgerError::Io {
             path: dir.to_path_buf(),
@@ -154,7 +167,10 @@ impl Ledger {
         if dir.join(crate::store::DB_FILE).exists() || key_path.exists() {
             return Err(StoreError::Exists(dir.to_path_buf()).into());
         }
-        let log_key = keys::generate()?;
+        let log_key = match log_key {
+            Some(k) => k,
+            None => keys::generate()?,
+        };
         keys::write_key_pair(&key_path, &log_key)?;
         let info = LedgerInfo {
             origin: origin.to_owned(),

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod statement;
 #[cfg(feature = "store")]
 pub mod store;

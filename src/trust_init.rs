@@ -1,7 +1,7 @@
 //! `evledger trust init`: a starting trust file written from a ledger.
 //!
-//! It pins the ledger's log key and, for each evidence kind in the ledger, the keys that signed
-//! entries of that kind, so that a bundle of the ledger verifies with the file unedited. The
+//! It pins the ledger's log key and, for each signer key in the ledger, a role allowing exactly
+//! the kinds that key signed, so that a bundle of the ledger verifies with the file unedited. The
 //! comments ask the buyer to confirm every key out of band: a trust file made from the exporter's
 //! own ledger is only as trustworthy as that confirmation.
 
@@ -16,17 +16,33 @@ use crate::ledger::{Ledger, LedgerError};
 use crate::statement::SignedStatement;
 use crate::store::{Store, StoreError};
 
-/// Writes the text of a starting trust file for `ledger`.
+/// The role a signer most likely plays, from the kinds it signed: whoever countersigns is a lab,
+/// whoever signs builds is release engineering, whoever records claims, incidents or transcribed
+/// lab results is product/legal. Policy profiles name these roles (e.g. `countersigner_role = "lab"`).
+fn role_name(kinds: &BTreeSet<String>) -> &'static str {
+    let has = |k: &str| kinds.contains(k);
+    if has("countersignature") {
+        "lab"
+    } else if has("firmware-build") {
+        "release-engineering"
+    } else if has("claim") || has("incident") || has("lab-result") {
+        "product-legal"
+    } else {
+        "signers"
+    }
+}
+
+/// Writes the text of a starting trust file for `ledger`: one role per signer key.
 ///
 /// # Errors
 /// Storage errors, or a stored statement whose signer key is not registered.
 pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, LedgerError> {
     let store = ledger.store();
-    let mut by_kind: BTreeMap<String, BTreeSet<KeyId>> = BTreeMap::new();
+    let mut by_key: BTreeMap<KeyId, BTreeSet<String>> = BTreeMap::new();
     store.for_each_entry(&mut |e| {
         let st = SignedStatement::parse(&e.statement)
             .map_err(|err| StoreError::Corrupt(format!("entry {}: {err}", e.index)))?;
-        by_kind.entry(e.kind).or_default().insert(st.header().kid);
+        by_key.entry(st.header().kid).or_default().insert(e.kind);
         Ok(())
     })?;
     let mut s = String::new();
@@ -57,19 +73,25 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
         "# The log's C2SP verifier key (name+key id+key); every checkpoint must carry its signature."
     );
     let _ = writeln!(s, "keys = [\"{}\"]\n", ledger.log_verifier()?);
-    for (kind, kids) in by_kind {
+    let mut used: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (kid, kinds) in by_key {
+        let base = role_name(&kinds);
+        let n = used.entry(base).or_default();
+        *n += 1;
+        let name = if *n == 1 {
+            base.to_owned()
+        } else {
+            format!("{base}-{n}")
+        };
+        let key = store
+            .signer_key(&kid)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no registered key for kid {kid}")))?;
+        let kinds: Vec<String> = kinds.iter().map(|k| format!("{k:?}")).collect();
         let _ = writeln!(s, "[[roles]]");
-        let _ = writeln!(s, "name = \"{kind} signers\"");
-        let _ = writeln!(s, "kinds = [\"{kind}\"]");
-        let _ = writeln!(s, "public_keys = [");
-        for kid in kids {
-            let key = store
-                .signer_key(&kid)?
-                .ok_or_else(|| StoreError::Corrupt(format!("no registered key for kid {kid}")))?;
-            let _ = writeln!(s, "  # kid {kid}: confirm out of band");
-            let _ = writeln!(s, "  \"{}\",", B64.encode(key.to_bytes()));
-        }
-        let _ = writeln!(s, "]\n");
+        let _ = writeln!(s, "name = \"{name}\"");
+        let _ = writeln!(s, "kinds = [{}]", kinds.join(", "));
+        let _ = writeln!(s, "# kid {kid}: confirm out of band");
+        let _ = writeln!(s, "public_keys = [\"{}\"]\n", B64.encode(key.to_bytes()));
     }
     Ok(s)
 }

@@ -96,7 +96,13 @@ pub fn verify(file: &Path, trust: &Path, json: bool) -> Result<(), CliError> {
         TrustFile::load(trust).map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     let bytes = std::fs::read(file)
         .map_err(|e| CliError::new(format!("{}: {e}", file.display())).code(3))?;
-    let report = crate::verify::verify_bundle(&bytes, &trust);
+    let profiles = trust
+        .profiles
+        .iter()
+        .map(|p| crate::policy::Profile::load(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+    let report = crate::verify::verify_bundle(&bytes, &trust, &profiles);
     if json {
         outln!(
             "{}",

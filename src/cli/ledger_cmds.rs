@@ -20,8 +20,9 @@ fn open(dir: &Path) -> Result<Ledger, CliError> {
 }
 
 /// `evledger init`.
-pub fn init(dir: &Path, origin: &str) -> Result<(), CliError> {
-    let ledger = Ledger::init(dir, origin)?;
+pub fn init(dir: &Path, origin: &str, log_key: Option<&Path>) -> Result<(), CliError> {
+    let key = log_key.map(keys::read_signing_key).transpose()?;
+    let ledger = Ledger::init_with_key(dir, origin, key)?;
     eprintln!(
         "created ledger {} (log key {}); publish this verifier key so buyers can pin it:",
         dir.display(),

@@ -44,6 +44,9 @@ pub enum Command {
         /// Checkpoint origin, also the log key's name (e.g. example.com/devices/log).
         #[arg(long)]
         origin: String,
+        /// Use this existing private key as the log key instead of generating one (it is copied into the ledger).
+        #[arg(long, value_name = "FILE")]
+        log_key: Option<PathBuf>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -230,7 +233,11 @@ pub enum KeyCommand {
 /// A [`CliError`] with the message, an optional hint and the exit code.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Init { origin, dir } => ledger_cmds::init(&dir.ledger, &origin),
+        Command::Init {
+            origin,
+            log_key,
+            dir,
+        } => ledger_cmds::init(&dir.ledger, &origin, log_key.as_deref()),
         Command::Key(KeyCommand::Generate { out, name }) => {
             key_cmds::generate(&out, name.as_deref())
         }

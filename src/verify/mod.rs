@@ -10,7 +10,7 @@ mod report;
 
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -20,6 +20,7 @@ use crate::evidence::Evidence;
 use crate::keys::KeyId;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
+use crate::policy::{self, PolicyEntry, PolicyView, Profile};
 use crate::statement::{self, SignedStatement};
 use crate::trust::TrustFile;
 
@@ -55,6 +56,7 @@ impl Run<'_> {
             field,
             outcome: if ok { Outcome::Pass } else { Outcome::Fail },
             message: message.into(),
+            citation: None,
         });
     }
 
@@ -67,8 +69,8 @@ impl Run<'_> {
     }
 }
 
-/// Verifies a bundle's bytes against a trust file.
-pub fn verify_bundle(bytes: &[u8], trust: &TrustFile) -> Report {
+/// Verifies a bundle's bytes against a trust file and the policy profiles it names.
+pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> Report {
     let mut run = Run {
         trust,
         report: Report {
@@ -86,9 +88,39 @@ pub fn verify_bundle(bytes: &[u8], trust: &TrustFile) -> Report {
     };
     let head = check_checkpoint(&mut run, &bundle);
     check_consistency(&mut run, &bundle, head.as_ref());
-    check_inclusion(&mut run, &bundle, head.as_ref());
-    check_signatures(&mut run, &entries);
+    let included = check_inclusion(&mut run, &bundle, head.as_ref());
+    let roles = check_signatures(&mut run, &entries);
     check_references(&mut run, &entries);
+    let view = PolicyView::new(
+        entries
+            .iter()
+            .map(|e| PolicyEntry {
+                index: e.index,
+                entry_hash: e.entry_hash,
+                iat: e.statement.header().issued_at,
+                role: roles
+                    .get(&e.index)
+                    .filter(|_| included.contains(&e.index))
+                    .cloned(),
+                evidence: &e.evidence,
+            })
+            .collect(),
+        &bundle.attachments,
+    );
+    for profile in profiles {
+        let checks = policy::evaluate(profile, &view);
+        if checks.is_empty() {
+            run.pass(
+                Step::Policy,
+                None,
+                format!(
+                    "profile {} {}: no rule applies to this bundle's entries",
+                    profile.id, profile.version
+                ),
+            );
+        }
+        run.report.checks.extend(checks);
+    }
     run.report.conclude();
     run.report
 }
@@ -287,8 +319,9 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
     }
 }
 
-/// Step 5: each entry's inclusion proof leads to the checkpoint's root.
-fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) {
+/// Step 5: each entry's inclusion proof leads to the checkpoint's root; returns the included indexes.
+fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) -> HashSet<u64> {
+    let mut included = HashSet::new();
     for e in &bundle.entries {
         let Some(head) = head else {
             run.fail(
@@ -300,18 +333,24 @@ fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) 
         };
         let leaf = merkle::leaf_hash(&crate::statement::entry_hash(&e.statement));
         match head.verify_inclusion(&leaf, e.index, &InclusionProof::new(e.proof.clone())) {
-            Ok(()) => run.pass(
-                Step::Inclusion,
-                Some(e.index),
-                format!("in the log at index {} of {}", e.index, head.size),
-            ),
+            Ok(()) => {
+                included.insert(e.index);
+                run.pass(
+                    Step::Inclusion,
+                    Some(e.index),
+                    format!("in the log at index {} of {}", e.index, head.size),
+                )
+            }
             Err(err) => run.fail(Step::Inclusion, Some(e.index), err.to_string()),
         }
     }
+    included
 }
 
 /// Steps 6 and 7: each statement's signature, under a key the trust file gives a role for the kind.
-fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) {
+/// Returns the role each entry's signer was accepted under.
+fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) -> HashMap<u64, String> {
+    let mut roles = HashMap::new();
     let mut key_cache: HashMap<KeyId, Option<VerifyingKey>> = HashMap::new();
     let mut batch = Vec::with_capacity(entries.len());
     let mut batch_entries = Vec::with_capacity(entries.len());
@@ -352,11 +391,14 @@ fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) {
             .find(|r| r.kinds.iter().any(|k| k == kind) && r.pins(&h.kid).is_some())
             .map(|r| r.name.clone());
         match role {
-            Some(name) => run.pass(
-                Step::Signer,
-                Some(e.index),
-                format!("role {name} may sign {kind}"),
-            ),
+            Some(name) => {
+                run.pass(
+                    Step::Signer,
+                    Some(e.index),
+                    format!("role {name} may sign {kind}"),
+                );
+                roles.insert(e.index, name);
+            }
             None => run.fail(
                 Step::Signer,
                 Some(e.index),
@@ -364,6 +406,7 @@ fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) {
             ),
         }
     }
+    roles
 }
 
 /// Step 8: every citation names an entry in the bundle of an allowed kind.

@@ -70,6 +70,9 @@ pub struct Check {
     pub outcome: Outcome,
     /// What was checked, or why it failed.
     pub message: String,
+    /// For policy checks: where the rule comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
 }
 
 /// What the checks add up to.
@@ -190,6 +193,27 @@ impl Report {
         );
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
             let _ = writeln!(s, "log {o} at tree size {n}");
+        }
+        let failed: Vec<&Check> = self
+            .checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(s, "failed:");
+            for c in failed {
+                let at = c.entry.map(|i| format!("entry {i} ")).unwrap_or_default();
+                let field = c
+                    .field
+                    .as_deref()
+                    .map(|f| format!("{f}: "))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  {at}{}: {field}{}", c.step.name(), c.message);
+                if let Some(cite) = &c.citation {
+                    let _ = writeln!(s, "    rule source: {cite}");
+                }
+            }
+            let _ = writeln!(s, "all checks:");
         }
         let general: Vec<&Check> = self.checks.iter().filter(|c| c.entry.is_none()).collect();
         for c in general {

@@ -1,0 +1,468 @@
+//! Policy profiles and their evaluation over the verified entries of a bundle.
+//!
+//! Rules only count evidence that verified: an entry is usable as backing only if its inclusion,
+//! signature and signer-role checks all passed. Each rule yields one check per subject it
+//! applies to, naming the rule id and citation, and on failure what the claim says next to what
+//! the evidence shows.
+
+mod profile;
+
+pub use profile::{BuildMatch, PROFILE_FORMAT, Profile, ProfileError, Rule};
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::evidence::{
+    AssertionType, Claim, Comparator, ComponentRole, Evidence, FirmwareBuild, Incident, LabResult,
+    SpeciesCategory, VerdictResult,
+};
+use crate::verify::{Check, Outcome, Step};
+
+/// One entry as the policy sees it.
+pub struct PolicyEntry<'a> {
+    /// Leaf index.
+    pub index: u64,
+    /// Entry hash.
+    pub entry_hash: [u8; 32],
+    /// Signing time (CWT iat).
+    pub iat: u64,
+    /// The trust-file role its signer was accepted under, if its checks passed.
+    pub role: Option<String>,
+    /// The evidence.
+    pub evidence: &'a Evidence,
+}
+
+/// The bundle's entries and attachments, for rule evaluation.
+pub struct PolicyView<'a> {
+    entries: Vec<PolicyEntry<'a>>,
+    by_hash: HashMap<[u8; 32], usize>,
+    attachments: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a> PolicyView<'a> {
+    /// Builds the view.
+    pub fn new(entries: Vec<PolicyEntry<'a>>, attachments: &'a BTreeMap<String, Vec<u8>>) -> Self {
+        let by_hash = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.entry_hash, i))
+            .collect();
+        PolicyView {
+            entries,
+            by_hash,
+            attachments,
+        }
+    }
+
+    /// A verified entry by hash (one whose checks passed).
+    fn verified(&self, hash: &[u8; 32]) -> Option<&PolicyEntry<'a>> {
+        self.by_hash
+            .get(hash)
+            .map(|&i| &self.entries[i])
+            .filter(|e| e.role.is_some())
+    }
+
+    fn claims(&self) -> impl Iterator<Item = (&PolicyEntry<'a>, &'a Claim)> {
+        self.entries.iter().filter_map(|e| match e.evidence {
+            Evidence::Claim(c) => Some((e, c)),
+            _ => None,
+        })
+    }
+
+    fn incidents(&self) -> impl Iterator<Item = (&PolicyEntry<'a>, &'a Incident)> {
+        self.entries.iter().filter_map(|e| match e.evidence {
+            Evidence::Incident(i) => Some((e, i)),
+            _ => None,
+        })
+    }
+
+    fn build(&self, hash: &[u8; 32]) -> Option<&'a FirmwareBuild> {
+        match self.verified(hash)?.evidence {
+            Evidence::FirmwareBuild(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+fn check(rule: &Rule, entry: u64, field: Option<String>, ok: bool, message: String) -> Check {
+    Check {
+        step: Step::Policy,
+        entry: Some(entry),
+        field,
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        message: format!("{}: {message}", rule.id()),
+        citation: Some(rule.citation().to_owned()),
+    }
+}
+
+/// Evaluates every rule of `profile` over the view.
+pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
+    let mut out = Vec::new();
+    for rule in &profile.rules {
+        match rule {
+            Rule::PadClaimBacked { .. } => pad_claims(rule, view, &mut out),
+            Rule::ClaimWordingMatches {
+                require_attachments,
+                ..
+            } => wording(rule, *require_attachments, view, &mut out),
+            Rule::IncidentNotification { .. } => notifications(rule, view, &mut out),
+            Rule::NoClaimOnAffectedBuild { .. } => affected_builds(rule, view, &mut out),
+        }
+    }
+    out
+}
+
+/// Lab results a claim cites directly or through a countersignature it cites, with their entries.
+fn cited_lab_results<'v, 'a>(
+    view: &'v PolicyView<'a>,
+    claim: &Claim,
+) -> Vec<(&'v PolicyEntry<'a>, &'a LabResult)> {
+    let mut out: Vec<(&PolicyEntry<'a>, &'a LabResult)> = Vec::new();
+    for r in &claim.evidence {
+        let Some(e) = view.verified(&r.0) else {
+            continue;
+        };
+        let lab = match e.evidence {
+            Evidence::LabResult(l) => Some((e, l)),
+            Evidence::Countersignature(c) => {
+                view.verified(&c.target.0).and_then(|t| match t.evidence {
+                    Evidence::LabResult(l) => Some((t, l)),
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        if let Some((e, l)) = lab
+            && !out.iter().any(|(x, _)| x.index == e.index)
+        {
+            out.push((e, l));
+        }
+    }
+    out
+}
+
+fn pad_models(b: &FirmwareBuild) -> Vec<[u8; 32]> {
+    let mut m: Vec<[u8; 32]> = b
+        .biometric_components
+        .iter()
+        .filter(|c| c.role == ComponentRole::Pad)
+        .map(|c| c.model_sha256.0)
+        .collect();
+    m.sort();
+    m
+}
+
+fn compare(lhs: u64, cmp: Comparator, rhs: u64) -> bool {
+    match cmp {
+        Comparator::Le => lhs <= rhs,
+        Comparator::Lt => lhs < rhs,
+        Comparator::Ge => lhs >= rhs,
+        Comparator::Gt => lhs > rhs,
+        Comparator::Eq => lhs == rhs,
+    }
+}
+
+fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    let Rule::PadClaimBacked {
+        schemes,
+        min_level,
+        required_species,
+        min_attempts_per_species,
+        max_apcer_ppm,
+        max_bpcer_ppm,
+        require_verdict_pass,
+        countersigner_role,
+        build_match,
+        ..
+    } = rule
+    else {
+        return;
+    };
+    for (ce, claim) in view.claims() {
+        for (ai, a) in claim.assertions.iter().enumerate() {
+            if a.kind != AssertionType::Pad {
+                continue;
+            }
+            let field = Some(format!("assertions[{ai}]"));
+            let scheme = a.scheme.clone().unwrap_or_default();
+            let level = a.level.unwrap_or(0);
+            let says = format!("claim {:?} asserts {scheme} level {level}", claim.claim_id);
+            let mut general = Vec::new();
+            if !schemes.is_empty() && !schemes.contains(&scheme) {
+                general.push(format!(
+                    "scheme {scheme} is not one this profile accepts ({})",
+                    schemes.join(", ")
+                ));
+            }
+            if let Some(min) = min_level
+                && level < *min
+            {
+                general.push(format!(
+                    "level {level} is below the profile's minimum {min}"
+                ));
+            }
+            let candidates = cited_lab_results(view, claim);
+            if candidates.is_empty() {
+                general.push(
+                    "it cites no verified lab result (directly or through a countersignature)"
+                        .into(),
+                );
+            }
+            let mut best: Option<(u64, Vec<String>)> = None;
+            for (le, lab) in &candidates {
+                let mut p = Vec::new();
+                if lab.scheme.name != scheme {
+                    p.push(format!(
+                        "lab result {} is under scheme {}, not {scheme}",
+                        le.index, lab.scheme.name
+                    ));
+                }
+                if lab.scheme.level < level {
+                    p.push(format!(
+                        "lab result {} (report {}) shows {} level {}, below the claimed level {level}",
+                        le.index, lab.report.id, lab.scheme.name, lab.scheme.level
+                    ));
+                }
+                if *require_verdict_pass && lab.verdict.result != VerdictResult::Pass {
+                    p.push(format!("lab result {} has verdict fail", le.index));
+                }
+                let mut needed: Vec<SpeciesCategory> = required_species.clone();
+                for s in &a.species_required {
+                    if !needed.contains(s) {
+                        needed.push(*s);
+                    }
+                }
+                for cat in &needed {
+                    let tested: Vec<_> =
+                        lab.species.iter().filter(|s| s.category == *cat).collect();
+                    if tested.is_empty() {
+                        p.push(format!("lab result {} tested no {cat} species", le.index));
+                    }
+                    for s in tested {
+                        if s.attempts < *min_attempts_per_species {
+                            p.push(format!(
+                                "species {} ({cat}): {} attempts, profile needs {min_attempts_per_species}",
+                                s.id, s.attempts
+                            ));
+                        }
+                        if s.apcer_ppm > *max_apcer_ppm {
+                            p.push(format!(
+                                "species {} ({cat}): APCER {} ppm exceeds the profile's {max_apcer_ppm} ppm",
+                                s.id, s.apcer_ppm
+                            ));
+                        }
+                    }
+                }
+                if lab.bona_fide.bpcer_ppm > *max_bpcer_ppm {
+                    p.push(format!(
+                        "BPCER {} ppm exceeds the profile's {max_bpcer_ppm} ppm",
+                        lab.bona_fide.bpcer_ppm
+                    ));
+                }
+                if let (Some(metric), Some(cmp), Some(value)) = (&a.metric, a.comparator, a.value) {
+                    let actual = match metric.as_str() {
+                        "apcer_ppm" => lab.species.iter().map(|s| s.apcer_ppm as u64).max(),
+                        "bpcer_ppm" => Some(lab.bona_fide.bpcer_ppm as u64),
+                        _ => None,
+                    };
+                    match actual {
+                        None => p.push(format!("metric {metric} cannot be read from a lab result")),
+                        Some(v) if !compare(v, cmp, value) => p.push(format!(
+                            "claim says {metric} {} {value}; lab result {} shows {v}",
+                            cmp.symbol(),
+                            le.index
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                if let Some(role) = countersigner_role {
+                    let countersigned = view.entries.iter().any(|e| {
+                        e.role.as_deref() == Some(role.as_str())
+                            && matches!(e.evidence, Evidence::Countersignature(c) if c.target.0 == le.entry_hash)
+                    });
+                    if !countersigned {
+                        p.push(format!(
+                            "lab result {} is not countersigned by a key in role {role}",
+                            le.index
+                        ));
+                    }
+                }
+                let tested = view.build(&lab.target.build.0);
+                for (bi, b) in claim.applies_to.builds.iter().enumerate() {
+                    if b.0 == lab.target.build.0 {
+                        continue;
+                    }
+                    let same_model = *build_match == BuildMatch::SamePadModel
+                        && match (tested, view.build(&b.0)) {
+                            (Some(t), Some(c)) => {
+                                !pad_models(t).is_empty() && pad_models(t) == pad_models(c)
+                            }
+                            _ => false,
+                        };
+                    if !same_model {
+                        p.push(format!(
+                            "applies_to.builds[{bi}] is neither the tested build{}",
+                            if *build_match == BuildMatch::SamePadModel {
+                                " nor a build with the tested PAD model"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                }
+                if best.as_ref().is_none_or(|(_, bp)| p.len() < bp.len()) {
+                    best = Some((le.index, p));
+                }
+            }
+            let problems: Vec<String> = general
+                .into_iter()
+                .chain(best.as_ref().map(|(_, p)| p.clone()).unwrap_or_default())
+                .collect();
+            let message = if problems.is_empty() {
+                let (idx, _) = best.as_ref().map(|(i, p)| (*i, p.len())).unwrap_or((0, 0));
+                format!("{says}; backed by lab result {idx}")
+            } else {
+                format!("{says}; but {}", problems.join("; "))
+            };
+            out.push(check(rule, ce.index, field, problems.is_empty(), message));
+        }
+    }
+}
+
+fn wording(rule: &Rule, require_attachments: bool, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    for (ce, claim) in view.claims() {
+        for (i, ch) in claim.channels.iter().enumerate() {
+            let Some(digest) = &ch.document_sha256 else {
+                continue;
+            };
+            let field = Some(format!("channels[{i}]"));
+            match view.attachments.get(&digest.to_string()) {
+                Some(doc) => {
+                    let found =
+                        std::str::from_utf8(doc).is_ok_and(|t| t.contains(claim.wording.as_str()));
+                    let msg = if found {
+                        format!(
+                            "the attached {} document contains the claim's exact wording",
+                            ch.locator
+                        )
+                    } else {
+                        format!(
+                            "the attached {} document does not contain the claim's exact wording",
+                            ch.locator
+                        )
+                    };
+                    out.push(check(rule, ce.index, field, found, msg));
+                }
+                None if require_attachments => out.push(check(
+                    rule,
+                    ce.index,
+                    field,
+                    false,
+                    format!("document {digest} for {} is not attached", ch.locator),
+                )),
+                None => {}
+            }
+        }
+    }
+}
+
+fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    let Rule::IncidentNotification {
+        regime,
+        regions,
+        deadline_hours,
+        accept_reason,
+        ..
+    } = rule
+    else {
+        return;
+    };
+    for (ie, inc) in view.incidents() {
+        let in_scope = inc.affected.regions.iter().any(|r| regions.contains(r))
+            && (inc.affected.subjects.unwrap_or(0) > 0 || !inc.affected.data_categories.is_empty());
+        if !in_scope {
+            continue;
+        }
+        let deadline = inc
+            .aware_at
+            .0
+            .saturating_add((*deadline_hours as i64).saturating_mul(3600));
+        let sent: Vec<_> = inc
+            .notifications
+            .iter()
+            .filter(|n| &n.regime == regime)
+            .collect();
+        let on_time = sent.iter().find(|n| n.sent_at.0 <= deadline);
+        let (ok, msg) = match (on_time, sent.first()) {
+            (Some(n), _) => (
+                true,
+                format!(
+                    "{regime} notification to {} sent {} after aware-at (deadline {deadline_hours} h)",
+                    n.authority,
+                    hours(n.sent_at.0 - inc.aware_at.0)
+                ),
+            ),
+            (None, Some(n)) => (
+                false,
+                format!(
+                    "{regime} notification to {} sent {} after aware-at, later than {deadline_hours} h",
+                    n.authority,
+                    hours(n.sent_at.0 - inc.aware_at.0)
+                ),
+            ),
+            (None, None) => match &inc.no_notification_reason {
+                Some(reason) if *accept_reason => (
+                    true,
+                    format!("no {regime} notification; recorded reason: {reason}"),
+                ),
+                _ => (
+                    false,
+                    format!("no {regime} notification and no accepted reason recorded"),
+                ),
+            },
+        };
+        out.push(check(
+            rule,
+            ie.index,
+            Some("notifications".into()),
+            ok,
+            format!("incident {}: {msg}", inc.incident_id),
+        ));
+    }
+}
+
+fn hours(secs: i64) -> String {
+    format!("{}h{:02}m", secs / 3600, (secs % 3600).abs() / 60)
+}
+
+fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    for (ce, claim) in view.claims() {
+        let made = ce.iat as i64;
+        let mut problems = Vec::new();
+        for (bi, b) in claim.applies_to.builds.iter().enumerate() {
+            for (ie, inc) in view.incidents() {
+                if ie.role.is_none() || !inc.affected.builds.iter().any(|x| x.0 == b.0) {
+                    continue;
+                }
+                let open = inc.closed_at.is_none_or(|c| c.0 > made);
+                let fixed = inc
+                    .remediation
+                    .as_ref()
+                    .is_some_and(|r| r.fix_build.is_some());
+                if open && made >= inc.aware_at.0 && !fixed {
+                    problems.push(format!(
+                        "applies_to.builds[{bi}] is affected by open incident {} (entry {}) with no fix build, and the claim was made after aware-at",
+                        inc.incident_id, ie.index
+                    ));
+                }
+            }
+        }
+        let ok = problems.is_empty();
+        let msg = if ok {
+            "no build it covers is affected by an open, unfixed incident known when it was made"
+                .to_owned()
+        } else {
+            problems.join("; ")
+        };
+        out.push(check(rule, ce.index, None, ok, msg));
+    }
+}

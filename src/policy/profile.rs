@@ -1,0 +1,199 @@
+//! Policy profiles: versioned TOML files of rules, each with its parameters and citation.
+//!
+//! What a rule checks is fixed by its `type`; every threshold it checks against is data in the
+//! profile, so a buyer changes requirements by editing a file, never code.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::evidence::SpeciesCategory;
+
+/// The only profile format this version reads.
+pub const PROFILE_FORMAT: &str = "evledger-profile/1";
+
+/// A loaded policy profile.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Must be [`PROFILE_FORMAT`].
+    pub format: String,
+    /// Short identifier, e.g. `pad-ibeta-level2`.
+    pub id: String,
+    /// The profile's own version.
+    pub version: String,
+    /// One-line title.
+    pub title: String,
+    /// The rules.
+    #[serde(rename = "rule")]
+    pub rules: Vec<Rule>,
+}
+
+/// Which builds a claim may apply to on the strength of a lab result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildMatch {
+    /// Only the build the lab tested.
+    TestedBuild,
+    /// The tested build, or a build whose PAD model digests equal the tested build's.
+    SamePadModel,
+}
+
+/// One rule: its identity and citation, and what it checks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Rule {
+    /// A claim's PAD assertions must be backed by a passed, countersigned lab result.
+    PadClaimBacked {
+        /// Rule id, quoted in the report.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Schemes accepted (empty: any).
+        #[serde(default)]
+        schemes: Vec<String>,
+        /// Lowest scheme level a claim may assert.
+        #[serde(default)]
+        min_level: Option<u8>,
+        /// Species categories every backing result must cover (the claim may add more).
+        #[serde(default)]
+        required_species: Vec<SpeciesCategory>,
+        /// Fewest attack presentations per required species.
+        min_attempts_per_species: u64,
+        /// Highest APCER per required species, ppm.
+        max_apcer_ppm: u32,
+        /// Highest BPCER, ppm.
+        max_bpcer_ppm: u32,
+        /// Whether the result's verdict must be "pass".
+        #[serde(default = "yes")]
+        require_verdict_pass: bool,
+        /// Role whose countersignature the result needs (none: not required).
+        #[serde(default)]
+        countersigner_role: Option<String>,
+        /// Which builds the result can back.
+        build_match: BuildMatch,
+    },
+    /// A claim's wording must appear exactly in each attached channel document.
+    ClaimWordingMatches {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Whether every channel document with a digest must be attached.
+        #[serde(default)]
+        require_attachments: bool,
+    },
+    /// Incidents affecting data subjects in the listed regions need a timely notification.
+    IncidentNotification {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// The notification regime, e.g. `GDPR-Art33`.
+        regime: String,
+        /// Regions it covers, as written in incidents (`EU`, `DE`, ...).
+        regions: Vec<String>,
+        /// Deadline after `aware_at`, in hours.
+        deadline_hours: u64,
+        /// Whether a recorded `no_notification_reason` satisfies the rule.
+        #[serde(default)]
+        accept_reason: bool,
+    },
+    /// A claim made after an open incident's `aware_at` must not cover an affected build without a fix build.
+    NoClaimOnAffectedBuild {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Rule {
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Rule::PadClaimBacked { id, .. }
+            | Rule::ClaimWordingMatches { id, .. }
+            | Rule::IncidentNotification { id, .. }
+            | Rule::NoClaimOnAffectedBuild { id, .. } => id,
+        }
+    }
+
+    /// The rule's citation.
+    pub fn citation(&self) -> &str {
+        match self {
+            Rule::PadClaimBacked { citation, .. }
+            | Rule::ClaimWordingMatches { citation, .. }
+            | Rule::IncidentNotification { citation, .. }
+            | Rule::NoClaimOnAffectedBuild { citation, .. } => citation,
+        }
+    }
+}
+
+/// Why a profile could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid profile.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the field path.
+        message: String,
+    },
+}
+
+impl Profile {
+    /// Reads and checks a profile file.
+    ///
+    /// # Errors
+    /// [`ProfileError`] naming the field that is wrong.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ProfileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses profile text.
+    ///
+    /// # Errors
+    /// A message naming the field that is wrong.
+    pub fn parse(text: &str) -> Result<Profile, String> {
+        let value: toml::Value =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let p: Profile = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        if p.format != PROFILE_FORMAT {
+            return Err(format!("format: {:?} is not {PROFILE_FORMAT:?}", p.format));
+        }
+        if p.rules.is_empty() {
+            return Err("rule: a profile needs at least one rule".into());
+        }
+        for (i, r) in p.rules.iter().enumerate() {
+            if p.rules[..i].iter().any(|q| q.id() == r.id()) {
+                return Err(format!("rule[{i}].id: {:?} is used twice", r.id()));
+            }
+            if r.citation().trim().is_empty() {
+                return Err(format!("rule[{i}].citation: must not be empty"));
+            }
+        }
+        Ok(p)
+    }
+}
