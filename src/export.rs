@@ -1,8 +1,9 @@
 //! `evledger bundle`: select entries, prove them against a checkpoint, write `bundle.cbor`.
 //!
 //! A selection is closed under evidence: every entry a selected entry cites, every
-//! countersignature of a selected entry, and every incident that cites a selected build are
-//! included too, transitively, so that a buyer can follow a claim to everything behind it.
+//! countersignature of a selected entry, every incident that cites a selected build, and every
+//! key event about a selected entry's signer key are included too, transitively, so that a buyer
+//! can follow a claim to everything behind it and judge every signature by log position.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -19,6 +20,8 @@ use crate::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
 
 /// Kinds pulled in because they cite a selected entry (not only because a selected entry cites them).
 const CITING_KINDS: &[&str] = &["countersignature", "incident"];
+/// Key events are pulled in by the key ids of the selected entries' signers.
+const KEY_EVENT: &str = "key-event";
 
 /// What to put in a bundle.
 #[derive(Clone, Debug, Default)]
@@ -91,6 +94,19 @@ pub fn closure(ledger: &Ledger, seeds: &[StoredEntry]) -> Result<BTreeSet<u64>, 
                             crate::hex::encode(&target.entry)
                         ),
                     });
+                }
+            }
+        }
+        // The key events about this entry's signer: they decide whether its signature counts.
+        let st = SignedStatement::parse(&e.statement).map_err(|x| ExportError::Entry {
+            index: e.index,
+            reason: x.to_string(),
+        })?;
+        for idx in store.citing(&st.header().kid.0)? {
+            if !seen.contains(&idx) {
+                let k = store.entry(idx)?;
+                if k.kind == KEY_EVENT {
+                    queue.push(k);
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 
 use crate::checkpoint::Checkpoint;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Kind};
 use crate::keys::{self, KeyError, KeyId};
 use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
 use crate::note::{NoteSigner, NoteVerifier};
@@ -68,6 +68,18 @@ pub enum LedgerError {
     /// Signing or reading a checkpoint failed.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The signer key was revoked or rotated away by a key event in this ledger.
+    #[error(
+        "signer key {kid} was {what}d by the key event at entry {event}; sign with its successor"
+    )]
+    KeyRevoked {
+        /// The key id.
+        kid: String,
+        /// Index of the key event.
+        event: u64,
+        /// The event type (revoke or rotate).
+        what: &'static str,
+    },
     /// The entry named is not in the ledger.
     #[error("no entry {0} in the ledger")]
     NoSuchEntry(String),
@@ -259,8 +271,60 @@ impl Ledger {
             subject: header.subject,
             issued_at,
             signer: signer.key.verifying_key(),
-            references: evidence.references().iter().map(|r| r.entry).collect(),
+            references: Self::index_terms(evidence, &signer.key.verifying_key()),
         })
+    }
+
+    /// What the refs index records for an entry: the entries it cites and, for a key event, the
+    /// subject key id and the signer's key id (so that a key's events can be found by its kid).
+    fn index_terms(evidence: &Evidence, signer: &ed25519_dalek::VerifyingKey) -> Vec<Hash> {
+        let mut terms: Vec<Hash> = evidence.references().iter().map(|r| r.entry).collect();
+        let keys = evidence.key_references();
+        if !keys.is_empty() {
+            terms.extend(keys.iter().map(|k| k.0));
+            terms.push(KeyId::of(signer).0);
+        }
+        terms
+    }
+
+    /// Refuses a signer key that this ledger's key events have revoked or rotated away: an entry
+    /// it signed now would fail verification.
+    ///
+    /// # Errors
+    /// [`LedgerError::KeyRevoked`].
+    pub fn check_signer_standing(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), LedgerError> {
+        let kid = KeyId::of(key);
+        let next = self.store.size()?;
+        for idx in self.store.citing(&kid.0)? {
+            let e = self.store.entry(idx)?;
+            if e.kind != crate::evidence::KeyEvent::KIND {
+                continue;
+            }
+            let Ok(st) = statement::SignedStatement::parse(&e.statement) else {
+                continue;
+            };
+            let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) else {
+                continue;
+            };
+            let ended = match ev.event {
+                crate::evidence::KeyEventType::Revoke if ev.subject_kid() == Some(kid) => {
+                    ev.effective_index.unwrap_or(idx) <= next
+                }
+                crate::evidence::KeyEventType::Rotate if st.header().kid == kid => true,
+                _ => false,
+            };
+            if ended {
+                return Err(LedgerError::KeyRevoked {
+                    kid: kid.to_string(),
+                    event: idx,
+                    what: ev.event.as_str(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Checks that every entry the evidence cites exists and is of an allowed kind.
@@ -304,6 +368,7 @@ impl Ledger {
         issued_at: u64,
     ) -> Result<Recorded, LedgerError> {
         self.check_references(evidence)?;
+        self.check_signer_standing(&signer.key.verifying_key())?;
         let entry = Self::sign(evidence, signer, issued_at)?;
         let index = self.append(std::slice::from_ref(&entry))?[0];
         Ok(Recorded {

@@ -10,6 +10,7 @@ mod claim;
 mod countersignature;
 mod firmware_build;
 mod incident;
+mod key_event;
 mod lab_result;
 mod types;
 
@@ -25,6 +26,7 @@ pub use firmware_build::{
 pub use incident::{
     Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,
 };
+pub use key_event::{EventKey, KeyEvent, KeyEventType};
 pub use lab_result::{
     BonaFide, Lab, LabResult, Report, Scheme, Species, SpeciesCategory, Target, TestWindow,
     Verdict, VerdictResult,
@@ -43,6 +45,7 @@ pub const KINDS: &[&str] = &[
     Countersignature::KIND,
     Claim::KIND,
     Incident::KIND,
+    KeyEvent::KIND,
 ];
 
 /// One validation problem: where it is and what is wrong.
@@ -215,6 +218,8 @@ pub enum Evidence {
     Claim(Claim),
     /// A security or privacy incident and the response.
     Incident(Incident),
+    /// A signer key's introduction, rotation or revocation.
+    KeyEvent(KeyEvent),
 }
 
 macro_rules! each_kind {
@@ -225,6 +230,7 @@ macro_rules! each_kind {
             Evidence::Countersignature($v) => $e,
             Evidence::Claim($v) => $e,
             Evidence::Incident($v) => $e,
+            Evidence::KeyEvent($v) => $e,
         }
     };
 }
@@ -280,6 +286,7 @@ impl Evidence {
             Countersignature::KIND => typed(json).map(Evidence::Countersignature),
             Claim::KIND => typed(json).map(Evidence::Claim),
             Incident::KIND => typed(json).map(Evidence::Incident),
+            KeyEvent::KIND => typed(json).map(Evidence::KeyEvent),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }
@@ -297,6 +304,15 @@ impl Evidence {
     /// The entries this evidence cites.
     pub fn references(&self) -> Vec<Reference> {
         each_kind!(self, e => e.references())
+    }
+
+    /// Key ids (not entries) this evidence is about, indexed so that bundles can carry the key
+    /// events their signers need: a key event's subject key.
+    pub fn key_references(&self) -> Vec<crate::keys::KeyId> {
+        match self {
+            Evidence::KeyEvent(k) => k.subject_kid().into_iter().collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// A readable, multi-line description.

@@ -7,21 +7,19 @@
 //! passed; nothing that was not checked counts as passed.
 
 mod report;
+mod signers;
 
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
 use std::collections::{HashMap, HashSet};
 
-use ed25519_dalek::VerifyingKey;
-
 use crate::bundle::{Bundle, BundleLimits};
 use crate::checkpoint::{self, Checkpoint};
 use crate::evidence::Evidence;
-use crate::keys::KeyId;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
 use crate::policy::{self, PolicyEntry, PolicyView, Profile};
-use crate::statement::{self, SignedStatement};
+use crate::statement::SignedStatement;
 use crate::trust::TrustFile;
 
 /// An entry that parsed: its statement and evidence.
@@ -36,8 +34,8 @@ pub struct ParsedEntry {
     pub evidence: Evidence,
 }
 
-struct Run<'a> {
-    trust: &'a TrustFile,
+pub(super) struct Run<'a> {
+    pub(super) trust: &'a TrustFile,
     report: Report,
 }
 
@@ -60,11 +58,11 @@ impl Run<'_> {
         });
     }
 
-    fn pass(&mut self, step: Step, entry: Option<u64>, message: impl Into<String>) {
+    pub(super) fn pass(&mut self, step: Step, entry: Option<u64>, message: impl Into<String>) {
         self.check(step, entry, None, true, message);
     }
 
-    fn fail(&mut self, step: Step, entry: Option<u64>, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, step: Step, entry: Option<u64>, message: impl Into<String>) {
         self.check(step, entry, None, false, message);
     }
 }
@@ -89,7 +87,7 @@ pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> R
     let head = check_checkpoint(&mut run, &bundle);
     check_consistency(&mut run, &bundle, head.as_ref());
     let included = check_inclusion(&mut run, &bundle, head.as_ref());
-    let roles = check_signatures(&mut run, &entries);
+    let roles = signers::check_signatures(&mut run, &entries, &included);
     check_references(&mut run, &entries);
     let view = PolicyView::new(
         entries
@@ -345,68 +343,6 @@ fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) 
         }
     }
     included
-}
-
-/// Steps 6 and 7: each statement's signature, under a key the trust file gives a role for the kind.
-/// Returns the role each entry's signer was accepted under.
-fn check_signatures(run: &mut Run<'_>, entries: &[ParsedEntry]) -> HashMap<u64, String> {
-    let mut roles = HashMap::new();
-    let mut key_cache: HashMap<KeyId, Option<VerifyingKey>> = HashMap::new();
-    let mut batch = Vec::with_capacity(entries.len());
-    let mut batch_entries = Vec::with_capacity(entries.len());
-    for e in entries {
-        let kid = e.statement.header().kid;
-        let key = *key_cache
-            .entry(kid)
-            .or_insert_with(|| run.trust.pinned_key(&kid).copied());
-        match key {
-            Some(key) => {
-                batch.push((e.statement.clone(), key));
-                batch_entries.push(e);
-            }
-            None => run.fail(
-                Step::Signature,
-                Some(e.index),
-                format!("signer kid {kid} is not pinned by the trust file"),
-            ),
-        }
-    }
-    let results = statement::verify_many(batch);
-    for (e, result) in batch_entries.into_iter().zip(results) {
-        let h = e.statement.header();
-        if let Err(err) = result {
-            run.fail(Step::Signature, Some(e.index), err.to_string());
-            continue;
-        }
-        run.pass(
-            Step::Signature,
-            Some(e.index),
-            format!("signed by kid {}", h.kid),
-        );
-        let kind = h.kind.as_str();
-        let role = run
-            .trust
-            .roles
-            .iter()
-            .find(|r| r.kinds.iter().any(|k| k == kind) && r.pins(&h.kid).is_some())
-            .map(|r| r.name.clone());
-        match role {
-            Some(name) => {
-                run.pass(
-                    Step::Signer,
-                    Some(e.index),
-                    format!("role {name} may sign {kind}"),
-                );
-                roles.insert(e.index, name);
-            }
-            None => run.fail(
-                Step::Signer,
-                Some(e.index),
-                format!("no role in the trust file lets kid {} sign {kind}", h.kid),
-            ),
-        }
-    }
-    roles
 }
 
 /// Step 8: every citation names an entry in the bundle of an allowed kind.

@@ -1,0 +1,231 @@
+//! Steps 6 and 7: statement signatures and signer roles, with key events judged by log position.
+//!
+//! The trust file pins keys to roles. Key events in the bundle extend that, in log order: a
+//! verified `introduce` or `rotate` signed by a key in good standing gives the new key the
+//! signer's roles from the next index on; a `rotate` ends the old key's standing after its own
+//! index; a `revoke` (signed by the key itself or by a key sharing one of its roles) ends the
+//! revoked key's standing from its effective index. An entry verifies only if its signer was in
+//! good standing at the entry's own index, whatever the entry's `iat` says.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use ed25519_dalek::VerifyingKey;
+
+use super::{ParsedEntry, Run, Step};
+use crate::evidence::{Evidence, KeyEvent, KeyEventType};
+use crate::keys::KeyId;
+use crate::statement;
+
+/// A key's standing as established by the trust file and the key events seen so far.
+#[derive(Clone, Debug)]
+struct Standing {
+    key: VerifyingKey,
+    /// Names of the trust-file roles the key acts in.
+    roles: BTreeSet<String>,
+    /// First log index at which it may sign (0 for pinned keys).
+    valid_from: u64,
+    /// First log index at which it may no longer sign, and the entry that said so.
+    ends: Option<(u64, u64, &'static str)>,
+}
+
+impl Standing {
+    /// Why the key may not sign at `index`, if it may not.
+    fn refuses(&self, index: u64) -> Option<String> {
+        if index < self.valid_from {
+            return Some(format!(
+                "the signer key was only introduced for index {} on",
+                self.valid_from
+            ));
+        }
+        match self.ends {
+            Some((from, by, what)) if index >= from => Some(format!(
+                "the signer key was {what} from index {from} (key event at entry {by})"
+            )),
+            _ => None,
+        }
+    }
+
+    fn end(&mut self, from: u64, by: u64, what: &'static str) {
+        if self.ends.is_none_or(|(f, _, _)| from < f) {
+            self.ends = Some((from, by, what));
+        }
+    }
+}
+
+/// Checks every signature and signer role; returns the role each verified entry's signer acts in.
+pub(super) fn check_signatures(
+    run: &mut Run<'_>,
+    entries: &[ParsedEntry],
+    included: &HashSet<u64>,
+) -> HashMap<u64, String> {
+    let mut book: HashMap<KeyId, Standing> = HashMap::new();
+    for role in &run.trust.roles {
+        for key in &role.keys {
+            book.entry(KeyId::of(key))
+                .or_insert_with(|| Standing {
+                    key: *key,
+                    roles: BTreeSet::new(),
+                    valid_from: 0,
+                    ends: None,
+                })
+                .roles
+                .insert(role.name.clone());
+        }
+    }
+    let mut done: HashSet<u64> = HashSet::new();
+    let mut roles = HashMap::new();
+
+    // Key events first, in log order: each may change the standing of later signers.
+    let mut events: Vec<(&ParsedEntry, &KeyEvent)> = entries
+        .iter()
+        .filter_map(|e| match &e.evidence {
+            Evidence::KeyEvent(k) => Some((e, k)),
+            _ => None,
+        })
+        .collect();
+    events.sort_by_key(|(e, _)| e.index);
+    for (e, ev) in events {
+        done.insert(e.index);
+        let kid = e.statement.header().kid;
+        let Some(signer) = book.get(&kid).cloned() else {
+            run.fail(
+                Step::Signature,
+                Some(e.index),
+                format!("key event signed by kid {kid}, which is neither pinned nor introduced"),
+            );
+            continue;
+        };
+        if let Some(why) = signer.refuses(e.index) {
+            run.fail(Step::Signer, Some(e.index), why);
+            continue;
+        }
+        if let Err(err) = e.statement.clone().verify(&signer.key) {
+            run.fail(Step::Signature, Some(e.index), err.to_string());
+            continue;
+        }
+        run.pass(
+            Step::Signature,
+            Some(e.index),
+            format!("signed by kid {kid}"),
+        );
+        if !included.contains(&e.index) {
+            run.fail(
+                Step::Signer,
+                Some(e.index),
+                "a key event not proved to be in the log changes no key's standing",
+            );
+            continue;
+        }
+        let (Some(subject), Some(subject_key)) = (ev.subject_kid(), ev.key.verifying_key()) else {
+            run.fail(
+                Step::Signer,
+                Some(e.index),
+                "the key event's key is malformed",
+            );
+            continue;
+        };
+        let role_names: Vec<String> = signer.roles.iter().cloned().collect();
+        let role = role_names.join(", ");
+        match ev.event {
+            KeyEventType::Introduce | KeyEventType::Rotate => {
+                let entry = book.entry(subject).or_insert_with(|| Standing {
+                    key: subject_key,
+                    roles: BTreeSet::new(),
+                    valid_from: e.index + 1,
+                    ends: None,
+                });
+                entry.roles.extend(role_names.iter().cloned());
+                if ev.event == KeyEventType::Rotate
+                    && let Some(old) = book.get_mut(&kid)
+                {
+                    old.end(e.index + 1, e.index, "rotated away");
+                }
+                run.pass(
+                    Step::Signer,
+                    Some(e.index),
+                    format!("{} gives key {subject} the roles {role}", ev.event),
+                );
+            }
+            KeyEventType::Revoke => {
+                let allowed = subject == kid
+                    || book
+                        .get(&subject)
+                        .is_some_and(|t| t.roles.iter().any(|r| signer.roles.contains(r)));
+                if !allowed {
+                    run.fail(Step::Signer, Some(e.index), format!("kid {kid} may not revoke key {subject}: it is neither that key nor in one of its roles"));
+                    continue;
+                }
+                let from = ev.effective_index.unwrap_or(e.index);
+                if let Some(t) = book.get_mut(&subject) {
+                    t.end(from, e.index, "revoked");
+                }
+                run.pass(
+                    Step::Signer,
+                    Some(e.index),
+                    format!("revokes key {subject} from index {from}"),
+                );
+            }
+        }
+        roles.insert(e.index, role);
+    }
+
+    // Every other entry: standing at its index, then the signature (many at once), then the role.
+    let mut batch = Vec::new();
+    let mut pending = Vec::new();
+    for e in entries.iter().filter(|e| !done.contains(&e.index)) {
+        let kid = e.statement.header().kid;
+        match book.get(&kid) {
+            None => run.fail(
+                Step::Signature,
+                Some(e.index),
+                format!(
+                    "signer kid {kid} is not pinned by the trust file nor introduced by a key event"
+                ),
+            ),
+            Some(s) => match s.refuses(e.index) {
+                Some(why) => run.fail(Step::Signer, Some(e.index), why),
+                None => {
+                    batch.push((e.statement.clone(), s.key));
+                    pending.push(e);
+                }
+            },
+        }
+    }
+    let results = statement::verify_many(batch);
+    for (e, result) in pending.into_iter().zip(results) {
+        let h = e.statement.header();
+        if let Err(err) = result {
+            run.fail(Step::Signature, Some(e.index), err.to_string());
+            continue;
+        }
+        run.pass(
+            Step::Signature,
+            Some(e.index),
+            format!("signed by kid {}", h.kid),
+        );
+        let kind = h.kind.as_str();
+        let standing = &book[&h.kid];
+        let role = run
+            .trust
+            .roles
+            .iter()
+            .find(|r| standing.roles.contains(&r.name) && r.kinds.iter().any(|k| k == kind))
+            .map(|r| r.name.clone());
+        match role {
+            Some(name) => {
+                run.pass(
+                    Step::Signer,
+                    Some(e.index),
+                    format!("role {name} may sign {kind}"),
+                );
+                roles.insert(e.index, name);
+            }
+            None => run.fail(
+                Step::Signer,
+                Some(e.index),
+                format!("no role in the trust file lets kid {} sign {kind}", h.kid),
+            ),
+        }
+    }
+    roles
+}

@@ -1,0 +1,202 @@
+//! Key events judged by log position: rotation hands a role to a new key, revocation ends a
+//! key's standing from an index on, entries before it still verify, and bundles carry the key
+//! events their signers need.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::SigningKey;
+use evledger::evidence::{Evidence, InputFormat};
+use evledger::export::{self, BundleOptions, Selection};
+use evledger::keys::KeyId;
+use evledger::ledger::{Ledger, LedgerError, Signer};
+use evledger::trust::TrustFile;
+use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle};
+
+const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
+
+fn build(n: u64) -> Evidence {
+    let text = FIRMWARE.replace("build_number = 4200", &format!("build_number = {n}"));
+    Evidence::from_input("firmware-build", &text, InputFormat::Toml)
+        .expect("example firmware build")
+}
+
+fn key_event(event: &str, key: &SigningKey, extra: &str) -> Evidence {
+    let vk = key.verifying_key();
+    let text = format!(
+        "event = \"{event}\"\n{extra}\n[key]\nkid = \"{}\"\npublic_key = \"{}\"\n",
+        KeyId::of(&vk),
+        B64.encode(vk.to_bytes())
+    );
+    Evidence::from_input("key-event", &text, InputFormat::Toml).expect("key event")
+}
+
+fn signer(key: &SigningKey) -> Signer<'_> {
+    Signer {
+        key,
+        issuer: "Aurelis Security Systems",
+        subject: "FaceGate 3D",
+        x5chain: Vec::new(),
+    }
+}
+
+/// Appends without the ledger's own standing check, as a dishonest or careless writer could.
+fn append_raw(ledger: &mut Ledger, ev: &Evidence, key: &SigningKey, iat: u64) -> u64 {
+    let entry = Ledger::sign(ev, &signer(key), iat).expect("sign");
+    ledger.append(&[entry]).expect("append")[0]
+}
+
+fn trust(ledger: &Ledger, pinned: &SigningKey) -> TrustFile {
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n[[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [\"{}\"]\n",
+        ledger.log_verifier().expect("log key"),
+        B64.encode(pinned.verifying_key().to_bytes())
+    );
+    TrustFile::parse(&text, Path::new("trust.toml"), Path::new(".")).expect("trust file")
+}
+
+fn verify_all(ledger: &mut Ledger, trust: &TrustFile) -> Report {
+    let sel = Selection {
+        all: true,
+        entries: Vec::new(),
+    };
+    let b = export::build(ledger, &sel, &BundleOptions::default()).expect("bundle");
+    verify_bundle(&b.to_cbor(), trust, &[])
+}
+
+fn failures(r: &Report, entry: u64) -> Vec<String> {
+    r.checks
+        .iter()
+        .filter(|c| c.entry == Some(entry) && c.outcome == Outcome::Fail)
+        .map(|c| format!("{}: {}", c.step.name(), c.message))
+        .collect()
+}
+
+#[test]
+fn rotation_hands_over_and_ends_the_old_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let old = SigningKey::from_bytes(&[1; 32]);
+    let new = SigningKey::from_bytes(&[2; 32]);
+    let b0 = ledger
+        .record(&build(1), &signer(&old), 100)
+        .expect("old key records");
+    let rot = ledger
+        .record(&key_event("rotate", &new, ""), &signer(&old), 101)
+        .expect("rotate");
+    let b2 = ledger
+        .record(&build(2), &signer(&new), 102)
+        .expect("new key records");
+    // The ledger refuses the old key from now on...
+    match ledger.record(&build(3), &signer(&old), 103) {
+        Err(LedgerError::KeyRevoked { event, .. }) => assert_eq!(event, rot.index),
+        other => panic!("expected KeyRevoked, got {other:?}"),
+    }
+    // ...and a verifier refuses what it signed after the rotation even if it got in, whatever its iat.
+    let late = append_raw(&mut ledger, &build(4), &old, 50);
+    let t = trust(&ledger, &old);
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(
+        failures(&r, b0.index).is_empty(),
+        "{:?}",
+        failures(&r, b0.index)
+    );
+    assert!(failures(&r, rot.index).is_empty());
+    assert!(
+        failures(&r, b2.index).is_empty(),
+        "{:?}",
+        failures(&r, b2.index)
+    );
+    let f = failures(&r, late);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].contains("rotated away from index 2"), "{f:?}");
+}
+
+#[test]
+fn revocation_is_judged_by_log_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let key = SigningKey::from_bytes(&[3; 32]);
+    let before = ledger
+        .record(&build(1), &signer(&key), 100)
+        .expect("record");
+    let revoke = key_event(
+        "revoke",
+        &key,
+        "reason = \"private key exposed in build logs\"",
+    );
+    let rev = ledger.record(&revoke, &signer(&key), 200).expect("revoke");
+    assert!(matches!(
+        ledger.record(&build(2), &signer(&key), 300),
+        Err(LedgerError::KeyRevoked { .. })
+    ));
+    // Back-dating the iat does not help: position decides.
+    let after = append_raw(&mut ledger, &build(3), &key, 1);
+    let t = trust(&ledger, &key);
+    let r = verify_all(&mut ledger, &t);
+    assert!(failures(&r, before.index).is_empty());
+    let f = failures(&r, after);
+    assert!(
+        f.iter()
+            .any(|m| m.contains(&format!("revoked from index {}", rev.index))),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn bundles_carry_the_key_events_their_signers_need() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let old = SigningKey::from_bytes(&[4; 32]);
+    let new = SigningKey::from_bytes(&[5; 32]);
+    ledger
+        .record(&build(1), &signer(&old), 100)
+        .expect("record");
+    ledger
+        .record(&key_event("rotate", &new, ""), &signer(&old), 101)
+        .expect("rotate");
+    let b = ledger
+        .record(&build(2), &signer(&new), 102)
+        .expect("record");
+    let e = ledger.resolve(&b.index.to_string()).expect("entry");
+    let sel = Selection {
+        all: false,
+        entries: vec![e],
+    };
+    let bundle = export::build(&mut ledger, &sel, &BundleOptions::default()).expect("bundle");
+    let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+    assert_eq!(
+        indexes,
+        vec![1, 2],
+        "the rotation must travel with the new key's entry"
+    );
+    // The buyer pinned only the old key: the rotation in the bundle carries the role over.
+    let t = trust(&ledger, &old);
+    let r = verify_bundle(&bundle.to_cbor(), &t, &[]);
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    assert!(r.checks.iter().any(|c| c.step == Step::Signer
+        && c.entry == Some(2)
+        && c.message.contains("release-engineering")));
+}
+
+#[test]
+fn a_key_cannot_revoke_an_unrelated_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let a = SigningKey::from_bytes(&[6; 32]);
+    let stranger = SigningKey::from_bytes(&[7; 32]);
+    let b = ledger.record(&build(1), &signer(&a), 100).expect("record");
+    // The stranger is introduced by nobody and pinned by nobody: its revocation counts for nothing.
+    let ev = key_event("revoke", &a, "reason = \"hostile\"\neffective_index = 0");
+    let rev = append_raw(&mut ledger, &ev, &stranger, 101);
+    let t = trust(&ledger, &a);
+    let r = verify_all(&mut ledger, &t);
+    assert!(
+        failures(&r, b.index).is_empty(),
+        "{:?}",
+        failures(&r, b.index)
+    );
+    assert!(!failures(&r, rev).is_empty());
+}
