@@ -24,3 +24,4 @@ pub mod statement;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod time;
+pub mod x509;
