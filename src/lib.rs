@@ -33,3 +33,4 @@ pub mod trust;
 #[cfg(feature = "store")]
 pub mod trust_init;
 pub mod verify;
+pub mod x509;
