@@ -77,11 +77,12 @@ step "the log signs a checkpoint over the builds; the buyer keeps it ($out/build
 evl checkpoint >"$out/builds.checkpoint"
 cat "$out/builds.checkpoint"
 
-step "product/legal records the lab's PAD result; the lab countersigns it with its own key"
+step "product/legal records the lab's PAD result; the lab countersigns it with its own key and certificate"
 lab=$(record lab-result lab-result-pad-l2.toml product-legal.key \
         "Aurelis Security Systems" "FaceGate 3D 4.2.0 on FG3-100: PAD report KBL-PAD-2026-0142")
-csig=$(record countersignature countersignature-lab.toml lab.key \
-        "Kestrel Biometric Test Lab" "Report KBL-PAD-2026-0142")
+csig=$(evl countersign "$lab" --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
+        --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-PAD-2026-0142" \
+        --statement "Results as issued in report KBL-PAD-2026-0142" | cut -d' ' -f1)
 echo "lab result:       $lab" >&2
 echo "countersignature: $csig" >&2
 

@@ -28,6 +28,7 @@ use serde::Deserialize;
 
 use crate::keys::KeyId;
 use crate::note::{CosignatureVerifier, NoteVerifier};
+use crate::x509::Certificate;
 
 /// Why a trust file is not usable.
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +107,8 @@ pub struct Role {
     pub kinds: Vec<String>,
     /// Pinned signer keys.
     pub keys: Vec<VerifyingKey>,
-    /// DER certificates of trusted roots for signers with certificates.
-    pub x509_roots: Vec<Vec<u8>>,
+    /// Trusted root certificates for signers with certificates.
+    pub x509_roots: Vec<Certificate>,
 }
 
 impl Role {
@@ -239,20 +240,12 @@ impl TrustFile {
             let mut x509_roots = Vec::new();
             for (j, p) in r.x509_roots.iter().enumerate() {
                 let file = base.join(p);
-                let pem = std::fs::read_to_string(&file).map_err(|e| {
-                    invalid(
-                        format!("{at}.x509_roots[{j}]"),
-                        format!("{}: {e}", file.display()),
-                    )
-                })?;
-                let ders = pem_certificates(&pem);
-                if ders.is_empty() {
-                    return Err(invalid(
-                        format!("{at}.x509_roots[{j}]"),
-                        format!("{}: no CERTIFICATE block", file.display()),
-                    ));
-                }
-                x509_roots.extend(ders);
+                let at = format!("{at}.x509_roots[{j}]");
+                let pem = std::fs::read_to_string(&file)
+                    .map_err(|e| invalid(at.clone(), format!("{}: {e}", file.display())))?;
+                let certs = Certificate::from_pem_chain(&pem)
+                    .map_err(|e| invalid(at.clone(), format!("{}: {e}", file.display())))?;
+                x509_roots.extend(certs);
             }
             roles.push(Role {
                 name: r.name,
@@ -290,26 +283,4 @@ fn parse_public_key(s: &str) -> Result<VerifyingKey, String> {
         return Err("weak (small-order) Ed25519 key refused".into());
     }
     Ok(key)
-}
-
-/// Extracts the DER of every `CERTIFICATE` block in PEM text.
-pub fn pem_certificates(pem: &str) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut b64 = String::new();
-    let mut inside = false;
-    for line in pem.lines() {
-        let line = line.trim();
-        if line == "-----BEGIN CERTIFICATE-----" {
-            inside = true;
-            b64.clear();
-        } else if line == "-----END CERTIFICATE-----" {
-            if inside && let Ok(der) = B64.decode(&b64) {
-                out.push(der);
-            }
-            inside = false;
-        } else if inside {
-            b64.push_str(line);
-        }
-    }
-    out
 }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use super::error::EXIT_AUDIT_FAILED;
-use super::{CliError, outln};
+use super::{CliError, SigningArgs, outln};
 use crate::evidence::{Evidence, InputFormat};
 use crate::hex;
 use crate::keys;
@@ -32,24 +32,18 @@ pub fn init(dir: &Path, origin: &str, log_key: Option<&Path>) -> Result<(), CliE
     Ok(())
 }
 
-/// `evledger record`.
-#[allow(clippy::too_many_arguments)]
-pub fn record(
-    dir: &Path,
-    kind: &str,
-    input: &Path,
-    key: &Path,
-    issuer: &str,
-    subject: &str,
-    iat: Option<&str>,
-    json_out: bool,
-) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(input)
-        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
-    let evidence = Evidence::from_input(kind, &text, InputFormat::from_path(input))
-        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
-    let key = keys::read_signing_key(key)?;
-    let issued_at = match iat {
+/// The signing key, time and certificate chain a command signs with.
+struct Signing {
+    key: ed25519_dalek::SigningKey,
+    issued_at: u64,
+    x5chain: Vec<Vec<u8>>,
+    /// The leaf certificate's subject, if any.
+    cert_subject: Option<String>,
+}
+
+fn signing(args: &SigningArgs) -> Result<Signing, CliError> {
+    let key = keys::read_signing_key(&args.key)?;
+    let issued_at = match &args.iat {
         None => crate::time::now(),
         Some(s) => s
             .parse::<i64>()
@@ -58,16 +52,27 @@ pub fn record(
     };
     let issued_at =
         u64::try_from(issued_at).map_err(|_| CliError::new("--iat: must not be before 1970"))?;
-    let mut ledger = open(dir)?;
-    let signer = Signer {
-        key: &key,
-        issuer,
-        subject,
-        x5chain: Vec::new(),
+    let (x5chain, cert_subject) = match &args.cert {
+        None => (Vec::new(), None),
+        Some(cert) => {
+            let chain = crate::ledger::load_x5chain(
+                cert,
+                args.chain.as_deref(),
+                &key.verifying_key(),
+                issued_at,
+            )?;
+            (chain.ders, Some(chain.subject))
+        }
     };
-    let rec = ledger
-        .record(&evidence, &signer, issued_at)
-        .map_err(|e| CliError::from(e).prefix(&input.display().to_string()))?;
+    Ok(Signing {
+        key,
+        issued_at,
+        x5chain,
+        cert_subject,
+    })
+}
+
+fn print_recorded(rec: &crate::ledger::Recorded, kind: &str, json_out: bool) {
     if json_out {
         outln!(
             "{}",
@@ -77,6 +82,76 @@ pub fn record(
         outln!("{} {}", hex::encode(&rec.entry_hash), rec.index);
     }
     eprintln!("recorded {kind} at index {}", rec.index);
+}
+
+/// `evledger record`.
+pub fn record(
+    dir: &Path,
+    kind: &str,
+    input: &Path,
+    issuer: &str,
+    subject: &str,
+    args: &SigningArgs,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(input)
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let evidence = Evidence::from_input(kind, &text, InputFormat::from_path(input))
+        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let s = signing(args)?;
+    let mut ledger = open(dir)?;
+    let signer = Signer {
+        key: &s.key,
+        issuer,
+        subject,
+        x5chain: s.x5chain,
+    };
+    let rec = ledger
+        .record(&evidence, &signer, s.issued_at)
+        .map_err(|e| CliError::from(e).prefix(&input.display().to_string()))?;
+    print_recorded(&rec, kind, json_out);
+    Ok(())
+}
+
+/// `evledger countersign`.
+#[allow(clippy::too_many_arguments)]
+pub fn countersign(
+    dir: &Path,
+    entry: &str,
+    statement: &str,
+    report_sha256: Option<&str>,
+    issuer: Option<&str>,
+    subject: Option<&str>,
+    args: &SigningArgs,
+    json_out: bool,
+) -> Result<(), CliError> {
+    let s = signing(args)?;
+    let mut ledger = open(dir)?;
+    let target = ledger.resolve(entry)?;
+    let mut body = json!({"target": hex::encode(&target.entry_hash), "statement": statement});
+    if let Some(r) = report_sha256 {
+        body["report_sha256"] = json!(r);
+    }
+    let evidence = Evidence::from_input("countersignature", &body.to_string(), InputFormat::Json)?;
+    let issuer = match (issuer, &s.cert_subject) {
+        (Some(i), _) => i.to_owned(),
+        (None, Some(cert)) => cert.clone(),
+        (None, None) => {
+            return Err(CliError::new("--issuer is required without --cert")
+                .hint("name the countersigning organisation, e.g. --issuer \"Kestrel Biometric Test Lab\""));
+        }
+    };
+    let subject = subject
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("countersignature of {}", hex::encode(&target.entry_hash)));
+    let signer = Signer {
+        key: &s.key,
+        issuer: &issuer,
+        subject: &subject,
+        x5chain: s.x5chain,
+    };
+    let rec = ledger.record(&evidence, &signer, s.issued_at)?;
+    print_recorded(&rec, "countersignature", json_out);
     Ok(())
 }
 

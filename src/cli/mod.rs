@@ -36,6 +36,23 @@ pub struct LedgerDir {
     pub ledger: PathBuf,
 }
 
+/// The signer's key, time and certificates.
+#[derive(Args, Debug, Clone)]
+pub struct SigningArgs {
+    /// Signer's private key (PKCS#8 PEM, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Signing time (RFC 3339 or Unix seconds; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub iat: Option<String>,
+    /// The signer's X.509 certificate (PEM), carried in the statement.
+    #[arg(long, value_name = "CERT.pem")]
+    pub cert: Option<PathBuf>,
+    /// Intermediate certificates (PEM), leaf's issuer first.
+    #[arg(long, value_name = "CHAIN.pem", requires = "cert")]
+    pub chain: Option<PathBuf>,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -63,18 +80,46 @@ pub enum Command {
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
-        /// Signer's private key (PKCS#8 PEM, mode 0600).
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
         /// Signing organisation (CWT iss).
         #[arg(long)]
         issuer: String,
         /// What the entry is about (CWT sub), e.g. the product and version.
         #[arg(long)]
         subject: String,
-        /// Signing time (RFC 3339 or Unix seconds; default: now).
-        #[arg(long, value_name = "TIME")]
-        iat: Option<String>,
+        /// How to sign.
+        #[command(flatten)]
+        signing: SigningArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// Countersign an entry: append a countersignature endorsing it, signed with your own key.
+    ///
+    /// With --cert, the statement carries your certificate (COSE x5chain) so that buyers can
+    /// check it against the accreditation body's root; the certificate's key must be --key's and
+    /// it must be valid at the signing time.
+    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
+    Countersign {
+        /// The entry to endorse (hash or index).
+        entry: String,
+        /// What you attest.
+        #[arg(long, default_value = "Endorsed as recorded")]
+        statement: String,
+        /// SHA-256 of the report the entry matches (64 hex digits).
+        #[arg(long, value_name = "HEX")]
+        report_sha256: Option<String>,
+        /// Signing organisation (CWT iss; default: the certificate's subject).
+        #[arg(long)]
+        issuer: Option<String>,
+        /// What the countersignature is about (CWT sub; default: "countersignature of ENTRY").
+        #[arg(long)]
+        subject: Option<String>,
+        /// How to sign.
+        #[command(flatten)]
+        signing: SigningArgs,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -245,20 +290,37 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Record {
             kind,
             input,
-            key,
             issuer,
             subject,
-            iat,
+            signing,
             json,
             dir,
         } => ledger_cmds::record(
             &dir.ledger,
             &kind,
             &input,
-            &key,
             &issuer,
             &subject,
-            iat.as_deref(),
+            &signing,
+            json,
+        ),
+        Command::Countersign {
+            entry,
+            statement,
+            report_sha256,
+            issuer,
+            subject,
+            signing,
+            json,
+            dir,
+        } => ledger_cmds::countersign(
+            &dir.ledger,
+            &entry,
+            &statement,
+            report_sha256.as_deref(),
+            issuer.as_deref(),
+            subject.as_deref(),
+            &signing,
             json,
         ),
         Command::Checkpoint { dir } => ledger_cmds::checkpoint(&dir.ledger),

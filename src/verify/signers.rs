@@ -15,6 +15,8 @@ use super::{ParsedEntry, Run, Step};
 use crate::evidence::{Evidence, KeyEvent, KeyEventType};
 use crate::keys::KeyId;
 use crate::statement;
+use crate::trust::TrustFile;
+use crate::x509::{Certificate, verify_chain};
 
 /// A key's standing as established by the trust file and the key events seen so far.
 #[derive(Clone, Debug)]
@@ -172,8 +174,20 @@ pub(super) fn check_signatures(
     // Every other entry: standing at its index, then the signature (many at once), then the role.
     let mut batch = Vec::new();
     let mut pending = Vec::new();
+    let mut certified: HashMap<u64, (Standing, String)> = HashMap::new();
     for e in entries.iter().filter(|e| !done.contains(&e.index)) {
         let kid = e.statement.header().kid;
+        if !book.contains_key(&kid) && !e.statement.header().x5chain.is_empty() {
+            match certificate_standing(run.trust, e) {
+                Ok((standing, how)) => {
+                    batch.push((e.statement.clone(), standing.key));
+                    pending.push(e);
+                    certified.insert(e.index, (standing, how));
+                }
+                Err(why) => run.fail(Step::Signer, Some(e.index), why),
+            }
+            continue;
+        }
         match book.get(&kid) {
             None => run.fail(
                 Step::Signature,
@@ -204,7 +218,10 @@ pub(super) fn check_signatures(
             format!("signed by kid {}", h.kid),
         );
         let kind = h.kind.as_str();
-        let standing = &book[&h.kid];
+        let (standing, how) = match certified.get(&e.index) {
+            Some((s, how)) => (s, format!(" ({how})")),
+            None => (&book[&h.kid], String::new()),
+        };
         let role = run
             .trust
             .roles
@@ -216,7 +233,7 @@ pub(super) fn check_signatures(
                 run.pass(
                     Step::Signer,
                     Some(e.index),
-                    format!("role {name} may sign {kind}"),
+                    format!("role {name} may sign {kind}{how}"),
                 );
                 roles.insert(e.index, name);
             }
@@ -228,4 +245,69 @@ pub(super) fn check_signatures(
         }
     }
     roles
+}
+
+/// A signer with a certificate chain (COSE x5chain) instead of a pinned key: the leaf must carry
+/// the statement's key, and the chain must lead to an X.509 root of a role that may sign the
+/// entry's kind, valid at the statement's `iat`.
+fn certificate_standing(trust: &TrustFile, e: &ParsedEntry) -> Result<(Standing, String), String> {
+    let h = e.statement.header();
+    let chain = h
+        .x5chain
+        .iter()
+        .enumerate()
+        .map(|(i, der)| Certificate::from_der(der).map_err(|err| format!("x5chain[{i}]: {err}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = chain
+        .first()
+        .ok_or("x5chain is empty")?
+        .ed25519_key()
+        .map_err(|err| format!("x5chain[0]: {err}"))?;
+    if KeyId::of(&leaf) != h.kid {
+        return Err(format!(
+            "the certificate's key ({}) is not the statement's kid {}",
+            KeyId::of(&leaf),
+            h.kid
+        ));
+    }
+    let at = i64::try_from(h.issued_at).map_err(|_| "iat is out of range".to_owned())?;
+    let mut roles = BTreeSet::new();
+    let mut how = String::new();
+    let mut last_err = None;
+    for r in trust
+        .roles
+        .iter()
+        .filter(|r| !r.x509_roots.is_empty() && r.kinds.iter().any(|k| *k == h.kind))
+    {
+        match verify_chain(&chain, &r.x509_roots, at) {
+            Ok(root) => {
+                roles.insert(r.name.clone());
+                how = format!(
+                    "certificate {} chains to {} at iat {}",
+                    chain[0].subject(),
+                    root.subject(),
+                    crate::time::format_rfc3339(at)
+                );
+            }
+            Err(err) => last_err = Some(err.to_string()),
+        }
+    }
+    if roles.is_empty() {
+        return Err(match last_err {
+            Some(err) => format!("certificate chain not trusted: {err}"),
+            None => format!(
+                "signer kid {} is not pinned, and no role with X.509 roots may sign {}",
+                h.kid, h.kind
+            ),
+        });
+    }
+    Ok((
+        Standing {
+            key: leaf,
+            roles,
+            valid_from: 0,
+            ends: None,
+        },
+        how,
+    ))
 }
