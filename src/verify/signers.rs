@@ -277,7 +277,7 @@ fn certificate_standing(trust: &TrustFile, e: &ParsedEntry) -> Result<(Standing,
     for r in trust
         .roles
         .iter()
-        .filter(|r| !r.x509_roots.is_empty() && r.kinds.iter().any(|k| *k == h.kind))
+        .filter(|r| !r.x509_roots.is_empty() && r.kinds.contains(&h.kind))
     {
         match verify_chain(&chain, &r.x509_roots, at) {
             Ok(root) => {
