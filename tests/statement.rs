@@ -546,9 +546,14 @@ fn x5chain_malformed_forms_are_refused() {
     };
     let bad = (
         "x5chain (label 33)".to_owned(),
-        "must be bytes or a non-empty array of bytes".to_owned(),
+        "must be one certificate as bytes, or an array of two or more".to_owned(),
     );
     assert_eq!(profile_error(&with_x5(Value::Array(vec![]))), bad);
+    // RFC 9360 §2: a single certificate is a byte string, never an array of one.
+    assert_eq!(
+        profile_error(&with_x5(Value::Array(vec![Value::Bytes(vec![0x30])]))),
+        bad
+    );
     assert_eq!(profile_error(&with_x5(Value::text("cert"))), bad);
     assert_eq!(
         profile_error(&with_x5(Value::Array(vec![
