@@ -66,6 +66,13 @@ fn edit(prefix: &str, with: &str) -> String {
     out.join("\n") + "\n"
 }
 
+/// The example TOML without its `[provenance]` table, with `top` put first.
+fn without_provenance_table(top: &str) -> String {
+    let start = FW_TOML.find("[provenance]").unwrap();
+    let end = start + FW_TOML[start..].find("\n\n").unwrap();
+    format!("{top}{}{}", &FW_TOML[..start], &FW_TOML[end..])
+}
+
 fn toml_err(text: &str) -> String {
     toml(text).expect_err("input must be refused").to_string()
 }
@@ -407,6 +414,26 @@ fn duplicates_and_empty_texts_are_refused() {
         "product.vendor: must not be empty\n\
          product.models[1]: duplicates an earlier item\n\
          artifacts[1]: duplicates an earlier item"
+    );
+}
+
+#[test]
+fn non_finite_toml_floats_are_refused_not_dropped() {
+    // TOML has nan and inf but no null: they must not turn into an absent optional field.
+    assert_eq!(
+        toml_err(&edit(
+            "template_retention_days",
+            "template_retention_days = nan"
+        )),
+        "privacy_defaults.template_retention_days: floating-point value nan is not allowed (evidence holds integers)"
+    );
+    assert_eq!(
+        toml_err(&without_provenance_table("provenance = -inf\n")),
+        "provenance: floating-point value -inf is not allowed (evidence holds integers)"
+    );
+    assert_eq!(
+        toml_err(&edit("size = 64", "size = inf")),
+        "artifacts[1].size: floating-point value inf is not allowed (evidence holds integers)"
     );
 }
 

@@ -202,7 +202,7 @@ impl Evidence {
                     format: "TOML",
                     message: e.to_string().trim_end().to_owned(),
                 })?;
-                toml_to_json(toml::Value::Table(t))
+                toml_to_json(toml::Value::Table(t), "")?
             }
         };
         Self::from_json(kind, json)
@@ -289,19 +289,58 @@ fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.
-fn toml_to_json(v: toml::Value) -> serde_json::Value {
+///
+/// JSON has no NaN or infinity, and TOML has no null: a non-finite float is refused here, with
+/// its field path, rather than turned into null (which would silently drop an optional field).
+fn toml_to_json(v: toml::Value, path: &str) -> Result<serde_json::Value, EvidenceError> {
     use serde_json::Value as J;
-    match v {
+    Ok(match v {
         toml::Value::String(s) => J::String(s),
         toml::Value::Integer(i) => J::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+        toml::Value::Float(f) => match serde_json::Number::from_f64(f) {
+            Some(n) => J::Number(n),
+            None => {
+                // Spelled as in TOML (Rust would write NaN).
+                let f = if f.is_nan() {
+                    "nan"
+                } else if f > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                };
+                return Err(EvidenceError::Shape {
+                    path: if path.is_empty() {
+                        ".".into()
+                    } else {
+                        path.into()
+                    },
+                    message: format!(
+                        "floating-point value {f} is not allowed (evidence holds integers)"
+                    ),
+                });
+            }
+        },
         toml::Value::Boolean(b) => J::Bool(b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(a) => J::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => {
-            J::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
-        }
-    }
+        toml::Value::Array(a) => J::Array(
+            a.into_iter()
+                .enumerate()
+                .map(|(i, v)| toml_to_json(v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => J::Object(
+            t.into_iter()
+                .map(|(k, v)| {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    Ok((k, toml_to_json(v, &p)?))
+                })
+                .collect::<Result<_, EvidenceError>>()?,
+        ),
+    })
 }
 
 /// Converts the JSON data model to CBOR; floats are refused.
