@@ -71,6 +71,9 @@ pub enum LedgerError {
     /// The entry named is not in the ledger.
     #[error("no entry {0} in the ledger")]
     NoSuchEntry(String),
+    /// No proof exists for the sizes or entry asked for (a bad request, not a damaged ledger).
+    #[error("{0}")]
+    NoProof(String),
 }
 
 /// Where a new entry landed.
@@ -365,7 +368,8 @@ impl Ledger {
     /// covers the entry, else the whole log).
     ///
     /// # Errors
-    /// [`StoreError::OutOfRange`] if the size is beyond the log or does not cover the entry.
+    /// [`StoreError::OutOfRange`] if the size is beyond the log, [`LedgerError::NoProof`] if it does
+    /// not cover the entry.
     pub fn prove(&self, entry: &StoredEntry, size: Option<u64>) -> Result<Inclusion, LedgerError> {
         let log_size = self.store.size()?;
         let size = match size {
@@ -375,13 +379,20 @@ impl Ledger {
                 _ => log_size,
             },
         };
-        if size > log_size || entry.index >= size {
+        if size > log_size {
             return Err(StoreError::OutOfRange {
                 what: "tree size",
                 value: size,
                 size: log_size,
             }
             .into());
+        }
+        if entry.index >= size {
+            return Err(LedgerError::NoProof(format!(
+                "entry {} is not in the tree of size {size}; prove it against a size of at least {}",
+                entry.index,
+                entry.index + 1
+            )));
         }
         let proof = merkle::prove_inclusion(&self.store, entry.index, size).map_err(proof_error)?;
         Ok(Inclusion {
@@ -397,24 +408,32 @@ impl Ledger {
     /// Proves that the tree of `old` leaves is a prefix of the tree of `new` leaves.
     ///
     /// # Errors
-    /// [`StoreError::OutOfRange`] for sizes beyond the log or `old > new`.
+    /// [`StoreError::OutOfRange`] for a new size beyond the log, [`LedgerError::NoProof`] for
+    /// `old > new` or `old == 0 < new`.
     pub fn consistency(
         &self,
         old: u64,
         new: u64,
     ) -> Result<(Hash, Hash, ConsistencyProof), LedgerError> {
         let log_size = self.store.size()?;
-        if new > log_size || old > new {
+        if new > log_size {
             return Err(StoreError::OutOfRange {
-                what: if new > log_size {
-                    "new size"
-                } else {
-                    "old size"
-                },
-                value: if new > log_size { new } else { old },
-                size: if new > log_size { log_size } else { new },
+                what: "new size",
+                value: new,
+                size: log_size,
             }
             .into());
+        }
+        if old > new {
+            return Err(LedgerError::NoProof(format!(
+                "old size {old} is larger than new size {new}"
+            )));
+        }
+        if old == 0 && new > 0 {
+            // RFC 9162 §2.1.4 defines PROOF(m, D[n]) only for 0 < m <= n.
+            return Err(LedgerError::NoProof(
+                "no consistency proof from size 0: every tree extends the empty one; use an old size of at least 1".into(),
+            ));
         }
         let proof = merkle::prove_consistency(&self.store, old, new).map_err(proof_error)?;
         Ok((
@@ -428,6 +447,8 @@ impl Ledger {
 fn proof_error(e: merkle::ProofError<StoreError>) -> LedgerError {
     match e {
         merkle::ProofError::Source(s) => LedgerError::Store(s),
-        other => LedgerError::Store(StoreError::Corrupt(other.to_string())),
+        // The callers check the arguments first; should one slip through, it is still a bad
+        // request, not a damaged ledger.
+        other => LedgerError::NoProof(other.to_string()),
     }
 }

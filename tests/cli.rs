@@ -686,6 +686,53 @@ fn prove_prints_a_proof_that_verifies() {
 }
 
 #[test]
+fn prove_refuses_what_cannot_be_proved() {
+    let env = Env::new();
+    env.init();
+    for i in 0..3 {
+        env.record(INPUT, i).ok();
+    }
+    let zeros = "0".repeat(64);
+    for (args, stderr) in [
+        (
+            vec!["prove", "3"],
+            "error: no entry 3 in the ledger\n".to_owned(),
+        ),
+        (
+            vec!["prove", zeros.as_str()],
+            format!("error: no entry {zeros} in the ledger\n"),
+        ),
+        (
+            vec!["prove", "abc"],
+            "error: no entry abc in the ledger\n".to_owned(),
+        ),
+        (
+            vec!["prove", "0", "--size", "4"],
+            "error: tree size 4 is beyond the log (size 3)\n".to_owned(),
+        ),
+        (
+            vec!["prove", "2", "--size", "2"],
+            "error: entry 2 is not in the tree of size 2; prove it against a size of at least 3\n"
+                .to_owned(),
+        ),
+        (
+            vec!["prove", "0", "--size", "0"],
+            "error: entry 0 is not in the tree of size 0; prove it against a size of at least 1\n"
+                .to_owned(),
+        ),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--ledger", LEDGER]);
+        let out = env.run(&a);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (1, "", stderr.as_str()),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn consistency_prints_a_proof_that_verifies() {
     let env = Env::new();
     env.init();
@@ -747,6 +794,39 @@ fn consistency_prints_a_proof_that_verifies() {
         }
     }
 }
+
+#[test]
+fn consistency_refuses_what_cannot_be_proved() {
+    let env = Env::new();
+    env.init();
+    for i in 0..3 {
+        env.record(INPUT, i).ok();
+    }
+    for ((old, new), stderr) in [
+        ((1, 4), "error: new size 4 is beyond the log (size 3)\n"),
+        ((3, 2), "error: old size 3 is larger than new size 2\n"),
+        (
+            (0, 2),
+            "error: no consistency proof from size 0: every tree extends the empty one; use an old size of at least 1\n",
+        ),
+    ] {
+        let out = env.run(&[
+            "consistency",
+            &old.to_string(),
+            &new.to_string(),
+            "--ledger",
+            LEDGER,
+        ]);
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (1, "", stderr),
+            "{old} {new}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// log, show
 
 #[test]
 fn log_lists_entries() {
