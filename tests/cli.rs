@@ -238,6 +238,48 @@ fn world_readable_private_key_is_refused() {
 }
 
 #[test]
+fn wrong_key_files_are_refused_with_a_clear_message() {
+    let env = Env::new();
+    env.init();
+    env.run(&["key", "generate", "--out", "k.key"]).ok();
+
+    // A public key passed as --key: say so, do not ask for chmod.
+    let mut args = Env::record_args(INPUT, "1");
+    args[4] = "k.key.pub";
+    let out = env.run(&args);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: k.key.pub: not an Ed25519 private key (PKCS#8) in PEM form (the file holds a public key; pass the private key file)\n{FORMAT_HINT}"
+        )
+    );
+
+    // A text file with safe permissions.
+    env.write("notes.txt", "just some notes\n");
+    common::chmod(&env.path("notes.txt"), 0o600);
+    args[4] = "notes.txt";
+    let out = env.run(&args);
+    assert_eq!((out.code, out.stdout.as_str()), (1, ""));
+    let (first, hint) = out.stderr.split_once('\n').unwrap();
+    assert!(
+        first.starts_with("error: notes.txt: not an Ed25519 private key (PKCS#8) in PEM form ("),
+        "{first}"
+    );
+    assert_eq!(hint, FORMAT_HINT);
+
+    // The log's own public key file.
+    args[4] = "L/log.key.pub";
+    let out = env.run(&args);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("holds a public key"), "{out:?}");
+    assert_eq!(env.log().len(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// missing ledger and usage errors
+
+#[test]
 fn missing_ledger_says_how_to_create_one() {
     let env = Env::new();
     let want = format!("error: no ledger at L\n{NO_LEDGER_HINT}");
