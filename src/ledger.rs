@@ -316,7 +316,8 @@ impl Ledger {
         NoteSigner::new(&self.info.origin, key).map_err(|e| LedgerError::Checkpoint(e.to_string()))
     }
 
-    /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not grown.
+    /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
+    /// grown (or if another process stored a checkpoint for a larger tree meanwhile).
     ///
     /// # Errors
     /// Key, signing or storage errors.
@@ -342,8 +343,17 @@ impl Ledger {
             root,
             note: note.to_text(),
         };
-        self.store.add_checkpoint(&stored)?;
-        Ok(stored)
+        match self.store.add_checkpoint(&stored) {
+            Ok(()) => Ok(stored),
+            // Another process stored a checkpoint for a larger tree after `size` was read. It
+            // covers everything this one would, so it is the answer; failing would make two
+            // concurrent `evledger checkpoint` runs error out for no fault of the user.
+            Err(StoreError::CheckpointRegression { .. }) => Ok(self
+                .store
+                .latest_checkpoint()?
+                .ok_or_else(|| StoreError::Corrupt("the latest checkpoint vanished".into()))?),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Resolves an entry named by hex entry hash (or a unique prefix of at least 8 digits) or by index.

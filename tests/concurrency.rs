@@ -1,5 +1,5 @@
-//! Concurrent writers: two streams of `evledger record` processes (500 each, two signers) and a
-//! stream of `evledger checkpoint` processes run at once against one ledger. Every process must
+//! Concurrent writers: two streams of `evledger record` processes (500 each, two signers) and two
+//! streams of `evledger checkpoint` processes run at once against one ledger. Every process must
 //! succeed, and the result must be one tree of 1000 entries that audits clean, with every
 //! checkpoint consistent with the final one.
 
@@ -16,7 +16,7 @@ use evledger::note::NoteVerifier;
 const PER_WRITER: u64 = 500;
 
 #[test]
-fn two_writers_and_a_checkpointer() {
+fn two_writers_and_two_checkpointers() {
     let env = Env::new();
     let vkey = NoteVerifier::parse(&env.init()).unwrap();
     env.run(&["key", "generate", "--out", "second.key"]).ok();
@@ -54,12 +54,14 @@ fn two_writers_and_a_checkpointer() {
                 notes
             })
         };
+        // Two checkpointers, as when a cron job and an operator sign at the same time.
         let c1 = checkpointer();
+        let c2 = checkpointer();
         // Stop the checkpointers before looking at the writers' results, so a failed writer
         // fails the test instead of leaving the checkpointers running forever.
         let (a, b) = (a.join(), b.join());
         writers_done.store(true, std::sync::atomic::Ordering::Relaxed);
-        let notes = [c1.join().unwrap()];
+        let notes = [c1.join().unwrap(), c2.join().unwrap()];
         (a.unwrap(), b.unwrap(), notes)
     });
     let elapsed = start.elapsed();
