@@ -137,3 +137,55 @@ fn two_writers_and_two_checkpointers() {
         assert_eq!(hash32(&b64(j["new_root"].as_str().unwrap())), final_root);
     }
 }
+
+/// The library API: two threads, each with its own `Ledger` (its own SQLite connection),
+/// append 500 entries each one by one.
+#[test]
+fn two_ledger_handles_in_one_process() {
+    use ed25519_dalek::SigningKey;
+    use evledger::evidence::{Evidence, InputFormat};
+    use evledger::ledger::{Ledger, Signer};
+
+    let dir = tempfile::tempdir().unwrap();
+    drop(Ledger::init(dir.path(), ORIGIN).unwrap());
+    let ev = Evidence::from_input(
+        "firmware-build",
+        include_str!("../examples/facegate/firmware-4.2.0.toml"),
+        InputFormat::Toml,
+    )
+    .unwrap();
+    let start = Instant::now();
+    let results: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = [1u8, 2]
+            .into_iter()
+            .map(|seed| {
+                let (dir, ev) = (dir.path(), &ev);
+                s.spawn(move || {
+                    let key = SigningKey::from_bytes(&[seed; 32]);
+                    let signer = Signer {
+                        key: &key,
+                        issuer: "Aurelis",
+                        subject: "FaceGate 3D 4.2.0",
+                        x5chain: vec![],
+                    };
+                    let mut l = Ledger::open(dir).unwrap();
+                    (0..PER_WRITER)
+                        .map(|iat| l.record(ev, &signer, iat).unwrap().index)
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    eprintln!(
+        "1000 library appends from two handles in {:?}",
+        start.elapsed()
+    );
+    let mut all: Vec<u64> = results.concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..2 * PER_WRITER).collect::<Vec<_>>());
+    let l = Ledger::open(dir.path()).unwrap();
+    let report = evledger::audit::audit(&l, &mut |_, _| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.findings);
+    assert_eq!(report.entries, 2 * PER_WRITER);
+}
