@@ -85,13 +85,13 @@ fn triggers_refuse_update_and_delete() {
             format!("{table} is append-only")
         );
     }
-    // A second row for an existing node is refused by the primary key.
+    // A second row for an existing node is refused.
     assert_eq!(
         sql_error(
             &conn,
             "INSERT INTO nodes (level, idx, hash) VALUES (0, 0, zeroblob(32))"
         ),
-        "UNIQUE constraint failed: nodes.level, nodes.idx"
+        "nodes is append-only"
     );
     // An upsert is an UPDATE, which the trigger refuses.
     assert_eq!(
@@ -102,6 +102,44 @@ fn triggers_refuse_update_and_delete() {
         ),
         "nodes is append-only"
     );
+    // INSERT OR REPLACE deletes the old row without firing delete triggers: refused too.
+    for (table, sql) in [
+        (
+            "nodes",
+            "INSERT OR REPLACE INTO nodes (level, idx, hash) VALUES (0, 0, zeroblob(32))",
+        ),
+        (
+            "meta",
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('origin', x'41')",
+        ),
+        (
+            "signers",
+            "INSERT OR REPLACE INTO signers (kid, public_key) SELECT kid, zeroblob(32) FROM signers",
+        ),
+        (
+            "checkpoints",
+            "INSERT OR REPLACE INTO checkpoints (size, root, note) VALUES (3, zeroblob(32), 'forged')",
+        ),
+    ] {
+        assert_eq!(
+            sql_error(&conn, sql),
+            format!("{table} is append-only"),
+            "{sql}"
+        );
+    }
+    assert_eq!(
+        sql_error(
+            &conn,
+            "INSERT OR REPLACE INTO entries (idx, entry_hash, kind, issuer, subject, issued_at, statement)
+             VALUES (0, zeroblob(32), 'k', 'i', 's', 0, x'00')"
+        ),
+        "entries must be appended at the next index"
+    );
+    // Re-registering a signer with the same key stays a no-op (the append path relies on it).
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO signers (kid, public_key) SELECT kid, public_key FROM signers",
+    )
+    .unwrap();
     // Entries are dense: no gap, no rewrite of an index.
     assert_eq!(
         sql_error(
