@@ -258,6 +258,38 @@ fn malformed_json_names_line_and_column() {
 }
 
 #[test]
+fn duplicate_json_keys_are_refused() {
+    // serde_json alone keeps the last value; TOML refuses duplicates, and so must JSON input.
+    assert_eq!(
+        json(&FW_JSON.replace(
+            "\"build_number\": 4200,",
+            "\"build_number\": 1,\n  \"build_number\": 4200,"
+        ))
+        .unwrap_err()
+        .to_string(),
+        "JSON syntax: duplicate key `build_number` at line 4 column 16"
+    );
+    assert_eq!(
+        json(&FW_JSON.replace(
+            "\"family\": \"FaceGate 3D\",",
+            "\"family\": \"FaceGate 3D\", \"family\": \"Other\","
+        ))
+        .unwrap_err()
+        .to_string(),
+        "JSON syntax: duplicate key `family` at line 9 column 37"
+    );
+    assert!(
+        toml(&FW_TOML.replace(
+            "version = \"4.2.0\"",
+            "version = \"4.2.0\"\nversion = \"4.2.1\""
+        ))
+        .is_err()
+    );
+    // Equal keys in different objects are fine.
+    assert!(json(FW_JSON).is_ok());
+}
+
+#[test]
 fn missing_fields_name_their_parent() {
     assert_eq!(toml_err(&edit("version", "")), ".: missing field `version`");
     assert_eq!(
