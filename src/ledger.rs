@@ -71,6 +71,9 @@ pub enum LedgerError {
     /// The entry named is not in the ledger.
     #[error("no entry {0} in the ledger")]
     NoSuchEntry(String),
+    /// A statement to append is one the verifier would refuse (e.g. over the size limit).
+    #[error(transparent)]
+    Statement(#[from] statement::StatementError),
     /// No proof exists for the sizes or entry asked for (a bad request, not a damaged ledger).
     #[error("{0}")]
     NoProof(String),
@@ -301,8 +304,16 @@ impl Ledger {
     /// Appends already signed statements in one transaction.
     ///
     /// # Errors
-    /// Storage errors; nothing is written on error.
+    /// [`LedgerError::Statement`] for a statement over [`statement::MAX_STATEMENT_LEN`] bytes,
+    /// which audit and every verifier would refuse for ever after; storage errors. Nothing is
+    /// written on error.
     pub fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, LedgerError> {
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.statement.len() > statement::MAX_STATEMENT_LEN)
+        {
+            return Err(statement::StatementError::TooLarge(e.statement.len()).into());
+        }
         Ok(self.store.append_batch(entries)?)
     }
 

@@ -490,3 +490,44 @@ fn appends_and_reads_agree() {
         (32, 63, 7)
     );
 }
+
+#[test]
+fn oversized_statements_are_refused_before_they_poison_the_log() {
+    use evledger::evidence::{Artifact, Sha256Hex};
+    use evledger::statement::{MAX_STATEMENT_LEN, StatementError};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = ledger_with(dir.path(), 1);
+    // Enough artifacts that the statement passes 1 MiB (the per-field limits do not stop it).
+    let Evidence::FirmwareBuild(mut fb) = evidence();
+    for i in 0..9000u32 {
+        fb.artifacts.push(Artifact {
+            name: format!("file-{i:06}-{}", "x".repeat(60)),
+            sha256: Sha256Hex([i as u8; 32]),
+            size: 1,
+        });
+    }
+    let big = Evidence::FirmwareBuild(fb);
+    let key = signing_key();
+    let signer = Signer {
+        key: &key,
+        issuer: "Aurelis",
+        subject: "FaceGate 3D 4.2.0",
+        x5chain: vec![],
+    };
+    let err = l.record(&big, &signer, 1).unwrap_err();
+    let msg = err.to_string();
+    let LedgerError::Statement(StatementError::TooLarge(len)) = err else {
+        panic!("expected TooLarge, got {err:?}");
+    };
+    assert!(len > MAX_STATEMENT_LEN);
+    assert_eq!(
+        msg,
+        format!("statement is {len} bytes, over the limit of 1048576")
+    );
+    // In a batch with a good entry, nothing is written either.
+    let e = Ledger::sign(&big, &signer, 2).unwrap();
+    assert!(l.append(&[entry(50), e]).is_err());
+    assert_eq!(l.store().size().unwrap(), 1);
+    audit_clean(&l);
+}
