@@ -211,8 +211,17 @@ fn check_private_permissions(path: &Path) -> Result<(), KeyError> {
 /// # Errors
 /// [`KeyError::Permissions`], [`KeyError::Io`], [`KeyError::Format`].
 pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    check_private_permissions(path)?;
     let pem = read(path)?;
+    // A public key file is normally world-readable; checking permissions first would answer
+    // "chmod 600" to someone who passed the wrong file.
+    if pem.contains("-----BEGIN PUBLIC KEY-----") {
+        return Err(format_error(
+            path,
+            "private key (PKCS#8)",
+            "the file holds a public key; pass the private key file",
+        ));
+    }
+    check_private_permissions(path)?;
     SigningKey::from_pkcs8_pem(&pem).map_err(|e| format_error(path, "private key (PKCS#8)", e))
 }
 

@@ -86,6 +86,12 @@ pub enum LedgerError {
     /// The entry named is not in the ledger.
     #[error("no entry {0} in the ledger")]
     NoSuchEntry(String),
+    /// A statement to append is one the verifier would refuse (e.g. over the size limit).
+    #[error(transparent)]
+    Statement(#[from] statement::StatementError),
+    /// No proof exists for the sizes or entry asked for (a bad request, not a damaged ledger).
+    #[error("{0}")]
+    NoProof(String),
 }
 
 /// Where a new entry landed.
@@ -443,8 +449,16 @@ impl Ledger {
     /// Appends already signed statements in one transaction.
     ///
     /// # Errors
-    /// Storage errors; nothing is written on error.
+    /// [`LedgerError::Statement`] for a statement over [`statement::MAX_STATEMENT_LEN`] bytes,
+    /// which audit and every verifier would refuse for ever after; storage errors. Nothing is
+    /// written on error.
     pub fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, LedgerError> {
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.statement.len() > statement::MAX_STATEMENT_LEN)
+        {
+            return Err(statement::StatementError::TooLarge(e.statement.len()).into());
+        }
         Ok(self.store.append_batch(entries)?)
     }
 
@@ -458,7 +472,8 @@ impl Ledger {
         NoteSigner::new(&self.info.origin, key).map_err(|e| LedgerError::Checkpoint(e.to_string()))
     }
 
-    /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not grown.
+    /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
+    /// grown (or if another process stored a checkpoint for a larger tree meanwhile).
     ///
     /// # Errors
     /// Key, signing or storage errors.
@@ -484,8 +499,17 @@ impl Ledger {
             root,
             note: note.to_text(),
         };
-        self.store.add_checkpoint(&stored)?;
-        Ok(stored)
+        match self.store.add_checkpoint(&stored) {
+            Ok(()) => Ok(stored),
+            // Another process stored a checkpoint for a larger tree after `size` was read. It
+            // covers everything this one would, so it is the answer; failing would make two
+            // concurrent `evledger checkpoint` runs error out for no fault of the user.
+            Err(StoreError::CheckpointRegression { .. }) => Ok(self
+                .store
+                .latest_checkpoint()?
+                .ok_or_else(|| StoreError::Corrupt("the latest checkpoint vanished".into()))?),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Resolves an entry named by hex entry hash (or a unique prefix of at least 8 digits) or by index.
@@ -510,7 +534,8 @@ impl Ledger {
     /// covers the entry, else the whole log).
     ///
     /// # Errors
-    /// [`StoreError::OutOfRange`] if the size is beyond the log or does not cover the entry.
+    /// [`StoreError::OutOfRange`] if the size is beyond the log, [`LedgerError::NoProof`] if it does
+    /// not cover the entry.
     pub fn prove(&self, entry: &StoredEntry, size: Option<u64>) -> Result<Inclusion, LedgerError> {
         let log_size = self.store.size()?;
         let size = match size {
@@ -520,13 +545,20 @@ impl Ledger {
                 _ => log_size,
             },
         };
-        if size > log_size || entry.index >= size {
+        if size > log_size {
             return Err(StoreError::OutOfRange {
                 what: "tree size",
                 value: size,
                 size: log_size,
             }
             .into());
+        }
+        if entry.index >= size {
+            return Err(LedgerError::NoProof(format!(
+                "entry {} is not in the tree of size {size}; prove it against a size of at least {}",
+                entry.index,
+                entry.index + 1
+            )));
         }
         let proof = merkle::prove_inclusion(&self.store, entry.index, size).map_err(proof_error)?;
         Ok(Inclusion {
@@ -542,24 +574,32 @@ impl Ledger {
     /// Proves that the tree of `old` leaves is a prefix of the tree of `new` leaves.
     ///
     /// # Errors
-    /// [`StoreError::OutOfRange`] for sizes beyond the log or `old > new`.
+    /// [`StoreError::OutOfRange`] for a new size beyond the log, [`LedgerError::NoProof`] for
+    /// `old > new` or `old == 0 < new`.
     pub fn consistency(
         &self,
         old: u64,
         new: u64,
     ) -> Result<(Hash, Hash, ConsistencyProof), LedgerError> {
         let log_size = self.store.size()?;
-        if new > log_size || old > new {
+        if new > log_size {
             return Err(StoreError::OutOfRange {
-                what: if new > log_size {
-                    "new size"
-                } else {
-                    "old size"
-                },
-                value: if new > log_size { new } else { old },
-                size: if new > log_size { log_size } else { new },
+                what: "new size",
+                value: new,
+                size: log_size,
             }
             .into());
+        }
+        if old > new {
+            return Err(LedgerError::NoProof(format!(
+                "old size {old} is larger than new size {new}"
+            )));
+        }
+        if old == 0 && new > 0 {
+            // RFC 9162 §2.1.4 defines PROOF(m, D[n]) only for 0 < m <= n.
+            return Err(LedgerError::NoProof(
+                "no consistency proof from size 0: every tree extends the empty one; use an old size of at least 1".into(),
+            ));
         }
         let proof = merkle::prove_consistency(&self.store, old, new).map_err(proof_error)?;
         Ok((
@@ -573,6 +613,8 @@ impl Ledger {
 fn proof_error(e: merkle::ProofError<StoreError>) -> LedgerError {
     match e {
         merkle::ProofError::Source(s) => LedgerError::Store(s),
-        other => LedgerError::Store(StoreError::Corrupt(other.to_string())),
+        // The callers check the arguments first; should one slip through, it is still a bad
+        // request, not a damaged ledger.
+        other => LedgerError::NoProof(other.to_string()),
     }
 }

@@ -3,7 +3,7 @@
 //! Protected header (integer labels only): `1` alg (-8 EdDSA; -19 Ed25519 accepted on read),
 //! `3` content type `application/vnd.evledger.<kind>+cbor`, `4` kid (RFC 9679 thumbprint, 32
 //! bytes), `15` CWT claims `{1: iss, 2: sub, 6: iat}`, and optionally `33` x5chain (one DER
-//! certificate as a byte string, or an array of them, leaf first). The unprotected header is an
+//! certificate as a byte string, or an array of two or more, leaf first). The unprotected header is an
 //! empty map; the payload is embedded; the signature covers
 //! `["Signature1", protected, h'', payload]` and is checked with Ed25519 `verify_strict`.
 
@@ -180,7 +180,9 @@ impl Header {
                 Some(33) => {
                     h.x5chain = match val {
                         Value::Bytes(b) => vec![b.clone()],
-                        Value::Array(items) if !items.is_empty() => items
+                        // RFC 9360 §2: one certificate is a byte string, several an array, so an
+                        // array of one is a second encoding of the same header and is refused.
+                        Value::Array(items) if items.len() >= 2 => items
                             .iter()
                             .map(|c| c.as_bytes().map(<[u8]>::to_vec))
                             .collect::<Option<Vec<_>>>()
@@ -190,7 +192,7 @@ impl Header {
                         _ => {
                             return Err(profile(
                                 "x5chain (label 33)",
-                                "must be bytes or a non-empty array of bytes",
+                                "must be one certificate as bytes, or an array of two or more",
                             ));
                         }
                     };

@@ -246,18 +246,20 @@ impl Evidence {
         format: InputFormat,
     ) -> Result<Evidence, EvidenceError> {
         let json = match format {
-            InputFormat::Json => serde_json::from_str::<serde_json::Value>(text).map_err(|e| {
-                EvidenceError::Syntax {
-                    format: "JSON",
-                    message: e.to_string(),
-                }
-            })?,
+            InputFormat::Json => {
+                serde_json::from_str::<StrictJson>(text)
+                    .map_err(|e| EvidenceError::Syntax {
+                        format: "JSON",
+                        message: e.to_string(),
+                    })?
+                    .0
+            }
             InputFormat::Toml => {
                 let t = toml::from_str::<toml::Table>(text).map_err(|e| EvidenceError::Syntax {
                     format: "TOML",
                     message: e.to_string().trim_end().to_owned(),
                 })?;
-                toml_to_json(toml::Value::Table(t))
+                toml_to_json(toml::Value::Table(t), "")?
             }
         };
         Self::from_json(kind, json)
@@ -358,18 +360,118 @@ fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.
-fn toml_to_json(v: toml::Value) -> serde_json::Value {
+///
+/// JSON has no NaN or infinity, and TOML has no null: a non-finite float is refused here, with
+/// its field path, rather than turned into null (which would silently drop an optional field).
+fn toml_to_json(v: toml::Value, path: &str) -> Result<serde_json::Value, EvidenceError> {
     use serde_json::Value as J;
-    match v {
+    Ok(match v {
         toml::Value::String(s) => J::String(s),
         toml::Value::Integer(i) => J::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+        toml::Value::Float(f) => match serde_json::Number::from_f64(f) {
+            Some(n) => J::Number(n),
+            None => {
+                // Spelled as in TOML (Rust would write NaN).
+                let f = if f.is_nan() {
+                    "nan"
+                } else if f > 0.0 {
+                    "inf"
+                } else {
+                    "-inf"
+                };
+                return Err(EvidenceError::Shape {
+                    path: if path.is_empty() {
+                        ".".into()
+                    } else {
+                        path.into()
+                    },
+                    message: format!(
+                        "floating-point value {f} is not allowed (evidence holds integers)"
+                    ),
+                });
+            }
+        },
         toml::Value::Boolean(b) => J::Bool(b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(a) => J::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => {
-            J::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        toml::Value::Array(a) => J::Array(
+            a.into_iter()
+                .enumerate()
+                .map(|(i, v)| toml_to_json(v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => J::Object(
+            t.into_iter()
+                .map(|(k, v)| {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    Ok((k, toml_to_json(v, &p)?))
+                })
+                .collect::<Result<_, EvidenceError>>()?,
+        ),
+    })
+}
+
+/// A JSON value read with duplicate object keys refused: `serde_json::Value` silently keeps the
+/// last one, so `{"size": 1, "size": 2}` would sign a value the reader of the file may not see.
+/// TOML refuses duplicate keys itself.
+struct StrictJson(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictJsonVisitor).map(StrictJson)
+    }
+}
+
+struct StrictJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // JSON text has no NaN or infinity, so this is always a number.
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictJson(v)) = seq.next_element()? {
+            items.push(v);
         }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let StrictJson(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
     }
 }
 

@@ -3,7 +3,9 @@
 //! Schema invariants, enforced by the database itself:
 //! - `entries.idx` is dense: each insert must take exactly the next index;
 //! - `entries.entry_hash` is unique (duplicate statements are refused);
-//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers` or `checkpoints` can be updated or deleted;
+//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers` or `checkpoints` can be updated or deleted,
+//!   nor replaced by `INSERT OR REPLACE` (which deletes without firing delete triggers, so each
+//!   table also refuses an insert over an existing key; `entries` by its dense-index rule);
 //! - a checkpoint's size never goes below the latest one, nor beyond the log.
 
 use std::path::{Path, PathBuf};
@@ -59,6 +61,18 @@ CREATE TABLE checkpoints (
 CREATE TRIGGER entries_dense BEFORE INSERT ON entries
 WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM entries)
 BEGIN SELECT RAISE(ABORT, 'entries must be appended at the next index'); END;
+CREATE TRIGGER nodes_no_replace BEFORE INSERT ON nodes
+WHEN EXISTS (SELECT 1 FROM nodes WHERE level = NEW.level AND idx = NEW.idx)
+BEGIN SELECT RAISE(ABORT, 'nodes is append-only'); END;
+CREATE TRIGGER meta_no_replace BEFORE INSERT ON meta
+WHEN EXISTS (SELECT 1 FROM meta WHERE key = NEW.key)
+BEGIN SELECT RAISE(ABORT, 'meta is append-only'); END;
+CREATE TRIGGER signers_no_replace BEFORE INSERT ON signers
+WHEN EXISTS (SELECT 1 FROM signers WHERE kid = NEW.kid AND public_key IS NOT NEW.public_key)
+BEGIN SELECT RAISE(ABORT, 'signers is append-only'); END;
+CREATE TRIGGER checkpoints_no_replace BEFORE INSERT ON checkpoints
+WHEN EXISTS (SELECT 1 FROM checkpoints WHERE size = NEW.size)
+BEGIN SELECT RAISE(ABORT, 'checkpoints is append-only'); END;
 CREATE TRIGGER checkpoints_forward BEFORE INSERT ON checkpoints
 WHEN NEW.size < (SELECT COALESCE(MAX(size), 0) FROM checkpoints)
   OR NEW.size > (SELECT COALESCE(MAX(idx) + 1, 0) FROM entries)
