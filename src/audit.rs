@@ -52,7 +52,7 @@ pub fn audit(
     let store = ledger.store();
     let size = store.size()?;
     let checkpoints = store.checkpoints()?;
-    let log_verifier = ledger.log_verifier().ok();
+    let log_verifier = ledger.log_verifiers().ok();
     let mut report = AuditReport::default();
     let mut frontier = Frontier::empty();
     let mut next_cp = checkpoints.iter().peekable();
@@ -168,7 +168,7 @@ pub fn audit(
 fn check_checkpoints<'a>(
     next: &mut std::iter::Peekable<std::slice::Iter<'a, crate::store::StoredCheckpoint>>,
     frontier: &Frontier,
-    verifier: &Option<crate::note::NoteVerifier>,
+    verifiers: &Option<Vec<crate::note::NoteVerifier>>,
     ledger: &Ledger,
     findings: &mut Vec<Finding>,
 ) {
@@ -181,8 +181,16 @@ fn check_checkpoints<'a>(
                 message: "stored root differs from the root recomputed from the statements".into(),
             });
         }
-        let Some(v) = verifier else { continue };
-        match checkpoint::verify(&cp.note, v) {
+        let Some(vs) = verifiers else { continue };
+        let verified = vs
+            .iter()
+            .map(|v| checkpoint::verify(&cp.note, v))
+            .reduce(|a, b| a.or(b));
+        match verified.unwrap_or_else(|| {
+            Err(checkpoint::CheckpointError::Note(
+                crate::note::NoteError::NoTrustedSignature,
+            ))
+        }) {
             Err(e) => findings.push(Finding {
                 at,
                 message: format!("signed note: {e}"),

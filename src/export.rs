@@ -11,7 +11,6 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, BundleEntry, ConsistencyItem};
-use crate::checkpoint;
 use crate::evidence::Evidence;
 use crate::ledger::{Ledger, LedgerError};
 use crate::merkle::{self, Hash};
@@ -202,8 +201,9 @@ fn covering_checkpoint(
 
 /// Verifies an earlier checkpoint against this log's key and tree; returns its size and note.
 fn check_since(ledger: &Ledger, note: &str) -> Result<(u64, String), ExportError> {
-    let key = ledger.log_verifier()?;
-    let v = checkpoint::verify(note, &key).map_err(|e| ExportError::Since(e.to_string()))?;
+    let v = ledger
+        .verify_checkpoint(note)
+        .map_err(|e| ExportError::Since(e.to_string()))?;
     let cp = v.checkpoint();
     let size = ledger.store().size()?;
     if cp.size > size {

@@ -5,7 +5,8 @@
 //! profiles = ["pad-ibeta-level2.toml"]        # relative to this file
 //!
 //! [log]
-//! keys = ["example.com/log+1a2b3c4d+AR..."]   # C2SP verifier keys of the log
+//! keys = ["example.com/log+1a2b3c4d+AR..."]   # C2SP verifier keys of the log, or tables
+//! # keys = [{ vkey = "old...", to_size = 5000 }, { vkey = "new...", from_size = 4990 }]
 //!
 //! [witnesses]                                  # optional
 //! quorum = 1
@@ -26,8 +27,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
+use crate::checkpoint::{self, Checkpoint, VerifiedCheckpoint};
 use crate::keys::KeyId;
-use crate::note::{CosignatureVerifier, NoteVerifier};
+use crate::note::{CosignatureVerifier, Note, NoteVerifier};
 use crate::x509::Certificate;
 
 /// Why a trust file is not usable.
@@ -77,7 +79,25 @@ struct RawTrust {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLog {
-    keys: Vec<String>,
+    keys: Vec<RawLogKey>,
+}
+
+/// A log key: a verifier key string, or a table limiting it to a range of tree sizes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawLogKey {
+    Plain(String),
+    Ranged(RawRangedKey),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRangedKey {
+    vkey: String,
+    #[serde(default)]
+    from_size: u64,
+    #[serde(default)]
+    to_size: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +138,28 @@ impl Role {
     }
 }
 
+/// A pinned log key and the checkpoint sizes it is trusted for (both ends inclusive).
+///
+/// During a log key rotation the log signs checkpoints with both keys; a buyer pins the old key
+/// up to the last size it signed alone and the new key from the first size it signed, so that
+/// bundles made before the rotation keep verifying after it.
+#[derive(Clone, Debug)]
+pub struct LogKey {
+    /// The C2SP verifier key.
+    pub verifier: NoteVerifier,
+    /// Smallest tree size it may sign.
+    pub from_size: u64,
+    /// Largest tree size it may sign, if limited.
+    pub to_size: Option<u64>,
+}
+
+impl LogKey {
+    /// Whether the key is trusted for a checkpoint of `size`.
+    pub fn covers(&self, size: u64) -> bool {
+        size >= self.from_size && self.to_size.is_none_or(|t| size <= t)
+    }
+}
+
 /// Witness keys and how many of them must cosign.
 #[derive(Clone, Debug)]
 pub struct Witnesses {
@@ -132,8 +174,8 @@ pub struct Witnesses {
 pub struct TrustFile {
     /// Where it was read from.
     pub path: PathBuf,
-    /// Pinned log keys.
-    pub log_keys: Vec<NoteVerifier>,
+    /// Pinned log keys, each with the tree sizes it may sign.
+    pub log_keys: Vec<LogKey>,
     /// Witnesses, if any are required.
     pub witnesses: Option<Witnesses>,
     /// Signer roles.
@@ -180,15 +222,26 @@ impl TrustFile {
                 format!("{} is not supported (expected 1)", raw.version),
             ));
         }
-        let log_keys = raw
-            .log
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                NoteVerifier::parse(k).map_err(|e| invalid(format!("log.keys[{i}]"), e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut log_keys = Vec::with_capacity(raw.log.keys.len());
+        for (i, k) in raw.log.keys.iter().enumerate() {
+            let (vkey, from_size, to_size) = match k {
+                RawLogKey::Plain(v) => (v, 0, None),
+                RawLogKey::Ranged(r) => (&r.vkey, r.from_size, r.to_size),
+            };
+            let verifier = NoteVerifier::parse(vkey)
+                .map_err(|e| invalid(format!("log.keys[{i}]"), e.to_string()))?;
+            if to_size.is_some_and(|t| t < from_size) {
+                return Err(invalid(
+                    format!("log.keys[{i}]"),
+                    "to_size is below from_size".into(),
+                ));
+            }
+            log_keys.push(LogKey {
+                verifier,
+                from_size,
+                to_size,
+            });
+        }
         let witnesses = match raw.witnesses {
             None => None,
             Some(w) => {
@@ -261,6 +314,25 @@ impl TrustFile {
             roles,
             profiles: raw.profiles.iter().map(|p| base.join(p)).collect(),
         })
+    }
+
+    /// Verifies a checkpoint note with the pinned log keys trusted for its size.
+    ///
+    /// # Errors
+    /// Why no pinned key verifies it (malformed note, no key for that size, bad signature).
+    pub fn verify_checkpoint(&self, note: &str) -> Result<(VerifiedCheckpoint, &LogKey), String> {
+        let size = Note::parse(note)
+            .map_err(|e| e.to_string())
+            .and_then(|n| Checkpoint::parse(n.text()).map_err(|e| e.to_string()))?
+            .size;
+        let mut last = format!("no pinned log key is trusted for tree size {size}");
+        for key in self.log_keys.iter().filter(|k| k.covers(size)) {
+            match checkpoint::verify(note, &key.verifier) {
+                Ok(v) => return Ok((v, key)),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(last)
     }
 
     /// A pinned signer key with this id, from any role.

@@ -72,7 +72,7 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
         s,
         "# The log's C2SP verifier key (name+key id+key); every checkpoint must carry its signature."
     );
-    let _ = writeln!(s, "keys = [\"{}\"]\n", ledger.log_verifier()?);
+    let _ = writeln!(s, "{}", log_keys_line(ledger)?);
     let mut used: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (kid, kinds) in by_key {
         let base = role_name(&kinds);
@@ -94,4 +94,34 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
         let _ = writeln!(s, "public_keys = [\"{}\"]\n", B64.encode(key.to_bytes()));
     }
     Ok(s)
+}
+
+/// The `[log] keys` value: one verifier key, or after a rotation each key with the checkpoint
+/// sizes it signed (a retired key up to the last size it signed, an active key open-ended).
+fn log_keys_line(ledger: &Ledger) -> Result<String, LedgerError> {
+    let verifiers = ledger.log_verifiers()?;
+    if verifiers.len() == 1 {
+        return Ok(format!("keys = [\"{}\"]\n", verifiers[0]));
+    }
+    let checkpoints = ledger.store().checkpoints()?;
+    let mut items = Vec::new();
+    for (v, key) in verifiers.iter().zip(ledger.log_keys()?) {
+        let signed: Vec<u64> = checkpoints
+            .iter()
+            .filter(|c| crate::checkpoint::verify(&c.note, v).is_ok())
+            .map(|c| c.size)
+            .collect();
+        let from = if key == ledger.info().log_key {
+            0
+        } else {
+            signed.iter().copied().min().unwrap_or(0)
+        };
+        let active = ledger.log_key_path(&key).exists();
+        let to = match (active, signed.iter().copied().max()) {
+            (false, Some(max)) => format!(", to_size = {max}"),
+            _ => String::new(),
+        };
+        items.push(format!("  {{ vkey = \"{v}\", from_size = {from}{to} }},"));
+    }
+    Ok(format!("keys = [\n{}\n]\n", items.join("\n")))
 }

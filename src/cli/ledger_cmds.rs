@@ -155,6 +155,34 @@ pub fn countersign(
     Ok(())
 }
 
+/// `evledger log-key add`.
+pub fn log_key_add(dir: &Path, key: &Path) -> Result<(), CliError> {
+    let key = keys::read_signing_key(key)?;
+    let mut ledger = open(dir)?;
+    let size = ledger.add_log_key(&key)?;
+    let v = crate::note::NoteVerifier::new(&ledger.info().origin, key.verifying_key())
+        .map_err(|e| CliError::new(e.to_string()))?;
+    eprintln!(
+        "log key added at log size {size}; checkpoints are now signed by every active log key.\n\
+         Publish the new verifier key; buyers pin it from the next checkpoint's size on:"
+    );
+    outln!("{v}");
+    Ok(())
+}
+
+/// `evledger log-key retire`.
+pub fn log_key_retire(dir: &Path, key: &Path) -> Result<(), CliError> {
+    let key = keys::read_key_file(key)?.verifying_key();
+    let mut ledger = open(dir)?;
+    let moved = ledger.retire_log_key(&key)?;
+    eprintln!(
+        "retired log key {} (its key file is now {}); sign a checkpoint to continue with the remaining keys",
+        crate::keys::KeyId::of(&key),
+        moved.display()
+    );
+    Ok(())
+}
+
 /// `evledger checkpoint`.
 pub fn checkpoint(dir: &Path) -> Result<(), CliError> {
     let mut ledger = open(dir)?;

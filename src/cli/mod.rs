@@ -222,11 +222,36 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
+    #[command(subcommand)]
+    LogKey(LogKeyCommand),
     /// Trust file tools.
     #[command(subcommand)]
     Trust(TrustCommand),
     /// Recompute every hash, node, signature and checkpoint from the statements.
     Audit {
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+}
+
+/// Log key rotation subcommands.
+#[derive(Subcommand, Debug)]
+pub enum LogKeyCommand {
+    /// Register a new log key; from now on checkpoints carry signatures by the old and the new key.
+    Add {
+        /// The new log key's private key file (PKCS#8 PEM, mode 0600); it is copied into the ledger.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// Stop signing with a log key (its key file in the ledger is renamed to *.retired).
+    Retire {
+        /// The log key to retire (private or public key file).
+        key: PathBuf,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -357,6 +382,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             since.as_deref(),
         ),
         Command::Verify { file, trust, json } => bundle_cmds::verify(&file, &trust, json),
+        Command::LogKey(LogKeyCommand::Add { key, dir }) => {
+            ledger_cmds::log_key_add(&dir.ledger, &key)
+        }
+        Command::LogKey(LogKeyCommand::Retire { key, dir }) => {
+            ledger_cmds::log_key_retire(&dir.ledger, &key)
+        }
         Command::Trust(TrustCommand::Init { out, profile, dir }) => {
             bundle_cmds::trust_init(&dir.ledger, &out, &profile)
         }

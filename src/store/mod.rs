@@ -164,6 +164,16 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError>;
+    /// Registers an additional log key (a rotation); returns the log size at which it was added.
+    ///
+    /// # Errors
+    /// If the key is already registered, or on write failure.
+    fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError>;
+    /// Log keys added after creation, with the log size at which each was added.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError>;
     /// The number of stored nodes.
     ///
     /// # Errors

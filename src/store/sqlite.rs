@@ -53,6 +53,10 @@ CREATE TABLE refs (
     source_idx INTEGER NOT NULL,
     PRIMARY KEY (target, source_idx)
 ) WITHOUT ROWID;
+CREATE TABLE log_keys (
+    public_key    BLOB PRIMARY KEY CHECK (length(public_key) = 32),
+    added_at_size INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE checkpoints (
     size INTEGER PRIMARY KEY,
     root BLOB NOT NULL CHECK (length(root) = 32),
@@ -79,7 +83,15 @@ WHEN NEW.size < (SELECT COALESCE(MAX(size), 0) FROM checkpoints)
 BEGIN SELECT RAISE(ABORT, 'checkpoint size must not go back nor beyond the log'); END;
 "#;
 
-const APPEND_ONLY_TABLES: &[&str] = &["meta", "entries", "nodes", "refs", "signers", "checkpoints"];
+const APPEND_ONLY_TABLES: &[&str] = &[
+    "meta",
+    "entries",
+    "nodes",
+    "refs",
+    "signers",
+    "log_keys",
+    "checkpoints",
+];
 
 /// The SQLite ledger store.
 pub struct SqliteStore {
@@ -373,6 +385,38 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1 ORDER BY source_idx")?;
         let rows = stmt.query_map([target.as_slice()], |r| r.get::<_, i64>(0))?;
         rows.map(|r| Ok(r? as u64)).collect()
+    }
+
+    fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError> {
+        // IMMEDIATE: the size read and the insert happen under one write lock.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let size = size_of(&tx)?;
+        tx.execute(
+            "INSERT INTO log_keys (public_key, added_at_size) VALUES (?1, ?2)",
+            params![key.to_bytes().as_slice(), to_i64(size)?],
+        )?;
+        tx.commit()?;
+        Ok(size)
+    }
+
+    fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT public_key, added_at_size FROM log_keys ORDER BY added_at_size, public_key",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.map(|r| {
+            let (k, at) = r?;
+            let key = <[u8; 32]>::try_from(k.as_slice())
+                .ok()
+                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a stored log key is not an Ed25519 key".into())
+                })?;
+            Ok((key, at as u64))
+        })
+        .collect()
     }
 
     fn node_count(&self) -> Result<u64, StoreError> {

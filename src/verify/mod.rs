@@ -14,7 +14,7 @@ pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 use std::collections::{HashMap, HashSet};
 
 use crate::bundle::{Bundle, BundleLimits};
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint::Checkpoint;
 use crate::evidence::Evidence;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
@@ -202,24 +202,16 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<RootHash> {
         );
         return None;
     }
-    let mut last_err = String::new();
-    let mut verified = None;
-    for key in &run.trust.log_keys {
-        match checkpoint::verify(&bundle.checkpoint, key) {
-            Ok(v) => {
-                verified = Some((v, key.to_string()));
-                break;
-            }
-            Err(e) => last_err = e.to_string(),
+    let (vc, key) = match run.trust.verify_checkpoint(&bundle.checkpoint) {
+        Ok((vc, key)) => (vc, key.verifier.to_string()),
+        Err(e) => {
+            run.fail(
+                Step::Checkpoint,
+                None,
+                format!("not signed by a pinned log key: {e}"),
+            );
+            return None;
         }
-    }
-    let Some((vc, key)) = verified else {
-        run.fail(
-            Step::Checkpoint,
-            None,
-            format!("not signed by a pinned log key: {last_err}"),
-        );
-        return None;
     };
     let cp: &Checkpoint = vc.checkpoint();
     run.report.origin = Some(cp.origin.clone());
@@ -280,12 +272,7 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
             );
             continue;
         };
-        let old = run
-            .trust
-            .log_keys
-            .iter()
-            .find_map(|k| checkpoint::verify(&c.from, k).ok());
-        let Some(old) = old else {
+        let Ok((old, _)) = run.trust.verify_checkpoint(&c.from) else {
             run.check(
                 Step::Consistency,
                 None,
