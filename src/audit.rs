@@ -186,11 +186,9 @@ fn check_checkpoints<'a>(
             .iter()
             .map(|v| checkpoint::verify(&cp.note, v))
             .reduce(|a, b| a.or(b));
-        match verified.unwrap_or_else(|| {
-            Err(checkpoint::CheckpointError::Note(
-                crate::note::NoteError::NoTrustedSignature,
-            ))
-        }) {
+        match verified.unwrap_or(Err(checkpoint::CheckpointError::Note(
+            crate::note::NoteError::NoTrustedSignature,
+        ))) {
             Err(e) => findings.push(Finding {
                 at,
                 message: format!("signed note: {e}"),
