@@ -7,6 +7,7 @@ use crate::bundle::Bundle;
 use crate::export::{self, BundleOptions, Selection};
 use crate::ledger::Ledger;
 use crate::trust::TrustFile;
+use crate::verify::{CheckpointMemory, Verdict, VerifyOptions};
 
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
@@ -91,7 +92,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 /// `evledger verify`.
-pub fn verify(file: &Path, trust: &Path, json: bool) -> Result<(), CliError> {
+pub fn verify(
+    file: &Path,
+    trust: &Path,
+    json: bool,
+    remember: Option<&Path>,
+) -> Result<(), CliError> {
     let trust =
         TrustFile::load(trust).map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     let bytes = std::fs::read(file)
@@ -102,7 +108,31 @@ pub fn verify(file: &Path, trust: &Path, json: bool) -> Result<(), CliError> {
         .map(|p| crate::policy::Profile::load(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
-    let report = crate::verify::verify_bundle(&bytes, &trust, &profiles);
+    let memory = remember
+        .map(CheckpointMemory::open)
+        .transpose()
+        .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+    // The bundle's checkpoint names the log whose remembered checkpoint applies; an unparsable
+    // bundle is reported by the verifier itself.
+    let checkpoint = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default())
+        .ok()
+        .map(|b| b.checkpoint);
+    let mut options = VerifyOptions::default();
+    if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
+        options.remembered = m
+            .recall_for(cp)
+            .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+    }
+    let report = crate::verify::verify_bundle_with(&bytes, &trust, &profiles, &options);
+    if let (Some(m), Some(cp)) = (&memory, &checkpoint)
+        && matches!(report.verdict, Verdict::Verified | Verdict::PolicyNotMet)
+        && m.remember(cp).map_err(|e| CliError::new(e.to_string()))?
+    {
+        eprintln!(
+            "remembered the verified checkpoint at tree size {}",
+            report.tree_size.unwrap_or(0)
+        );
+    }
     if json {
         outln!(
             "{}",

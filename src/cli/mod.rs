@@ -221,6 +221,10 @@ pub enum Command {
         /// Print the report as JSON (schema in specs/verification.md).
         #[arg(long)]
         json: bool,
+        /// Remember verified checkpoints in DIR; later bundles from the same log must prove they
+        /// extend the newest one remembered (`evledger bundle --since`), or verification fails.
+        #[arg(long, value_name = "DIR")]
+        remember: Option<PathBuf>,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -381,7 +385,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             &attach,
             since.as_deref(),
         ),
-        Command::Verify { file, trust, json } => bundle_cmds::verify(&file, &trust, json),
+        Command::Verify {
+            file,
+            trust,
+            json,
+            remember,
+        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref()),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
         }

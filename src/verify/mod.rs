@@ -6,9 +6,11 @@
 //! resolves inside the bundle; the policy profiles. The verdict is "verified" only if every check
 //! passed; nothing that was not checked counts as passed.
 
+mod remember;
 mod report;
 mod signers;
 
+pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
 use std::collections::{HashMap, HashSet};
@@ -69,6 +71,24 @@ impl Run<'_> {
 
 /// Verifies a bundle's bytes against a trust file and the policy profiles it names.
 pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> Report {
+    verify_bundle_with(bytes, trust, profiles, &VerifyOptions::default())
+}
+
+/// What the buyer brings beyond the trust file.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The newest checkpoint the buyer verified before from this log (signed note text): the
+    /// bundle must prove it extends that checkpoint, or the log has shown two histories.
+    pub remembered: Option<String>,
+}
+
+/// Verifies a bundle's bytes against a trust file, profiles and the buyer's remembered checkpoint.
+pub fn verify_bundle_with(
+    bytes: &[u8],
+    trust: &TrustFile,
+    profiles: &[Profile],
+    options: &VerifyOptions,
+) -> Report {
     let mut run = Run {
         trust,
         report: Report {
@@ -86,6 +106,9 @@ pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> R
     };
     let head = check_checkpoint(&mut run, &bundle);
     check_consistency(&mut run, &bundle, head.as_ref());
+    if let Some(remembered) = &options.remembered {
+        check_remembered(&mut run, &bundle, head.as_ref(), remembered);
+    }
     let included = check_inclusion(&mut run, &bundle, head.as_ref());
     let roles = signers::check_signatures(&mut run, &entries, &included);
     check_references(&mut run, &entries);
@@ -302,6 +325,99 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
             ),
         }
     }
+}
+
+/// Step 4 (continued): the bundle extends the checkpoint the buyer remembers from this log.
+fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>, remembered: &str) {
+    let field = Some("remembered checkpoint".to_owned());
+    let Some(head) = head else {
+        run.check(
+            Step::Consistency,
+            None,
+            field,
+            false,
+            "not checked: the checkpoint did not verify",
+        );
+        return;
+    };
+    let r = match run.trust.verify_checkpoint(remembered) {
+        Ok((r, _)) => r.checkpoint().clone(),
+        Err(e) => {
+            run.check(
+                Step::Consistency,
+                None,
+                field,
+                false,
+                format!("the remembered checkpoint no longer verifies with the trust file: {e}"),
+            );
+            return;
+        }
+    };
+    if run.report.origin.as_deref() != Some(r.origin.as_str()) {
+        return;
+    }
+    let two = |size: u64, a: &[u8; 32], b: &[u8; 32]| {
+        format!(
+            "the log has shown two histories: at tree size {size} the remembered checkpoint has root {} and this bundle's log has root {}",
+            merkle::Hex(a),
+            merkle::Hex(b)
+        )
+    };
+    let (ok, msg) = if r.size == head.size {
+        if r.root == head.hash {
+            (
+                true,
+                format!("same tree as the remembered checkpoint (size {})", r.size),
+            )
+        } else {
+            (false, two(r.size, &r.root, &head.hash))
+        }
+    } else if r.size > head.size {
+        (
+            false,
+            format!(
+                "the bundle's checkpoint (size {}) is older than the remembered one (size {}), so it cannot be shown to be a prefix of it; ask for a bundle at size {} or later",
+                head.size, r.size, r.size
+            ),
+        )
+    } else {
+        let from = bundle.consistency.iter().find_map(|c| {
+            let (v, _) = run.trust.verify_checkpoint(&c.from).ok()?;
+            let cp = v.checkpoint();
+            (cp.size == r.size).then(|| {
+                (
+                    cp.root,
+                    RootHash::new(cp.size, cp.root)
+                        .verify_consistency(head, &ConsistencyProof::new(c.proof.clone())),
+                )
+            })
+        });
+        match from {
+            Some((root, _)) if root != r.root => (false, two(r.size, &r.root, &root)),
+            Some((_, Ok(()))) => (
+                true,
+                format!(
+                    "extends the remembered checkpoint (size {} to {})",
+                    r.size, head.size
+                ),
+            ),
+            Some((_, Err(e))) => (
+                false,
+                format!(
+                    "the consistency proof from the remembered size {} fails: {e}",
+                    r.size
+                ),
+            ),
+            None => (
+                false,
+                format!(
+                    "no consistency proof from the remembered checkpoint (size {}); ask the exporter for `evledger bundle --since` that checkpoint",
+                    r.size
+                ),
+            ),
+        }
+    };
+    run.check(Step::Consistency, None, field, ok, msg);
 }
 
 /// Step 5: each entry's inclusion proof leads to the checkpoint's root; returns the included indexes.

@@ -1,0 +1,149 @@
+//! Split-view detection: a buyer who remembers checkpoints catches a log that shows two histories.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::SigningKey;
+use evledger::evidence::{Evidence, InputFormat};
+use evledger::export::{self, BundleOptions, Selection};
+use evledger::ledger::{Ledger, Signer};
+use evledger::trust::TrustFile;
+use evledger::verify::{
+    CheckpointMemory, Outcome, Report, Verdict, VerifyOptions, verify_bundle_with,
+};
+
+const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
+const ORIGIN: &str = "test.example/log";
+
+fn record(ledger: &mut Ledger, key: &SigningKey, n: u64) {
+    let text = FIRMWARE.replace("build_number = 4200", &format!("build_number = {n}"));
+    let ev = Evidence::from_input("firmware-build", &text, InputFormat::Toml).expect("example");
+    let signer = Signer {
+        key,
+        issuer: "Aurelis",
+        subject: "FG3",
+        x5chain: Vec::new(),
+    };
+    ledger.record(&ev, &signer, 100 + n).expect("record");
+}
+
+fn bundle(ledger: &mut Ledger, since: Option<String>) -> Vec<u8> {
+    let sel = Selection {
+        all: true,
+        entries: Vec::new(),
+    };
+    let opts = BundleOptions {
+        attachments: Vec::new(),
+        since,
+    };
+    export::build(ledger, &sel, &opts)
+        .expect("bundle")
+        .to_cbor()
+}
+
+struct Buyer {
+    trust: TrustFile,
+    memory: CheckpointMemory,
+}
+
+impl Buyer {
+    fn verify(&self, b: &[u8]) -> Report {
+        let cp = evledger::bundle::Bundle::parse(b, &Default::default())
+            .expect("bundle")
+            .checkpoint;
+        let options = VerifyOptions {
+            remembered: self.memory.recall_for(&cp).expect("memory"),
+        };
+        let r = verify_bundle_with(b, &self.trust, &[], &options);
+        if r.verdict == Verdict::Verified {
+            self.memory.remember(&cp).expect("remember");
+        }
+        r
+    }
+}
+
+fn failure(r: &Report) -> String {
+    r.checks
+        .iter()
+        .find(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_key = SigningKey::from_bytes(&[21; 32]);
+    let release = SigningKey::from_bytes(&[22; 32]);
+    let mut honest =
+        Ledger::init_with_key(&dir.path().join("a"), ORIGIN, Some(log_key.clone())).expect("init");
+    // The same log key and origin, a different history: what a dishonest operator would show someone else.
+    let mut fork =
+        Ledger::init_with_key(&dir.path().join("b"), ORIGIN, Some(log_key)).expect("init");
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n[[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [\"{}\"]\n",
+        honest.log_verifier().expect("vkey"),
+        B64.encode(release.verifying_key().to_bytes())
+    );
+    let buyer = Buyer {
+        trust: TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust"),
+        memory: CheckpointMemory::open(&dir.path().join("memory")).expect("memory"),
+    };
+
+    record(&mut honest, &release, 1);
+    record(&mut honest, &release, 2);
+    let cp2 = honest.checkpoint().expect("checkpoint").note;
+    let b2 = bundle(&mut honest, None);
+    assert_eq!(buyer.verify(&b2).verdict, Verdict::Verified, "first sight");
+
+    record(&mut honest, &release, 3);
+    let b3 = bundle(&mut honest, Some(cp2.clone()));
+    let r = buyer.verify(&b3);
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    assert!(r.checks.iter().any(|c| {
+        c.message
+            .contains("extends the remembered checkpoint (size 2 to 3)")
+    }));
+
+    // A bigger bundle without a proof from the remembered size is not accepted.
+    record(&mut honest, &release, 4);
+    let b4 = bundle(&mut honest, None);
+    let r = buyer.verify(&b4);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(
+        failure(&r).contains("no consistency proof from the remembered checkpoint (size 3)"),
+        "{}",
+        failure(&r)
+    );
+
+    // The fork at the remembered size: same size, another root.
+    for n in [1, 2, 30] {
+        record(&mut fork, &release, n);
+    }
+    let f3 = bundle(&mut fork, None);
+    let r = buyer.verify(&f3);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    let msg = failure(&r);
+    assert!(
+        msg.starts_with("the log has shown two histories: at tree size 3"),
+        "{msg}"
+    );
+
+    // The fork grown further, with a proof from its own size-3 checkpoint: the roots at size 3 differ.
+    let fcp3 = fork.checkpoint().expect("checkpoint").note;
+    record(&mut fork, &release, 31);
+    let f4 = bundle(&mut fork, Some(fcp3));
+    let msg = failure(&buyer.verify(&f4));
+    assert!(
+        msg.starts_with("the log has shown two histories: at tree size 3"),
+        "{msg}"
+    );
+
+    // An honest bundle older than what the buyer remembers cannot be placed.
+    let msg = failure(&buyer.verify(&b2));
+    assert!(
+        msg.contains("older than the remembered one (size 3)"),
+        "{msg}"
+    );
+}
