@@ -68,6 +68,7 @@ pub fn audit(
         &mut findings,
     );
     let mut expected_index = 0u64;
+    let mut expected_refs = 0u64;
     store.for_each_entry(&mut |e| {
         let at = format!("entry {}", e.index);
         if e.index != expected_index {
@@ -98,10 +99,30 @@ pub fn audit(
                         "indexed kind/issuer/subject/iat differ from the statement".into(),
                     ));
                 }
-                if let Err(err) = Evidence::from_payload(&h.kind, st.payload()) {
-                    findings.push(find(at.clone(), format!("payload: {err}")));
+                let evidence = match Evidence::from_payload(&h.kind, st.payload()) {
+                    Ok(ev) => Some(ev),
+                    Err(err) => {
+                        findings.push(find(at.clone(), format!("payload: {err}")));
+                        None
+                    }
+                };
+                let signer = store.signer_key(&h.kid)?;
+                // The refs index decides what bundles carry: every term must be there.
+                if let (Some(ev), Some(key)) = (&evidence, &signer) {
+                    let mut terms = Ledger::index_terms(ev, key);
+                    terms.sort();
+                    terms.dedup();
+                    for t in &terms {
+                        if !store.has_ref(t, e.index)? {
+                            findings.push(find(
+                                at.clone(),
+                                format!("refs index lacks {}", crate::hex::encode(t)),
+                            ));
+                        }
+                    }
+                    expected_refs += terms.len() as u64;
                 }
-                match store.signer_key(&h.kid)? {
+                match signer {
                     None => findings.push(find(
                         at.clone(),
                         format!("no registered key for kid {}", h.kid),
@@ -138,6 +159,15 @@ pub fn audit(
         progress(report.entries, size);
         Ok(())
     })?;
+    let stored_refs = store.ref_count()?;
+    if stored_refs != expected_refs {
+        findings.push(find(
+            "refs".into(),
+            format!(
+                "{stored_refs} rows in the refs index, {expected_refs} expected from the payloads"
+            ),
+        ));
+    }
     let stored_nodes = store.node_count()?;
     if stored_nodes != report.nodes {
         findings.push(find(

@@ -152,6 +152,12 @@ pub fn build(
         Some(note) => Some(check_since(ledger, note)?),
         None => None,
     };
+    if since.as_ref().is_some_and(|(size, _)| *size == 0) {
+        return Err(ExportError::Since(
+            "it is the checkpoint of the empty tree, which every tree extends: nothing to prove"
+                .into(),
+        ));
+    }
     let min_size = (max_index + 1).max(since.as_ref().map_or(0, |(size, _)| *size));
     let cp = covering_checkpoint(ledger, min_size)?;
     let store = ledger.store();

@@ -346,7 +346,10 @@ impl Ledger {
 
     /// What the refs index records for an entry: the entries it cites and, for a key event, the
     /// subject key id and the signer's key id (so that a key's events can be found by its kid).
-    fn index_terms(evidence: &Evidence, signer: &ed25519_dalek::VerifyingKey) -> Vec<Hash> {
+    pub(crate) fn index_terms(
+        evidence: &Evidence,
+        signer: &ed25519_dalek::VerifyingKey,
+    ) -> Vec<Hash> {
         let mut terms: Vec<Hash> = evidence.references().iter().map(|r| r.entry).collect();
         let keys = evidence.key_references();
         if !keys.is_empty() {
@@ -656,7 +659,7 @@ impl Ledger {
         }
     }
 
-    /// Resolves an entry named by hex entry hash (or a unique prefix of at least 8 digits) or by index.
+    /// Resolves an entry named by its full hex entry hash or by its index.
     ///
     /// # Errors
     /// [`LedgerError::NoSuchEntry`].

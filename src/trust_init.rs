@@ -65,7 +65,7 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
         s,
         "# Policy profiles to apply, relative to this file, e.g. [\"profiles/pad-ibeta-level2.toml\"]."
     );
-    let quoted: Vec<String> = profiles.iter().map(|p| format!("{p:?}")).collect();
+    let quoted: Vec<String> = profiles.iter().map(|p| toml_string(p)).collect();
     let _ = writeln!(s, "profiles = [{}]\n", quoted.join(", "));
     let _ = writeln!(s, "[log]");
     let _ = writeln!(
@@ -86,7 +86,7 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
         let key = store
             .signer_key(&kid)?
             .ok_or_else(|| StoreError::Corrupt(format!("no registered key for kid {kid}")))?;
-        let kinds: Vec<String> = kinds.iter().map(|k| format!("{k:?}")).collect();
+        let kinds: Vec<String> = kinds.iter().map(|k| toml_string(k)).collect();
         let _ = writeln!(s, "[[roles]]");
         let _ = writeln!(s, "name = \"{name}\"");
         let _ = writeln!(s, "kinds = [{}]", kinds.join(", "));
@@ -124,4 +124,9 @@ fn log_keys_line(ledger: &Ledger) -> Result<String, LedgerError> {
         items.push(format!("  {{ vkey = \"{v}\", from_size = {from}{to} }},"));
     }
     Ok(format!("keys = [\n{}\n]\n", items.join("\n")))
+}
+
+/// A TOML basic string holding `s`, escaped as TOML requires.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
 }

@@ -200,3 +200,39 @@ fn a_key_cannot_revoke_an_unrelated_key() {
     );
     assert!(!failures(&r, rev).is_empty());
 }
+
+#[test]
+fn a_backdated_revocation_voids_the_keys_the_revoked_key_introduced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let k = SigningKey::from_bytes(&[8; 32]);
+    let k2 = SigningKey::from_bytes(&[12; 32]);
+    let b0 = ledger.record(&build(1), &signer(&k), 100).expect("record");
+    let intro = ledger
+        .record(&key_event("introduce", &k2, ""), &signer(&k), 101)
+        .expect("introduce");
+    let b2 = ledger.record(&build(2), &signer(&k2), 102).expect("record");
+    // K was compromised before it introduced K2: the revocation reaches back to the introduction.
+    let revoke = key_event(
+        "revoke",
+        &k,
+        &format!(
+            "reason = \"compromised\"\neffective_index = {}",
+            intro.index
+        ),
+    );
+    ledger.record(&revoke, &signer(&k), 103).expect("revoke");
+    let t = trust(&ledger, &k);
+    let r = verify_all(&mut ledger, &t);
+    assert!(failures(&r, b0.index).is_empty());
+    assert!(
+        !failures(&r, intro.index).is_empty(),
+        "the introduction is void"
+    );
+    let f = failures(&r, b2.index);
+    assert!(
+        f.iter()
+            .any(|m| m.contains("not pinned by the trust file nor introduced")),
+        "{f:?}"
+    );
+}

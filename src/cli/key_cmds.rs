@@ -10,6 +10,10 @@ use crate::note::NoteVerifier;
 
 /// Generates a key pair and prints its id (and verifier key).
 pub fn generate(out: &Path, name: Option<&str>) -> Result<(), CliError> {
+    if let Some(n) = name {
+        // Check the name before anything is written: a refused name must leave no key behind.
+        crate::note::check_name(n).map_err(|e| CliError::new(format!("--name {n:?}: {e}")))?;
+    }
     let key = keys::generate()?;
     keys::write_key_pair(out, &key)?;
     eprintln!(

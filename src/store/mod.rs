@@ -174,6 +174,16 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError>;
+    /// Whether the refs index records that entry `source` cites `target`.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn has_ref(&self, target: &Hash, source: u64) -> Result<bool, StoreError>;
+    /// The number of rows in the refs index.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn ref_count(&self) -> Result<u64, StoreError>;
     /// The number of stored nodes.
     ///
     /// # Errors

@@ -419,6 +419,23 @@ impl Store for SqliteStore {
         .collect()
     }
 
+    fn has_ref(&self, target: &Hash, source: u64) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM refs WHERE target = ?1 AND source_idx = ?2")?;
+        Ok(stmt
+            .query_row(params![target.as_slice(), to_i64(source)?], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn ref_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM refs", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     fn node_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn

@@ -54,6 +54,138 @@ impl Standing {
     }
 }
 
+/// Revocations by revoked key: (first invalid index, index of the revoking key event).
+type Revocations = HashMap<KeyId, (u64, u64)>;
+
+/// One key event's checks (step, passed, message) and, if it took effect, its signer's roles.
+type EventOutcome = (u64, Vec<(Step, bool, String)>, Option<String>);
+
+/// Replays of the key events before giving up on revocations that void each other.
+const MAX_REPLAYS: usize = 8;
+
+/// Replays key events in log order over the pinned keys, assuming the revocations in `assumed`
+/// from the start; returns the resulting standings, each event's outcome, and the revocations
+/// that the replay found valid.
+fn replay(
+    pinned: &HashMap<KeyId, Standing>,
+    events: &[(&ParsedEntry, &KeyEvent)],
+    included: &HashSet<u64>,
+    assumed: &Revocations,
+) -> (HashMap<KeyId, Standing>, Vec<EventOutcome>, Revocations) {
+    let mut book = pinned.clone();
+    for (kid, (from, by)) in assumed {
+        if let Some(s) = book.get_mut(kid) {
+            s.end(*from, *by, "revoked");
+        }
+    }
+    let mut found: Revocations = HashMap::new();
+    let mut outcomes = Vec::with_capacity(events.len());
+    for (e, ev) in events {
+        let mut checks = Vec::new();
+        let role = replay_one(&mut book, e, ev, included, assumed, &mut found, &mut checks);
+        outcomes.push((e.index, checks, role));
+    }
+    (book, outcomes, found)
+}
+
+/// Applies one key event; records its checks; returns the signer's roles if it took effect.
+fn replay_one(
+    book: &mut HashMap<KeyId, Standing>,
+    e: &ParsedEntry,
+    ev: &KeyEvent,
+    included: &HashSet<u64>,
+    assumed: &Revocations,
+    found: &mut Revocations,
+    checks: &mut Vec<(Step, bool, String)>,
+) -> Option<String> {
+    let kid = e.statement.header().kid;
+    let Some(signer) = book.get(&kid).cloned() else {
+        let msg = format!("key event signed by kid {kid}, which is neither pinned nor introduced");
+        checks.push((Step::Signature, false, msg));
+        return None;
+    };
+    // A key may always sign its own revocation, even one that takes effect at or before it.
+    let own_revocation = ev.event == KeyEventType::Revoke
+        && ev.subject_kid() == Some(kid)
+        && signer.ends.is_some_and(|(_, by, _)| by == e.index);
+    if let Some(why) = signer.refuses(e.index)
+        && !own_revocation
+    {
+        checks.push((Step::Signer, false, why));
+        return None;
+    }
+    if let Err(err) = e.statement.clone().verify(&signer.key) {
+        checks.push((Step::Signature, false, err.to_string()));
+        return None;
+    }
+    checks.push((Step::Signature, true, format!("signed by kid {kid}")));
+    if !included.contains(&e.index) {
+        let msg = "a key event not proved to be in the log changes no key's standing".to_owned();
+        checks.push((Step::Signer, false, msg));
+        return None;
+    }
+    let (Some(subject), Some(subject_key)) = (ev.subject_kid(), ev.key.verifying_key()) else {
+        checks.push((
+            Step::Signer,
+            false,
+            "the key event's key is malformed".to_owned(),
+        ));
+        return None;
+    };
+    let role = signer.roles.iter().cloned().collect::<Vec<_>>().join(", ");
+    match ev.event {
+        KeyEventType::Introduce | KeyEventType::Rotate => {
+            let entry = book.entry(subject).or_insert_with(|| {
+                let mut s = Standing {
+                    key: subject_key,
+                    roles: BTreeSet::new(),
+                    valid_from: e.index + 1,
+                    ends: None,
+                };
+                if let Some((from, by)) = assumed.get(&subject) {
+                    s.end(*from, *by, "revoked");
+                }
+                s
+            });
+            entry.roles.extend(signer.roles.iter().cloned());
+            if ev.event == KeyEventType::Rotate
+                && let Some(old) = book.get_mut(&kid)
+            {
+                old.end(e.index + 1, e.index, "rotated away");
+            }
+            let msg = format!("{} gives key {subject} the roles {role}", ev.event);
+            checks.push((Step::Signer, true, msg));
+        }
+        KeyEventType::Revoke => {
+            let allowed = subject == kid
+                || book
+                    .get(&subject)
+                    .is_some_and(|t| t.roles.iter().any(|r| signer.roles.contains(r)));
+            if !allowed {
+                let msg = format!(
+                    "kid {kid} may not revoke key {subject}: it is neither that key nor in one of its roles"
+                );
+                checks.push((Step::Signer, false, msg));
+                return None;
+            }
+            let from = ev.effective_index.unwrap_or(e.index);
+            if let Some(t) = book.get_mut(&subject) {
+                t.end(from, e.index, "revoked");
+            }
+            let slot = found.entry(subject).or_insert((from, e.index));
+            if from < slot.0 {
+                *slot = (from, e.index);
+            }
+            checks.push((
+                Step::Signer,
+                true,
+                format!("revokes key {subject} from index {from}"),
+            ));
+        }
+    }
+    Some(role)
+}
+
 /// Checks every signature and signer role; returns the role each verified entry's signer acts in.
 pub(super) fn check_signatures(
     run: &mut Run<'_>,
@@ -74,7 +206,6 @@ pub(super) fn check_signatures(
                 .insert(role.name.clone());
         }
     }
-    let mut done: HashSet<u64> = HashSet::new();
     let mut roles = HashMap::new();
 
     // Key events first, in log order: each may change the standing of later signers.
@@ -86,89 +217,52 @@ pub(super) fn check_signatures(
         })
         .collect();
     events.sort_by_key(|(e, _)| e.index);
-    for (e, ev) in events {
-        done.insert(e.index);
-        let kid = e.statement.header().kid;
-        let Some(signer) = book.get(&kid).cloned() else {
-            run.fail(
-                Step::Signature,
-                Some(e.index),
-                format!("key event signed by kid {kid}, which is neither pinned nor introduced"),
-            );
-            continue;
-        };
-        if let Some(why) = signer.refuses(e.index) {
-            run.fail(Step::Signer, Some(e.index), why);
-            continue;
+    let done: HashSet<u64> = events.iter().map(|(e, _)| e.index).collect();
+    // A revocation may take effect before its own index, voiding key events its key signed in
+    // between; so replay until the revocations found are the ones assumed at the start.
+    let mut assumed: Revocations = HashMap::new();
+    let mut every: Revocations = HashMap::new();
+    let mut replays = 0;
+    let (final_book, outcomes) = loop {
+        let (b, outcomes, found) = replay(&book, &events, included, &assumed);
+        replays += 1;
+        if found == assumed {
+            break (b, outcomes);
         }
-        if let Err(err) = e.statement.clone().verify(&signer.key) {
-            run.fail(Step::Signature, Some(e.index), err.to_string());
-            continue;
-        }
-        run.pass(
-            Step::Signature,
-            Some(e.index),
-            format!("signed by kid {kid}"),
-        );
-        if !included.contains(&e.index) {
-            run.fail(
-                Step::Signer,
-                Some(e.index),
-                "a key event not proved to be in the log changes no key's standing",
-            );
-            continue;
-        }
-        let (Some(subject), Some(subject_key)) = (ev.subject_kid(), ev.key.verifying_key()) else {
-            run.fail(
-                Step::Signer,
-                Some(e.index),
-                "the key event's key is malformed",
-            );
-            continue;
-        };
-        let role_names: Vec<String> = signer.roles.iter().cloned().collect();
-        let role = role_names.join(", ");
-        match ev.event {
-            KeyEventType::Introduce | KeyEventType::Rotate => {
-                let entry = book.entry(subject).or_insert_with(|| Standing {
-                    key: subject_key,
-                    roles: BTreeSet::new(),
-                    valid_from: e.index + 1,
-                    ends: None,
-                });
-                entry.roles.extend(role_names.iter().cloned());
-                if ev.event == KeyEventType::Rotate
-                    && let Some(old) = book.get_mut(&kid)
-                {
-                    old.end(e.index + 1, e.index, "rotated away");
-                }
-                run.pass(
-                    Step::Signer,
-                    Some(e.index),
-                    format!("{} gives key {subject} the roles {role}", ev.event),
-                );
-            }
-            KeyEventType::Revoke => {
-                let allowed = subject == kid
-                    || book
-                        .get(&subject)
-                        .is_some_and(|t| t.roles.iter().any(|r| signer.roles.contains(r)));
-                if !allowed {
-                    run.fail(Step::Signer, Some(e.index), format!("kid {kid} may not revoke key {subject}: it is neither that key nor in one of its roles"));
-                    continue;
-                }
-                let from = ev.effective_index.unwrap_or(e.index);
-                if let Some(t) = book.get_mut(&subject) {
-                    t.end(from, e.index, "revoked");
-                }
-                run.pass(
-                    Step::Signer,
-                    Some(e.index),
-                    format!("revokes key {subject} from index {from}"),
-                );
+        for (k, v) in &found {
+            let slot = every.entry(*k).or_insert(*v);
+            if v.0 < slot.0 {
+                *slot = *v;
             }
         }
-        roles.insert(e.index, role);
+        if replays == MAX_REPLAYS {
+            // Revocations that keep voiding each other: trust none of the key events, and
+            // apply every revocation seen, so that the failure is closed, not open.
+            let mut closed = book.clone();
+            for (kid, (from, by)) in &every {
+                if let Some(s) = closed.get_mut(kid) {
+                    s.end(*from, *by, "revoked");
+                }
+            }
+            let outcomes = events
+                .iter()
+                .map(|(e, _)| {
+                    let msg = "key events revoke each other in a cycle; none is trusted".to_owned();
+                    (e.index, vec![(Step::Signer, false, msg)], None)
+                })
+                .collect();
+            break (closed, outcomes);
+        }
+        assumed = found;
+    };
+    book = final_book;
+    for (index, checks, role) in outcomes {
+        for (step, ok, msg) in checks {
+            run.check(step, Some(index), None, ok, msg);
+        }
+        if let Some(role) = role {
+            roles.insert(index, role);
+        }
     }
 
     // Every other entry: standing at its index, then the signature (many at once), then the role.
