@@ -7,7 +7,7 @@
 
 mod profile;
 
-pub use profile::{BuildMatch, PROFILE_FORMAT, Profile, ProfileError, Rule};
+pub use profile::{BuildMatch, DeadlineClock, PROFILE_FORMAT, Profile, ProfileError, Rule};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +27,8 @@ pub struct PolicyEntry<'a> {
     pub iat: u64,
     /// The trust-file role its signer was accepted under, if its checks passed.
     pub role: Option<String>,
+    /// Earliest time trusted witnesses attest it was in the log, if any.
+    pub witnessed_at: Option<u64>,
     /// The evidence.
     pub evidence: &'a Evidence,
 }
@@ -371,6 +373,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         regions,
         deadline_hours,
         accept_reason,
+        clock,
         ..
     } = rule
     else {
@@ -391,12 +394,43 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             .iter()
             .filter(|n| &n.regime == regime)
             .collect();
+        // With witnessed time, the notification record itself must have been in the log, as
+        // trusted witnesses attest, by the deadline: a back-dated sent_at cannot pass.
+        if *clock == DeadlineClock::WitnessedIfPresent
+            && let Some(w) = ie.witnessed_at
+            && !sent.is_empty()
+        {
+            let ok = w as i64 <= deadline;
+            let msg = format!(
+                "{regime} notification recorded in the log by {} (witnessed time), {} after aware-at{} (deadline {deadline_hours} h)",
+                crate::time::format_rfc3339(w as i64),
+                hours(w as i64 - inc.aware_at.0),
+                if ok {
+                    ""
+                } else {
+                    ", too late whatever sent_at says"
+                }
+            );
+            out.push(check(
+                rule,
+                ie.index,
+                Some("notifications".into()),
+                ok,
+                format!("incident {}: {msg}", inc.incident_id),
+            ));
+            continue;
+        }
+        let clock_note = if *clock == DeadlineClock::WitnessedIfPresent {
+            " (self-asserted sent_at: no witnessed time)"
+        } else {
+            " (self-asserted sent_at)"
+        };
         let on_time = sent.iter().find(|n| n.sent_at.0 <= deadline);
         let (ok, msg) = match (on_time, sent.first()) {
             (Some(n), _) => (
                 true,
                 format!(
-                    "{regime} notification to {} sent {} after aware-at (deadline {deadline_hours} h)",
+                    "{regime} notification to {} sent {} after aware-at (deadline {deadline_hours} h){clock_note}",
                     n.authority,
                     hours(n.sent_at.0 - inc.aware_at.0)
                 ),

@@ -39,6 +39,18 @@ pub enum BuildMatch {
     SamePadModel,
 }
 
+/// The time a notification deadline is checked against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeadlineClock {
+    /// The notification's own `sent_at` (self-asserted by the exporter).
+    #[default]
+    SelfAsserted,
+    /// The time trusted witnesses attest the incident entry was in the log, when the bundle has
+    /// one; otherwise `sent_at`, and the report says so.
+    WitnessedIfPresent,
+}
+
 /// One rule: its identity and citation, and what it checks.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
@@ -98,6 +110,9 @@ pub enum Rule {
         /// Whether a recorded `no_notification_reason` satisfies the rule.
         #[serde(default)]
         accept_reason: bool,
+        /// Which time the deadline is checked against.
+        #[serde(default)]
+        clock: DeadlineClock,
     },
     /// A claim made after an open incident's `aware_at` must not cover an affected build without a fix build.
     NoClaimOnAffectedBuild {

@@ -105,12 +105,20 @@ pub fn verify_bundle_with(
         return run.report;
     };
     let head = check_checkpoint(&mut run, &bundle);
-    check_consistency(&mut run, &bundle, head.as_ref());
+    let proved = check_consistency(&mut run, &bundle, head.as_ref());
     if let Some(remembered) = &options.remembered {
         check_remembered(&mut run, &bundle, head.as_ref(), remembered);
     }
     let included = check_inclusion(&mut run, &bundle, head.as_ref());
     let roles = signers::check_signatures(&mut run, &entries, &included);
+    let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
+    for e in &mut run.report.entries {
+        e.witnessed_at = witnessed
+            .iter()
+            .filter(|(size, _)| *size > e.index)
+            .map(|(_, t)| *t)
+            .min();
+    }
     check_references(&mut run, &entries);
     let view = PolicyView::new(
         entries
@@ -123,6 +131,11 @@ pub fn verify_bundle_with(
                     .get(&e.index)
                     .filter(|_| included.contains(&e.index))
                     .cloned(),
+                witnessed_at: witnessed
+                    .iter()
+                    .filter(|(size, _)| *size > e.index)
+                    .map(|(_, t)| *t)
+                    .min(),
                 evidence: &e.evidence,
             })
             .collect(),
@@ -184,6 +197,7 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
             subject: h.subject.clone(),
             iat: h.issued_at,
             summary: ev.summary(),
+            witnessed_at: None,
         });
         entries.push(ParsedEntry {
             index: e.index,
@@ -248,6 +262,46 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<RootHash> {
     Some(RootHash::new(cp.size, cp.root))
 }
 
+/// When a checkpoint note was witnessed: the time by which as many trusted witnesses as the
+/// quorum asks (at least one) had cosigned it, i.e. the k-th earliest valid cosignature time.
+fn witnessed_time(trust: &TrustFile, note: &str) -> Option<u64> {
+    let w = trust.witnesses.as_ref()?;
+    let note = Note::parse(note).ok()?;
+    let mut times: Vec<u64> = w
+        .keys
+        .iter()
+        .filter_map(|k| k.verify(&note).ok().flatten())
+        .collect();
+    times.sort_unstable();
+    times.get(w.quorum.max(1) - 1).copied()
+}
+
+/// Time evidence: (tree size, witnessed time) for the bundle's checkpoint and every earlier
+/// checkpoint whose consistency with it was proved. An entry at index i was in the log by the
+/// earliest time of a checkpoint larger than i.
+fn witnessed_times(
+    trust: &TrustFile,
+    bundle: &Bundle,
+    head: Option<&RootHash>,
+    proved: &[usize],
+) -> Vec<(u64, u64)> {
+    let Some(head) = head else { return Vec::new() };
+    let mut out: Vec<(u64, u64)> = witnessed_time(trust, &bundle.checkpoint)
+        .map(|t| (head.size, t))
+        .into_iter()
+        .collect();
+    for &i in proved {
+        let c = &bundle.consistency[i];
+        if let (Ok((v, _)), Some(t)) = (
+            trust.verify_checkpoint(&c.from),
+            witnessed_time(trust, &c.from),
+        ) {
+            out.push((v.checkpoint().size, t));
+        }
+    }
+    out
+}
+
 /// Step 3: enough distinct trusted witnesses cosigned the checkpoint.
 fn check_witnesses(run: &mut Run<'_>, note: &Note) {
     let Some(w) = &run.trust.witnesses else {
@@ -282,7 +336,8 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
 }
 
 /// Step 4: each consistency proof links an earlier signed checkpoint to this one.
-fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) {
+fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) -> Vec<usize> {
+    let mut proved = Vec::new();
     for (i, c) in bundle.consistency.iter().enumerate() {
         let field = Some(format!("consistency[{i}]"));
         let Some(head) = head else {
@@ -308,13 +363,16 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
         let o = old.checkpoint();
         let old_head = RootHash::new(o.size, o.root);
         match old_head.verify_consistency(head, &ConsistencyProof::new(c.proof.clone())) {
-            Ok(()) => run.check(
+            Ok(()) => {
+                proved.push(i);
+                run.check(
                 Step::Consistency,
                 None,
                 field,
                 true,
                 format!("tree size {} is a prefix of tree size {}", o.size, head.size),
-            ),
+            );
+            }
             Err(e) => run.check(
                 Step::Consistency,
                 None,
@@ -325,6 +383,7 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
             ),
         }
     }
+    proved
 }
 
 /// Step 4 (continued): the bundle extends the checkpoint the buyer remembers from this log.

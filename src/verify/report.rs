@@ -128,6 +128,9 @@ pub struct EntrySummary {
     pub iat: u64,
     /// One-line description of the evidence.
     pub summary: String,
+    /// Earliest time trusted witnesses attest the entry was in the log (Unix seconds), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessed_at: Option<u64>,
 }
 
 /// The full verification report.
@@ -230,6 +233,13 @@ impl Report {
                 e.subject
             );
             let _ = writeln!(s, "    {}", e.summary);
+            if let Some(t) = e.witnessed_at {
+                let _ = writeln!(
+                    s,
+                    "    in the log by {} (witnessed)",
+                    crate::time::format_rfc3339(t as i64)
+                );
+            }
             for c in self.checks.iter().filter(|c| c.entry == Some(e.index)) {
                 line(&mut s, "  ", c);
             }
