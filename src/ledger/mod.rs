@@ -9,11 +9,16 @@ use crate::checkpoint::Checkpoint;
 use crate::evidence::{Evidence, Kind};
 use crate::keys::{self, KeyError, KeyId};
 use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
-use crate::note::{NoteSigner, NoteVerifier};
+use crate::note::NoteVerifier;
 use crate::statement::{self, Header};
 use crate::store::{
     LedgerInfo, NewEntry, SqliteStore, Store, StoreError, StoredCheckpoint, StoredEntry,
 };
+
+mod certificates;
+mod log_keys;
+
+pub use certificates::{X5Chain, load_x5chain};
 
 /// File name of the log's private key inside a ledger directory.
 pub const LOG_KEY_FILE: &str = "log.key";
@@ -131,66 +136,6 @@ pub struct Inclusion {
     pub root: Hash,
     /// The audit path.
     pub proof: InclusionProof,
-}
-
-/// A signer's certificate chain, checked and ready for the statement's x5chain.
-#[derive(Clone, Debug)]
-pub struct X5Chain {
-    /// DER certificates, leaf first.
-    pub ders: Vec<Vec<u8>>,
-    /// The leaf's subject, for display.
-    pub subject: String,
-}
-
-/// Reads a signer's certificate (and intermediates), and checks that the leaf certifies `key`
-/// and is valid at `issued_at`. Whether it chains to a trusted root is the buyer's check.
-///
-/// # Errors
-/// [`LedgerError::Certificate`] saying which file and what is wrong.
-pub fn load_x5chain(
-    cert: &Path,
-    chain: Option<&Path>,
-    key: &ed25519_dalek::VerifyingKey,
-    issued_at: u64,
-) -> Result<X5Chain, LedgerError> {
-    use crate::x509::Certificate;
-    let read = |p: &Path| -> Result<Vec<Certificate>, LedgerError> {
-        let pem = std::fs::read_to_string(p)
-            .map_err(|e| LedgerError::Certificate(format!("{}: {e}", p.display())))?;
-        Certificate::from_pem_chain(&pem)
-            .map_err(|e| LedgerError::Certificate(format!("{}: {e}", p.display())))
-    };
-    let mut certs = read(cert)?;
-    if let Some(c) = chain {
-        certs.extend(read(c)?);
-    }
-    // from_pem_chain refuses a file without a certificate, so there is a leaf.
-    let leaf = &certs[0];
-    let leaf_key = leaf
-        .ed25519_key()
-        .map_err(|e| LedgerError::Certificate(format!("{}: {e}", cert.display())))?;
-    if leaf_key != *key {
-        return Err(LedgerError::Certificate(format!(
-            "{}: the certificate is for key {}, not the signing key {}",
-            cert.display(),
-            KeyId::of(&leaf_key),
-            KeyId::of(key)
-        )));
-    }
-    let at = issued_at as i64;
-    if at < leaf.not_before() || at > leaf.not_after() {
-        return Err(LedgerError::Certificate(format!(
-            "{}: not valid at the signing time {} (valid {} to {})",
-            cert.display(),
-            crate::time::format_rfc3339(at),
-            crate::time::format_rfc3339(leaf.not_before()),
-            crate::time::format_rfc3339(leaf.not_after())
-        )));
-    }
-    Ok(X5Chain {
-        subject: leaf.subject().to_owned(),
-        ders: certs.iter().map(|c| c.der().to_vec()).collect(),
-    })
 }
 
 /// An open ledger.
@@ -463,153 +408,6 @@ impl Ledger {
             return Err(statement::StatementError::TooLarge(e.statement.len()).into());
         }
         Ok(self.store.append_batch(entries)?)
-    }
-
-    /// The C2SP verifier keys of every log key (creation key first, then rotations).
-    ///
-    /// # Errors
-    /// On read failure or an origin that is not a valid key name.
-    pub fn log_verifiers(&self) -> Result<Vec<NoteVerifier>, LedgerError> {
-        self.log_keys()?
-            .into_iter()
-            .map(|k| {
-                NoteVerifier::new(&self.info.origin, k)
-                    .map_err(|e| LedgerError::Checkpoint(e.to_string()))
-            })
-            .collect()
-    }
-
-    /// Verifies a checkpoint note with any of this ledger's log keys.
-    ///
-    /// # Errors
-    /// The last verification error if no log key verifies it.
-    pub fn verify_checkpoint(
-        &self,
-        note: &str,
-    ) -> Result<crate::checkpoint::VerifiedCheckpoint, LedgerError> {
-        let mut last = String::from("no log key");
-        for v in self.log_verifiers()? {
-            match crate::checkpoint::verify(note, &v) {
-                Ok(c) => return Ok(c),
-                Err(e) => last = e.to_string(),
-            }
-        }
-        Err(LedgerError::Checkpoint(last))
-    }
-
-    /// Every log public key: the one the ledger was created with, then those added by rotation.
-    ///
-    /// # Errors
-    /// On read failure.
-    pub fn log_keys(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>, LedgerError> {
-        let mut keys = vec![self.info.log_key];
-        keys.extend(self.store.added_log_keys()?.into_iter().map(|(k, _)| k));
-        Ok(keys)
-    }
-
-    /// The file a log key's private half lives in: `log.key` for the first, `log-<kid prefix>.key` for later ones.
-    pub fn log_key_path(&self, key: &ed25519_dalek::VerifyingKey) -> PathBuf {
-        if *key == self.info.log_key {
-            self.dir.join(LOG_KEY_FILE)
-        } else {
-            self.dir
-                .join(format!("log-{}.key", &KeyId::of(key).to_string()[..16]))
-        }
-    }
-
-    /// The signers of new checkpoints: every registered log key whose private key file is present
-    /// (during a rotation, the old and the new key; retiring a key removes its file).
-    fn log_signers(&self) -> Result<Vec<NoteSigner>, LedgerError> {
-        let mut signers = Vec::new();
-        for key in self.log_keys()? {
-            let path = self.log_key_path(&key);
-            if !path.exists() {
-                continue;
-            }
-            let private = keys::read_signing_key(&path)?;
-            if private.verifying_key() != key {
-                return Err(LedgerError::WrongLogKey { path });
-            }
-            signers.push(
-                NoteSigner::new(&self.info.origin, private)
-                    .map_err(|e| LedgerError::Checkpoint(e.to_string()))?,
-            );
-        }
-        if signers.is_empty() {
-            return Err(LedgerError::Checkpoint(format!(
-                "no log key file in {}: every registered log key has been retired",
-                self.dir.display()
-            )));
-        }
-        Ok(signers)
-    }
-
-    /// Starts a log key rotation: registers `key` and copies it into the ledger directory, so that
-    /// checkpoints are signed by the old and the new key until the old one is retired.
-    ///
-    /// # Errors
-    /// If the key is already a log key of this ledger, or on I/O failure.
-    pub fn add_log_key(&mut self, key: &SigningKey) -> Result<u64, LedgerError> {
-        let public = key.verifying_key();
-        if self.log_keys()?.contains(&public) {
-            return Err(LedgerError::Checkpoint(format!(
-                "key {} is already a log key of this ledger",
-                KeyId::of(&public)
-            )));
-        }
-        let path = self.log_key_path(&public);
-        keys::write_key_pair(&path, key)?;
-        match self.store.add_log_key(&public) {
-            Ok(size) => Ok(size),
-            Err(e) => {
-                // Not registered: the copied key must not linger as if it were.
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_file(keys::public_path(&path));
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Ends a log key's use: its private key file is renamed to `*.retired`, so checkpoints are no
-    /// longer signed with it. Its past signatures stay valid for the sizes it signed.
-    ///
-    /// # Errors
-    /// If it is not a log key, or it is the only one left.
-    pub fn retire_log_key(
-        &mut self,
-        key: &ed25519_dalek::VerifyingKey,
-    ) -> Result<PathBuf, LedgerError> {
-        let keys = self.log_keys()?;
-        if !keys.contains(key) {
-            return Err(LedgerError::Checkpoint(format!(
-                "key {} is not a log key of this ledger",
-                KeyId::of(key)
-            )));
-        }
-        let active = keys
-            .iter()
-            .filter(|k| self.log_key_path(k).exists())
-            .count();
-        let path = self.log_key_path(key);
-        if !path.exists() {
-            return Err(LedgerError::Checkpoint(format!(
-                "log key {} is already retired",
-                KeyId::of(key)
-            )));
-        }
-        if active < 2 {
-            return Err(LedgerError::Checkpoint(
-                "refusing to retire the only active log key: add its successor first (evledger log-key add)".into(),
-            ));
-        }
-        let mut retired = path.as_os_str().to_owned();
-        retired.push(".retired");
-        let retired = PathBuf::from(retired);
-        std::fs::rename(&path, &retired).map_err(|source| LedgerError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(retired)
     }
 
     /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
