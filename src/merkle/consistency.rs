@@ -7,7 +7,7 @@
 //! defines `0 < m`): generation returns [`ProofError::InvalidRange`] and
 //! verification [`ConsistencyError::EmptyOldTree`], whatever the proof.
 
-use super::hash::{EMPTY_ROOT, Hash, HashLengthError, Hex, RootHash, hash_from_slice, node_hash};
+use super::hash::{EMPTY_ROOT, Hash, Hex, RootHash, node_hash};
 use super::source::{NodeSource, ProofError, span_hash};
 use super::subtrees::{consistency_proof_len, consistency_seed, path};
 
@@ -17,41 +17,7 @@ pub struct ConsistencyProof {
     hashes: Vec<Hash>,
 }
 
-impl ConsistencyProof {
-    /// Wraps proof hashes in RFC 9162 order.
-    pub fn new(hashes: Vec<Hash>) -> Self {
-        ConsistencyProof { hashes }
-    }
-
-    /// Builds a proof from byte strings, rejecting any that is not 32 bytes long.
-    pub fn from_slices<T: AsRef<[u8]>>(slices: &[T]) -> Result<Self, HashLengthError> {
-        let hashes = slices
-            .iter()
-            .map(|s| hash_from_slice(s.as_ref()))
-            .collect::<Result<_, _>>()?;
-        Ok(ConsistencyProof { hashes })
-    }
-
-    /// The proof hashes in RFC 9162 order.
-    pub fn hashes(&self) -> &[Hash] {
-        &self.hashes
-    }
-
-    /// Unwraps the proof hashes.
-    pub fn into_hashes(self) -> Vec<Hash> {
-        self.hashes
-    }
-
-    /// Number of hashes in the proof.
-    pub fn len(&self) -> usize {
-        self.hashes.len()
-    }
-
-    /// True for the empty proof (equal tree sizes).
-    pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
-    }
-}
+super::hash::proof_hashes!(ConsistencyProof);
 
 impl From<Vec<Hash>> for ConsistencyProof {
     fn from(hashes: Vec<Hash>) -> Self {

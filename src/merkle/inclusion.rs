@@ -1,6 +1,6 @@
 //! Inclusion proofs: generation (RFC 9162 §2.1.3.1) and verification (RFC 9162 §2.1.3.2).
 
-use super::hash::{Hash, HashLengthError, Hex, RootHash, hash_from_slice, node_hash};
+use super::hash::{Hash, Hex, RootHash, node_hash};
 use super::source::{NodeSource, ProofError, span_hash};
 use super::subtrees::{inclusion_proof_len, path};
 
@@ -10,41 +10,7 @@ pub struct InclusionProof {
     hashes: Vec<Hash>,
 }
 
-impl InclusionProof {
-    /// Wraps an audit path given leaf-side first.
-    pub fn new(hashes: Vec<Hash>) -> Self {
-        InclusionProof { hashes }
-    }
-
-    /// Builds a proof from byte strings, rejecting any that is not 32 bytes long.
-    pub fn from_slices<T: AsRef<[u8]>>(slices: &[T]) -> Result<Self, HashLengthError> {
-        let hashes = slices
-            .iter()
-            .map(|s| hash_from_slice(s.as_ref()))
-            .collect::<Result<_, _>>()?;
-        Ok(InclusionProof { hashes })
-    }
-
-    /// The audit path, leaf-side first.
-    pub fn hashes(&self) -> &[Hash] {
-        &self.hashes
-    }
-
-    /// Unwraps the audit path.
-    pub fn into_hashes(self) -> Vec<Hash> {
-        self.hashes
-    }
-
-    /// Number of hashes in the path.
-    pub fn len(&self) -> usize {
-        self.hashes.len()
-    }
-
-    /// True for the empty path (a one-leaf tree).
-    pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
-    }
-}
+super::hash::proof_hashes!(InclusionProof);
 
 impl From<Vec<Hash>> for InclusionProof {
     fn from(hashes: Vec<Hash>) -> Self {

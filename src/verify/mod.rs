@@ -112,12 +112,16 @@ pub fn verify_bundle_with(
     let included = check_inclusion(&mut run, &bundle, head.as_ref());
     let roles = signers::check_signatures(&mut run, &entries, &included);
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
-    for e in &mut run.report.entries {
-        e.witnessed_at = witnessed
+    // An entry was in the log by the earliest witnessed checkpoint that covers its index.
+    let witnessed_at = |index: u64| {
+        witnessed
             .iter()
-            .filter(|(size, _)| *size > e.index)
+            .filter(|(size, _)| *size > index)
             .map(|(_, t)| *t)
-            .min();
+            .min()
+    };
+    for e in &mut run.report.entries {
+        e.witnessed_at = witnessed_at(e.index);
     }
     check_references(&mut run, &entries);
     let view = PolicyView::new(
@@ -131,11 +135,7 @@ pub fn verify_bundle_with(
                     .get(&e.index)
                     .filter(|_| included.contains(&e.index))
                     .cloned(),
-                witnessed_at: witnessed
-                    .iter()
-                    .filter(|(size, _)| *size > e.index)
-                    .map(|(_, t)| *t)
-                    .min(),
+                witnessed_at: witnessed_at(e.index),
                 evidence: &e.evidence,
             })
             .collect(),
