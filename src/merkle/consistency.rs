@@ -431,7 +431,7 @@ mod tests {
         let bad: &[&[u8]] = &[&[0u8; 33]];
         assert_eq!(
             ConsistencyProof::from_slices(bad),
-            Err(HashLengthError { got: 33 })
+            Err(crate::merkle::HashLengthError { got: 33 })
         );
         let ok = ConsistencyProof::from_slices(&[vec![4u8; 32]]).unwrap();
         assert_eq!(ok.clone().into_hashes(), vec![[4u8; 32]]);

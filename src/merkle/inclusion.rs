@@ -285,7 +285,7 @@ mod tests {
         let bad: &[&[u8]] = &[&[0u8; 32], &[0u8; 31]];
         assert_eq!(
             InclusionProof::from_slices(bad),
-            Err(HashLengthError { got: 31 })
+            Err(crate::merkle::HashLengthError { got: 31 })
         );
         let empty: &[Vec<u8>] = &[];
         assert!(InclusionProof::from_slices(empty).unwrap().is_empty());
