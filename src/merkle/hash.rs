@@ -104,6 +104,54 @@ impl fmt::Debug for Hex<'_> {
     }
 }
 
+/// The constructors and accessors shared by the proof types: a list of 32-byte hashes in
+/// RFC 9162 order, with length-checked construction from byte strings.
+macro_rules! proof_hashes {
+    ($ty:ident) => {
+        impl $ty {
+            /// Wraps proof hashes in RFC 9162 order.
+            pub fn new(hashes: Vec<$crate::merkle::Hash>) -> Self {
+                $ty { hashes }
+            }
+
+            /// Builds a proof from byte strings, rejecting any that is not 32 bytes long.
+            ///
+            /// # Errors
+            /// [`HashLengthError`](crate::merkle::HashLengthError) for the first wrong length.
+            pub fn from_slices<T: AsRef<[u8]>>(
+                slices: &[T],
+            ) -> Result<Self, $crate::merkle::HashLengthError> {
+                let hashes = slices
+                    .iter()
+                    .map(|s| $crate::merkle::hash_from_slice(s.as_ref()))
+                    .collect::<Result<_, _>>()?;
+                Ok($ty { hashes })
+            }
+
+            /// The proof hashes in RFC 9162 order.
+            pub fn hashes(&self) -> &[$crate::merkle::Hash] {
+                &self.hashes
+            }
+
+            /// Unwraps the proof hashes.
+            pub fn into_hashes(self) -> Vec<$crate::merkle::Hash> {
+                self.hashes
+            }
+
+            /// Number of hashes in the proof.
+            pub fn len(&self) -> usize {
+                self.hashes.len()
+            }
+
+            /// True for the empty proof.
+            pub fn is_empty(&self) -> bool {
+                self.hashes.is_empty()
+            }
+        }
+    };
+}
+pub(crate) use proof_hashes;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,51 +201,3 @@ mod tests {
         assert!(s.ends_with("000f"));
     }
 }
-
-/// The constructors and accessors shared by the proof types: a list of 32-byte hashes in
-/// RFC 9162 order, with length-checked construction from byte strings.
-macro_rules! proof_hashes {
-    ($ty:ident) => {
-        impl $ty {
-            /// Wraps proof hashes in RFC 9162 order.
-            pub fn new(hashes: Vec<$crate::merkle::Hash>) -> Self {
-                $ty { hashes }
-            }
-
-            /// Builds a proof from byte strings, rejecting any that is not 32 bytes long.
-            ///
-            /// # Errors
-            /// [`HashLengthError`](crate::merkle::HashLengthError) for the first wrong length.
-            pub fn from_slices<T: AsRef<[u8]>>(
-                slices: &[T],
-            ) -> Result<Self, $crate::merkle::HashLengthError> {
-                let hashes = slices
-                    .iter()
-                    .map(|s| $crate::merkle::hash_from_slice(s.as_ref()))
-                    .collect::<Result<_, _>>()?;
-                Ok($ty { hashes })
-            }
-
-            /// The proof hashes in RFC 9162 order.
-            pub fn hashes(&self) -> &[$crate::merkle::Hash] {
-                &self.hashes
-            }
-
-            /// Unwraps the proof hashes.
-            pub fn into_hashes(self) -> Vec<$crate::merkle::Hash> {
-                self.hashes
-            }
-
-            /// Number of hashes in the proof.
-            pub fn len(&self) -> usize {
-                self.hashes.len()
-            }
-
-            /// True for the empty proof.
-            pub fn is_empty(&self) -> bool {
-                self.hashes.is_empty()
-            }
-        }
-    };
-}
-pub(crate) use proof_hashes;
