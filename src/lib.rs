@@ -14,6 +14,7 @@ pub mod cbor;
 pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod consistency_check;
 pub mod evidence;
 #[cfg(feature = "store")]
 pub mod export;
