@@ -3,7 +3,9 @@
 //!
 //! Entries are COSE_Sign1 signed statements ([`statement`]) over typed evidence ([`evidence`]),
 //! encoded as deterministic CBOR ([`cbor`]), appended to an RFC 9162 Merkle log ([`merkle`])
-//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident.
+//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident. Witnesses
+//! ([`witness`]) cosign checkpoints only along one history, and [`consistency_check`] tells
+//! whether two checkpoints are one history.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -34,3 +36,4 @@ pub mod trust;
 #[cfg(feature = "store")]
 pub mod trust_init;
 pub mod verify;
+pub mod witness;

@@ -7,6 +7,7 @@ mod bundle_cmds;
 mod error;
 mod key_cmds;
 mod ledger_cmds;
+mod witness_cmds;
 
 pub use error::CliError;
 
@@ -115,6 +116,9 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Run a witness: cosign a log's checkpoints after checking each extends the last one cosigned.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// List the entries.
     Log {
         /// Print as a JSON array.
@@ -205,6 +209,51 @@ pub enum TrustCommand {
     },
 }
 
+/// Witness subcommands.
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Create a witness state directory and print the witness's cosignature verifier key.
+    ///
+    /// DIR receives the witness key (witness.key, mode 0600), the watched log's verifier key and
+    /// an empty state. Buyers pin the printed key in their trust file under [witnesses].
+    /// Example: evledger witness init --name witness.example/w1 --log-key "$(cat log.vkey)" --out w1
+    Init {
+        /// The witness's name (a C2SP key name, e.g. witness.example/w1).
+        #[arg(long)]
+        name: String,
+        /// The C2SP verifier key of the log to watch (or a file holding it).
+        #[arg(long, value_name = "VKEY")]
+        log_key: String,
+        /// The state directory to create (absent or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Use this existing private key instead of generating one (it is copied into DIR).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
+    ///
+    /// Verifies the log's signature, then checks the checkpoint against the last one this
+    /// witness cosigned for the origin: the same size needs the same root; a larger size needs
+    /// --proof from the last cosigned size (`evledger consistency LAST NEW` prints it); a smaller
+    /// size is refused. The new size and root are recorded durably before anything is printed.
+    /// Prints the note with a cosignature/v1 line appended.
+    /// Example: evledger witness cosign cp.note --proof proof.txt --state w1 > cp.cosigned
+    Cosign {
+        /// The signed checkpoint note file.
+        checkpoint: PathBuf,
+        /// The consistency proof from the last cosigned size to this checkpoint's size.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// The witness state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Cosignature timestamp, Unix seconds (default: now).
+        #[arg(long, value_name = "UNIX")]
+        time: Option<u64>,
+    },
+}
+
 /// Key file subcommands.
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -262,6 +311,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
         ),
         Command::Checkpoint { dir } => ledger_cmds::checkpoint(&dir.ledger),
+        Command::Witness(WitnessCommand::Init {
+            name,
+            log_key,
+            out,
+            key,
+        }) => witness_cmds::init(&name, &log_key, &out, key.as_deref()),
+        Command::Witness(WitnessCommand::Cosign {
+            checkpoint,
+            proof,
+            state,
+            time,
+        }) => witness_cmds::cosign(&checkpoint, proof.as_deref(), &state, time),
         Command::Prove {
             entry,
             size,
