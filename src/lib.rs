@@ -16,6 +16,8 @@ pub mod cbor;
 pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "store")]
+pub mod collect;
 pub mod consistency_check;
 pub mod evidence;
 #[cfg(feature = "store")]

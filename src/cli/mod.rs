@@ -84,7 +84,15 @@ pub enum Command {
         dir: LedgerDir,
     },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
+    ///
+    /// The note carries the witness cosignatures collected for it. With --cosigned, sign nothing:
+    /// store the cosignature lines of witness-cosigned copies of stored checkpoints, then print
+    /// those checkpoints with every cosignature collected so far.
+    /// Example: evledger witness cosign cp.note --state w1 > cp.w1 && evledger checkpoint --cosigned cp.w1
     Checkpoint {
+        /// A cosigned copy of a stored checkpoint (what `evledger witness cosign` prints); repeatable.
+        #[arg(long, value_name = "FILE")]
+        cosigned: Vec<PathBuf>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -310,7 +318,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             iat.as_deref(),
             json,
         ),
-        Command::Checkpoint { dir } => ledger_cmds::checkpoint(&dir.ledger),
+        Command::Checkpoint { cosigned, dir } if cosigned.is_empty() => {
+            ledger_cmds::checkpoint(&dir.ledger)
+        }
+        Command::Checkpoint { cosigned, dir } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::Witness(WitnessCommand::Init {
             name,
             log_key,

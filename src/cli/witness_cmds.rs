@@ -1,11 +1,13 @@
-//! `evledger witness init` and `evledger witness cosign`.
+//! `evledger witness init|cosign` and `evledger checkpoint --cosigned`.
 
 use std::io::Write as _;
 use std::path::Path;
 
 use super::CliError;
+use crate::collect;
 use crate::consistency_check::ProofFile;
 use crate::keys;
+use crate::ledger::Ledger;
 use crate::note::NoteVerifier;
 use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
 
@@ -145,5 +147,38 @@ pub fn cosign(
         "cosigned {} size {} at time {timestamp}: {before}",
         cp.origin, cp.size
     );
+    Ok(())
+}
+
+/// `evledger checkpoint --cosigned FILE...`.
+pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError> {
+    let mut ledger = Ledger::open(dir)?;
+    let mut notes: Vec<(u64, String)> = Vec::new();
+    for f in files {
+        let text = read_text(f)?;
+        let c = collect::collect(&mut ledger, &text).map_err(|e| {
+            let err = CliError::new(format!("{}: {e}", f.display()));
+            match e {
+                collect::CollectError::NoCheckpoint { .. }
+                | collect::CollectError::NotThisCheckpoint { .. } => err.hint(
+                    "give the witness a checkpoint printed by `evledger checkpoint` for this ledger",
+                ),
+                _ => err,
+            }
+        })?;
+        eprintln!(
+            "{}: stored {} new cosignature line(s) for the checkpoint of size {} ({} ignored: already stored, or the log's own)",
+            f.display(),
+            c.added,
+            c.size,
+            c.ignored
+        );
+        notes.retain(|(size, _)| *size != c.size);
+        notes.push((c.size, c.note));
+    }
+    notes.sort_by_key(|(size, _)| *size);
+    for (_, note) in notes {
+        print_all(&note);
+    }
     Ok(())
 }
