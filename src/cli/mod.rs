@@ -124,6 +124,29 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Check that two signed checkpoints of a log describe one history.
+    ///
+    /// Verifies both notes under the log key, then: equal sizes must have equal roots; different
+    /// sizes need --proof, the consistency proof from the smaller to the larger (what
+    /// `evledger consistency OLD NEW` prints). If they are not consistent, prints both (size, root)
+    /// as evidence that the log has shown two histories.
+    /// Exit codes: 0 consistent, 1 inconsistent or a note does not verify, 2 usage error.
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["log_key", "trust"])))]
+    ConsistencyCheck {
+        /// A signed checkpoint note file.
+        a: PathBuf,
+        /// Another signed checkpoint note file of the same log.
+        b: PathBuf,
+        /// The log's C2SP verifier key (or a file holding it).
+        #[arg(long, value_name = "VKEY")]
+        log_key: Option<String>,
+        /// A trust file whose pinned log keys to use.
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// The consistency proof from the smaller checkpoint to the larger.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+    },
     /// Run a witness: cosign a log's checkpoints after checking each extends the last one cosigned.
     #[command(subcommand)]
     Witness(WitnessCommand),
@@ -322,6 +345,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             ledger_cmds::checkpoint(&dir.ledger)
         }
         Command::Checkpoint { cosigned, dir } => witness_cmds::collect(&dir.ledger, &cosigned),
+        Command::ConsistencyCheck {
+            a,
+            b,
+            log_key,
+            trust,
+            proof,
+        } => witness_cmds::consistency_check(
+            &a,
+            &b,
+            log_key.as_deref(),
+            trust.as_deref(),
+            proof.as_deref(),
+        ),
         Command::Witness(WitnessCommand::Init {
             name,
             log_key,

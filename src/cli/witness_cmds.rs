@@ -1,15 +1,24 @@
-//! `evledger witness init|cosign` and `evledger checkpoint --cosigned`.
+//! `evledger witness init|cosign`, `evledger checkpoint --cosigned` and `evledger consistency-check`.
 
 use std::io::Write as _;
 use std::path::Path;
 
+// RFC 4648 §4 standard base64, as roots appear in checkpoints.
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use super::CliError;
+use crate::checkpoint::{self, VerifiedCheckpoint};
 use crate::collect;
-use crate::consistency_check::ProofFile;
+use crate::consistency_check::{CheckError, ProofFile, check_pair};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::note::NoteVerifier;
+use crate::trust::TrustFile;
 use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
+
+/// Exit code of a usage error (as clap uses for bad arguments).
+pub const EXIT_USAGE: i32 = 2;
 
 /// Writes `text` to stdout in one piece; a closed pipe ends the process quietly with success.
 fn print_all(text: &str) {
@@ -181,4 +190,104 @@ pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError>
         print_all(&note);
     }
     Ok(())
+}
+
+/// `evledger consistency-check`.
+pub fn consistency_check(
+    a: &Path,
+    b: &Path,
+    log_key: Option<&str>,
+    trust: Option<&Path>,
+    proof: Option<&Path>,
+) -> Result<(), CliError> {
+    let usage = |e: CliError| e.code(EXIT_USAGE);
+    let keys: Vec<NoteVerifier> = match (log_key, trust) {
+        (Some(k), _) => vec![parse_log_key(k).map_err(usage)?],
+        (None, Some(t)) => {
+            TrustFile::load(t)
+                .map_err(|e| usage(CliError::new(e.to_string())))?
+                .log_keys
+        }
+        (None, None) => {
+            return Err(usage(CliError::new("give --log-key VKEY or --trust FILE")));
+        }
+    };
+    let text_a = read_text(a).map_err(usage)?;
+    let text_b = read_text(b).map_err(usage)?;
+    let proof = proof.map(read_proof).transpose().map_err(usage)?;
+    let va = verify_with(&text_a, &keys, a)?;
+    let vb = verify_with(&text_b, &keys, b)?;
+    let (ca, cb) = (va.checkpoint(), vb.checkpoint());
+    match check_pair(&va, &vb, proof.as_ref()) {
+        Ok(()) => {
+            let (o, n) = if ca.size <= cb.size {
+                (ca, cb)
+            } else {
+                (cb, ca)
+            };
+            if o.size == n.size {
+                print_all(&format!(
+                    "consistent: both checkpoints of {} are size {} with root {}\n",
+                    o.origin,
+                    o.size,
+                    BASE64.encode(o.root)
+                ));
+            } else {
+                print_all(&format!(
+                    "consistent: {} size {} (root {}) is a prefix of size {} (root {})\n",
+                    o.origin,
+                    o.size,
+                    BASE64.encode(o.root),
+                    n.size,
+                    BASE64.encode(n.root)
+                ));
+            }
+            Ok(())
+        }
+        Err(CheckError::Inconsistent(i)) => {
+            let headline = if i.is_conclusive() {
+                "INCONSISTENT: the log has shown two histories"
+            } else {
+                "INCONSISTENT: the log has shown two histories, or served a wrong proof"
+            };
+            let mut out = format!("{headline}\n");
+            for (path, c) in [(a, ca), (b, cb)] {
+                out.push_str(&format!(
+                    "  {}: origin {}, size {}, root {}\n",
+                    path.display(),
+                    c.origin,
+                    c.size,
+                    BASE64.encode(c.root)
+                ));
+            }
+            print_all(&out);
+            Err(CliError::new(format!("{} and {}: {i}", a.display(), b.display())).hint(
+                "keep both signed checkpoint files (and the proof): signed by the log key, they are the evidence",
+            ))
+        }
+        Err(e @ CheckError::ProofRequired { .. }) => Err(usage(CliError::new(e.to_string()).hint(
+            "on the ledger, `evledger consistency OLD NEW > proof.txt` prints it; pass --proof proof.txt",
+        ))),
+        Err(e) => Err(CliError::new(e.to_string())),
+    }
+}
+
+/// Verifies a checkpoint note under the first of `keys` that accepts it.
+fn verify_with(
+    text: &str,
+    keys: &[NoteVerifier],
+    path: &Path,
+) -> Result<VerifiedCheckpoint, CliError> {
+    let mut last = None;
+    for key in keys {
+        match checkpoint::verify(text, key) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    let reason = last.map_or_else(|| "no log key is pinned".to_owned(), |e| e.to_string());
+    Err(CliError::new(format!(
+        "{}: not a checkpoint signed by the log key: {reason}",
+        path.display()
+    )))
 }
