@@ -246,7 +246,7 @@ pub enum WitnessCommand {
     /// Create a witness state directory and print the witness's cosignature verifier key.
     ///
     /// DIR receives the witness key (witness.key, mode 0600), the watched log's verifier key and
-    /// an empty state. Buyers pin the printed key in their trust file under [witnesses].
+    /// an empty state. Buyers pin the printed key in the witnesses table of their trust file.
     /// Example: evledger witness init --name witness.example/w1 --log-key "$(cat log.vkey)" --out w1
     Init {
         /// The witness's name (a C2SP key name, e.g. witness.example/w1).
