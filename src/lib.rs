@@ -3,7 +3,9 @@
 //!
 //! Entries are COSE_Sign1 signed statements ([`statement`]) over typed evidence ([`evidence`]),
 //! encoded as deterministic CBOR ([`cbor`]), appended to an RFC 9162 Merkle log ([`merkle`])
-//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident.
+//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident. Witnesses
+//! ([`witness`]) cosign checkpoints only along one history, and [`consistency_check`] tells
+//! whether two checkpoints are one history.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,6 +16,9 @@ pub mod cbor;
 pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "store")]
+pub mod collect;
+pub mod consistency_check;
 pub mod evidence;
 #[cfg(feature = "store")]
 pub mod export;
@@ -33,4 +38,5 @@ pub mod trust;
 #[cfg(feature = "store")]
 pub mod trust_init;
 pub mod verify;
+pub mod witness;
 pub mod x509;

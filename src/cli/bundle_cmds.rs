@@ -61,8 +61,16 @@ pub fn bundle(
         .map_err(|e| CliError::new(e.to_string()))?;
     let bytes = b.to_cbor();
     write_atomically(out, &bytes)?;
+    // Signature lines other than the log's own: the witness cosignatures collected so far.
+    let log_key = ledger.log_verifier()?;
+    let cosignatures = crate::note::Note::parse(&b.checkpoint).map_or(0, |n| {
+        n.signatures()
+            .iter()
+            .filter(|s| s.name != log_key.name() || s.key_id != log_key.key_id())
+            .count()
+    });
     eprintln!(
-        "wrote {} ({} entries, {} bytes, {} attachments{})",
+        "wrote {} ({} entries, {} bytes, {} attachments, checkpoint with {cosignatures} cosignature(s){})",
         out.display(),
         b.entries.len(),
         bytes.len(),

@@ -7,6 +7,7 @@ mod bundle_cmds;
 mod error;
 mod key_cmds;
 mod ledger_cmds;
+mod witness_cmds;
 
 pub use error::CliError;
 
@@ -128,7 +129,15 @@ pub enum Command {
         dir: LedgerDir,
     },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
+    ///
+    /// The note carries the witness cosignatures collected for it. With --cosigned, sign nothing:
+    /// store the cosignature lines of witness-cosigned copies of stored checkpoints, then print
+    /// those checkpoints with every cosignature collected so far.
+    /// Example: evledger witness cosign cp.note --state w1 > cp.w1 && evledger checkpoint --cosigned cp.w1
     Checkpoint {
+        /// A cosigned copy of a stored checkpoint (what `evledger witness cosign` prints); repeatable.
+        #[arg(long, value_name = "FILE")]
+        cosigned: Vec<PathBuf>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -160,6 +169,32 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Check that two signed checkpoints of a log describe one history.
+    ///
+    /// Verifies both notes under the log key, then: equal sizes must have equal roots; different
+    /// sizes need --proof, the consistency proof from the smaller to the larger (what
+    /// `evledger consistency OLD NEW` prints). If they are not consistent, prints both (size, root)
+    /// as evidence that the log has shown two histories.
+    /// Exit codes: 0 consistent, 1 inconsistent or a note does not verify, 2 usage error.
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["log_key", "trust"])))]
+    ConsistencyCheck {
+        /// A signed checkpoint note file.
+        a: PathBuf,
+        /// Another signed checkpoint note file of the same log.
+        b: PathBuf,
+        /// The log's C2SP verifier key (or a file holding it).
+        #[arg(long, value_name = "VKEY")]
+        log_key: Option<String>,
+        /// A trust file whose pinned log keys to use.
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+        /// The consistency proof from the smaller checkpoint to the larger.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+    },
+    /// Run a witness: cosign a log's checkpoints after checking each extends the last one cosigned.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// List the entries.
     Log {
         /// Print as a JSON array.
@@ -279,6 +314,51 @@ pub enum TrustCommand {
     },
 }
 
+/// Witness subcommands.
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Create a witness state directory and print the witness's cosignature verifier key.
+    ///
+    /// DIR receives the witness key (witness.key, mode 0600), the watched log's verifier key and
+    /// an empty state. Buyers pin the printed key in the witnesses table of their trust file.
+    /// Example: evledger witness init --name witness.example/w1 --log-key "$(cat log.vkey)" --out w1
+    Init {
+        /// The witness's name (a C2SP key name, e.g. witness.example/w1).
+        #[arg(long)]
+        name: String,
+        /// The C2SP verifier key of the log to watch (or a file holding it).
+        #[arg(long, value_name = "VKEY")]
+        log_key: String,
+        /// The state directory to create (absent or empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Use this existing private key instead of generating one (it is copied into DIR).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
+    ///
+    /// Verifies the log's signature, then checks the checkpoint against the last one this
+    /// witness cosigned for the origin: the same size needs the same root; a larger size needs
+    /// --proof from the last cosigned size (`evledger consistency LAST NEW` prints it); a smaller
+    /// size is refused. The new size and root are recorded durably before anything is printed.
+    /// Prints the note with a cosignature/v1 line appended.
+    /// Example: evledger witness cosign cp.note --proof proof.txt --state w1 > cp.cosigned
+    Cosign {
+        /// The signed checkpoint note file.
+        checkpoint: PathBuf,
+        /// The consistency proof from the last cosigned size to this checkpoint's size.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// The witness state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Cosignature timestamp, Unix seconds (default: now).
+        #[arg(long, value_name = "UNIX")]
+        time: Option<u64>,
+    },
+}
+
 /// Key file subcommands.
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -352,7 +432,35 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             &signing,
             json,
         ),
-        Command::Checkpoint { dir } => ledger_cmds::checkpoint(&dir.ledger),
+        Command::Checkpoint { cosigned, dir } if cosigned.is_empty() => {
+            ledger_cmds::checkpoint(&dir.ledger)
+        }
+        Command::Checkpoint { cosigned, dir } => witness_cmds::collect(&dir.ledger, &cosigned),
+        Command::ConsistencyCheck {
+            a,
+            b,
+            log_key,
+            trust,
+            proof,
+        } => witness_cmds::consistency_check(
+            &a,
+            &b,
+            log_key.as_deref(),
+            trust.as_deref(),
+            proof.as_deref(),
+        ),
+        Command::Witness(WitnessCommand::Init {
+            name,
+            log_key,
+            out,
+            key,
+        }) => witness_cmds::init(&name, &log_key, &out, key.as_deref()),
+        Command::Witness(WitnessCommand::Cosign {
+            checkpoint,
+            proof,
+            state,
+            time,
+        }) => witness_cmds::cosign(&checkpoint, proof.as_deref(), &state, time),
         Command::Prove {
             entry,
             size,

@@ -241,6 +241,11 @@ impl Ledger {
         &self.store
     }
 
+    /// The store, for writes that do not go through the operations above.
+    pub(crate) fn store_mut(&mut self) -> &mut SqliteStore {
+        &mut self.store
+    }
+
     /// The log's C2SP verifier key.
     ///
     /// # Errors

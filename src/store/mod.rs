@@ -60,7 +60,8 @@ pub struct StoredCheckpoint {
     pub size: u64,
     /// Root hash at that size.
     pub root: Hash,
-    /// The C2SP signed note text.
+    /// The C2SP signed note text: the note as the log signed it, then every cosignature line
+    /// collected for this checkpoint, in the order collected.
     pub note: String,
 }
 
@@ -111,6 +112,25 @@ pub enum StoreError {
         offered: u64,
         /// Size of the latest stored checkpoint.
         latest: u64,
+    },
+    /// No checkpoint of that size is stored.
+    #[error("no checkpoint of size {size} is stored in the ledger")]
+    NoCheckpoint {
+        /// The size asked for.
+        size: u64,
+    },
+    /// Storing the cosignatures would give the checkpoint's note more signature lines than a
+    /// note may have (nothing is stored then).
+    #[error(
+        "checkpoint {size} would have {count} cosignature lines, more than the {max} its note has room for"
+    )]
+    TooManyCosignatures {
+        /// The checkpoint's size.
+        size: u64,
+        /// Cosignature lines it would have.
+        count: usize,
+        /// The most it may have.
+        max: usize,
     },
     /// An index or size beyond the log.
     #[error("{what} {value} is beyond the log (size {size})")]
@@ -199,6 +219,29 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// The checkpoint of this size, if one is stored.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// The cosignature lines collected for the checkpoint of this size, in the order collected.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError>;
+    /// Stores cosignature lines (without their newline) for the stored checkpoint of `size`,
+    /// ignoring lines already stored for it; returns how many were new. The store does not
+    /// check signatures: the caller has checked that the lines belong to this checkpoint's text.
+    ///
+    /// # Errors
+    /// [`StoreError::NoCheckpoint`]; [`StoreError::TooManyCosignatures`] when the checkpoint would
+    /// then have more than `max_lines` cosignature lines; a write failure. Nothing is stored on error.
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        lines: &[String],
+        max_lines: usize,
+    ) -> Result<usize, StoreError>;
     /// Every stored checkpoint, by size.
     ///
     /// # Errors

@@ -3,10 +3,15 @@
 //! Schema invariants, enforced by the database itself:
 //! - `entries.idx` is dense: each insert must take exactly the next index;
 //! - `entries.entry_hash` is unique (duplicate statements are refused);
-//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers` or `checkpoints` can be updated or deleted,
-//!   nor replaced by `INSERT OR REPLACE` (which deletes without firing delete triggers, so each
-//!   table also refuses an insert over an existing key; `entries` by its dense-index rule);
-//! - a checkpoint's size never goes below the latest one, nor beyond the log.
+//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers`, `log_keys`, `checkpoints` or
+//!   `cosignatures` can be updated or deleted, nor replaced by `INSERT OR REPLACE` (which deletes
+//!   without firing delete triggers, so tables also refuse an insert over an existing key;
+//!   `entries` by its dense-index rule);
+//! - a checkpoint's size never goes below the latest one, nor beyond the log;
+//! - a cosignature line belongs to a stored checkpoint, and is stored once per checkpoint.
+//!
+//! Ledgers written before the `cosignatures` table existed get it (with its triggers) in the
+//! first transaction that stores a cosignature; until then reads treat it as empty.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +67,11 @@ CREATE TABLE checkpoints (
     root BLOB NOT NULL CHECK (length(root) = 32),
     note TEXT NOT NULL
 );
+CREATE TABLE cosignatures (
+    size INTEGER NOT NULL REFERENCES checkpoints (size),
+    line TEXT NOT NULL,
+    UNIQUE (size, line)
+);
 CREATE TRIGGER entries_dense BEFORE INSERT ON entries
 WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM entries)
 BEGIN SELECT RAISE(ABORT, 'entries must be appended at the next index'); END;
@@ -91,7 +101,24 @@ const APPEND_ONLY_TABLES: &[&str] = &[
     "signers",
     "log_keys",
     "checkpoints",
+    "cosignatures",
 ];
+
+/// The `cosignatures` table as [`SCHEMA`] creates it, for ledgers created before it existed.
+/// Rows keep their insertion order in `rowid` (nothing is ever deleted).
+const COSIGNATURES_TABLE: &str = "CREATE TABLE IF NOT EXISTS cosignatures (
+    size INTEGER NOT NULL REFERENCES checkpoints (size),
+    line TEXT NOT NULL,
+    UNIQUE (size, line)
+);";
+
+/// The triggers that refuse UPDATE and DELETE on table `t`.
+fn append_only_triggers(t: &str) -> String {
+    format!(
+        "CREATE TRIGGER IF NOT EXISTS {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;
+         CREATE TRIGGER IF NOT EXISTS {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;"
+    )
+}
 
 /// The SQLite ledger store.
 pub struct SqliteStore {
@@ -132,10 +159,7 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(SCHEMA)?;
         for t in APPEND_ONLY_TABLES {
-            tx.execute_batch(&format!(
-                "CREATE TRIGGER {t}_no_update BEFORE UPDATE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;
-                 CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;"
-            ))?;
+            tx.execute_batch(&append_only_triggers(t))?;
         }
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('origin', ?1), ('log_public_key', ?2)",
@@ -467,45 +491,89 @@ impl Store for SqliteStore {
             .query_row(
                 "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
                 [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
+                row_to_checkpoint,
             )
             .optional()?;
-        row.map(|(size, root, note)| {
-            Ok(StoredCheckpoint {
-                size: size as u64,
-                root: to_hash(&root, "checkpoint root")?,
-                note,
-            })
-        })
-        .transpose()
+        row.map(|row| make_checkpoint(&self.conn, row)).transpose()
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT size, root, note FROM checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                row_to_checkpoint,
+            )
+            .optional()?;
+        row.map(|row| make_checkpoint(&self.conn, row)).transpose()
     }
 
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (size, root, note) = r?;
-            Ok(StoredCheckpoint {
-                size: size as u64,
-                root: to_hash(&root, "checkpoint root")?,
-                note,
-            })
-        })
-        .collect()
+        let rows = stmt
+            .query_map([], row_to_checkpoint)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|row| make_checkpoint(&self.conn, row))
+            .collect()
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        cosignature_lines(&self.conn, size)
+    }
+
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        lines: &[String],
+        max_lines: usize,
+    ) -> Result<usize, StoreError> {
+        // IMMEDIATE: the checkpoint lookup, the inserts and the count that bounds them happen under
+        // one write lock, so concurrent collectors cannot together exceed `max_lines`.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A ledger created before the table existed gets it here, in the same transaction.
+        tx.execute_batch(COSIGNATURES_TABLE)?;
+        tx.execute_batch(&append_only_triggers("cosignatures"))?;
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT size FROM checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Err(StoreError::NoCheckpoint { size });
+        }
+        let mut added = 0;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO cosignatures (size, line) VALUES (?1, ?2)",
+            )?;
+            for line in lines {
+                added += ins.execute(params![to_i64(size)?, line])?;
+            }
+        }
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM cosignatures WHERE size = ?1",
+            [to_i64(size)?],
+            |r| r.get(0),
+        )?;
+        if count as usize > max_lines {
+            // Dropping the transaction rolls the inserts back.
+            return Err(StoreError::TooManyCosignatures {
+                size,
+                count: count as usize,
+                max: max_lines,
+            });
+        }
+        // Commit point: once COMMIT returns the lines are durable; before it nothing is stored.
+        tx.commit()?;
+        Ok(added)
     }
 
     fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -553,6 +621,46 @@ impl NodeSource for SqliteStore {
     }
 }
 
+/// A `checkpoints` row as read: size, root, note.
+type CheckpointRow = (i64, Vec<u8>, String);
+
+fn row_to_checkpoint(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+/// A stored checkpoint with its collected cosignature lines appended to the log's note.
+fn make_checkpoint(
+    conn: &Connection,
+    (size, root, mut note): CheckpointRow,
+) -> Result<StoredCheckpoint, StoreError> {
+    let size = size as u64;
+    for line in cosignature_lines(conn, size)? {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    Ok(StoredCheckpoint {
+        size,
+        root: to_hash(&root, "checkpoint root")?,
+        note,
+    })
+}
+
+/// The cosignature lines stored for the checkpoint at `size`, in the order they were stored.
+fn cosignature_lines(conn: &Connection, size: u64) -> Result<Vec<String>, StoreError> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cosignatures')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([to_i64(size)?], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Turns a failed entry insert into [`StoreError::Duplicate`] when the hash is already stored.
 fn duplicate_or(conn: &Connection, entry_hash: &Hash, err: StoreError) -> StoreError {
     let existing: Option<i64> = conn
@@ -570,5 +678,117 @@ fn duplicate_or(conn: &Connection, entry_hash: &Hash, err: StoreError) -> StoreE
             index: index as u64,
         },
         None => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::EMPTY_ROOT;
+
+    fn new_store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let info = LedgerInfo {
+            origin: "t.example/log".into(),
+            log_key: ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key(),
+        };
+        let mut store = SqliteStore::create(dir.path(), &info).unwrap();
+        store
+            .add_checkpoint(&StoredCheckpoint {
+                size: 0,
+                root: EMPTY_ROOT,
+                note: "log note\n\n— t.example/log AAAAAAA=\n".into(),
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn cosignatures_are_appended_once_in_order_and_never_changed() {
+        let (_dir, mut store) = new_store();
+        assert_eq!(store.cosignatures(0).unwrap(), Vec::<String>::new());
+        let added = store.add_cosignatures(0, &lines(&["— w2 BBBB", "— w1 AAAA"]), 10);
+        assert_eq!(added.unwrap(), 2);
+        let added = store.add_cosignatures(0, &lines(&["— w1 AAAA", "— w3 CCCC"]), 10);
+        assert_eq!(added.unwrap(), 1);
+        assert_eq!(
+            store.cosignatures(0).unwrap(),
+            lines(&["— w2 BBBB", "— w1 AAAA", "— w3 CCCC"])
+        );
+        let note = store.checkpoint_at(0).unwrap().unwrap().note;
+        assert_eq!(
+            note,
+            "log note\n\n— t.example/log AAAAAAA=\n— w2 BBBB\n— w1 AAAA\n— w3 CCCC\n"
+        );
+        assert_eq!(store.latest_checkpoint().unwrap().unwrap().note, note);
+        assert_eq!(store.checkpoints().unwrap()[0].note, note);
+        for sql in [
+            "UPDATE cosignatures SET line = 'x'",
+            "DELETE FROM cosignatures",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        // The foreign key refuses lines for a checkpoint that is not stored, even bypassing the check.
+        assert!(
+            store
+                .conn
+                .execute("INSERT INTO cosignatures (size, line) VALUES (5, 'x')", [])
+                .is_err()
+        );
+        assert!(matches!(
+            store.add_cosignatures(5, &lines(&["— w1 AAAA"]), 10),
+            Err(StoreError::NoCheckpoint { size: 5 })
+        ));
+    }
+
+    #[test]
+    fn too_many_cosignatures_store_nothing() {
+        let (_dir, mut store) = new_store();
+        store.add_cosignatures(0, &lines(&["a", "b"]), 3).unwrap();
+        assert!(matches!(
+            store.add_cosignatures(0, &lines(&["c", "d"]), 3),
+            Err(StoreError::TooManyCosignatures {
+                size: 0,
+                count: 4,
+                max: 3
+            })
+        ));
+        assert_eq!(store.cosignatures(0).unwrap(), lines(&["a", "b"]));
+        // Lines already stored do not count twice.
+        assert_eq!(
+            store.add_cosignatures(0, &lines(&["a", "c"]), 3).unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_ledger_made_before_the_table_gets_it_on_first_use() {
+        let (dir, store) = new_store();
+        // What a ledger created before the cosignatures table looks like.
+        store.conn.execute_batch("DROP TABLE cosignatures").unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.cosignatures(0).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            store.checkpoint_at(0).unwrap().unwrap().note,
+            "log note\n\n— t.example/log AAAAAAA=\n"
+        );
+        assert_eq!(
+            store
+                .add_cosignatures(0, &lines(&["— w1 AAAA"]), 10)
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.cosignatures(0).unwrap(), lines(&["— w1 AAAA"]));
+        let err = store
+            .conn
+            .execute("DELETE FROM cosignatures", [])
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"));
     }
 }

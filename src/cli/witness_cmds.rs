@@ -1,0 +1,298 @@
+//! `evledger witness init|cosign`, `evledger checkpoint --cosigned` and `evledger consistency-check`.
+
+use std::io::Write as _;
+use std::path::Path;
+
+// RFC 4648 §4 standard base64, as roots appear in checkpoints.
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::CliError;
+use crate::checkpoint::{self, VerifiedCheckpoint};
+use crate::collect;
+use crate::consistency_check::{CheckError, ProofFile, check_pair};
+use crate::keys;
+use crate::ledger::Ledger;
+use crate::note::NoteVerifier;
+use crate::trust::TrustFile;
+use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
+
+/// Exit code of a usage error (as clap uses for bad arguments).
+pub const EXIT_USAGE: i32 = 2;
+
+/// Writes `text` to stdout in one piece; a closed pipe ends the process quietly with success.
+fn print_all(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+}
+
+/// A C2SP verifier key given as the key itself or as a file holding it on one line.
+fn parse_log_key(arg: &str) -> Result<NoteVerifier, CliError> {
+    let direct = NoteVerifier::parse(arg);
+    if let Ok(v) = direct {
+        return Ok(v);
+    }
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = read_text(path)?;
+        return NoteVerifier::parse(text.trim_end_matches('\n')).map_err(|e| {
+            CliError::new(format!("--log-key {}: {e}", path.display()))
+                .hint("the file must hold the line `evledger init` printed: <name>+<key id>+<key>")
+        });
+    }
+    Err(CliError::new(format!(
+        "--log-key: {}",
+        direct.err().map(|e| e.to_string()).unwrap_or_default()
+    ))
+    .hint("pass the log's verifier key as `evledger init` printed it (<name>+<key id>+<key>), or a file holding it"))
+}
+
+fn read_proof(path: &Path) -> Result<ProofFile, CliError> {
+    ProofFile::parse(&read_text(path)?).map_err(|e| {
+        CliError::new(format!("{}: {e}", path.display()))
+            .hint("use what `evledger consistency OLD NEW` prints (`old N`, then one base64 hash per line)")
+    })
+}
+
+impl From<WitnessError> for CliError {
+    fn from(e: WitnessError) -> CliError {
+        let e = match e {
+            WitnessError::Key(k) => return k.into(),
+            other => other,
+        };
+        let hint = match &e {
+            WitnessError::Exists(_) => Some("choose another --out directory".to_owned()),
+            WitnessError::NotAWitness { .. } => {
+                Some("create one with: evledger witness init --name NAME --log-key VKEY --out DIR".to_owned())
+            }
+            WitnessError::NotSigned { .. } | WitnessError::WrongOrigin { .. } => Some(format!(
+                "this witness only cosigns checkpoints of the log in its {LOG_VKEY_FILE}"
+            )),
+            WitnessError::WrongProof {
+                cosigned_size,
+                size,
+                ..
+            } if cosigned_size == size => Some(
+                "the checkpoint has the size last cosigned: it needs no --proof".to_owned(),
+            ),
+            WitnessError::ProofRequired {
+                cosigned_size,
+                size,
+                ..
+            }
+            | WitnessError::WrongProof {
+                cosigned_size,
+                size,
+                ..
+            } => Some(format!(
+                "on the ledger, run `evledger consistency {cosigned_size} {size} > proof.txt` and pass --proof proof.txt"
+            )),
+            WitnessError::Older { .. } => Some(
+                "a witness never cosigns a checkpoint smaller than one it cosigned; cosign the log's latest checkpoint"
+                    .to_owned(),
+            ),
+            WitnessError::Inconsistent(_) => Some(
+                "keep this checkpoint and proof: with the log's signature they are evidence against the log; the state file holds the root cosigned before"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        let err = CliError::new(e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+/// `evledger witness init`.
+pub fn init(name: &str, log_key: &str, out: &Path, key: Option<&Path>) -> Result<(), CliError> {
+    let log_key = parse_log_key(log_key)?;
+    let key = key.map(keys::read_signing_key).transpose()?;
+    let witness = Witness::init(out, name, &log_key, key)?;
+    eprintln!(
+        "created witness state directory {} watching {}; buyers pin this cosignature key under [witnesses] in their trust file:",
+        out.display(),
+        log_key.name()
+    );
+    print_all(&format!("{}\n", witness.verifier()));
+    Ok(())
+}
+
+/// `evledger witness cosign`.
+pub fn cosign(
+    checkpoint: &Path,
+    proof: Option<&Path>,
+    state: &Path,
+    time: Option<u64>,
+) -> Result<(), CliError> {
+    let note = read_text(checkpoint)?;
+    let proof = proof.map(read_proof).transpose()?;
+    let witness = Witness::open(state)?;
+    let timestamp = match time {
+        Some(t) => t,
+        None => u64::try_from(crate::time::now())
+            .map_err(|_| CliError::new("the system clock is before 1970"))?,
+    };
+    let cosigned = witness
+        .cosign(&note, proof.as_ref(), timestamp)
+        .map_err(|e| CliError::from(e).prefix(&checkpoint.display().to_string()))?;
+    print_all(&cosigned.note);
+    let cp = &cosigned.checkpoint;
+    let before = match cosigned.previous {
+        Some(p) if p.size == cp.size => "the size it had cosigned before".to_owned(),
+        Some(p) => format!("extends size {} cosigned before", p.size),
+        None => "the first checkpoint cosigned for this log".to_owned(),
+    };
+    eprintln!(
+        "cosigned {} size {} at time {timestamp}: {before}",
+        cp.origin, cp.size
+    );
+    Ok(())
+}
+
+/// `evledger checkpoint --cosigned FILE...`.
+pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError> {
+    let mut ledger = Ledger::open(dir)?;
+    let mut notes: Vec<(u64, String)> = Vec::new();
+    for f in files {
+        let text = read_text(f)?;
+        let c = collect::collect(&mut ledger, &text).map_err(|e| {
+            let err = CliError::new(format!("{}: {e}", f.display()));
+            match e {
+                collect::CollectError::NoCheckpoint { .. }
+                | collect::CollectError::NotThisCheckpoint { .. } => err.hint(
+                    "give the witness a checkpoint printed by `evledger checkpoint` for this ledger",
+                ),
+                _ => err,
+            }
+        })?;
+        eprintln!(
+            "{}: stored {} new cosignature line(s) for the checkpoint of size {} ({} ignored: already stored, or the log's own)",
+            f.display(),
+            c.added,
+            c.size,
+            c.ignored
+        );
+        notes.retain(|(size, _)| *size != c.size);
+        notes.push((c.size, c.note));
+    }
+    notes.sort_by_key(|(size, _)| *size);
+    for (_, note) in notes {
+        print_all(&note);
+    }
+    Ok(())
+}
+
+/// `evledger consistency-check`.
+pub fn consistency_check(
+    a: &Path,
+    b: &Path,
+    log_key: Option<&str>,
+    trust: Option<&Path>,
+    proof: Option<&Path>,
+) -> Result<(), CliError> {
+    let usage = |e: CliError| e.code(EXIT_USAGE);
+    let keys: Vec<NoteVerifier> = match (log_key, trust) {
+        (Some(k), _) => vec![parse_log_key(k).map_err(usage)?],
+        (None, Some(t)) => {
+            // Every pinned log key, whatever size range the trust file gives it: this command
+            // asks whether two checkpoints are one history, not whether a bundle is trusted.
+            TrustFile::load(t)
+                .map_err(|e| usage(CliError::new(e.to_string())))?
+                .log_keys
+                .into_iter()
+                .map(|k| k.verifier)
+                .collect()
+        }
+        (None, None) => {
+            return Err(usage(CliError::new("give --log-key VKEY or --trust FILE")));
+        }
+    };
+    let text_a = read_text(a).map_err(usage)?;
+    let text_b = read_text(b).map_err(usage)?;
+    let proof = proof.map(read_proof).transpose().map_err(usage)?;
+    let va = verify_with(&text_a, &keys, a)?;
+    let vb = verify_with(&text_b, &keys, b)?;
+    let (ca, cb) = (va.checkpoint(), vb.checkpoint());
+    match check_pair(&va, &vb, proof.as_ref()) {
+        Ok(()) => {
+            let (o, n) = if ca.size <= cb.size {
+                (ca, cb)
+            } else {
+                (cb, ca)
+            };
+            if o.size == n.size {
+                print_all(&format!(
+                    "consistent: both checkpoints of {} are size {} with root {}\n",
+                    o.origin,
+                    o.size,
+                    BASE64.encode(o.root)
+                ));
+            } else {
+                print_all(&format!(
+                    "consistent: {} size {} (root {}) is a prefix of size {} (root {})\n",
+                    o.origin,
+                    o.size,
+                    BASE64.encode(o.root),
+                    n.size,
+                    BASE64.encode(n.root)
+                ));
+            }
+            Ok(())
+        }
+        Err(CheckError::Inconsistent(i)) => {
+            let headline = if i.is_conclusive() {
+                "INCONSISTENT: the log has shown two histories"
+            } else {
+                "INCONSISTENT: the log has shown two histories, or served a wrong proof"
+            };
+            let mut out = format!("{headline}\n");
+            for (path, c) in [(a, ca), (b, cb)] {
+                out.push_str(&format!(
+                    "  {}: origin {}, size {}, root {}\n",
+                    path.display(),
+                    c.origin,
+                    c.size,
+                    BASE64.encode(c.root)
+                ));
+            }
+            print_all(&out);
+            Err(CliError::new(format!("{} and {}: {i}", a.display(), b.display())).hint(
+                "keep both signed checkpoint files (and the proof): signed by the log key, they are the evidence",
+            ))
+        }
+        Err(e @ CheckError::ProofRequired { .. }) => Err(usage(CliError::new(e.to_string()).hint(
+            "on the ledger, `evledger consistency OLD NEW > proof.txt` prints it; pass --proof proof.txt",
+        ))),
+        Err(e) => Err(CliError::new(e.to_string())),
+    }
+}
+
+/// Verifies a checkpoint note under the first of `keys` that accepts it.
+fn verify_with(
+    text: &str,
+    keys: &[NoteVerifier],
+    path: &Path,
+) -> Result<VerifiedCheckpoint, CliError> {
+    let mut last = None;
+    for key in keys {
+        match checkpoint::verify(text, key) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    let reason = last.map_or_else(|| "no log key is pinned".to_owned(), |e| e.to_string());
+    Err(CliError::new(format!(
+        "{}: not a checkpoint signed by the log key: {reason}",
+        path.display()
+    )))
+}

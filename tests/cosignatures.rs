@@ -1,0 +1,152 @@
+//! Collecting cosignatures into the ledger (`evledger checkpoint --cosigned`) and the buyer's
+//! witness quorum in `evledger verify`: 0, k-1, k and n valid cosignatures, an unknown witness,
+//! a corrupted cosignature from a known one.
+#![cfg(feature = "cli")]
+
+mod witnessing;
+
+use std::path::{Path, PathBuf};
+
+use evledger::bundle::{Bundle, BundleLimits};
+use evledger::note::Note;
+use witnessing::{ORIGIN, World, bundle, evl, fails, grow, ok, read, s, trust_file};
+
+#[test]
+fn collected_cosignatures_are_stored_once_and_travel_in_checkpoints() {
+    let w = World::new();
+    w.init_ledger("B", "log.key", ORIGIN);
+    let a = grow(&w, "A", "a", 1, 2, 3);
+    let b = grow(&w, "B", "b", 1, 2, 2);
+    let (w1, _) = w.witness("witness.example/w1");
+    let (w2, _) = w.witness("witness.example/w2");
+    let c1 = w.cosign_ok(&w1, &a[1], None, 10);
+    let c2 = w.cosign_ok(&w2, &c1, None, 11);
+    let ledger_dir = w.path("A");
+    let ledger = s(&ledger_dir);
+    let printed = ok(&["checkpoint", "--cosigned", s(&c2), "--ledger", ledger]);
+    assert_eq!(printed, read(&c2));
+    // Again, and with w1's copy: nothing new, nothing repeated.
+    let out = evl(&[
+        "checkpoint",
+        "--cosigned",
+        s(&c2),
+        "--cosigned",
+        s(&c1),
+        "--ledger",
+        ledger,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, read(&c2));
+    assert!(out.stderr.contains("stored 0 new"), "{}", out.stderr);
+    // `evledger checkpoint` presents them while the log has not grown.
+    assert_eq!(ok(&["checkpoint", "--ledger", ledger]), read(&c2));
+    // A checkpoint of another history, or of a size the ledger never signed, is refused.
+    let forked = w.cosign_ok(&w.witness("witness.example/w3").0, &b[1], None, 12);
+    let (_, err) = fails(
+        1,
+        &["checkpoint", "--cosigned", s(&forked), "--ledger", ledger],
+    );
+    assert!(
+        err.contains("is not this ledger's checkpoint of size 2"),
+        "{err}"
+    );
+    w.record("A", "later", 1_790_000_000);
+    w.record("A", "later2", 1_790_000_001);
+    w.init_ledger("C", "log.key", ORIGIN);
+    grow(&w, "C", "c", 1, 3, 1);
+    let c3 = w.cosign_ok(&w.witness("witness.example/w4").0, &w.path("c3"), None, 13);
+    let (_, err) = fails(1, &["checkpoint", "--cosigned", s(&c3), "--ledger", ledger]);
+    assert!(err.contains("no checkpoint of size 3"), "{err}");
+    // A plain copy of a stored checkpoint carries nothing to store.
+    let out = evl(&["checkpoint", "--cosigned", s(&a[0]), "--ledger", ledger]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("stored 0 new"), "{}", out.stderr);
+    // The audit accepts checkpoints carrying cosignatures.
+    let audit = ok(&["audit", "--ledger", ledger]);
+    assert!(audit.starts_with("ok:"), "{audit}");
+}
+
+#[test]
+fn verify_enforces_the_witness_quorum() {
+    let w = World::new();
+    let a = grow(&w, "A", "a", 1, 2, u64::MAX);
+    let ledger_dir = w.path("A");
+    let ledger = s(&ledger_dir);
+    let ws: Vec<(PathBuf, String)> = (1..=4)
+        .map(|i| w.witness(&format!("witness.example/w{i}")))
+        .collect();
+    // k = 2 of n = 3 trusted; w4 is unknown to the buyer.
+    let trust = trust_file(&w, "buyer.toml", 2, &[&ws[0].1, &ws[1].1, &ws[2].1]);
+    let verify = |b: &Path| evl(&["verify", s(b), "--trust", s(&trust)]);
+    let collect = |i: usize, t: u64| {
+        let c = w.cosign_ok(&ws[i].0, &a[1], None, t);
+        ok(&["checkpoint", "--cosigned", s(&c), "--ledger", ledger]);
+    };
+
+    let out = verify(&bundle(&w, "b0"));
+    assert_eq!(out.code, 1, "no cosignature: {}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("0 of 3 trusted witnesses cosigned; quorum is 2")
+    );
+
+    collect(0, 100);
+    let out = verify(&bundle(&w, "b1"));
+    assert_eq!(out.code, 1, "k-1 cosignatures: {}", out.stdout);
+    assert!(out.stdout.contains("1 of 3 trusted witnesses cosigned"));
+
+    collect(3, 101);
+    let out = verify(&bundle(&w, "b1u"));
+    assert_eq!(
+        out.code, 1,
+        "an unknown witness does not count: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("1 of 3 trusted witnesses cosigned"));
+    assert!(
+        !out.stdout.contains("w4"),
+        "unknown lines are ignored, not reported"
+    );
+
+    collect(1, 102);
+    let out = verify(&bundle(&w, "b2"));
+    assert_eq!(out.code, 0, "k cosignatures: {}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("2 of 3 trusted witnesses cosigned; quorum is 2")
+    );
+
+    collect(2, 103);
+    let b3 = bundle(&w, "b3");
+    let out = verify(&b3);
+    assert_eq!(out.code, 0, "n cosignatures: {}", out.stdout);
+    assert!(out.stdout.contains("3 of 3 trusted witnesses cosigned"));
+
+    // w1's cosignature corrupted in the bundle: reported, and the bundle fails, although the two
+    // others still make the quorum.
+    let bytes = std::fs::read(&b3).expect("read");
+    let mut parsed = Bundle::parse(&bytes, &BundleLimits::default()).expect("bundle");
+    let name_w1 = "witness.example/w1";
+    let mut note = Note::parse(&parsed.checkpoint).expect("note");
+    let mut corrupted = Note::new(note.text()).expect("text");
+    for sig in note.signatures() {
+        let mut sig = sig.clone();
+        if sig.name == name_w1 {
+            sig.signature[20] ^= 1;
+        }
+        corrupted.add_signature(sig);
+    }
+    note = corrupted;
+    parsed.checkpoint = note.to_text();
+    let bad = w.path("b3-corrupted");
+    std::fs::write(&bad, parsed.to_cbor()).expect("write");
+    let out = verify(&bad);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("signature by \"witness.example/w1\" does not verify"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("2 of 3 trusted witnesses cosigned"));
+}
