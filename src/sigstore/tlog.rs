@@ -216,12 +216,7 @@ pub(super) fn check_inclusion(
         .map_err(|e| fail(Step::Inclusion, format!("root hash: {e}")))?;
     RootHash::new(proof.tree_size, root)
         .verify_inclusion(&leaf_hash(&entry.body), proof.log_index, &hashes)
-        .map_err(|e| {
-            fail(
-                Step::Inclusion,
-                format!("inclusion proof does not verify: {e}"),
-            )
-        })?;
+        .map_err(|e| fail(Step::Inclusion, e.to_string()))?;
     Ok((
         format!(
             "leaf {} of {} included under the checkpoint's root",
