@@ -180,7 +180,8 @@ fn generalized_time(b: &[u8]) -> Result<i64, SigstoreError> {
         .strip_suffix('Z')
         .ok_or_else(|| bad("genTime is not UTC"))?;
     let core = core.split('.').next().unwrap_or(core);
-    if core.len() != 14 {
+    // ASCII digits only, so the byte slices below fall on character boundaries.
+    if core.len() != 14 || !core.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("genTime"));
     }
     let r = format!(
