@@ -29,6 +29,8 @@ pub mod ledger;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+#[cfg(feature = "sigstore")]
+pub mod sigstore;
 pub mod statement;
 #[cfg(feature = "store")]
 pub mod store;

@@ -10,7 +10,7 @@
 //! are written out in `specs/x509.md`.
 
 mod chain;
-mod der;
+pub(crate) mod der;
 
 pub use chain::{ChainError, MAX_PATH_LEN, verify_chain};
 

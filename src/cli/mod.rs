@@ -7,6 +7,8 @@ mod bundle_cmds;
 mod error;
 mod key_cmds;
 mod ledger_cmds;
+#[cfg(feature = "sigstore")]
+mod sigstore_cmds;
 mod witness_cmds;
 
 pub use error::CliError;
@@ -267,6 +269,10 @@ pub enum Command {
     /// Trust file tools.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// Verify Sigstore (cosign) bundles offline.
+    #[cfg(feature = "sigstore")]
+    #[command(subcommand)]
+    Sigstore(SigstoreCommand),
     /// Recompute every hash, node, signature and checkpoint from the statements.
     Audit {
         /// The ledger directory.
@@ -294,6 +300,39 @@ pub enum LogKeyCommand {
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
+    },
+}
+
+/// Sigstore subcommands.
+#[cfg(feature = "sigstore")]
+#[derive(Subcommand, Debug)]
+pub enum SigstoreCommand {
+    /// Verify a Sigstore bundle over an artifact offline, transparency-log evidence included.
+    ///
+    /// Exit codes: 0 verified, 1 verification failed, 3 invalid bundle or trusted root.
+    /// Example: evledger sigstore verify --bundle fw.sigstore.json --artifact fw.bin --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --issuer https://token.actions.githubusercontent.com
+    Verify {
+        /// The Sigstore bundle (JSON).
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        /// The signed artifact.
+        #[arg(long, value_name = "FILE")]
+        artifact: PathBuf,
+        /// The pinned trusted_root.json.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: PathBuf,
+        /// Expected certificate identity (SAN).
+        #[arg(long, requires = "issuer", conflicts_with = "key")]
+        identity: Option<String>,
+        /// Expected OIDC issuer URL.
+        #[arg(long, requires = "identity")]
+        issuer: Option<String>,
+        /// Managed public key (PEM) instead of an identity.
+        #[arg(long, value_name = "PEM", required_unless_present = "identity")]
+        key: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -505,6 +544,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::LogKey(LogKeyCommand::Retire { key, dir }) => {
             ledger_cmds::log_key_retire(&dir.ledger, &key)
         }
+        #[cfg(feature = "sigstore")]
+        Command::Sigstore(SigstoreCommand::Verify {
+            bundle,
+            artifact,
+            trusted_root,
+            identity,
+            issuer,
+            key,
+            json,
+        }) => sigstore_cmds::verify(
+            &bundle,
+            &artifact,
+            &trusted_root,
+            identity.zip(issuer),
+            key.as_deref(),
+            json,
+        ),
         Command::Trust(TrustCommand::Init { out, profile, dir }) => {
             bundle_cmds::trust_init(&dir.ledger, &out, &profile)
         }

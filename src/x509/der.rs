@@ -11,7 +11,7 @@
 pub(super) const ED25519_ALGORITHM: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4); the 32-byte key follows.
-pub(super) const ED25519_SPKI_PREFIX: [u8; 12] = [
+pub(crate) const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 
@@ -21,14 +21,17 @@ const BIT_STRING: u8 = 0x03;
 const VERSION_TAG: u8 = 0xa0;
 
 /// One DER element: its tag, its whole encoding, its contents.
-struct Tlv<'a> {
-    tag: u8,
-    whole: &'a [u8],
-    contents: &'a [u8],
+pub(crate) struct Tlv<'a> {
+    /// The tag byte.
+    pub(crate) tag: u8,
+    /// The whole element: tag, length and contents.
+    pub(crate) whole: &'a [u8],
+    /// The contents.
+    pub(crate) contents: &'a [u8],
 }
 
 /// Reads one element with a low tag number and a definite, minimally encoded length.
-fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), String> {
+pub(crate) fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), String> {
     let (&tag, rest) = input.split_first().ok_or("unexpected end of data")?;
     if tag & 0x1f == 0x1f {
         return Err(format!("high tag number form {tag:#04x}"));
