@@ -118,6 +118,22 @@ evl show "$inc"
 step "audit: recompute every hash, node, signature and checkpoint"
 evl audit
 
+step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it"
+wdir=$EVLEDGER_DIR/witness
+if [ ! -f "$wdir/state" ]; then
+  evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
+      --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
+fi
+evl checkpoint >"$out/latest.checkpoint"
+seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
+proof=()
+if [ -n "$seen" ]; then
+  evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
+  proof=(--proof "$out/witness.proof")
+fi
+evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+evl checkpoint --cosigned "$out/cosigned.checkpoint"
+
 step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"
 docs=$ex/documents
 evl bundle --claim "$claim2" --out "$out/claim-level2.bundle.cbor" --since "$out/builds.checkpoint" \
