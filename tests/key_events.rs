@@ -236,3 +236,72 @@ fn a_backdated_revocation_voids_the_keys_the_revoked_key_introduced() {
         "{f:?}"
     );
 }
+
+#[test]
+fn a_rotation_chain_of_three_keys_carries_the_role_to_the_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let k1 = SigningKey::from_bytes(&[13; 32]);
+    let k2 = SigningKey::from_bytes(&[14; 32]);
+    let k3 = SigningKey::from_bytes(&[15; 32]);
+    let a = ledger
+        .record(&build(1), &signer(&k1), 100)
+        .expect("k1 records");
+    ledger
+        .record(&key_event("rotate", &k2, ""), &signer(&k1), 101)
+        .expect("k1 -> k2");
+    let b = ledger
+        .record(&build(2), &signer(&k2), 102)
+        .expect("k2 records");
+    ledger
+        .record(&key_event("rotate", &k3, ""), &signer(&k2), 103)
+        .expect("k2 -> k3");
+    let c = ledger
+        .record(&build(3), &signer(&k3), 104)
+        .expect("k3 records");
+    let late_k1 = append_raw(&mut ledger, &build(4), &k1, 105);
+    let late_k2 = append_raw(&mut ledger, &build(5), &k2, 106);
+    // The buyer pinned only the first key.
+    let t = trust(&ledger, &k1);
+    let r = verify_all(&mut ledger, &t);
+    for ok in [a.index, b.index, c.index] {
+        assert!(
+            failures(&r, ok).is_empty(),
+            "entry {ok}: {:?}",
+            failures(&r, ok)
+        );
+    }
+    assert!(failures(&r, late_k1)[0].contains("rotated away from index 2"));
+    assert!(failures(&r, late_k2)[0].contains("rotated away from index 4"));
+    let last = r
+        .checks
+        .iter()
+        .find(|x| x.step == Step::Signer && x.entry == Some(c.index))
+        .expect("signer check");
+    assert!(
+        last.message.contains("release-engineering"),
+        "{}",
+        last.message
+    );
+}
+
+#[test]
+fn a_forged_rotation_by_a_non_owner_grants_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let owner = SigningKey::from_bytes(&[16; 32]);
+    let forger = SigningKey::from_bytes(&[17; 32]);
+    let evil = SigningKey::from_bytes(&[18; 32]);
+    let a = ledger
+        .record(&build(1), &signer(&owner), 100)
+        .expect("record");
+    // The forger signs a rotation "to" its own key; it holds no role and is not the owner.
+    let forged = append_raw(&mut ledger, &key_event("rotate", &evil, ""), &forger, 101);
+    let b = append_raw(&mut ledger, &build(2), &evil, 102);
+    let t = trust(&ledger, &owner);
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(failures(&r, a.index).is_empty());
+    assert!(failures(&r, forged)[0].contains("neither pinned nor introduced"));
+    assert!(failures(&r, b)[0].contains("not pinned by the trust file nor introduced"));
+}

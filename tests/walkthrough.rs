@@ -1,0 +1,46 @@
+//! The examples walkthrough, end to end from a fresh ledger: the whole FaceGate 3D data set is
+//! recorded, audited clean, witnessed, bundled and verified, with the over-claim caught.
+
+use std::process::Command;
+
+#[test]
+fn the_walkthrough_runs_from_a_fresh_ledger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("bash")
+        .arg(format!("{root}/examples/walkthrough.sh"))
+        .env("EVLEDGER", env!("CARGO_BIN_EXE_evledger"))
+        .env("EVLEDGER_DIR", dir.path().join("ledger"))
+        .output()
+        .expect("run the walkthrough");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "walkthrough failed:\n{stdout}\n{stderr}"
+    );
+    // Every kind was recorded.
+    for kind in [
+        "firmware-build",
+        "lab-result",
+        "countersignature",
+        "claim",
+        "incident",
+    ] {
+        assert!(
+            stderr.contains(&format!("recorded {kind} at index")),
+            "{kind} not recorded:\n{stderr}"
+        );
+    }
+    assert!(stdout.contains("ok: 7 entries"), "audit:\n{stdout}");
+    assert!(stdout.contains("VERIFIED: 6 entries"), "{stdout}");
+    assert!(stdout.contains("POLICY NOT MET"), "{stdout}");
+    assert!(
+        stdout.contains("shows iBeta PAD level 2, below the claimed level 3"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("caught: policy not met (exit 4), as expected"),
+        "{stderr}"
+    );
+}
