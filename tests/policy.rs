@@ -521,6 +521,15 @@ fn pad_same_model_build_fails_when_profile_wants_the_tested_build() {
 }
 
 #[test]
+fn pad_claim_naming_no_build_is_not_backed() {
+    // A claim about models only: nothing ties the lab's tested build to what the claim covers.
+    let mut p = Pad::standard();
+    let c = p.claim(|t| t.replace("builds = [\"@FW_420@\", \"@FW_421@\"]\n", ""));
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_fails(&r, PAD, c, "applies_to names no firmware build");
+}
+
+#[test]
 fn pad_metric_comparison_fails() {
     // The claim says APCER <= 0.5 % for every species; the mask-2d species shows 0.67 %.
     let mut p = Pad::standard();

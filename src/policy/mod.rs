@@ -200,6 +200,14 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                     "level {level} is below the profile's minimum {min}"
                 ));
             }
+            // The lab's tested build must be one the claim applies to (DESIGN §5); a claim that
+            // names models only gives nothing to compare it with, and must not pass by default.
+            if claim.applies_to.builds.is_empty() {
+                general.push(
+                    "applies_to names no firmware build, so no lab result can be shown to cover what it claims"
+                        .into(),
+                );
+            }
             let candidates = cited_lab_results(view, claim);
             if candidates.is_empty() {
                 general.push(
