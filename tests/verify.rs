@@ -1085,6 +1085,30 @@ mod cli {
     }
 
     #[test]
+    fn oversized_bundle_file_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let trust = write_trust(dir.path(), buyer_spec(), "buyer.trust.toml");
+        // A sparse 4 GiB file: reading it would allocate 4 GiB.
+        let big = dir.path().join("big.bundle.cbor");
+        std::fs::File::create(&big)
+            .and_then(|f| f.set_len(4 << 30))
+            .expect("sparse file");
+        let start = std::time::Instant::now();
+        let o = evledger(
+            dir.path(),
+            &["verify", &big.to_string_lossy(), "--trust", &trust],
+        );
+        assert_eq!(code(&o), 3);
+        assert!(
+            String::from_utf8_lossy(&o.stderr)
+                .contains("bundle is 4294967296 bytes, over the limit of 536870912"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn json_report_has_the_documented_fields() {
         let (f, s) = story();
         let Fixture {
