@@ -603,8 +603,31 @@ fn truncated_consistency_proof_fails() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "consistency proof from tree size 2 to 7 has",
+        "the consistency proof from tree size 2 to 7 is malformed: consistency proof from tree size 2 to 7 has 1 hashes, expected 2",
     );
+}
+
+#[test]
+fn consistency_from_a_later_checkpoint_is_malformed_not_two_histories() {
+    // The same log one entry later: the buyer's checkpoint is newer than the bundle's.
+    let (mut f, s) = story();
+    f.record(
+        "claim",
+        &s.example(CLAIM2).replace("CLM-FG3-PAD-002", "CLM-9"),
+        Who::Legal,
+    );
+    let later = f.checkpoint();
+    let mut b = parsed(&bundles().claim2);
+    b.consistency[0].from = later;
+    let r = verify(&b.to_cbor());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the consistency proof from tree size 8 to 7 is malformed: old tree size 8 is larger than new tree size 7",
+    );
+    assert!(!r.render().contains("two histories"), "{}", r.render());
 }
 
 #[test]
