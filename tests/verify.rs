@@ -185,7 +185,7 @@ fn replace_once(haystack: &mut [u8], from: &[u8], to: &[u8]) {
 
 #[test]
 fn flipped_statement_signature_byte_fails_signature() {
-    // The signature is the statement's last 64 bytes; byte -40 is in S... keep R intact: -50 is in S too.
+    // The signature is the statement's last 64 bytes, R then s: byte -40 is in R.
     let bad = with_statement(&bundles().claim2, 2, |st| {
         let n = st.len();
         st[n - 40] ^= 0x01;
