@@ -209,8 +209,8 @@ impl TrustFile {
         };
         let value: toml::Value =
             toml::from_str(text).map_err(|e| syntax(e.to_string().trim_end().to_owned()))?;
-        let raw: RawTrust = serde_path_to_error::deserialize(value)
-            .map_err(|e| syntax(format!("{}: {}", e.path(), e.inner())))?;
+        let raw: RawTrust =
+            serde_path_to_error::deserialize(value).map_err(|e| syntax(shape_error(&e)))?;
         let invalid = |field: String, reason: String| TrustError::Invalid {
             path: path.to_path_buf(),
             field,
@@ -338,6 +338,18 @@ impl TrustFile {
     /// A pinned signer key with this id, from any role.
     pub fn pinned_key(&self, kid: &KeyId) -> Option<&VerifyingKey> {
         self.roles.iter().find_map(|r| r.pins(kid))
+    }
+}
+
+/// A TOML shape error as `field.path: message`, or the message alone at the top level.
+///
+/// The message is toml's own, without the key context toml appends on further lines (the path
+/// already says where).
+pub(crate) fn shape_error(e: &serde_path_to_error::Error<toml::de::Error>) -> String {
+    let message = e.inner().message().trim_end();
+    match e.path().to_string().as_str() {
+        "." => message.to_owned(),
+        path => format!("{path}: {message}"),
     }
 }
 

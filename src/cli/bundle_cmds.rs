@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{CliError, outln};
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, BundleLimits};
 use crate::export::{self, BundleOptions, Selection};
 use crate::ledger::Ledger;
 use crate::trust::TrustFile;
@@ -108,8 +108,7 @@ pub fn verify(
 ) -> Result<(), CliError> {
     let trust =
         TrustFile::load(trust).map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::new(format!("{}: {e}", file.display())).code(3))?;
+    let bytes = read_bundle(file)?;
     let profiles = trust
         .profiles
         .iter()
@@ -159,6 +158,29 @@ pub fn verify(
         ))
         .code(code)),
     }
+}
+
+/// Reads a bundle file, refusing one over the parser's size limit before reading it: a file
+/// of many gigabytes must not be loaded into memory only to be refused.
+fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
+    use std::io::Read;
+    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", file.display())).code(3);
+    let max = BundleLimits::default().max_bytes;
+    let f = std::fs::File::open(file).map_err(err)?;
+    let len = f.metadata().map_err(err)?.len();
+    if len > max as u64 {
+        return Err(CliError::new(format!(
+            "{}: bundle is {len} bytes, over the limit of {max}",
+            file.display()
+        ))
+        .code(3));
+    }
+    // A pipe or device reports no length: read one byte past the limit so the parser refuses it.
+    let mut bytes = Vec::new();
+    f.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    Ok(bytes)
 }
 
 /// `evledger trust init`.

@@ -202,6 +202,14 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                     "level {level} is below the profile's minimum {min}"
                 ));
             }
+            // The lab's tested build must be one the claim applies to (DESIGN §5); a claim that
+            // names models only gives nothing to compare it with, and must not pass by default.
+            if claim.applies_to.builds.is_empty() {
+                general.push(
+                    "applies_to names no firmware build, so no lab result can be shown to cover what it claims"
+                        .into(),
+                );
+            }
             let candidates = cited_lab_results(view, claim);
             if candidates.is_empty() {
                 general.push(
@@ -404,7 +412,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             let msg = format!(
                 "{regime} notification recorded in the log by {} (witnessed time), {} after aware-at{} (deadline {deadline_hours} h)",
                 crate::time::format_rfc3339(w as i64),
-                hours(w as i64 - inc.aware_at.0),
+                elapsed(inc.aware_at.0, w as i64),
                 if ok {
                     ""
                 } else {
@@ -432,7 +440,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                 format!(
                     "{regime} notification to {} sent {} after aware-at (deadline {deadline_hours} h){clock_note}",
                     n.authority,
-                    hours(n.sent_at.0 - inc.aware_at.0)
+                    elapsed(inc.aware_at.0, n.sent_at.0)
                 ),
             ),
             (None, Some(n)) => (
@@ -440,7 +448,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                 format!(
                     "{regime} notification to {} sent {} after aware-at, later than {deadline_hours} h",
                     n.authority,
-                    hours(n.sent_at.0 - inc.aware_at.0)
+                    elapsed(inc.aware_at.0, n.sent_at.0)
                 ),
             ),
             (None, None) => match &inc.no_notification_reason {
@@ -464,8 +472,13 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     }
 }
 
-fn hours(secs: i64) -> String {
-    format!("{}h{:02}m", secs / 3600, (secs % 3600).abs() / 60)
+/// The time from `from` to `to` as hours and minutes, e.g. `42h35m`, or `-0h30m` when `to` is
+/// earlier. Computed in i128: evidence times may be anywhere in the i64 range.
+fn elapsed(from: i64, to: i64) -> String {
+    let secs = i128::from(to) - i128::from(from);
+    let sign = if secs < 0 { "-" } else { "" };
+    let secs = secs.abs();
+    format!("{sign}{}h{:02}m", secs / 3600, secs % 3600 / 60)
 }
 
 fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
@@ -498,5 +511,21 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             problems.join("; ")
         };
         out.push(check(rule, ce.index, None, ok, msg));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elapsed;
+
+    #[test]
+    fn elapsed_hours_and_minutes() {
+        assert_eq!(elapsed(0, 153_300), "42h35m");
+        assert_eq!(elapsed(0, 59), "0h00m");
+        assert_eq!(elapsed(1800, 0), "-0h30m");
+        assert_eq!(elapsed(5400, 0), "-1h30m");
+        // The ends of the i64 range neither overflow nor lose the sign.
+        assert_eq!(elapsed(i64::MIN, i64::MAX), "5124095576030431h00m");
+        assert_eq!(elapsed(i64::MAX, i64::MIN), "-5124095576030431h00m");
     }
 }

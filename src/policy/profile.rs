@@ -193,8 +193,8 @@ impl Profile {
     pub fn parse(text: &str) -> Result<Profile, String> {
         let value: toml::Value =
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
-        let p: Profile = serde_path_to_error::deserialize(value)
-            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let p: Profile =
+            serde_path_to_error::deserialize(value).map_err(|e| crate::trust::shape_error(&e))?;
         if p.format != PROFILE_FORMAT {
             return Err(format!("format: {:?} is not {PROFILE_FORMAT:?}", p.format));
         }
@@ -210,5 +210,24 @@ impl Profile {
             }
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Profile;
+
+    const HEADER: &str =
+        "format = \"evledger-profile/1\"\nid = \"p\"\nversion = \"1\"\ntitle = \"t\"\n";
+
+    #[test]
+    fn shape_errors_are_one_line_with_the_field() {
+        assert_eq!(Profile::parse(HEADER).unwrap_err(), "missing field `rule`");
+        let rule = "[[rule]]\nid = \"r\"\ntype = \"nope\"\ncitation = \"c\"\n";
+        assert_eq!(
+            Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
+            "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
+             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`"
+        );
     }
 }
