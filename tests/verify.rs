@@ -1250,3 +1250,37 @@ fn unusable_trust_files_name_the_field() {
         "t.toml: roles[1].public_keys[0]: weak (small-order) Ed25519 key refused"
     );
 }
+
+#[test]
+fn an_attachment_no_entry_cites_fails_references() {
+    let mut b = parsed(&bundles().claim2);
+    let stray = b"an unsigned document riding along".to_vec();
+    let key = evledger::hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&stray));
+    b.attachments.insert(key.clone(), stray);
+    let r = verify(&b.to_cbor());
+    assert_eq!(r.verdict, Verdict::VerificationFailed, "{}", r.render());
+    let f = failures(&r);
+    assert_eq!(f.len(), 1, "{}", r.render());
+    assert_eq!(f[0].step, Step::References);
+    assert_eq!(
+        f[0].field.as_deref(),
+        Some(format!("attachments[{key}]").as_str())
+    );
+    assert!(f[0].message.contains("no entry in the bundle cites"));
+    // The cited ones are reported as what they are.
+    let good = verify(&bundles().claim2);
+    assert!(good.checks.iter().any(|c| c.step == Step::References
+        && c.outcome == Outcome::Pass
+        && c.message.contains("channels[0].document_sha256")));
+}
+
+#[test]
+fn without_a_profile_the_report_says_no_claim_was_judged() {
+    let r = verify_bundle(&bundles().claim3, &trust(), &[]);
+    assert_eq!(r.verdict, Verdict::Verified);
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.step == Step::Policy && c.message.contains("no claim was judged"))
+    );
+}

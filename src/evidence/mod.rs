@@ -317,6 +317,40 @@ impl Evidence {
         }
     }
 
+    /// Every document digest the evidence cites, with its field path: any field named `sha256`
+    /// or ending in `_sha256` (artifacts, SBOMs, reports, channel documents, receipts, models).
+    pub fn document_digests(&self) -> Vec<(String, [u8; 32])> {
+        fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, [u8; 32])>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        let p = if path.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{path}.{k}")
+                        };
+                        if (k == "sha256" || k.ends_with("_sha256"))
+                            && let Some(d) = v.as_str().and_then(crate::hex::decode_array::<32>)
+                        {
+                            out.push((p, d));
+                        } else {
+                            walk(v, &p, out);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, v) in a.iter().enumerate() {
+                        walk(v, &format!("{path}[{i}]"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.to_json(), "", &mut out);
+        out
+    }
+
     /// A readable, multi-line description.
     pub fn render(&self) -> String {
         each_kind!(self, e => e.render())

@@ -124,6 +124,7 @@ pub fn verify_bundle_with(
         e.witnessed_at = witnessed_at(e.index);
     }
     check_references(&mut run, &entries);
+    check_attachments(&mut run, &bundle, &entries);
     let view = PolicyView::new(
         entries
             .iter()
@@ -141,6 +142,13 @@ pub fn verify_bundle_with(
             .collect(),
         &bundle.attachments,
     );
+    if profiles.is_empty() {
+        run.pass(
+            Step::Policy,
+            None,
+            "no policy profile is named by the trust file: signatures, proofs and references were checked, no claim was judged against rules",
+        );
+    }
     for profile in profiles {
         let checks = policy::evaluate(profile, &view);
         if checks.is_empty() {
@@ -543,6 +551,37 @@ fn check_references(run: &mut Run<'_>, entries: &[ParsedEntry]) {
                 ),
             };
             run.check(Step::References, Some(e.index), Some(r.path), ok, msg);
+        }
+    }
+}
+
+/// Step 8 (continued): every attachment is a document some entry cites by digest; an uncited
+/// attachment is unsigned material riding along, and is refused rather than shown as evidence.
+fn check_attachments(run: &mut Run<'_>, bundle: &Bundle, entries: &[ParsedEntry]) {
+    for digest in bundle.attachments.keys() {
+        let cited = entries.iter().find_map(|e| {
+            e.evidence
+                .document_digests()
+                .into_iter()
+                .find(|(_, d)| crate::hex::encode(d) == *digest)
+                .map(|(path, _)| (e.index, path))
+        });
+        let field = Some(format!("attachments[{digest}]"));
+        match cited {
+            Some((index, path)) => run.check(
+                Step::References,
+                None,
+                field,
+                true,
+                format!("the document entry {index} cites at {path}"),
+            ),
+            None => run.check(
+                Step::References,
+                None,
+                field,
+                false,
+                "no entry in the bundle cites this document's digest",
+            ),
         }
     }
 }
