@@ -258,11 +258,18 @@ pub fn encode_into(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Map(entries) => {
             head(out, 5, entries.len() as u64);
-            let mut encoded: Vec<(Vec<u8>, &Value)> =
-                entries.iter().map(|(k, v)| (encode(k), v)).collect();
-            encoded.sort_by(|a, b| a.0.cmp(&b.0));
+            // Encode every key once into one buffer, then sort the entries by those bytes.
+            let mut keys = Vec::new();
+            let mut encoded: Vec<(std::ops::Range<usize>, &Value)> =
+                Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let start = keys.len();
+                encode_into(k, &mut keys);
+                encoded.push((start..keys.len(), v));
+            }
+            encoded.sort_by(|a, b| keys[a.0.clone()].cmp(&keys[b.0.clone()]));
             for (k, v) in encoded {
-                out.extend_from_slice(&k);
+                out.extend_from_slice(&keys[k]);
                 encode_into(v, out);
             }
         }

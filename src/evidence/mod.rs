@@ -390,7 +390,7 @@ fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
     // The evidence structs hold only text, integers, booleans, lists and nested structs, so the
     // JSON value has no floats and the conversion cannot fail; an empty payload would be rejected.
     let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-    cbor::encode(&json_to_cbor(&json).unwrap_or(Value::Null))
+    cbor::encode(&json_to_cbor(json).unwrap_or(Value::Null))
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.
@@ -509,12 +509,12 @@ impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
     }
 }
 
-/// Converts the JSON data model to CBOR; floats are refused.
-fn json_to_cbor(v: &serde_json::Value) -> Result<Value, String> {
+/// Converts the JSON data model to CBOR, moving the strings rather than copying them; floats are refused.
+fn json_to_cbor(v: serde_json::Value) -> Result<Value, String> {
     use serde_json::Value as J;
     Ok(match v {
         J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
+        J::Bool(b) => Value::Bool(b),
         J::Number(n) => {
             if let Some(u) = n.as_u64() {
                 Value::Unsigned(u)
@@ -524,12 +524,12 @@ fn json_to_cbor(v: &serde_json::Value) -> Result<Value, String> {
                 return Err(format!("floating-point number {n}"));
             }
         }
-        J::String(s) => Value::text(s.clone()),
-        J::Array(a) => Value::Array(a.iter().map(json_to_cbor).collect::<Result<_, _>>()?),
+        J::String(s) => Value::Text(s),
+        J::Array(a) => Value::Array(a.into_iter().map(json_to_cbor).collect::<Result<_, _>>()?),
         J::Object(o) => Value::Map(
-            o.iter()
+            o.into_iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| Ok((Value::text(k.clone()), json_to_cbor(v)?)))
+                .map(|(k, v)| Ok((Value::Text(k), json_to_cbor(v)?)))
                 .collect::<Result<_, String>>()?,
         ),
     })

@@ -1,0 +1,165 @@
+//! Offline verification of a 10,000-entry bundle against batch signature verification (DESIGN.md §6).
+//!
+//! Fixture: `target/bench-fixtures/bundle-10k.cbor` and `trust-10k.toml`, exported once from
+//! the 1M-entry ledger (see `ledger_1m.rs`) with `export::build` for entries 37, 137, ...,
+//! 999,937 (10,000 firmware builds spread over the log, each with its inclusion proof against
+//! the checkpoint at size 1,000,000) and `trust_init::trust_file_text`. Rebuilt if missing or if
+//! it no longer verifies.
+//!
+//! Group `verify`, in entries (signatures) per second:
+//! - `verify_bundle`: `verify::verify_bundle` on the bundle bytes, everything included (parse,
+//!   checkpoint, inclusion proofs, signatures with `verify_strict`'s acceptance, roles, report);
+//! - `verify_strict_each`: the same 10,000 signatures, `VerifyingKey::verify_strict` one by one;
+//! - `verify_batch`: the same 10,000 signatures through `ed25519_dalek::verify_batch`.
+//!
+//! Goal: `verify_bundle` within 1.5x of `verify_batch`'s time. Also printed once (not timed):
+//! bundle bytes per entry beside the average statement size + 32 x ceil(log2 n), n = 1,000,000
+//! (goal: overhead beyond the statement <= 32 x ceil(log2 n)).
+
+mod common;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::{Signature, VerifyingKey};
+use evledger::bundle::{Bundle, BundleLimits};
+use evledger::export::{self, BundleOptions, Selection};
+use evledger::ledger::Ledger;
+use evledger::store::Store;
+use evledger::trust::TrustFile;
+use evledger::verify::{self, Verdict};
+
+const ENTRIES: u64 = 10_000;
+const STRIDE: u64 = common::LEDGER_1M_SIZE / ENTRIES;
+const OFFSET: u64 = 37;
+
+fn bundle_path() -> PathBuf {
+    common::fixtures_dir().join("bundle-10k.cbor")
+}
+
+fn trust_path() -> PathBuf {
+    common::fixtures_dir().join("trust-10k.toml")
+}
+
+fn load_trust(path: &Path) -> Result<TrustFile, String> {
+    TrustFile::load(path).map_err(|e| e.to_string())
+}
+
+/// The cached bundle and trust file if they are well-formed and verify.
+fn check_fixture() -> Result<(Vec<u8>, TrustFile), String> {
+    let bytes = std::fs::read(bundle_path()).map_err(|e| e.to_string())?;
+    let trust = load_trust(&trust_path())?;
+    let bundle = Bundle::parse(&bytes, &BundleLimits::default()).map_err(|e| e.to_string())?;
+    if bundle.entries.len() as u64 != ENTRIES {
+        return Err(format!("{} entries, not {ENTRIES}", bundle.entries.len()));
+    }
+    let report = verify::verify_bundle(&bytes, &trust);
+    if report.verdict != Verdict::Verified || report.tree_size != Some(common::LEDGER_1M_SIZE) {
+        return Err(format!(
+            "verdict {:?} at tree size {:?}",
+            report.verdict, report.tree_size
+        ));
+    }
+    Ok((bytes, trust))
+}
+
+fn build_fixture() {
+    let dir = common::ledger_1m();
+    let mut ledger = Ledger::open(&dir).expect("open fixture");
+    let entries = (0..ENTRIES)
+        .map(|i| ledger.store().entry(OFFSET + i * STRIDE).expect("entry"))
+        .collect();
+    let selection = Selection {
+        all: false,
+        entries,
+    };
+    let bundle = export::build(&mut ledger, &selection, &BundleOptions::default()).expect("export");
+    assert_eq!(bundle.entries.len() as u64, ENTRIES, "closure adds nothing");
+    let trust = evledger::trust_init::trust_file_text(&ledger, &[]).expect("trust file");
+    // Write the trust file first: the bundle's presence is what a later run looks for.
+    std::fs::write(trust_path(), trust).expect("write trust file");
+    let tmp = bundle_path().with_extension("cbor.tmp");
+    std::fs::write(&tmp, bundle.to_cbor()).expect("write bundle");
+    std::fs::rename(&tmp, bundle_path()).expect("move bundle into place");
+}
+
+fn fixture() -> (Vec<u8>, TrustFile) {
+    match check_fixture() {
+        Ok(f) => return f,
+        Err(why) if bundle_path().exists() => {
+            eprintln!("fixture {}: {why}; rebuilding", bundle_path().display())
+        }
+        Err(_) => eprintln!("building fixture {}", bundle_path().display()),
+    }
+    build_fixture();
+    check_fixture().expect("freshly built bundle verifies")
+}
+
+fn bench_verify(c: &mut Criterion) {
+    let (bytes, trust) = fixture();
+    let bundle = Bundle::parse(&bytes, &BundleLimits::default()).expect("bundle parses");
+    let key: VerifyingKey = common::release_key().verifying_key();
+    let messages: Vec<Vec<u8>> = bundle
+        .entries
+        .iter()
+        .map(|e| common::sig_structure(&e.statement))
+        .collect();
+    let signatures: Vec<Signature> = bundle
+        .entries
+        .iter()
+        .map(|e| common::signature_of(&e.statement))
+        .collect();
+    let keys = vec![key; signatures.len()];
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+
+    let n = bundle.entries.len() as f64;
+    let statements = bundle
+        .entries
+        .iter()
+        .map(|e| e.statement.len())
+        .sum::<usize>() as f64
+        / n;
+    let log2 = (common::LEDGER_1M_SIZE as f64).log2().ceil();
+    let per_entry = bytes.len() as f64 / n;
+    eprintln!(
+        "bundle: {} bytes, {per_entry:.0} bytes per entry; average statement {statements:.0} bytes \
+         + 32 x ceil(log2 {}) = {:.0} bytes; overhead beyond the statement {:.0} bytes (budget {:.0})",
+        bytes.len(),
+        common::LEDGER_1M_SIZE,
+        statements + 32.0 * log2,
+        per_entry - statements,
+        32.0 * log2
+    );
+
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(ENTRIES))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    g.bench_function("verify_bundle", |b| {
+        b.iter(|| {
+            let report = verify::verify_bundle(&bytes, &trust);
+            assert_eq!(report.verdict, Verdict::Verified);
+            black_box(report)
+        })
+    });
+    g.bench_function("verify_strict_each", |b| {
+        b.iter(|| {
+            for (m, s) in messages.iter().zip(&signatures) {
+                key.verify_strict(m, s).expect("signature verifies");
+            }
+        })
+    });
+    g.bench_function("verify_batch", |b| {
+        b.iter(|| {
+            ed25519_dalek::verify_batch(&refs, &signatures, &keys).expect("batch verifies");
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_verify);
+criterion_main!(benches);
