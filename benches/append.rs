@@ -72,6 +72,10 @@ fn validate(input: Input<'_>) -> Evidence {
             problems.into_result().expect("valid evidence");
             Evidence::FirmwareBuild(fb)
         }
+        Input::Value(other) => panic!(
+            "the append benchmark prepares firmware builds, not {}",
+            other.kind()
+        ),
         Input::Json(text) => {
             Evidence::from_input(KIND, text, InputFormat::Json).expect("valid evidence")
         }
