@@ -206,10 +206,14 @@ impl SqliteStore {
 /// Connection settings: WAL for concurrent readers, FULL sync so a committed append survives power loss,
 /// and a generous busy timeout so concurrent writers queue instead of failing.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // The busy timeout first: even switching the journal mode may meet another writer's lock.
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    // A 64 MiB page cache keeps the entry-hash index and the tree's right edge in memory
+    // during large appends.
+    conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(60))?;
     Ok(())
 }
 
