@@ -814,6 +814,49 @@ mod tests {
     }
 
     #[test]
+    fn documents_are_kept_under_their_digest_and_never_changed() {
+        let (dir, mut store) = new_store();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+        let mut e = NewEntry {
+            statement: vec![1, 2, 3],
+            entry_hash: [7; 32],
+            kind: "firmware-build".into(),
+            issuer: "i".into(),
+            subject: "s".into(),
+            issued_at: 1,
+            signer: key.verifying_key(),
+            references: vec![],
+            documents: vec![b"doc".to_vec()],
+        };
+        store.append_batch(std::slice::from_ref(&e)).unwrap();
+        let digest: Hash = Sha256::digest(b"doc").into();
+        assert_eq!(store.document(&digest).unwrap(), Some(b"doc".to_vec()));
+        assert_eq!(store.document(&[0; 32]).unwrap(), None);
+        // The same document cited again is stored once.
+        e.entry_hash = [8; 32];
+        store.append_batch(std::slice::from_ref(&e)).unwrap();
+        for sql in [
+            "UPDATE documents SET bytes = x'00'",
+            "DELETE FROM documents",
+            "INSERT OR REPLACE INTO documents (sha256, bytes) SELECT sha256, x'00' FROM documents",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut n = 0;
+        store
+            .for_each_document(&mut |k, b| {
+                assert_eq!((k, b.as_slice()), (digest, b"doc".as_slice()));
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
     fn too_many_cosignatures_store_nothing() {
         let (_dir, mut store) = new_store();
         store.add_cosignatures(0, &lines(&["a", "b"]), 3).unwrap();
