@@ -5,6 +5,8 @@
 //! tree: every stored node, recomputed by replaying the leaves, and the node count. For every
 //! checkpoint: its root at its size, its body, and its signature by the log key.
 
+use sha2::{Digest as _, Sha256};
+
 use crate::checkpoint;
 use crate::evidence::Evidence;
 use crate::ledger::Ledger;
@@ -106,6 +108,31 @@ pub fn audit(
                         None
                     }
                 };
+                // The documents the ledger promised to keep: a cited Sigstore bundle (and managed key).
+                if let Some(Evidence::FirmwareBuild(fb)) = &evidence
+                    && let Some(sg) = &fb.sigstore
+                {
+                    let kept = [("sigstore.bundle_sha256", Some(&sg.bundle_sha256))]
+                        .into_iter()
+                        .chain([("sigstore.key_sha256", sg.key_sha256.as_ref())]);
+                    for (field, digest) in kept {
+                        let Some(d) = digest else { continue };
+                        match store.document(&d.0)? {
+                            None => findings.push(find(
+                                at.clone(),
+                                format!("{field}: document {d} is not stored"),
+                            )),
+                            Some(bytes) if Sha256::digest(&bytes).as_slice() != d.0 => findings
+                                .push(find(
+                                    at.clone(),
+                                    format!(
+                                        "{field}: stored document {d} does not hash to its key"
+                                    ),
+                                )),
+                            Some(_) => {}
+                        }
+                    }
+                }
                 let signer = store.signer_key(&h.kid)?;
                 // The refs index decides what bundles carry: every term must be there.
                 if let (Some(ev), Some(key)) = (&evidence, &signer) {
@@ -168,6 +195,15 @@ pub fn audit(
             ),
         ));
     }
+    store.for_each_document(&mut |key, bytes| {
+        if Sha256::digest(&bytes).as_slice() != key {
+            findings.push(find(
+                format!("document {}", crate::hex::encode(&key)),
+                "stored bytes do not hash to their key".into(),
+            ));
+        }
+        Ok(())
+    })?;
     let stored_nodes = store.node_count()?;
     if stored_nodes != report.nodes {
         findings.push(find(

@@ -162,8 +162,10 @@ pub fn build(
     let cp = covering_checkpoint(ledger, min_size)?;
     let store = ledger.store();
     let mut entries = Vec::with_capacity(indexes.len());
+    let mut kept: Vec<Vec<u8>> = Vec::new();
     for idx in indexes {
         let e = store.entry(idx)?;
+        kept.extend(kept_documents(store, &e)?);
         let proof = merkle::prove_inclusion(store, idx, cp.size).map_err(proof_err)?;
         entries.push(BundleEntry {
             index: idx,
@@ -184,6 +186,7 @@ pub fn build(
     let attachments: BTreeMap<String, Vec<u8>> = options
         .attachments
         .iter()
+        .chain(&kept)
         .map(|d| (crate::hex::encode(&Sha256::digest(d)), d.clone()))
         .collect();
     Ok(Bundle {
@@ -192,6 +195,39 @@ pub fn build(
         consistency,
         attachments,
     })
+}
+
+/// The documents the ledger keeps for an entry and attaches to every bundle holding it: a
+/// firmware build's Sigstore bundle (and managed key), so that a buyer can re-check it offline.
+fn kept_documents(
+    store: &crate::store::SqliteStore,
+    e: &StoredEntry,
+) -> Result<Vec<Vec<u8>>, ExportError> {
+    let Evidence::FirmwareBuild(fb) = evidence_of(e)? else {
+        return Ok(Vec::new());
+    };
+    let Some(sg) = &fb.sigstore else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (field, digest) in [
+        ("sigstore.bundle_sha256", Some(&sg.bundle_sha256)),
+        ("sigstore.key_sha256", sg.key_sha256.as_ref()),
+    ] {
+        let Some(d) = digest else { continue };
+        match store.document(&d.0)? {
+            Some(bytes) => out.push(bytes),
+            None => {
+                return Err(ExportError::Entry {
+                    index: e.index,
+                    reason: format!(
+                        "{field}: the ledger does not hold document {d}; run evledger audit"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The latest checkpoint if it covers `min_size` entries, else a freshly signed one.

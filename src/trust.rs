@@ -17,6 +17,9 @@
 //! kinds = ["firmware-build"]
 //! public_keys = ["base64 of the 32-byte Ed25519 key"]
 //! x509_roots = ["lab-root.pem"]                # certificates whose chains are trusted, relative paths
+//!
+//! [sigstore]                                   # optional: for firmware builds citing cosign bundles
+//! trusted_roots = ["trusted_root.json"]        # Sigstore trusted roots, relative paths
 //! ```
 //! A bundle carries no trust: keys and certificates inside it are claims until this file says otherwise.
 
@@ -26,6 +29,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use crate::checkpoint::{self, Checkpoint, VerifiedCheckpoint};
 use crate::keys::KeyId;
@@ -74,6 +78,26 @@ struct RawTrust {
     witnesses: Option<RawWitnesses>,
     #[serde(default)]
     roles: Vec<RawRole>,
+    #[serde(default)]
+    sigstore: Option<RawSigstore>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigstore {
+    trusted_roots: Vec<String>,
+}
+
+/// A Sigstore `trusted_root.json` the buyer pins: firmware builds citing a Sigstore bundle are
+/// re-checked against it when their `sigstore.trusted_root_sha256` names it.
+#[derive(Clone, Debug)]
+pub struct PinnedTrustedRoot {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
+    /// Its bytes (parsed only by a verifier built with the `sigstore` feature).
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +206,8 @@ pub struct TrustFile {
     pub roles: Vec<Role>,
     /// Policy profile files, resolved against the trust file's directory.
     pub profiles: Vec<PathBuf>,
+    /// Pinned Sigstore trusted roots (`[sigstore] trusted_roots`).
+    pub sigstore_roots: Vec<PinnedTrustedRoot>,
 }
 
 impl TrustFile {
@@ -307,12 +333,33 @@ impl TrustFile {
                 x509_roots,
             });
         }
+        let mut sigstore_roots = Vec::new();
+        for (i, p) in raw
+            .sigstore
+            .iter()
+            .flat_map(|s| s.trusted_roots.iter())
+            .enumerate()
+        {
+            let file = base.join(p);
+            let bytes = std::fs::read(&file).map_err(|e| {
+                invalid(
+                    format!("sigstore.trusted_roots[{i}]"),
+                    format!("{}: {e}", file.display()),
+                )
+            })?;
+            sigstore_roots.push(PinnedTrustedRoot {
+                path: file,
+                sha256: sha2::Sha256::digest(&bytes).into(),
+                bytes,
+            });
+        }
         Ok(TrustFile {
             path: path.to_path_buf(),
             log_keys,
             witnesses,
             roles,
             profiles: raw.profiles.iter().map(|p| base.join(p)).collect(),
+            sigstore_roots,
         })
     }
 

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 
 use super::error::EXIT_AUDIT_FAILED;
-use super::{CliError, SigningArgs, outln};
+use super::{CliError, SigningArgs, SigstoreRecordArgs, outln};
 use crate::evidence::{Evidence, InputFormat};
 use crate::hex;
 use crate::keys;
@@ -84,21 +84,53 @@ fn print_recorded(rec: &crate::ledger::Recorded, kind: &str, json_out: bool) {
     eprintln!("recorded {kind} at index {}", rec.index);
 }
 
+/// What `evledger record` was asked to record.
+pub struct RecordArgs<'a> {
+    /// Evidence kind.
+    pub kind: &'a str,
+    /// The evidence file.
+    pub input: &'a Path,
+    /// CWT iss.
+    pub issuer: &'a str,
+    /// CWT sub.
+    pub subject: &'a str,
+    /// How to sign.
+    pub signing: &'a SigningArgs,
+    /// A Sigstore signature to verify and cite.
+    pub sigstore: &'a SigstoreRecordArgs,
+}
+
+/// Without the `sigstore` feature: a firmware build that cites a Sigstore bundle is refused,
+/// since this build cannot verify it.
+#[cfg(not(feature = "sigstore"))]
+fn sigstore_documents(
+    evidence: Evidence,
+    _args: &SigstoreRecordArgs,
+) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
+    if let Evidence::FirmwareBuild(fb) = &evidence
+        && fb.sigstore.is_some()
+    {
+        return Err(CliError::new(
+            "the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it",
+        )
+        .hint("use an evledger built with `--features sigstore`"));
+    }
+    Ok((evidence, Vec::new()))
+}
+
+#[cfg(feature = "sigstore")]
+use super::sigstore_cmds::cite as sigstore_documents;
+
 /// `evledger record`.
-pub fn record(
-    dir: &Path,
-    kind: &str,
-    input: &Path,
-    issuer: &str,
-    subject: &str,
-    args: &SigningArgs,
-    json_out: bool,
-) -> Result<(), CliError> {
+pub fn record(dir: &Path, r: &RecordArgs<'_>, json_out: bool) -> Result<(), CliError> {
+    let (kind, input, issuer, subject) = (r.kind, r.input, r.issuer, r.subject);
     let text = std::fs::read_to_string(input)
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
     let evidence = Evidence::from_input(kind, &text, InputFormat::from_path(input))
         .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
-    let s = signing(args)?;
+    let (evidence, documents) = sigstore_documents(evidence, r.sigstore)
+        .map_err(|e| e.prefix(&input.display().to_string()))?;
+    let s = signing(r.signing)?;
     let mut ledger = open(dir)?;
     let signer = Signer {
         key: &s.key,
@@ -107,7 +139,7 @@ pub fn record(
         x5chain: s.x5chain,
     };
     let rec = ledger
-        .record(&evidence, &signer, s.issued_at)
+        .record_with_documents(&evidence, &signer, s.issued_at, documents)
         .map_err(|e| CliError::from(e).prefix(&input.display().to_string()))?;
     print_recorded(&rec, kind, json_out);
     Ok(())

@@ -56,6 +56,40 @@ pub struct SigningArgs {
     pub chain: Option<PathBuf>,
 }
 
+/// A Sigstore (cosign) signature over one of a firmware build's artifacts, to verify and cite.
+///
+/// With feature `sigstore` only; without it the struct is empty and a build citing a Sigstore
+/// bundle is refused.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SigstoreRecordArgs {
+    /// A Sigstore bundle signing one of the build's artifacts: verified offline first, then
+    /// cited by SHA-256 and kept in the ledger (firmware-build only).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    pub sigstore_bundle: Option<PathBuf>,
+    /// The pinned trusted_root.json to verify the Sigstore bundle against.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "FILE", requires = "sigstore_bundle")]
+    pub trusted_root: Option<PathBuf>,
+    /// Expected certificate identity (SAN) of the Sigstore signer.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "ID", requires_all = ["sigstore_bundle", "oidc_issuer"], conflicts_with = "sigstore_key")]
+    pub identity: Option<String>,
+    /// Expected OIDC issuer URL of the Sigstore signer (--issuer names the signing organisation).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "URL", requires = "identity")]
+    pub oidc_issuer: Option<String>,
+    /// Managed Sigstore public key (PEM) instead of --identity and --oidc-issuer.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "PEM", requires = "sigstore_bundle")]
+    pub sigstore_key: Option<PathBuf>,
+    /// The artifact (by name) the Sigstore bundle signs (default: the one whose SHA-256 the
+    /// bundle's message digest names).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "NAME", requires = "sigstore_bundle")]
+    pub sigstore_artifact: Option<String>,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -78,6 +112,11 @@ pub enum Command {
     ///
     /// INPUT is TOML, or JSON if it ends in .json. Prints the entry hash and index.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1"
+    ///
+    /// With --sigstore-bundle (feature `sigstore`), a firmware build also cites a cosign signature
+    /// over one of its artifacts: the bundle is verified offline against --trusted-root and
+    /// --identity/--oidc-issuer (or --sigstore-key) first, and nothing is recorded if it fails.
+    /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
         /// Evidence kind: firmware-build, lab-result, countersignature, claim or incident.
         kind: String,
@@ -92,6 +131,9 @@ pub enum Command {
         /// How to sign.
         #[command(flatten)]
         signing: SigningArgs,
+        /// A Sigstore signature to verify and cite (feature `sigstore`).
+        #[command(flatten)]
+        sigstore: SigstoreRecordArgs,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -441,15 +483,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer,
             subject,
             signing,
+            sigstore,
             json,
             dir,
         } => ledger_cmds::record(
             &dir.ledger,
-            &kind,
-            &input,
-            &issuer,
-            &subject,
-            &signing,
+            &ledger_cmds::RecordArgs {
+                kind: &kind,
+                input: &input,
+                issuer: &issuer,
+                subject: &subject,
+                signing: &signing,
+                sigstore: &sigstore,
+            },
             json,
         ),
         Command::Countersign {

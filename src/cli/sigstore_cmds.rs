@@ -5,8 +5,11 @@ use std::path::Path;
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use super::CliError;
-use crate::sigstore::{SignerPolicy, TrustedRoot, verify_bundle};
+use super::{CliError, SigstoreRecordArgs};
+use crate::evidence::{Evidence, Sha256Hex, SigstoreRef};
+use crate::sigstore::{
+    CitedBytes, SignerPolicy, TrustedRoot, artifact_for_bundle, verify_bundle, verify_citation,
+};
 
 /// Exit code for an invalid bundle or trusted root.
 const EXIT_INVALID: i32 = 3;
@@ -69,4 +72,125 @@ pub(super) fn verify(
         Some(e) if e.is_invalid_input() => Err(CliError::new(e.to_string()).code(EXIT_INVALID)),
         Some(e) => Err(CliError::new(e.to_string())),
     }
+}
+
+fn sha256(bytes: &[u8]) -> Sha256Hex {
+    Sha256Hex(Sha256::digest(bytes).into())
+}
+
+/// `evledger record --sigstore-bundle`: verifies the Sigstore bundle over the build's artifact
+/// and fills in the build's `sigstore` citation; returns the evidence and the documents the
+/// ledger must keep (the bundle, and a managed key). Refuses on any failure, before anything is
+/// written.
+///
+/// # Errors
+/// A build that cites a Sigstore bundle without --sigstore-bundle (or both), a non-firmware
+/// kind, unreadable files, no matching artifact, or a bundle that does not verify.
+pub(super) fn cite(
+    evidence: Evidence,
+    args: &SigstoreRecordArgs,
+) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
+    let Some(bundle_path) = &args.sigstore_bundle else {
+        if let Evidence::FirmwareBuild(fb) = &evidence
+            && fb.sigstore.is_some()
+        {
+            return Err(CliError::new(
+                "the firmware build cites a Sigstore bundle, but --sigstore-bundle was not given",
+            )
+            .hint("remove the sigstore table and pass --sigstore-bundle FILE --trusted-root FILE --identity ID --oidc-issuer URL; evledger verifies the bundle and fills the table in"));
+        }
+        return Ok((evidence, Vec::new()));
+    };
+    let Evidence::FirmwareBuild(mut fb) = evidence else {
+        return Err(CliError::new(
+            "--sigstore-bundle is only for firmware-build evidence",
+        ));
+    };
+    if fb.sigstore.is_some() {
+        return Err(CliError::new(
+            "the firmware build already has a sigstore table, and --sigstore-bundle would replace it",
+        )
+        .hint("remove the sigstore table from the input; --sigstore-bundle fills it in"));
+    }
+    let Some(root_path) = &args.trusted_root else {
+        return Err(CliError::new("--sigstore-bundle needs --trusted-root"));
+    };
+    let bundle = read(bundle_path, "Sigstore bundle")?;
+    let root = read(root_path, "trusted root")?;
+    let key = args
+        .sigstore_key
+        .as_deref()
+        .map(|k| {
+            pem_key(&read(k, "key")?)
+                .ok_or_else(|| CliError::new(format!("{} is not a PEM public key", k.display())))
+        })
+        .transpose()?;
+    let (identity, issuer) = match (&args.identity, &args.oidc_issuer, &key) {
+        (Some(id), Some(iss), None) => (Some(id.clone()), Some(iss.clone())),
+        (None, None, Some(_)) => (None, None),
+        _ => {
+            return Err(CliError::new(
+                "--sigstore-bundle needs --identity and --oidc-issuer, or --sigstore-key",
+            ));
+        }
+    };
+    let artifact = match &args.sigstore_artifact {
+        Some(name) => name.clone(),
+        None => artifact_for_bundle(&fb, &bundle)
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "{}: its message digest is not the SHA-256 of any artifact of the build",
+                    bundle_path.display()
+                ))
+                .hint("check artifacts[].sha256 against the signed file, or name the artifact with --sigstore-artifact")
+            })?
+            .to_owned(),
+    };
+    fb.sigstore = Some(SigstoreRef {
+        bundle_sha256: sha256(&bundle),
+        trusted_root_sha256: sha256(&root),
+        artifact,
+        identity,
+        issuer,
+        key_sha256: key.as_deref().map(sha256),
+    });
+    // Re-validate through the payload, so the filled-in citation obeys the schema.
+    let evidence = Evidence::FirmwareBuild(fb);
+    let evidence = Evidence::from_payload("firmware-build", &evidence.to_payload())?;
+    let Evidence::FirmwareBuild(fb) = &evidence else {
+        return Err(CliError::new(
+            "firmware-build payload decoded as another kind",
+        ));
+    };
+    let cited = CitedBytes {
+        bundle: &bundle,
+        trusted_root: &root,
+        key: key.as_deref(),
+    };
+    let (report, artifact) = verify_citation(fb, cited, crate::time::now()).map_err(|e| {
+        let err = CliError::new(e.to_string());
+        if matches!(e, crate::sigstore::CitationError::TrustedRoot(_)) {
+            err.code(EXIT_INVALID)
+        } else {
+            err
+        }
+    })?;
+    if let Some(e) = &report.error {
+        eprint!("{}", report.to_text());
+        return Err(CliError::new(format!(
+            "{}: the Sigstore bundle does not verify over artifact {artifact}: {e}; nothing was recorded",
+            bundle_path.display()
+        )));
+    }
+    eprintln!(
+        "sigstore: {} verified over artifact {artifact}, signed at {}",
+        bundle_path.display(),
+        report
+            .signed_at
+            .map(crate::time::format_rfc3339)
+            .unwrap_or_default()
+    );
+    let mut documents = vec![bundle];
+    documents.extend(key);
+    Ok((evidence, documents))
 }

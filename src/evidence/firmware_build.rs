@@ -38,6 +38,43 @@ pub struct FirmwareBuild {
     pub privacy_defaults: PrivacyDefaults,
     /// End of the security support period.
     pub support_until: Timestamp,
+    /// A Sigstore (cosign) signature over one of the artifacts, by digest (`specs/sigstore.md`).
+    /// Omitted when absent, so payloads without it are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigstore: Option<SigstoreRef>,
+}
+
+/// A Sigstore bundle signing one artifact of the build, cited by digest, with the signer policy
+/// and trusted root it was checked against when recorded. The bundle bytes are kept in the
+/// ledger and attached to evidence bundles; a verifier re-checks them against the trusted root
+/// its own trust file pins (never one carried in the bundle).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreRef {
+    /// SHA-256 of the Sigstore bundle file (`*.sigstore.json`).
+    pub bundle_sha256: Sha256Hex,
+    /// SHA-256 of the `trusted_root.json` the bundle was verified against.
+    pub trusted_root_sha256: Sha256Hex,
+    /// The name of the artifact (in `artifacts`) whose SHA-256 the bundle signs.
+    pub artifact: String,
+    /// Expected Fulcio certificate identity (SAN), for keyless signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Expected OIDC issuer URL, for keyless signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// SHA-256 of the managed public key (SubjectPublicKeyInfo DER), for key-based signing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_sha256: Option<Sha256Hex>,
+}
+
+impl FirmwareBuild {
+    /// The artifact the Sigstore bundle signs, if the build cites one and names a listed artifact.
+    pub fn sigstore_artifact(&self) -> Option<(&SigstoreRef, &Artifact)> {
+        let s = self.sigstore.as_ref()?;
+        let a = self.artifacts.iter().find(|a| a.name == s.artifact)?;
+        Some((s, a))
+    }
 }
 
 /// The product a build is for.
@@ -193,6 +230,26 @@ impl Kind for FirmwareBuild {
             "privacy_defaults.template_retention_days",
             "must be > 0 (omit it for no limit)",
         );
+        if let Some(sg) = &self.sigstore {
+            p.text("sigstore.artifact", &sg.artifact, 500);
+            p.check(
+                self.artifacts.iter().any(|a| a.name == sg.artifact),
+                "sigstore.artifact",
+                "must name one of the build's artifacts",
+            );
+            match (&sg.identity, &sg.issuer, &sg.key_sha256) {
+                (Some(id), Some(iss), None) => {
+                    p.text("sigstore.identity", id, 1000);
+                    p.text("sigstore.issuer", iss, 1000);
+                }
+                (None, None, Some(_)) => {}
+                _ => p.check(
+                    false,
+                    "sigstore",
+                    "needs identity and issuer (keyless signing) or key_sha256 (a managed key), not both",
+                ),
+            }
+        }
         p.check(
             self.support_until > self.built_at,
             "support_until",
@@ -251,6 +308,24 @@ impl Kind for FirmwareBuild {
                 "  {role:<17} {} {} model {}",
                 c.name, c.version, c.model_sha256
             );
+        }
+        if let Some(sg) = &self.sigstore {
+            let _ = writeln!(
+                s,
+                "  sigstore          bundle {} over {}",
+                sg.bundle_sha256, sg.artifact
+            );
+            match (&sg.identity, &sg.issuer, &sg.key_sha256) {
+                (Some(id), Some(iss), _) => {
+                    let _ = writeln!(s, "    signed by       {id}");
+                    let _ = writeln!(s, "    issuer          {iss}");
+                }
+                (_, _, Some(k)) => {
+                    let _ = writeln!(s, "    signed by key   sha256 {k}");
+                }
+                _ => {}
+            }
+            let _ = writeln!(s, "    trusted root    sha256 {}", sg.trusted_root_sha256);
         }
         let _ = writeln!(
             s,

@@ -21,7 +21,7 @@ pub use claim::{
 pub use countersignature::{COUNTERSIGNABLE, Countersignature};
 pub use firmware_build::{
     Artifact, BiometricComponent, ComponentRole, FirmwareBuild, PrivacyDefaults, Product,
-    Provenance, SbomDigest, SourceRef,
+    Provenance, SbomDigest, SigstoreRef, SourceRef,
 };
 pub use incident::{
     Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
+use sha2::Digest as _;
 
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{Evidence, Kind};
@@ -291,6 +292,7 @@ impl Ledger {
             issued_at,
             signer: signer.key.verifying_key(),
             references: Self::index_terms(evidence, &signer.key.verifying_key()),
+            documents: Vec::new(),
         })
     }
 
@@ -389,9 +391,40 @@ impl Ledger {
         signer: &Signer<'_>,
         issued_at: u64,
     ) -> Result<Recorded, LedgerError> {
+        self.record_with_documents(evidence, signer, issued_at, Vec::new())
+    }
+
+    /// Records evidence as [`Ledger::record`] does, keeping `documents` (files the evidence cites
+    /// by SHA-256, such as a Sigstore bundle) in the same transaction as the entry, so that
+    /// `evledger bundle` can attach them.
+    ///
+    /// # Errors
+    /// As [`Ledger::record`]; [`LedgerError::Reference`] for a document the evidence does not
+    /// cite by digest. Nothing is written on error.
+    pub fn record_with_documents(
+        &mut self,
+        evidence: &Evidence,
+        signer: &Signer<'_>,
+        issued_at: u64,
+        documents: Vec<Vec<u8>>,
+    ) -> Result<Recorded, LedgerError> {
         self.check_references(evidence)?;
         self.check_signer_standing(&signer.key.verifying_key())?;
-        let entry = Self::sign(evidence, signer, issued_at)?;
+        let cited = evidence.document_digests();
+        for d in &documents {
+            let digest: [u8; 32] = sha2::Sha256::digest(d).into();
+            if !cited.iter().any(|(_, c)| *c == digest) {
+                return Err(LedgerError::Reference {
+                    path: "documents".into(),
+                    reason: format!(
+                        "the evidence does not cite document {} by digest",
+                        crate::hex::encode(&digest)
+                    ),
+                });
+            }
+        }
+        let mut entry = Self::sign(evidence, signer, issued_at)?;
+        entry.documents = documents;
         let index = self.append(std::slice::from_ref(&entry))?[0];
         Ok(Recorded {
             index,

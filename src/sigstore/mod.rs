@@ -14,6 +14,7 @@
 
 mod bundle;
 mod certs;
+mod citation;
 mod crypto;
 mod report;
 mod tlog;
@@ -22,6 +23,7 @@ mod tsa;
 mod verify;
 
 pub use bundle::{Bundle, LogEntry};
+pub use citation::{CitationError, CitedBytes, artifact_for_bundle, verify_citation};
 pub use report::{SigstoreReport, Step};
 pub use trusted_root::TrustedRoot;
 pub use verify::{SignerPolicy, verify_bundle};

@@ -32,6 +32,9 @@ pub struct NewEntry {
     pub signer: VerifyingKey,
     /// Entry hashes the evidence cites (indexed so that citing entries can be found).
     pub references: Vec<Hash>,
+    /// Documents the evidence cites by SHA-256 whose bytes the ledger keeps (e.g. a Sigstore
+    /// bundle), stored in the same transaction as the entry, keyed by their SHA-256.
+    pub documents: Vec<Vec<u8>>,
 }
 
 /// A stored entry.
@@ -242,6 +245,19 @@ pub trait Store: NodeSource<Error = StoreError> {
         lines: &[String],
         max_lines: usize,
     ) -> Result<usize, StoreError>;
+    /// The stored document with this SHA-256, if any.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Calls `f` with the key and bytes of every stored document.
+    ///
+    /// # Errors
+    /// On read failure or the first error `f` returns.
+    fn for_each_document(
+        &self,
+        f: &mut dyn FnMut(Hash, Vec<u8>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Every stored checkpoint, by size.
     ///
     /// # Errors

@@ -8,15 +8,18 @@
 //!   without firing delete triggers, so tables also refuse an insert over an existing key;
 //!   `entries` by its dense-index rule);
 //! - a checkpoint's size never goes below the latest one, nor beyond the log;
-//! - a cosignature line belongs to a stored checkpoint, and is stored once per checkpoint.
+//! - a cosignature line belongs to a stored checkpoint, and is stored once per checkpoint;
+//! - a document is stored under its SHA-256 (computed by the store) and never changes.
 //!
-//! Ledgers written before the `cosignatures` table existed get it (with its triggers) in the
-//! first transaction that stores a cosignature; until then reads treat it as empty.
+//! Ledgers written before the `cosignatures` or `documents` table existed get it (with its
+//! triggers) in the first transaction that stores a cosignature or a document; until then reads
+//! treat it as empty.
 
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest as _, Sha256};
 
 use super::{LedgerInfo, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry};
 use crate::keys::KeyId;
@@ -102,7 +105,28 @@ const APPEND_ONLY_TABLES: &[&str] = &[
     "log_keys",
     "checkpoints",
     "cosignatures",
+    "documents",
 ];
+
+/// The `documents` table and its insert trigger, created with [`SCHEMA`] and, for ledgers created
+/// before it existed, by the first append that stores a document. An insert over an existing key with other bytes is refused (`INSERT OR IGNORE`
+/// of the same bytes is a no-op).
+const DOCUMENTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS documents (
+    sha256 BLOB PRIMARY KEY CHECK (length(sha256) = 32),
+    bytes  BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS documents_no_replace BEFORE INSERT ON documents
+WHEN EXISTS (SELECT 1 FROM documents WHERE sha256 = NEW.sha256 AND bytes IS NOT NEW.bytes)
+BEGIN SELECT RAISE(ABORT, 'documents is append-only'); END;";
+
+/// Whether table `name` exists (older ledgers lack the tables added later).
+fn has_table(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
 
 /// The `cosignatures` table as [`SCHEMA`] creates it, for ledgers created before it existed.
 /// Rows keep their insertion order in `rowid` (nothing is ever deleted).
@@ -158,6 +182,7 @@ impl SqliteStore {
         // One transaction creates schema and identity: a crash leaves either a whole ledger or an empty file.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(DOCUMENTS_TABLE)?;
         for t in APPEND_ONLY_TABLES {
             tx.execute_batch(&append_only_triggers(t))?;
         }
@@ -316,6 +341,11 @@ impl Store for SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if entries.iter().any(|e| !e.documents.is_empty()) {
+            // A ledger created before the table existed gets it here, in the same transaction.
+            tx.execute_batch(DOCUMENTS_TABLE)?;
+            tx.execute_batch(&append_only_triggers("documents"))?;
+        }
         let start = size_of(&tx)?;
         let mut frontier = Frontier::load(&Nodes(&tx), start)?;
         let mut indexes = Vec::with_capacity(entries.len());
@@ -359,6 +389,13 @@ impl Store for SqliteStore {
                 }
                 for target in &e.references {
                     ins_ref.execute(params![target.as_slice(), to_i64(idx)?])?;
+                }
+                for d in &e.documents {
+                    let key: [u8; 32] = Sha256::digest(d).into();
+                    tx.execute(
+                        "INSERT OR IGNORE INTO documents (sha256, bytes) VALUES (?1, ?2)",
+                        params![key.as_slice(), d],
+                    )?;
                 }
                 indexes.push(idx);
             }
@@ -523,6 +560,36 @@ impl Store for SqliteStore {
         rows.into_iter()
             .map(|row| make_checkpoint(&self.conn, row))
             .collect()
+    }
+
+    fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        if !has_table(&self.conn, "documents")? {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM documents WHERE sha256 = ?1")?;
+        Ok(stmt
+            .query_row([sha256.as_slice()], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn for_each_document(
+        &self,
+        f: &mut dyn FnMut(Hash, Vec<u8>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if !has_table(&self.conn, "documents")? {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sha256, bytes FROM documents ORDER BY sha256")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key: Vec<u8> = r.get(0)?;
+            f(to_hash(&key, "document key")?, r.get(1)?)?;
+        }
+        Ok(())
     }
 
     fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
@@ -748,6 +815,49 @@ mod tests {
             store.add_cosignatures(5, &lines(&["— w1 AAAA"]), 10),
             Err(StoreError::NoCheckpoint { size: 5 })
         ));
+    }
+
+    #[test]
+    fn documents_are_kept_under_their_digest_and_never_changed() {
+        let (dir, mut store) = new_store();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[2; 32]);
+        let mut e = NewEntry {
+            statement: vec![1, 2, 3],
+            entry_hash: [7; 32],
+            kind: "firmware-build".into(),
+            issuer: "i".into(),
+            subject: "s".into(),
+            issued_at: 1,
+            signer: key.verifying_key(),
+            references: vec![],
+            documents: vec![b"doc".to_vec()],
+        };
+        store.append_batch(std::slice::from_ref(&e)).unwrap();
+        let digest: Hash = Sha256::digest(b"doc").into();
+        assert_eq!(store.document(&digest).unwrap(), Some(b"doc".to_vec()));
+        assert_eq!(store.document(&[0; 32]).unwrap(), None);
+        // The same document cited again is stored once.
+        e.entry_hash = [8; 32];
+        store.append_batch(std::slice::from_ref(&e)).unwrap();
+        for sql in [
+            "UPDATE documents SET bytes = x'00'",
+            "DELETE FROM documents",
+            "INSERT OR REPLACE INTO documents (sha256, bytes) SELECT sha256, x'00' FROM documents",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut n = 0;
+        store
+            .for_each_document(&mut |k, b| {
+                assert_eq!((k, b.as_slice()), (digest, b"doc".as_slice()));
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! Steps, in order (`specs/verification.md`): strict parsing; the checkpoint's signature by a
 //! pinned log key; the witness quorum; consistency proofs; each inclusion proof; each statement's
 //! signature (Ed25519 `verify_strict` semantics); each signer's role for the kind; every citation
-//! resolves inside the bundle; the policy profiles. The verdict is "verified" only if every check
+//! resolves inside the bundle; each cited Sigstore bundle (against pinned trusted roots); the
+//! policy profiles. The verdict is "verified" only if every check
 //! passed; nothing that was not checked counts as passed.
 
 mod remember;
 mod report;
 mod signers;
+mod sigstore;
 
 pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
@@ -42,7 +44,7 @@ pub(super) struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn check(
+    pub(super) fn check(
         &mut self,
         step: Step,
         entry: Option<u64>,
@@ -125,6 +127,7 @@ pub fn verify_bundle_with(
     }
     check_references(&mut run, &entries);
     check_attachments(&mut run, &bundle, &entries);
+    sigstore::check_sigstore(&mut run, &bundle, &entries);
     let view = PolicyView::new(
         entries
             .iter()

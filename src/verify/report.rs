@@ -24,6 +24,9 @@ pub enum Step {
     Signer,
     /// Every citation resolves inside the bundle, to an allowed kind.
     References,
+    /// Each firmware build's attached Sigstore bundle, re-checked offline against a trusted root
+    /// the trust file pins (`specs/sigstore.md`).
+    Sigstore,
     /// The policy profiles' rules.
     Policy,
 }
@@ -40,6 +43,7 @@ impl Step {
             Step::Signature => "signature",
             Step::Signer => "signer",
             Step::References => "references",
+            Step::Sigstore => "sigstore",
             Step::Policy => "policy",
         }
     }
