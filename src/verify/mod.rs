@@ -111,7 +111,7 @@ pub fn verify_bundle_with(
     if let Some(remembered) = &options.remembered {
         check_remembered(&mut run, &bundle, head.as_ref(), remembered);
     }
-    let included = check_inclusion(&mut run, &bundle, head.as_ref());
+    let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
     let roles = signers::check_signatures(&mut run, &entries, &included);
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
@@ -200,9 +200,10 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
             }
         };
         let h = st.header();
+        let entry_hash = st.entry_hash();
         run.report.entries.push(EntrySummary {
             index: e.index,
-            entry_hash: crate::hex::encode(&st.entry_hash()),
+            entry_hash: crate::hex::encode(&entry_hash),
             kind: kind.clone(),
             issuer: h.issuer.clone(),
             subject: h.subject.clone(),
@@ -212,7 +213,7 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
         });
         entries.push(ParsedEntry {
             index: e.index,
-            entry_hash: st.entry_hash(),
+            entry_hash,
             statement: st,
             evidence: ev,
         });
@@ -500,9 +501,16 @@ fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>,
 }
 
 /// Step 5: each entry's inclusion proof leads to the checkpoint's root; returns the included indexes.
-fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) -> HashSet<u64> {
+fn check_inclusion(
+    run: &mut Run<'_>,
+    bundle: &Bundle,
+    entries: &[ParsedEntry],
+    head: Option<&RootHash>,
+) -> HashSet<u64> {
     let mut included = HashSet::new();
-    for e in &bundle.entries {
+    // Parsing succeeded for every entry, so `entries` follows `bundle.entries` one to one and
+    // each entry hash is computed once.
+    for (e, parsed) in bundle.entries.iter().zip(entries) {
         let Some(head) = head else {
             run.fail(
                 Step::Inclusion,
@@ -511,7 +519,7 @@ fn check_inclusion(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) 
             );
             continue;
         };
-        let leaf = merkle::leaf_hash(&crate::statement::entry_hash(&e.statement));
+        let leaf = merkle::leaf_hash(&parsed.entry_hash);
         match head.verify_inclusion(&leaf, e.index, &InclusionProof::new(e.proof.clone())) {
             Ok(()) => {
                 included.insert(e.index);
