@@ -90,7 +90,7 @@ fn bench_ledger_1m(c: &mut Criterion) {
         assert!(status.success(), "evledger record failed: {status}");
     };
     record();
-    g.sample_size(50);
+    g.sample_size(50).measurement_time(Duration::from_secs(8));
     g.bench_function("record_process", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
@@ -101,6 +101,7 @@ fn bench_ledger_1m(c: &mut Criterion) {
         })
     });
 
+    g.sample_size(100).measurement_time(Duration::from_secs(5));
     {
         let mut ledger = Ledger::open(&work).expect("open work copy");
         let key = common::release_key();
