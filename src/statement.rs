@@ -384,6 +384,17 @@ impl SignedStatement {
 pub fn verify_many(
     items: Vec<(SignedStatement, VerifyingKey)>,
 ) -> Vec<Result<VerifiedStatement, StatementError>> {
+    let refs: Vec<(&SignedStatement, &VerifyingKey)> = items.iter().map(|(s, k)| (s, k)).collect();
+    let checked = check_many(&refs);
+    items
+        .into_iter()
+        .zip(checked)
+        .map(|((statement, key), r)| r.map(|()| VerifiedStatement { statement, key }))
+        .collect()
+}
+
+/// As [`verify_many`], for statements the caller keeps: only the outcome of each check.
+pub fn check_many(items: &[(&SignedStatement, &VerifyingKey)]) -> Vec<Result<(), StatementError>> {
     let prepared: Vec<(Vec<u8>, Signature)> = items
         .iter()
         .map(|(st, _)| {
@@ -406,17 +417,17 @@ pub fn verify_many(
         .collect();
     let ok = crate::strict_batch::verify_strict_many(&batch);
     items
-        .into_iter()
+        .iter()
         .zip(ok)
         .map(|((st, key), ok)| {
-            let got = KeyId::of(&key);
+            let got = KeyId::of(key);
             if got != st.header.kid {
                 Err(StatementError::KidMismatch {
                     expected: st.header.kid,
                     got,
                 })
             } else if ok {
-                Ok(VerifiedStatement { statement: st, key })
+                Ok(())
             } else {
                 Err(StatementError::BadSignature { kid: got })
             }

@@ -18,6 +18,15 @@ use serde_json::Value as J;
 fn snapshot(env: &Env) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(env.path(LEDGER))
         .unwrap()
+        // The WAL index (`-shm`) is SQLite's shared-memory cache, rewritten by every reader; it
+        // holds no data. The database and its write-ahead log must not change.
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("-shm")
+        })
         .map(|e| {
             let e = e.unwrap();
             (

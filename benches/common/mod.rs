@@ -273,4 +273,9 @@ pub fn work_copy(from: &Path, to: &Path) {
     ] {
         std::fs::copy(from.join(name), to.join(name)).expect("copy fixture file");
     }
+    // Committed entries may still be in the write-ahead log (it is not folded in on close).
+    let wal = format!("{}-wal", evledger::store::DB_FILE);
+    if from.join(&wal).exists() {
+        std::fs::copy(from.join(&wal), to.join(&wal)).expect("copy fixture WAL");
+    }
 }

@@ -274,7 +274,7 @@ pub(super) fn check_signatures(
         if !book.contains_key(&kid) && !e.statement.header().x5chain.is_empty() {
             match certificate_standing(run.trust, e) {
                 Ok((standing, how)) => {
-                    batch.push((e.statement.clone(), standing.key));
+                    batch.push((&e.statement, standing.key));
                     pending.push(e);
                     certified.insert(e.index, (standing, how));
                 }
@@ -293,13 +293,15 @@ pub(super) fn check_signatures(
             Some(s) => match s.refuses(e.index) {
                 Some(why) => run.fail(Step::Signer, Some(e.index), why),
                 None => {
-                    batch.push((e.statement.clone(), s.key));
+                    batch.push((&e.statement, s.key));
                     pending.push(e);
                 }
             },
         }
     }
-    let results = statement::verify_many(batch);
+    let refs: Vec<(&statement::SignedStatement, &VerifyingKey)> =
+        batch.iter().map(|(s, k)| (*s, k)).collect();
+    let results = statement::check_many(&refs);
     for (e, result) in pending.into_iter().zip(results) {
         let h = e.statement.header();
         if let Err(err) = result {
