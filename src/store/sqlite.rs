@@ -239,14 +239,6 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Leave the write-ahead log in place when the connection closes instead of copying it into
-    // the database then: a short `evledger record` then costs one fsync (its commit) rather than
-    // five. Committed entries may live in `evledger.db-wal` until the next automatic WAL
-    // checkpoint, so the ledger is the directory's database files together (see ledger/README.md).
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    )?;
     Ok(())
 }
 
