@@ -280,6 +280,15 @@ impl TrustFile {
                             .map_err(|e| invalid(format!("witnesses.keys[{i}]"), e.to_string()))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                for (i, k) in keys.iter().enumerate() {
+                    if keys[..i].iter().any(|p| p.to_string() == k.to_string()) {
+                        return Err(invalid(
+                            format!("witnesses.keys[{i}]"),
+                            "lists a witness key twice: each witness counts once toward the quorum"
+                                .into(),
+                        ));
+                    }
+                }
                 if w.quorum > keys.len() {
                     return Err(invalid(
                         "witnesses.quorum".into(),

@@ -145,3 +145,25 @@ fn deadline_checked_against_witnessed_time_when_asked() {
     assert_eq!(o, Outcome::Pass, "{m}");
     assert!(m.contains("(self-asserted sent_at)"), "{m}");
 }
+
+#[test]
+fn a_witness_key_listed_twice_is_refused() {
+    let s = story();
+    let line = s
+        .trust
+        .lines()
+        .find(|l| l.starts_with("keys = [\"witness"))
+        .expect("witness keys");
+    let key = line.trim_start_matches("keys = [").trim_end_matches(']');
+    let twice = s
+        .trust
+        .replace(line, &format!("keys = [{key}, {key}]"))
+        .replace("quorum = 1", "quorum = 2");
+    let err = TrustFile::parse(&twice, Path::new("t.toml"), Path::new("."))
+        .expect_err("duplicate witness");
+    assert!(
+        err.to_string()
+            .contains("witnesses.keys[1]: lists a witness key twice"),
+        "{err}"
+    );
+}

@@ -131,6 +131,15 @@ pub fn verify(
             .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     }
     let report = crate::verify::verify_bundle_with(&bytes, &trust, &profiles, &options);
+    // The report first: a failure to remember must not hide what was verified.
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        outln!("{}", report.render().trim_end());
+    }
     if let (Some(m), Some(cp)) = (&memory, &checkpoint)
         && matches!(report.verdict, Verdict::Verified | Verdict::PolicyNotMet)
         && m.remember(cp).map_err(|e| CliError::new(e.to_string()))?
@@ -139,14 +148,6 @@ pub fn verify(
             "remembered the verified checkpoint at tree size {}",
             report.tree_size.unwrap_or(0)
         );
-    }
-    if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        outln!("{}", report.render().trim_end());
     }
     match report.verdict.exit_code() {
         0 => Ok(()),

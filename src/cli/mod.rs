@@ -118,7 +118,7 @@ pub enum Command {
     /// --identity/--oidc-issuer (or --sigstore-key) first, and nothing is recorded if it fails.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
-        /// Evidence kind: firmware-build, lab-result, countersignature, claim or incident.
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -262,7 +262,8 @@ pub enum Command {
     /// Export selected entries with proofs as a self-contained bundle.cbor.
     ///
     /// A selection is closed under evidence: what a selected entry cites, the countersignatures
-    /// of selected entries and the incidents citing selected builds are included, transitively.
+    /// of selected entries, the incidents citing selected builds, and the key events about the
+    /// selected entries' signer keys are included, transitively.
     /// Example: evledger bundle --claim 3f9c2d8e... --out claim.bundle.cbor
     Bundle {
         /// Output file.

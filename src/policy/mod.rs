@@ -393,10 +393,11 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         if !in_scope {
             continue;
         }
-        let deadline = inc
-            .aware_at
-            .0
-            .saturating_add((*deadline_hours as i64).saturating_mul(3600));
+        let deadline = inc.aware_at.0.saturating_add(
+            i64::try_from(*deadline_hours)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(3600),
+        );
         let sent: Vec<_> = inc
             .notifications
             .iter()
@@ -408,7 +409,8 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             && let Some(w) = ie.witnessed_at
             && !sent.is_empty()
         {
-            let ok = w as i64 <= deadline;
+            // Both must hold: the record was witnessed in time, and what it says is in time.
+            let ok = w as i64 <= deadline && sent.iter().any(|n| n.sent_at.0 <= deadline);
             let msg = format!(
                 "{regime} notification recorded in the log by {} (witnessed time), {} after aware-at{} (deadline {deadline_hours} h)",
                 crate::time::format_rfc3339(w as i64),

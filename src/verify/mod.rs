@@ -116,6 +116,10 @@ pub fn verify_bundle_with(
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
     let witnessed_at = |index: u64| {
+        // Only an entry proved to be in the log inherits the checkpoint's witnessed time.
+        if !included.contains(&index) {
+            return None;
+        }
         witnessed
             .iter()
             .filter(|(size, _)| *size > index)
