@@ -410,15 +410,19 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             && !sent.is_empty()
         {
             // Both must hold: the record was witnessed in time, and what it says is in time.
-            let ok = w as i64 <= deadline && sent.iter().any(|n| n.sent_at.0 <= deadline);
+            let witnessed_in_time = w as i64 <= deadline;
+            let sent_in_time = sent.iter().any(|n| n.sent_at.0 <= deadline);
+            let ok = witnessed_in_time && sent_in_time;
             let msg = format!(
                 "{regime} notification recorded in the log by {} (witnessed time), {} after aware-at{} (deadline {deadline_hours} h)",
                 crate::time::format_rfc3339(w as i64),
                 elapsed(inc.aware_at.0, w as i64),
-                if ok {
-                    ""
-                } else {
+                if !witnessed_in_time {
                     ", too late whatever sent_at says"
+                } else if !sent_in_time {
+                    ", but every sent_at is after the deadline"
+                } else {
+                    ""
                 }
             );
             out.push(check(
