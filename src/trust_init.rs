@@ -11,6 +11,7 @@ use std::fmt::Write;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use crate::evidence::{Evidence, KeyEventType};
 use crate::keys::KeyId;
 use crate::ledger::{Ledger, LedgerError};
 use crate::statement::SignedStatement;
@@ -39,12 +40,22 @@ fn role_name(kinds: &BTreeSet<String>) -> &'static str {
 pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, LedgerError> {
     let store = ledger.store();
     let mut by_key: BTreeMap<KeyId, BTreeSet<String>> = BTreeMap::new();
+    // Keys that key events introduce or rotate to get their roles from those events, from the
+    // event's log position on; pinning them here would trust them from index 0.
+    let mut derived: BTreeSet<KeyId> = BTreeSet::new();
     store.for_each_entry(&mut |e| {
         let st = SignedStatement::parse(&e.statement)
             .map_err(|err| StoreError::Corrupt(format!("entry {}: {err}", e.index)))?;
+        if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload())
+            && ev.event != KeyEventType::Revoke
+            && let Some(kid) = ev.subject_kid()
+        {
+            derived.insert(kid);
+        }
         by_key.entry(st.header().kid).or_default().insert(e.kind);
         Ok(())
     })?;
+    by_key.retain(|kid, _| !derived.contains(kid));
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(

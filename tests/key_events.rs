@@ -305,3 +305,32 @@ fn a_forged_rotation_by_a_non_owner_grants_nothing() {
     assert!(failures(&r, forged)[0].contains("neither pinned nor introduced"));
     assert!(failures(&r, b)[0].contains("not pinned by the trust file nor introduced"));
 }
+
+#[test]
+fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let old = SigningKey::from_bytes(&[19; 32]);
+    let new = SigningKey::from_bytes(&[20; 32]);
+    ledger
+        .record(&build(1), &signer(&old), 100)
+        .expect("record");
+    ledger
+        .record(&key_event("rotate", &new, ""), &signer(&old), 101)
+        .expect("rotate");
+    ledger
+        .record(&build(2), &signer(&new), 102)
+        .expect("record");
+    let text = evledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    assert!(
+        text.contains(&B64.encode(old.verifying_key().to_bytes())),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&B64.encode(new.verifying_key().to_bytes())),
+        "a rotated-to key must not be pinned from index 0:\n{text}"
+    );
+    let t = TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust");
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+}

@@ -98,7 +98,7 @@ impl Ledger {
     pub fn add_log_key(&mut self, key: &SigningKey) -> Result<u64, LedgerError> {
         let public = key.verifying_key();
         if self.log_keys()?.contains(&public) {
-            return Err(LedgerError::Checkpoint(format!(
+            return Err(LedgerError::LogKey(format!(
                 "key {} is already a log key of this ledger",
                 KeyId::of(&public)
             )));
@@ -127,7 +127,7 @@ impl Ledger {
     ) -> Result<PathBuf, LedgerError> {
         let keys = self.log_keys()?;
         if !keys.contains(key) {
-            return Err(LedgerError::Checkpoint(format!(
+            return Err(LedgerError::LogKey(format!(
                 "key {} is not a log key of this ledger",
                 KeyId::of(key)
             )));
@@ -138,13 +138,13 @@ impl Ledger {
             .count();
         let path = self.log_key_path(key);
         if !path.exists() {
-            return Err(LedgerError::Checkpoint(format!(
+            return Err(LedgerError::LogKey(format!(
                 "log key {} is already retired",
                 KeyId::of(key)
             )));
         }
         if active < 2 {
-            return Err(LedgerError::Checkpoint(
+            return Err(LedgerError::LogKey(
                 "refusing to retire the only active log key: add its successor first (evledger log-key add)".into(),
             ));
         }

@@ -86,6 +86,9 @@ pub enum LedgerError {
         /// The event type (revoke or rotate).
         what: &'static str,
     },
+    /// A log key rotation was refused.
+    #[error("log key: {0}")]
+    LogKey(String),
     /// A signer certificate is unusable.
     #[error("certificate: {0}")]
     Certificate(String),
