@@ -22,11 +22,22 @@ mod common_sigstore {
     }
 
     pub fn run_with(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> SigstoreReport {
+        run_with_root(name, |_| {}, edit)
+    }
+
+    /// Runs a case with its bundle and a copy of its trusted root edited.
+    pub fn run_with_root(
+        name: &str,
+        edit_root: impl FnOnce(&mut serde_json::Value),
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> SigstoreReport {
         let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sigstore");
         let dir = base.join("cases").join(name);
         let root = read_opt(&dir.join("trusted_root.json"))
             .unwrap_or_else(|| std::fs::read(base.join("production_trusted_root.json")).unwrap());
-        let root = TrustedRoot::from_json(&root).unwrap();
+        let mut root: serde_json::Value = serde_json::from_slice(&root).unwrap();
+        edit_root(&mut root);
+        let root = TrustedRoot::from_json(&serde_json::to_vec(&root).unwrap()).unwrap();
         let artifact = read_opt(&dir.join("artifact"))
             .unwrap_or_else(|| std::fs::read(base.join("a.txt")).unwrap());
         let digest: [u8; 32] = Sha256::digest(&artifact).into();
@@ -365,4 +376,60 @@ fn missing_set_is_rejected() {
             .remove("inclusionPromise");
     });
     failed_at(&r, Step::SignedEntryTimestamp);
+}
+
+// The embedded SCT of Rekor v2 keyless bundles (ours; the crate checks it on v1 only). A
+// flipped SCT signature byte or a TBS change also breaks the Fulcio signature, so those are
+// unit tests of the reconstruction in src/sigstore/sct.rs.
+
+const REKOR2_ACCEPTED: [&str; 5] = [
+    "rekor2-checkpoint-multiple-cosigs",
+    "rekor2-checkpoint-origin-not-first",
+    "rekor2-checkpoint-two-sigs-from-origin",
+    "rekor2-timestamp-with-expired-cert-chain",
+    "rekor2-timestamp-without-embedded-cert",
+];
+
+#[test]
+fn rekor2_bundles_report_the_embedded_sct() {
+    for case in REKOR2_ACCEPTED {
+        let r = run(case);
+        assert!(r.is_verified(), "{case}:\n{}", r.to_text());
+        let sct = r.steps.iter().find(|s| s.step == Step::Sct);
+        assert!(
+            sct.is_some_and(|s| s.ok && s.detail.contains("embedded SCT")),
+            "{case}:\n{}",
+            r.to_text()
+        );
+    }
+}
+
+#[test]
+fn rekor2_sct_from_an_untrusted_log_is_rejected() {
+    for case in REKOR2_ACCEPTED {
+        let r = common_sigstore::run_with_root(
+            case,
+            |root| root["ctlogs"] = serde_json::json!([]),
+            |_| {},
+        );
+        assert!(
+            failed_at(&r, Step::Sct)
+                .contains("no embedded SCT is from a CT log of the trusted root"),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn rekor2_sct_outside_the_ct_log_validity_is_rejected() {
+    let r = common_sigstore::run_with_root(
+        "rekor2-timestamp-without-embedded-cert",
+        |root| {
+            for l in root["ctlogs"].as_array_mut().unwrap() {
+                l["publicKey"]["validFor"] = serde_json::json!({"start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"});
+            }
+        },
+        |_| {},
+    );
+    failed_at(&r, Step::Sct);
 }

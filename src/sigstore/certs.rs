@@ -82,6 +82,13 @@ fn parse<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>, SigstoreE
     }
 }
 
+/// The SubjectPublicKeyInfo DER of a trusted issuer certificate.
+pub(super) fn issuer_spki(der: &[u8]) -> Result<Vec<u8>, SigstoreError> {
+    parse(der, "trusted root certificate")
+        .map(|c| c.public_key().raw.to_vec())
+        .map_err(|_| SigstoreError::InvalidTrustedRoot("authority certificate".into()))
+}
+
 /// Checks that `child` is signed by `issuer` (name chaining and an ECDSA signature).
 fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
     if child.issuer().as_raw() != issuer.subject().as_raw() {

@@ -6,8 +6,9 @@
 //! public key). Every step is recorded in a [`SigstoreReport`]; see `specs/sigstore.md` for what
 //! each step checks and what is out of scope.
 //!
-//! The `sigstore` crate does the embedded-SCT check (RFC 6962 §3.3) and the identity policy; the
-//! Rekor checks it skips are ours: the inclusion proof against the checkpoint with
+//! The `sigstore` crate does the embedded-SCT check (RFC 6962 §3.3) of Rekor v1 bundles and the
+//! identity policy; the embedded SCT of Rekor v2 bundles is ours (`sct`), and so are the
+//! Rekor checks it skips: the inclusion proof against the checkpoint with
 //! [`crate::merkle`], the checkpoint's signature by the log key of the trusted root as a signed
 //! note ([`crate::note`]), the v1 signed entry timestamp, the RFC 3161 timestamps of Rekor v2
 //! entries, and the log entry's body against the artifact digest, signature and key.
@@ -17,6 +18,7 @@ mod certs;
 mod citation;
 mod crypto;
 mod report;
+mod sct;
 mod tlog;
 mod trusted_root;
 mod tsa;

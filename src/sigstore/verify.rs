@@ -4,9 +4,10 @@
 use sha2::{Digest as _, Sha256};
 
 use super::bundle::{Bundle, SignerMaterial};
-use super::certs::{check_identity, check_path, crate_verify_keyless};
+use super::certs::{check_identity, check_path, crate_verify_keyless, issuer_spki};
 use super::crypto::verify_ecdsa_prehash;
 use super::report::SigstoreReport;
+use super::sct::check_embedded_sct;
 use super::tlog::{Expected, check_body, check_inclusion, check_set};
 use super::trusted_root::TrustedRoot;
 use super::tsa::check_timestamps;
@@ -191,7 +192,7 @@ fn run(
                     "sigstore crate: Fulcio chain, embedded SCT, signature, entry consistency",
                 );
             }
-            check_path(
+            let ca = check_path(
                 leaf,
                 &root.certificate_authorities,
                 signed_at,
@@ -202,6 +203,13 @@ fn run(
                 Step::Certificate,
                 format!("chains to a trusted Fulcio CA at {signed_at}"),
             );
+            if !v1 {
+                // The crate checked the SCT on the v1 path; v2 needs ours.
+                let issuer = issuer_spki(&root.certificate_authorities[ca].chain[0])?;
+                let sct = check_embedded_sct(leaf, &issuer, &root.ctlogs)
+                    .map_err(|e| fail(Step::Sct, e.to_string()))?;
+                report.pass(Step::Sct, sct);
+            }
             check_identity(leaf, identity, issuer)?;
             report.pass(Step::Identity, format!("{identity} from {issuer}"));
         }
