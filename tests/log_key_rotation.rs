@@ -6,41 +6,14 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
-use evledger::evidence::{Evidence, InputFormat};
-use evledger::export::{self, BundleOptions, Selection};
-use evledger::ledger::{Ledger, Signer};
+use evledger::ledger::Ledger;
 use evledger::note::NoteVerifier;
 use evledger::trust::TrustFile;
 use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle};
 
-const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
-const ORIGIN: &str = "test.example/log";
+mod builds;
 
-fn record(ledger: &mut Ledger, key: &SigningKey, n: u64) {
-    let text = FIRMWARE.replace("build_number = 4200", &format!("build_number = {n}"));
-    let ev = Evidence::from_input("firmware-build", &text, InputFormat::Toml).expect("example");
-    let signer = Signer {
-        key,
-        issuer: "Aurelis",
-        subject: "FG3",
-        x5chain: Vec::new(),
-    };
-    ledger.record(&ev, &signer, 100 + n).expect("record");
-}
-
-fn all(ledger: &mut Ledger, since: Option<String>) -> Vec<u8> {
-    let sel = Selection {
-        all: true,
-        entries: Vec::new(),
-    };
-    let opts = BundleOptions {
-        attachments: Vec::new(),
-        since,
-    };
-    export::build(ledger, &sel, &opts)
-        .expect("bundle")
-        .to_cbor()
-}
+use builds::{ORIGIN, bundle_all, record};
 
 fn trust(log_keys: &str, signer: &SigningKey) -> TrustFile {
     let text = format!(
@@ -67,7 +40,7 @@ fn bundles_from_before_a_rotation_keep_verifying() {
     record(&mut ledger, &release, 1);
     record(&mut ledger, &release, 2);
     let cp1 = ledger.checkpoint().expect("checkpoint").note;
-    let before = all(&mut ledger, None);
+    let before = bundle_all(&mut ledger, None);
 
     // Rotation window: both keys sign.
     let next = SigningKey::from_bytes(&[10; 32]);
@@ -95,7 +68,7 @@ fn bundles_from_before_a_rotation_keep_verifying() {
         "new key only: {}",
         cp3.note
     );
-    let after = all(&mut ledger, Some(cp1));
+    let after = bundle_all(&mut ledger, Some(cp1));
 
     let report = evledger::audit::audit(&ledger, &mut |_, _| {}).expect("audit");
     assert!(report.is_clean(), "{:?}", report.findings);

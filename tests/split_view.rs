@@ -5,42 +5,15 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
-use evledger::evidence::{Evidence, InputFormat};
-use evledger::export::{self, BundleOptions, Selection};
-use evledger::ledger::{Ledger, Signer};
+use evledger::ledger::Ledger;
 use evledger::trust::TrustFile;
 use evledger::verify::{
     CheckpointMemory, Outcome, Report, Verdict, VerifyOptions, verify_bundle_with,
 };
 
-const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
-const ORIGIN: &str = "test.example/log";
+mod builds;
 
-fn record(ledger: &mut Ledger, key: &SigningKey, n: u64) {
-    let text = FIRMWARE.replace("build_number = 4200", &format!("build_number = {n}"));
-    let ev = Evidence::from_input("firmware-build", &text, InputFormat::Toml).expect("example");
-    let signer = Signer {
-        key,
-        issuer: "Aurelis",
-        subject: "FG3",
-        x5chain: Vec::new(),
-    };
-    ledger.record(&ev, &signer, 100 + n).expect("record");
-}
-
-fn bundle(ledger: &mut Ledger, since: Option<String>) -> Vec<u8> {
-    let sel = Selection {
-        all: true,
-        entries: Vec::new(),
-    };
-    let opts = BundleOptions {
-        attachments: Vec::new(),
-        since,
-    };
-    export::build(ledger, &sel, &opts)
-        .expect("bundle")
-        .to_cbor()
-}
+use builds::{ORIGIN, bundle_all, record};
 
 struct Buyer {
     trust: TrustFile,
@@ -94,11 +67,11 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     record(&mut honest, &release, 1);
     record(&mut honest, &release, 2);
     let cp2 = honest.checkpoint().expect("checkpoint").note;
-    let b2 = bundle(&mut honest, None);
+    let b2 = bundle_all(&mut honest, None);
     assert_eq!(buyer.verify(&b2).verdict, Verdict::Verified, "first sight");
 
     record(&mut honest, &release, 3);
-    let b3 = bundle(&mut honest, Some(cp2.clone()));
+    let b3 = bundle_all(&mut honest, Some(cp2.clone()));
     let r = buyer.verify(&b3);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     assert!(r.checks.iter().any(|c| {
@@ -108,7 +81,7 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
 
     // A bigger bundle without a proof from the remembered size is not accepted.
     record(&mut honest, &release, 4);
-    let b4 = bundle(&mut honest, None);
+    let b4 = bundle_all(&mut honest, None);
     let r = buyer.verify(&b4);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     assert!(
@@ -121,7 +94,7 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     for n in [1, 2, 30] {
         record(&mut fork, &release, n);
     }
-    let f3 = bundle(&mut fork, None);
+    let f3 = bundle_all(&mut fork, None);
     let r = buyer.verify(&f3);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     let msg = failure(&r);
@@ -133,7 +106,7 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     // The fork grown further, with a proof from its own size-3 checkpoint: the roots at size 3 differ.
     let fcp3 = fork.checkpoint().expect("checkpoint").note;
     record(&mut fork, &release, 31);
-    let f4 = bundle(&mut fork, Some(fcp3));
+    let f4 = bundle_all(&mut fork, Some(fcp3));
     let msg = failure(&buyer.verify(&f4));
     assert!(
         msg.starts_with("the log has shown two histories: at tree size 3"),
