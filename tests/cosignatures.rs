@@ -104,7 +104,7 @@ fn verify_enforces_the_witness_quorum() {
     );
     assert!(out.stdout.contains("1 of 3 trusted witnesses cosigned"));
     assert!(
-        !out.stdout.contains("w4"),
+        !out.stdout.contains("witness.example/w4"),
         "unknown lines are ignored, not reported"
     );
 
