@@ -12,6 +12,7 @@ mod firmware_build;
 mod incident;
 mod key_event;
 mod lab_result;
+mod payload;
 mod types;
 
 pub use claim::{
@@ -271,14 +272,25 @@ impl Evidence {
     /// [`EvidenceError`] if it is not.
     pub fn from_payload(kind: &str, payload: &[u8]) -> Result<Evidence, EvidenceError> {
         let v = cbor::decode(payload).map_err(|e| EvidenceError::Payload(e.to_string()))?;
-        let json = cbor_to_json(&v).map_err(EvidenceError::Payload)?;
-        let ev = Self::from_json(kind, json)?;
+        let ev = Self::from_value(kind, &v)?;
         if ev.to_payload() != payload {
             return Err(EvidenceError::Payload(
                 "not the canonical encoding of its value (e.g. upper-case hex or an empty optional field)".into(),
             ));
         }
         Ok(ev)
+    }
+
+    fn from_value(kind: &str, v: &Value) -> Result<Evidence, EvidenceError> {
+        match kind {
+            FirmwareBuild::KIND => typed_payload(v).map(Evidence::FirmwareBuild),
+            LabResult::KIND => typed_payload(v).map(Evidence::LabResult),
+            Countersignature::KIND => typed_payload(v).map(Evidence::Countersignature),
+            Claim::KIND => typed_payload(v).map(Evidence::Claim),
+            Incident::KIND => typed_payload(v).map(Evidence::Incident),
+            KeyEvent::KIND => typed_payload(v).map(Evidence::KeyEvent),
+            other => Err(EvidenceError::UnknownKind(other.to_owned())),
+        }
     }
 
     fn from_json(kind: &str, json: serde_json::Value) -> Result<Evidence, EvidenceError> {
@@ -372,6 +384,34 @@ fn kind_name<T: Kind>(_: &T) -> &'static str {
     T::KIND
 }
 
+/// A typed value read straight from a decoded payload. An item outside the data model is a
+/// payload error (with where it is); a wrong shape is a shape error, as for input.
+fn typed_payload<T: Kind>(v: &Value) -> Result<T, EvidenceError> {
+    let value: T =
+        serde_path_to_error::deserialize(payload::ValueDeserializer(v)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_outside_model() {
+                // `?` marks a map key, whose text is unknown: the place is the map holding it.
+                let place = path.trim_end_matches('?').trim_end_matches('.');
+                if place.is_empty() {
+                    EvidenceError::Payload(inner.to_string())
+                } else {
+                    EvidenceError::Payload(format!("{inner} at {place}"))
+                }
+            } else {
+                EvidenceError::Shape {
+                    path,
+                    message: inner.to_string(),
+                }
+            }
+        })?;
+    let mut problems = Problems::default();
+    value.validate(&mut problems);
+    problems.into_result()?;
+    Ok(value)
+}
+
 fn typed<T: Kind>(json: serde_json::Value) -> Result<T, EvidenceError> {
     let value: T = serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
@@ -388,9 +428,8 @@ fn typed<T: Kind>(json: serde_json::Value) -> Result<T, EvidenceError> {
 
 fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
     // The evidence structs hold only text, integers, booleans, lists and nested structs, so the
-    // JSON value has no floats and the conversion cannot fail; an empty payload would be rejected.
-    let json = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-    cbor::encode(&json_to_cbor(json).unwrap_or(Value::Null))
+    // conversion cannot fail; if it did, the null payload would be rejected by every reader.
+    cbor::encode(&payload::to_value(value).unwrap_or(Value::Null))
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.
@@ -507,51 +546,4 @@ impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
         }
         Ok(serde_json::Value::Object(out))
     }
-}
-
-/// Converts the JSON data model to CBOR, moving the strings rather than copying them; floats are refused.
-fn json_to_cbor(v: serde_json::Value) -> Result<Value, String> {
-    use serde_json::Value as J;
-    Ok(match v {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(b),
-        J::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Value::Unsigned(u)
-            } else if let Some(i) = n.as_i64() {
-                Value::int(i)
-            } else {
-                return Err(format!("floating-point number {n}"));
-            }
-        }
-        J::String(s) => Value::Text(s),
-        J::Array(a) => Value::Array(a.into_iter().map(json_to_cbor).collect::<Result<_, _>>()?),
-        J::Object(o) => Value::Map(
-            o.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| Ok((Value::Text(k), json_to_cbor(v)?)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
-}
-
-/// Converts a CBOR payload to the JSON data model; only text map keys, no bytes, tags or null.
-fn cbor_to_json(v: &Value) -> Result<serde_json::Value, String> {
-    use serde_json::Value as J;
-    Ok(match v {
-        Value::Unsigned(u) => J::from(*u),
-        Value::Negative(_) => J::from(v.as_i64().ok_or("integer below i64 range")?),
-        Value::Text(s) => J::String(s.clone()),
-        Value::Bool(b) => J::Bool(*b),
-        Value::Array(a) => J::Array(a.iter().map(cbor_to_json).collect::<Result<_, _>>()?),
-        Value::Map(m) => {
-            let mut o = serde_json::Map::new();
-            for (k, v) in m {
-                let k = k.as_text().ok_or("map key is not text")?;
-                o.insert(k.to_owned(), cbor_to_json(v)?);
-            }
-            J::Object(o)
-        }
-        other => return Err(format!("unexpected {} in evidence", other.type_name())),
-    })
 }

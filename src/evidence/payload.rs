@@ -1,0 +1,820 @@
+//! The payload data model: typed evidence to and from [`cbor::Value`] directly.
+//!
+//! The mapping is the one input has (see the module above): text, integers, booleans, arrays and
+//! maps with text keys; `None` fields are left out; floats, byte strings, tags and null are not
+//! part of it. Serializing and deserializing here gives the same values as going through the
+//! JSON data model, without building JSON on the way (the unit tests compare both).
+
+use std::fmt;
+
+use serde::de::{self, IntoDeserializer, Unexpected};
+use serde::{Serialize, ser};
+
+use crate::cbor::Value;
+
+/// Why a value has no payload form, or why a payload value does not fit its type.
+#[derive(Debug)]
+pub struct PayloadError {
+    message: String,
+    outside_model: bool,
+}
+
+impl PayloadError {
+    fn new(message: impl Into<String>) -> PayloadError {
+        PayloadError {
+            message: message.into(),
+            outside_model: false,
+        }
+    }
+
+    /// An item that no evidence value has (null, bytes, a tag, a non-text key, a huge negative
+    /// integer), as opposed to a value of the wrong shape for its field.
+    fn outside_model(message: impl Into<String>) -> PayloadError {
+        PayloadError {
+            message: message.into(),
+            outside_model: true,
+        }
+    }
+
+    /// Whether the payload holds an item that no evidence value has.
+    pub fn is_outside_model(&self) -> bool {
+        self.outside_model
+    }
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+impl ser::Error for PayloadError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        PayloadError::new(msg.to_string())
+    }
+}
+
+impl de::Error for PayloadError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        PayloadError::new(msg.to_string())
+    }
+}
+
+/// Converts a typed value to its payload value (map keys in field order; the encoder sorts them).
+///
+/// # Errors
+/// [`PayloadError`] for a float, an integer beyond 64 bits, or a map key that is not text.
+pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, PayloadError> {
+    value.serialize(ValueSerializer)
+}
+
+/// A payload value as a serde deserializer; use with `serde_path_to_error` for field paths.
+#[derive(Clone, Copy)]
+pub struct ValueDeserializer<'de>(pub &'de Value);
+
+fn signed(v: i64) -> Value {
+    u64::try_from(v).map_or_else(|_| Value::int(v), Value::Unsigned)
+}
+
+struct ValueSerializer;
+
+impl ser::Serializer for ValueSerializer {
+    type Ok = Value;
+    type Error = PayloadError;
+    type SerializeSeq = SeqBuilder;
+    type SerializeTuple = SeqBuilder;
+    type SerializeTupleStruct = SeqBuilder;
+    type SerializeTupleVariant = VariantSeqBuilder;
+    type SerializeMap = MapBuilder;
+    type SerializeStruct = MapBuilder;
+    type SerializeStructVariant = VariantMapBuilder;
+
+    fn serialize_bool(self, v: bool) -> Result<Value, PayloadError> {
+        Ok(Value::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Value, PayloadError> {
+        Ok(signed(v.into()))
+    }
+    fn serialize_i16(self, v: i16) -> Result<Value, PayloadError> {
+        Ok(signed(v.into()))
+    }
+    fn serialize_i32(self, v: i32) -> Result<Value, PayloadError> {
+        Ok(signed(v.into()))
+    }
+    fn serialize_i64(self, v: i64) -> Result<Value, PayloadError> {
+        Ok(signed(v))
+    }
+    fn serialize_i128(self, v: i128) -> Result<Value, PayloadError> {
+        if let Ok(u) = u64::try_from(v) {
+            Ok(Value::Unsigned(u))
+        } else if let Ok(i) = i64::try_from(v) {
+            Ok(Value::int(i))
+        } else {
+            Err(PayloadError::new(format!("integer {v} out of range")))
+        }
+    }
+    fn serialize_u8(self, v: u8) -> Result<Value, PayloadError> {
+        Ok(Value::Unsigned(v.into()))
+    }
+    fn serialize_u16(self, v: u16) -> Result<Value, PayloadError> {
+        Ok(Value::Unsigned(v.into()))
+    }
+    fn serialize_u32(self, v: u32) -> Result<Value, PayloadError> {
+        Ok(Value::Unsigned(v.into()))
+    }
+    fn serialize_u64(self, v: u64) -> Result<Value, PayloadError> {
+        Ok(Value::Unsigned(v))
+    }
+    fn serialize_u128(self, v: u128) -> Result<Value, PayloadError> {
+        u64::try_from(v)
+            .map(Value::Unsigned)
+            .map_err(|_| PayloadError::new(format!("integer {v} out of range")))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Value, PayloadError> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<Value, PayloadError> {
+        Err(PayloadError::new(format!("floating-point number {v}")))
+    }
+    fn serialize_char(self, v: char) -> Result<Value, PayloadError> {
+        Ok(Value::Text(v.to_string()))
+    }
+    fn serialize_str(self, v: &str) -> Result<Value, PayloadError> {
+        Ok(Value::Text(v.to_owned()))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Value, PayloadError> {
+        // As JSON has it: an array of small integers.
+        Ok(Value::Array(
+            v.iter().map(|b| Value::Unsigned((*b).into())).collect(),
+        ))
+    }
+    fn serialize_none(self) -> Result<Value, PayloadError> {
+        Ok(Value::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, PayloadError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Value, PayloadError> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value, PayloadError> {
+        Ok(Value::Null)
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Value, PayloadError> {
+        Ok(Value::text(variant))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Value, PayloadError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Value, PayloadError> {
+        let mut map = MapBuilder::with_capacity(1);
+        map.insert(Value::text(variant), to_value(value)?);
+        Ok(Value::Map(map.entries))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, PayloadError> {
+        Ok(SeqBuilder(Vec::with_capacity(len.unwrap_or(0))))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqBuilder, PayloadError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<SeqBuilder, PayloadError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<VariantSeqBuilder, PayloadError> {
+        Ok(VariantSeqBuilder {
+            variant,
+            items: SeqBuilder(Vec::with_capacity(len)),
+        })
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, PayloadError> {
+        Ok(MapBuilder::with_capacity(len.unwrap_or(0)))
+    }
+    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder, PayloadError> {
+        Ok(MapBuilder::with_capacity(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<VariantMapBuilder, PayloadError> {
+        Ok(VariantMapBuilder {
+            variant,
+            fields: MapBuilder::with_capacity(len),
+        })
+    }
+}
+
+/// The items of an array being serialized.
+struct SeqBuilder(Vec<Value>);
+
+impl ser::SerializeSeq for SeqBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        self.0.push(to_value(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        Ok(Value::Array(self.0))
+    }
+}
+
+impl ser::SerializeTuple for SeqBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for SeqBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+/// A tuple variant being serialized: `{variant: [items]}`.
+struct VariantSeqBuilder {
+    variant: &'static str,
+    items: SeqBuilder,
+}
+
+impl ser::SerializeTupleVariant for VariantSeqBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeSeq::serialize_element(&mut self.items, value)
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        Ok(Value::Map(vec![(
+            Value::text(self.variant),
+            Value::Array(self.items.0),
+        )]))
+    }
+}
+
+/// The entries of a map or the fields of a struct being serialized. A null value (a `None`
+/// field) leaves its entry out; a key given twice keeps its last value, as in JSON.
+struct MapBuilder {
+    entries: Vec<(Value, Value)>,
+    key: Option<Value>,
+}
+
+impl MapBuilder {
+    fn with_capacity(n: usize) -> MapBuilder {
+        MapBuilder {
+            entries: Vec::with_capacity(n),
+            key: None,
+        }
+    }
+
+    fn insert(&mut self, key: Value, value: Value) {
+        self.entries.retain(|(k, _)| *k != key);
+        if value != Value::Null {
+            self.entries.push((key, value));
+        }
+    }
+
+    /// Struct fields are distinct by construction, so no search for an earlier entry.
+    fn push_field(&mut self, key: &'static str, value: Value) {
+        if value != Value::Null {
+            self.entries.push((Value::text(key), value));
+        }
+    }
+}
+
+/// A map key as JSON writes it: text as is, integers and booleans as their decimal text.
+fn map_key(key: Value) -> Result<Value, PayloadError> {
+    match key {
+        Value::Text(_) => Ok(key),
+        Value::Unsigned(u) => Ok(Value::Text(u.to_string())),
+        Value::Negative(_) => key
+            .as_i64()
+            .map(|i| Value::Text(i.to_string()))
+            .ok_or_else(|| PayloadError::new("map key out of range")),
+        Value::Bool(b) => Ok(Value::Text(b.to_string())),
+        other => Err(PayloadError::new(format!(
+            "map key must be text, not {}",
+            other.type_name()
+        ))),
+    }
+}
+
+impl ser::SerializeMap for MapBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), PayloadError> {
+        self.key = Some(map_key(to_value(key)?)?);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| PayloadError::new("map value without a key"))?;
+        let value = to_value(value)?;
+        self.insert(key, value);
+        Ok(())
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        Ok(Value::Map(self.entries))
+    }
+}
+
+impl ser::SerializeStruct for MapBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        self.push_field(key, to_value(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        Ok(Value::Map(self.entries))
+    }
+}
+
+/// A struct variant being serialized: `{variant: {fields}}`.
+struct VariantMapBuilder {
+    variant: &'static str,
+    fields: MapBuilder,
+}
+
+impl ser::SerializeStructVariant for VariantMapBuilder {
+    type Ok = Value;
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        self.fields.push_field(key, to_value(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Value, PayloadError> {
+        Ok(Value::Map(vec![(
+            Value::text(self.variant),
+            Value::Map(self.fields.entries),
+        )]))
+    }
+}
+
+/// What serde's messages call a value of the wrong type.
+fn unexpected(v: &Value) -> Unexpected<'_> {
+    match v {
+        Value::Unsigned(u) => Unexpected::Unsigned(*u),
+        Value::Negative(_) => v
+            .as_i64()
+            .map_or(Unexpected::Other("integer"), Unexpected::Signed),
+        Value::Bytes(b) => Unexpected::Bytes(b),
+        Value::Text(s) => Unexpected::Str(s),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Map(_) => Unexpected::Map,
+        Value::Tag(..) => Unexpected::Other("tag"),
+        Value::Bool(b) => Unexpected::Bool(*b),
+        Value::Null => Unexpected::Unit,
+    }
+}
+
+fn outside_model(v: &Value) -> PayloadError {
+    PayloadError::outside_model(format!("unexpected {} in evidence", v.type_name()))
+}
+
+impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
+    type Error = PayloadError;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, PayloadError> {
+        match self.0 {
+            Value::Unsigned(u) => visitor.visit_u64(*u),
+            Value::Negative(_) => match self.0.as_i64() {
+                Some(i) => visitor.visit_i64(i),
+                None => Err(PayloadError::outside_model("integer below i64 range")),
+            },
+            Value::Text(s) => visitor.visit_borrowed_str(s),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Array(items) => {
+                let mut seq = SeqReader(items.iter());
+                let out = visitor.visit_seq(&mut seq)?;
+                if seq.0.len() == 0 {
+                    Ok(out)
+                } else {
+                    Err(de::Error::invalid_length(
+                        items.len(),
+                        &"fewer elements in array",
+                    ))
+                }
+            }
+            Value::Map(entries) => {
+                let mut map = MapReader {
+                    entries: entries.iter(),
+                    value: None,
+                };
+                let out = visitor.visit_map(&mut map)?;
+                if map.entries.len() == 0 {
+                    Ok(out)
+                } else {
+                    Err(de::Error::invalid_length(
+                        entries.len(),
+                        &"fewer elements in map",
+                    ))
+                }
+            }
+            other => Err(outside_model(other)),
+        }
+    }
+
+    fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, PayloadError> {
+        match self.0 {
+            // An absent field is `None`; a present one holds a value, never null.
+            Value::Null => Err(outside_model(self.0)),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
+        match self.0 {
+            Value::Text(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            Value::Map(entries) => match entries.as_slice() {
+                [(Value::Text(variant), value)] => visitor.visit_enum(VariantReader {
+                    variant,
+                    value: ValueDeserializer(value),
+                }),
+                _ => Err(de::Error::invalid_value(
+                    Unexpected::Map,
+                    &"map with a single key",
+                )),
+            },
+            other => Err(de::Error::invalid_type(unexpected(other), &"string or map")),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_ignored_any<V: de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+impl<'de> IntoDeserializer<'de, PayloadError> for ValueDeserializer<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// The items of an array, read one by one.
+struct SeqReader<'de>(std::slice::Iter<'de, Value>);
+
+impl<'de> de::SeqAccess<'de> for SeqReader<'de> {
+    type Error = PayloadError;
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, PayloadError> {
+        self.0
+            .next()
+            .map(|v| seed.deserialize(ValueDeserializer(v)))
+            .transpose()
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+/// The entries of a map, read one by one; keys must be text.
+struct MapReader<'de> {
+    entries: std::slice::Iter<'de, (Value, Value)>,
+    value: Option<&'de Value>,
+}
+
+impl<'de> de::MapAccess<'de> for MapReader<'de> {
+    type Error = PayloadError;
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, PayloadError> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        let Value::Text(key) = key else {
+            return Err(PayloadError::outside_model("map key is not text"));
+        };
+        self.value = Some(value);
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(key))
+            .map(Some)
+    }
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, PayloadError> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| PayloadError::new("map value read before its key"))?;
+        seed.deserialize(ValueDeserializer(value))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+/// An enum variant written as `{variant: value}`.
+struct VariantReader<'de> {
+    variant: &'de str,
+    value: ValueDeserializer<'de>,
+}
+
+impl<'de> de::EnumAccess<'de> for VariantReader<'de> {
+    type Error = PayloadError;
+    type Variant = ValueDeserializer<'de>;
+    fn variant_seed<V: de::DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self::Variant), PayloadError> {
+        let variant = seed.deserialize(de::value::BorrowedStrDeserializer::<PayloadError>::new(
+            self.variant,
+        ))?;
+        Ok((variant, self.value))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for ValueDeserializer<'de> {
+    type Error = PayloadError;
+    fn unit_variant(self) -> Result<(), PayloadError> {
+        Err(de::Error::invalid_type(unexpected(self.0), &"unit variant"))
+    }
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, PayloadError> {
+        seed.deserialize(self)
+    }
+    fn tuple_variant<V: de::Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+    fn struct_variant<V: de::Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, PayloadError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cbor;
+    use crate::evidence::{Evidence, EvidenceError, InputFormat};
+
+    /// The oracle: the JSON data model, converted to CBOR values one to one.
+    fn via_json(e: &Evidence) -> Value {
+        fn conv(v: serde_json::Value) -> Value {
+            use serde_json::Value as J;
+            match v {
+                J::Null => Value::Null,
+                J::Bool(b) => Value::Bool(b),
+                J::Number(n) => match n.as_u64() {
+                    Some(u) => Value::Unsigned(u),
+                    None => Value::int(n.as_i64().expect("integer")),
+                },
+                J::String(s) => Value::Text(s),
+                J::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
+                J::Object(o) => Value::Map(
+                    o.into_iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (Value::Text(k), conv(v)))
+                        .collect(),
+                ),
+            }
+        }
+        let json = match e {
+            Evidence::FirmwareBuild(x) => serde_json::to_value(x),
+            Evidence::LabResult(x) => serde_json::to_value(x),
+            Evidence::Countersignature(x) => serde_json::to_value(x),
+            Evidence::Claim(x) => serde_json::to_value(x),
+            Evidence::Incident(x) => serde_json::to_value(x),
+            Evidence::KeyEvent(x) => serde_json::to_value(x),
+        };
+        conv(json.expect("to JSON"))
+    }
+
+    /// Every example input, with its placeholders for cited entries filled in.
+    fn examples() -> Vec<Evidence> {
+        let hash = |c: char| c.to_string().repeat(64);
+        let fill = |text: &str| {
+            text.replace("@FW_420@", &hash('a'))
+                .replace("@FW_421@", &hash('b'))
+                .replace("@LAB_RESULT@", &hash('c'))
+                .replace("@COUNTERSIG@", &hash('d'))
+        };
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let key_event = format!(
+            "event = \"revoke\"\nreason = \"key compromise\"\neffective_index = 12\n\
+             [key]\nkid = \"{}\"\npublic_key = \"{}\"\n",
+            crate::keys::KeyId::of(&key),
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.to_bytes())
+        );
+        let mut inputs = vec![
+            (
+                "firmware-build",
+                fill(include_str!("../../examples/facegate/firmware-4.2.0.toml")),
+            ),
+            (
+                "firmware-build",
+                fill(include_str!("../../examples/facegate/firmware-4.2.1.toml")),
+            ),
+            (
+                "lab-result",
+                fill(include_str!(
+                    "../../examples/facegate/lab-result-pad-l2.toml"
+                )),
+            ),
+            (
+                "countersignature",
+                fill(include_str!(
+                    "../../examples/facegate/countersignature-lab.toml"
+                )),
+            ),
+            (
+                "claim",
+                fill(include_str!(
+                    "../../examples/facegate/claim-pad-level2.toml"
+                )),
+            ),
+            (
+                "claim",
+                fill(include_str!(
+                    "../../examples/facegate/claim-pad-level3-overclaim.toml"
+                )),
+            ),
+            (
+                "incident",
+                fill(include_str!(
+                    "../../examples/facegate/incident-aur-2026-014.toml"
+                )),
+            ),
+        ];
+        inputs.push(("key-event", key_event));
+        inputs
+            .iter()
+            .map(|(kind, text)| {
+                Evidence::from_input(kind, text, InputFormat::Toml)
+                    .unwrap_or_else(|e| panic!("{kind}: {e}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn payloads_are_the_json_data_model_in_cbor() {
+        for e in examples() {
+            let payload = e.to_payload();
+            assert_eq!(payload, cbor::encode(&via_json(&e)), "{}", e.kind());
+            let back = Evidence::from_payload(e.kind(), &payload).expect("reads back");
+            assert_eq!(back.to_payload(), payload, "{}", e.kind());
+        }
+    }
+
+    /// The firmware example as a payload value with `field` set to `value`.
+    fn firmware_with(field: &str, value: Value) -> Value {
+        let e = &examples()[0];
+        let Value::Map(mut entries) = via_json(e) else {
+            panic!("a map")
+        };
+        entries.retain(|(k, _)| k.as_text() != Some(field));
+        entries.push((Value::text(field), value));
+        Value::Map(entries)
+    }
+
+    fn read(v: &Value) -> String {
+        let bytes = cbor::encode(v);
+        match Evidence::from_payload("firmware-build", &bytes) {
+            Ok(_) => "accepted".into(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn values_outside_the_model_are_refused_where_they_are() {
+        for (value, message) in [
+            (
+                Value::Null,
+                "payload: unexpected null in evidence at version",
+            ),
+            (
+                Value::Bytes(vec![1]),
+                "payload: unexpected byte string in evidence at version",
+            ),
+            (
+                Value::Tag(0, Box::new(Value::text("x"))),
+                "payload: unexpected tagged item in evidence at version",
+            ),
+            (
+                Value::Unsigned(7),
+                "version: invalid type: integer `7`, expected a string",
+            ),
+        ] {
+            assert_eq!(read(&firmware_with("version", value)), message);
+        }
+        assert_eq!(
+            read(&firmware_with("surprise", Value::Bool(true))),
+            read(&firmware_with("surprise", Value::Bool(false))),
+        );
+        assert!(
+            read(&firmware_with("surprise", Value::Bool(true)))
+                .contains("unknown field `surprise`")
+        );
+        let Value::Map(mut entries) = firmware_with("version", Value::text("4.2.0")) else {
+            panic!("a map")
+        };
+        entries.push((Value::Unsigned(1), Value::text("x")));
+        assert_eq!(read(&Value::Map(entries)), "payload: map key is not text");
+        assert_eq!(
+            read(&Value::Array(vec![])),
+            ".: invalid length 0, expected struct FirmwareBuild with 13 elements"
+        );
+    }
+
+    #[test]
+    fn floats_and_wide_integers_have_no_payload_form() {
+        assert!(to_value(&1.5f64).is_err());
+        assert!(to_value(&(u128::from(u64::MAX) + 1)).is_err());
+        assert_eq!(to_value(&-3i64).unwrap(), Value::int(-3));
+        assert_eq!(to_value(&3i64).unwrap(), Value::Unsigned(3));
+        assert_eq!(to_value(&Some(2u8)).unwrap(), Value::Unsigned(2));
+        let mut m = std::collections::BTreeMap::new();
+        m.insert(5u32, None::<u8>);
+        m.insert(6u32, Some(1u8));
+        assert_eq!(
+            to_value(&m).unwrap(),
+            Value::Map(vec![(Value::text("6"), Value::Unsigned(1))])
+        );
+        assert!(matches!(
+            Evidence::from_payload("firmware-build", &cbor::encode(&Value::Unsigned(1))),
+            Err(EvidenceError::Shape { .. })
+        ));
+    }
+}
