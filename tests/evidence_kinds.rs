@@ -382,7 +382,10 @@ fn payloads_with_null_or_trailing_bytes_are_refused() {
     let mut v = payload_json(CSIG);
     set(&mut v, "/report_sha256", to(Value::Null));
     let err = Evidence::from_payload("countersignature", &cbor_of(&v)).expect_err("refused");
-    assert_eq!(err.to_string(), "payload: unexpected null in evidence at report_sha256");
+    assert_eq!(
+        err.to_string(),
+        "payload: unexpected null in evidence at report_sha256"
+    );
 
     let mut bytes = from_toml(CLAIM).to_payload();
     bytes.push(0);

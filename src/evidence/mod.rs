@@ -387,25 +387,28 @@ fn kind_name<T: Kind>(_: &T) -> &'static str {
 /// A typed value read straight from a decoded payload. An item outside the data model is a
 /// payload error (with where it is); a wrong shape is a shape error, as for input.
 fn typed_payload<T: Kind>(v: &Value) -> Result<T, EvidenceError> {
-    let value: T =
-        serde_path_to_error::deserialize(payload::ValueDeserializer(v)).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_outside_model() {
-                // `?` marks a map key, whose text is unknown: the place is the map holding it.
-                let place = path.trim_end_matches('?').trim_end_matches('.');
-                if place.is_empty() {
-                    EvidenceError::Payload(inner.to_string())
-                } else {
-                    EvidenceError::Payload(format!("{inner} at {place}"))
-                }
+    // Valid payloads are the common case: read without tracking the path, and read again with
+    // it only to say where a refused payload goes wrong.
+    let read = T::deserialize(payload::ValueDeserializer(v))
+        .or_else(|_| serde_path_to_error::deserialize(payload::ValueDeserializer(v)));
+    let value: T = read.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_outside_model() {
+            // `?` marks a map key, whose text is unknown: the place is the map holding it.
+            let place = path.trim_end_matches('?').trim_end_matches('.');
+            if place.is_empty() {
+                EvidenceError::Payload(inner.to_string())
             } else {
-                EvidenceError::Shape {
-                    path,
-                    message: inner.to_string(),
-                }
+                EvidenceError::Payload(format!("{inner} at {place}"))
             }
-        })?;
+        } else {
+            EvidenceError::Shape {
+                path,
+                message: inner.to_string(),
+            }
+        }
+    })?;
     let mut problems = Problems::default();
     value.validate(&mut problems);
     problems.into_result()?;
