@@ -624,6 +624,347 @@ impl<'de> de::VariantAccess<'de> for ValueDeserializer<'de> {
     }
 }
 
+/// Whether `value`'s payload value is `expected` (maps compared as sets of entries): for an
+/// `expected` that came from the strict decoder, the same as `encode(to_value(value))` being the
+/// decoded bytes, since those decode only from their one deterministic encoding. Nothing is
+/// built for the common shapes (structs, arrays, text, integers); it stops at the first
+/// difference.
+pub fn matches<T: Serialize + ?Sized>(value: &T, expected: &Value) -> bool {
+    value.serialize(Matcher(expected)).is_ok()
+}
+
+/// Whether two payload values are equal, maps compared as sets of entries.
+fn equivalent(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equivalent(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            // Both ways round, so that a key given twice on one side never passes.
+            let within = |x: &[(Value, Value)], y: &[(Value, Value)]| {
+                x.iter().all(|(k, v)| {
+                    y.iter()
+                        .filter(|(k2, _)| k2 == k)
+                        .map(|(_, v2)| v2)
+                        .eq_by_one(v)
+                })
+            };
+            x.len() == y.len() && within(x, y) && within(y, x)
+        }
+        (Value::Tag(t, x), Value::Tag(u, y)) => t == u && equivalent(x, y),
+        _ => a == b,
+    }
+}
+
+/// Exactly one of the candidates, and it is equivalent to `v`.
+trait EqByOne<'a> {
+    fn eq_by_one(self, v: &Value) -> bool;
+}
+
+impl<'a, I: Iterator<Item = &'a Value>> EqByOne<'a> for I {
+    fn eq_by_one(mut self, v: &Value) -> bool {
+        matches!((self.next(), self.next()), (Some(only), None) if equivalent(only, v))
+    }
+}
+
+fn differs() -> PayloadError {
+    PayloadError::new("differs")
+}
+
+fn expect(ok: bool) -> Result<(), PayloadError> {
+    if ok { Ok(()) } else { Err(differs()) }
+}
+
+/// The value a struct field or map entry would leave out: whether it serializes to null.
+fn is_null<T: Serialize + ?Sized>(value: &T) -> bool {
+    matches(value, &Value::Null)
+}
+
+/// Compares a value, as it serializes, with an expected payload value.
+struct Matcher<'a>(&'a Value);
+
+impl<'a> Matcher<'a> {
+    fn value(self, v: Value) -> Result<(), PayloadError> {
+        expect(equivalent(&v, self.0))
+    }
+}
+
+impl<'a> ser::Serializer for Matcher<'a> {
+    type Ok = ();
+    type Error = PayloadError;
+    type SerializeSeq = SeqMatcher<'a>;
+    type SerializeTuple = SeqMatcher<'a>;
+    type SerializeTupleStruct = SeqMatcher<'a>;
+    type SerializeTupleVariant = Built<'a, VariantSeqBuilder>;
+    type SerializeMap = Built<'a, MapBuilder>;
+    type SerializeStruct = StructMatcher<'a>;
+    type SerializeStructVariant = Built<'a, VariantMapBuilder>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), PayloadError> {
+        expect(*self.0 == Value::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), PayloadError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), PayloadError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), PayloadError> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), PayloadError> {
+        expect(*self.0 == signed(v))
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), PayloadError> {
+        let v = ValueSerializer.serialize_i128(v)?;
+        self.value(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), PayloadError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), PayloadError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), PayloadError> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), PayloadError> {
+        expect(*self.0 == Value::Unsigned(v))
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), PayloadError> {
+        let v = ValueSerializer.serialize_u128(v)?;
+        self.value(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), PayloadError> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), PayloadError> {
+        ValueSerializer.serialize_f64(v).map(|_| ())
+    }
+    fn serialize_char(self, v: char) -> Result<(), PayloadError> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), PayloadError> {
+        expect(matches!(self.0, Value::Text(s) if s == v))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), PayloadError> {
+        let v = ValueSerializer.serialize_bytes(v)?;
+        self.value(v)
+    }
+    fn serialize_none(self) -> Result<(), PayloadError> {
+        expect(*self.0 == Value::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), PayloadError> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), PayloadError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), PayloadError> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), PayloadError> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        let v = ValueSerializer.serialize_newtype_variant(name, index, variant, value)?;
+        self.value(v)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<SeqMatcher<'a>, PayloadError> {
+        match self.0 {
+            Value::Array(items) => Ok(SeqMatcher(items.iter())),
+            _ => Err(differs()),
+        }
+    }
+    fn serialize_tuple(self, len: usize) -> Result<SeqMatcher<'a>, PayloadError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<SeqMatcher<'a>, PayloadError> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Built<'a, VariantSeqBuilder>, PayloadError> {
+        Ok(Built {
+            builder: ValueSerializer.serialize_tuple_variant(name, index, variant, len)?,
+            expected: self.0,
+        })
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Built<'a, MapBuilder>, PayloadError> {
+        Ok(Built {
+            builder: ValueSerializer.serialize_map(len)?,
+            expected: self.0,
+        })
+    }
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<StructMatcher<'a>, PayloadError> {
+        match self.0 {
+            Value::Map(entries) => Ok(StructMatcher {
+                entries,
+                matched: 0,
+            }),
+            _ => Err(differs()),
+        }
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Built<'a, VariantMapBuilder>, PayloadError> {
+        Ok(Built {
+            builder: ValueSerializer.serialize_struct_variant(name, index, variant, len)?,
+            expected: self.0,
+        })
+    }
+}
+
+/// Compares array items one by one.
+struct SeqMatcher<'a>(std::slice::Iter<'a, Value>);
+
+impl ser::SerializeSeq for SeqMatcher<'_> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        let expected = self.0.next().ok_or_else(differs)?;
+        value.serialize(Matcher(expected))
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        expect(self.0.len() == 0)
+    }
+}
+
+impl ser::SerializeTuple for SeqMatcher<'_> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for SeqMatcher<'_> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+/// Compares struct fields with the entries of the expected map: each field that is not null
+/// must be there with its value, a null one must be absent, and no entry may be left over.
+/// Struct fields have distinct names, so counting the matched entries is enough.
+struct StructMatcher<'a> {
+    entries: &'a [(Value, Value)],
+    matched: usize,
+}
+
+impl ser::SerializeStruct for StructMatcher<'_> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        match self
+            .entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Text(k) if k == key))
+        {
+            Some((_, expected)) => {
+                self.matched += 1;
+                value.serialize(Matcher(expected))
+            }
+            None => expect(is_null(value)),
+        }
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        expect(self.matched == self.entries.len())
+    }
+}
+
+/// Shapes evidence does not use (serde maps, enum variants with data): built, then compared.
+struct Built<'a, B> {
+    builder: B,
+    expected: &'a Value,
+}
+
+impl ser::SerializeMap for Built<'_, MapBuilder> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), PayloadError> {
+        self.builder.serialize_key(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        self.builder.serialize_value(value)
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        Matcher(self.expected).value(ser::SerializeMap::end(self.builder)?)
+    }
+}
+
+impl ser::SerializeTupleVariant for Built<'_, VariantSeqBuilder> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), PayloadError> {
+        ser::SerializeTupleVariant::serialize_field(&mut self.builder, value)
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        Matcher(self.expected).value(ser::SerializeTupleVariant::end(self.builder)?)
+    }
+}
+
+impl ser::SerializeStructVariant for Built<'_, VariantMapBuilder> {
+    type Ok = ();
+    type Error = PayloadError;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), PayloadError> {
+        ser::SerializeStructVariant::serialize_field(&mut self.builder, key, value)
+    }
+    fn end(self) -> Result<(), PayloadError> {
+        Matcher(self.expected).value(ser::SerializeStructVariant::end(self.builder)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,6 +1137,120 @@ mod tests {
             read(&Value::Array(vec![])),
             ".: invalid length 0, expected struct FirmwareBuild with 13 elements"
         );
+    }
+
+    /// Every value that differs from `v` in one place: an entry or item removed, duplicated
+    /// or replaced, a value swapped for another type, an entry added.
+    fn mutations(v: &Value) -> Vec<Value> {
+        let mut out = vec![
+            Value::Null,
+            Value::Unsigned(0),
+            Value::text("x"),
+            Value::Bool(true),
+            Value::Array(vec![]),
+            Value::Map(vec![]),
+        ];
+        out.retain(|m| m != v);
+        match v {
+            Value::Array(items) => {
+                for i in 0..items.len() {
+                    let mut removed = items.clone();
+                    removed.remove(i);
+                    out.push(Value::Array(removed));
+                    let mut doubled = items.clone();
+                    doubled.insert(i, items[i].clone());
+                    out.push(Value::Array(doubled));
+                    for m in mutations(&items[i]) {
+                        let mut changed = items.clone();
+                        changed[i] = m;
+                        out.push(Value::Array(changed));
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                let mut added = entries.clone();
+                added.push((Value::text("zz_extra"), Value::Unsigned(1)));
+                out.push(Value::Map(added));
+                for i in 0..entries.len() {
+                    let mut removed = entries.clone();
+                    removed.remove(i);
+                    out.push(Value::Map(removed.clone()));
+                    // The same key twice, in place of another entry: as many entries as before.
+                    if let Some(j) = (0..entries.len()).find(|&j| j != i) {
+                        let mut doubled = entries.clone();
+                        doubled[j] = entries[i].clone();
+                        out.push(Value::Map(doubled));
+                    }
+                    for m in mutations(&entries[i].1) {
+                        let mut changed = entries.clone();
+                        changed[i].1 = m;
+                        out.push(Value::Map(changed));
+                    }
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    #[test]
+    fn matching_a_value_is_matching_its_encoding() {
+        for e in examples() {
+            let v = cbor::decode(&e.to_payload()).expect("decodes");
+            let ours = match &e {
+                Evidence::FirmwareBuild(x) => to_value(x),
+                Evidence::LabResult(x) => to_value(x),
+                Evidence::Countersignature(x) => to_value(x),
+                Evidence::Claim(x) => to_value(x),
+                Evidence::Incident(x) => to_value(x),
+                Evidence::KeyEvent(x) => to_value(x),
+            }
+            .expect("payload value");
+            let encoded = cbor::encode(&ours);
+            let check = |candidate: &Value| match &e {
+                Evidence::FirmwareBuild(x) => matches(x, candidate),
+                Evidence::LabResult(x) => matches(x, candidate),
+                Evidence::Countersignature(x) => matches(x, candidate),
+                Evidence::Claim(x) => matches(x, candidate),
+                Evidence::Incident(x) => matches(x, candidate),
+                Evidence::KeyEvent(x) => matches(x, candidate),
+            };
+            assert!(check(&v), "{}", e.kind());
+            let all = mutations(&v);
+            assert!(all.len() > 20, "{}: {} mutations", e.kind(), all.len());
+            for m in &all {
+                let same_bytes = cbor::encode(m) == encoded;
+                assert_eq!(check(m), same_bytes, "{}: {m:?}", e.kind());
+                assert!(!same_bytes || equivalent(m, &v), "{}: {m:?}", e.kind());
+            }
+        }
+    }
+
+    #[test]
+    fn equivalence_ignores_map_order_only() {
+        let a = Value::Map(vec![
+            (Value::text("a"), Value::Unsigned(1)),
+            (Value::text("b"), Value::Unsigned(2)),
+        ]);
+        let b = Value::Map(vec![
+            (Value::text("b"), Value::Unsigned(2)),
+            (Value::text("a"), Value::Unsigned(1)),
+        ]);
+        let doubled = Value::Map(vec![
+            (Value::text("a"), Value::Unsigned(1)),
+            (Value::text("a"), Value::Unsigned(1)),
+        ]);
+        assert!(equivalent(&a, &b));
+        assert!(!equivalent(&a, &doubled) && !equivalent(&doubled, &a));
+        assert!(!equivalent(
+            &Value::Array(vec![Value::Unsigned(1), Value::Unsigned(2)]),
+            &Value::Array(vec![Value::Unsigned(2), Value::Unsigned(1)])
+        ));
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("a", 1u8);
+        m.insert("b", 2u8);
+        assert!(matches(&m, &b));
+        assert!(!matches(&m, &doubled));
     }
 
     #[test]
