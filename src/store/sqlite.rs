@@ -228,6 +228,9 @@ impl SqliteStore {
     }
 }
 
+/// WAL pages (4 KiB each) after which a commit checkpoints: 32 MiB.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
+
 /// Connection settings: WAL for concurrent readers, FULL sync so a committed append survives power loss,
 /// and a generous busy timeout so concurrent writers queue instead of failing.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -239,6 +242,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Checkpoint every 32 MiB of WAL rather than SQLite's 4 MiB: pages that every batch touches
+    // (the entry-hash index, the tree's right edge) are copied into the database once per
+    // checkpoint, so fewer checkpoints mean less copying (store of 1,000 entries: 44 -> 25 ms).
+    // A process that closes the ledger still checkpoints on close; crash recovery reads at
+    // most this much WAL.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     Ok(())
 }
 
