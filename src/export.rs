@@ -160,29 +160,32 @@ pub fn build(
     }
     let min_size = (max_index + 1).max(since.as_ref().map_or(0, |(size, _)| *size));
     let cp = covering_checkpoint(ledger, min_size)?;
-    let store = ledger.store();
-    let mut entries = Vec::with_capacity(indexes.len());
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    for idx in indexes {
-        let e = store.entry(idx)?;
-        kept.extend(kept_documents(store, &e)?);
-        let proof = merkle::prove_inclusion(store, idx, cp.size).map_err(proof_err)?;
-        entries.push(BundleEntry {
-            index: idx,
-            statement: e.statement,
-            proof: proof.into_hashes(),
-        });
-    }
-    let mut consistency = Vec::new();
-    if let Some((old_size, note)) = since
-        && old_size < cp.size
-    {
-        let proof = merkle::prove_consistency(store, old_size, cp.size).map_err(proof_err)?;
-        consistency.push(ConsistencyItem {
-            from: note,
-            proof: proof.into_hashes(),
-        });
-    }
+    // Every entry and proof from one snapshot, read under one shared lock.
+    let (entries, consistency, kept) = ledger.store().read_snapshot(|store| {
+        let mut entries = Vec::with_capacity(indexes.len());
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for idx in indexes {
+            let e = store.entry(idx)?;
+            kept.extend(kept_documents(store, &e)?);
+            let proof = merkle::prove_inclusion(store, idx, cp.size).map_err(proof_err)?;
+            entries.push(BundleEntry {
+                index: idx,
+                statement: e.statement,
+                proof: proof.into_hashes(),
+            });
+        }
+        let mut consistency = Vec::new();
+        if let Some((old_size, note)) = since
+            && old_size < cp.size
+        {
+            let proof = merkle::prove_consistency(store, old_size, cp.size).map_err(proof_err)?;
+            consistency.push(ConsistencyItem {
+                from: note,
+                proof: proof.into_hashes(),
+            });
+        }
+        Ok::<_, ExportError>((entries, consistency, kept))
+    })?;
     let attachments: BTreeMap<String, Vec<u8>> = options
         .attachments
         .iter()

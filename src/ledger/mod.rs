@@ -523,6 +523,15 @@ impl Ledger {
     /// [`StoreError::OutOfRange`] if the size is beyond the log, [`LedgerError::NoProof`] if it does
     /// not cover the entry.
     pub fn prove(&self, entry: &StoredEntry, size: Option<u64>) -> Result<Inclusion, LedgerError> {
+        self.store
+            .read_snapshot(|_| self.prove_in_snapshot(entry, size))
+    }
+
+    fn prove_in_snapshot(
+        &self,
+        entry: &StoredEntry,
+        size: Option<u64>,
+    ) -> Result<Inclusion, LedgerError> {
         let log_size = self.store.size()?;
         let size = match size {
             Some(s) => s,
@@ -563,6 +572,15 @@ impl Ledger {
     /// [`StoreError::OutOfRange`] for a new size beyond the log, [`LedgerError::NoProof`] for
     /// `old > new` or `old == 0 < new`.
     pub fn consistency(
+        &self,
+        old: u64,
+        new: u64,
+    ) -> Result<(Hash, Hash, ConsistencyProof), LedgerError> {
+        self.store
+            .read_snapshot(|_| self.consistency_in_snapshot(old, new))
+    }
+
+    fn consistency_in_snapshot(
         &self,
         old: u64,
         new: u64,
