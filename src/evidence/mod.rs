@@ -275,7 +275,7 @@ impl Evidence {
         let ev = Self::from_value(kind, &v)?;
         // `v` came from the strict decoder, so `payload` is its one deterministic encoding:
         // matching the value is matching the bytes, with nothing encoded.
-        if !each_kind!(&ev, e => payload::matches(e, &v)) {
+        if !ev.encodes_to(&v) {
             return Err(EvidenceError::Payload(
                 "not the canonical encoding of its value (e.g. upper-case hex or an empty optional field)".into(),
             ));
@@ -284,27 +284,30 @@ impl Evidence {
     }
 
     fn from_value(kind: &str, v: &Value) -> Result<Evidence, EvidenceError> {
+        Self::read_kind(kind, PayloadReader(v))
+    }
+
+    fn from_json(kind: &str, json: serde_json::Value) -> Result<Evidence, EvidenceError> {
+        Self::read_kind(kind, JsonReader(json))
+    }
+
+    /// Reads evidence of the named kind with `reader`: the one list of kinds by name.
+    fn read_kind(kind: &str, reader: impl ReadKind) -> Result<Evidence, EvidenceError> {
         match kind {
-            FirmwareBuild::KIND => typed_payload(v).map(Evidence::FirmwareBuild),
-            LabResult::KIND => typed_payload(v).map(Evidence::LabResult),
-            Countersignature::KIND => typed_payload(v).map(Evidence::Countersignature),
-            Claim::KIND => typed_payload(v).map(Evidence::Claim),
-            Incident::KIND => typed_payload(v).map(Evidence::Incident),
-            KeyEvent::KIND => typed_payload(v).map(Evidence::KeyEvent),
+            FirmwareBuild::KIND => reader.read().map(Evidence::FirmwareBuild),
+            LabResult::KIND => reader.read().map(Evidence::LabResult),
+            Countersignature::KIND => reader.read().map(Evidence::Countersignature),
+            Claim::KIND => reader.read().map(Evidence::Claim),
+            Incident::KIND => reader.read().map(Evidence::Incident),
+            KeyEvent::KIND => reader.read().map(Evidence::KeyEvent),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }
 
-    fn from_json(kind: &str, json: serde_json::Value) -> Result<Evidence, EvidenceError> {
-        match kind {
-            FirmwareBuild::KIND => typed(json).map(Evidence::FirmwareBuild),
-            LabResult::KIND => typed(json).map(Evidence::LabResult),
-            Countersignature::KIND => typed(json).map(Evidence::Countersignature),
-            Claim::KIND => typed(json).map(Evidence::Claim),
-            Incident::KIND => typed(json).map(Evidence::Incident),
-            KeyEvent::KIND => typed(json).map(Evidence::KeyEvent),
-            other => Err(EvidenceError::UnknownKind(other.to_owned())),
-        }
+    /// Whether this evidence's payload value is `v` (maps as sets of entries), i.e. whether it
+    /// encodes to the bytes `v` was strictly decoded from.
+    fn encodes_to(&self, v: &Value) -> bool {
+        each_kind!(self, e => payload::matches(e, v))
     }
 
     /// The kind's name.
@@ -386,45 +389,61 @@ fn kind_name<T: Kind>(_: &T) -> &'static str {
     T::KIND
 }
 
-/// A typed value read straight from a decoded payload. An item outside the data model is a
-/// payload error (with where it is); a wrong shape is a shape error, as for input.
-fn typed_payload<T: Kind>(v: &Value) -> Result<T, EvidenceError> {
-    // Valid payloads are the common case: read without tracking the path, and read again with
-    // it only to say where a refused payload goes wrong.
-    let read = T::deserialize(payload::ValueDeserializer(v))
-        .or_else(|_| serde_path_to_error::deserialize(payload::ValueDeserializer(v)));
-    let value: T = read.map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_outside_model() {
-            // `?` marks a map key, whose text is unknown: the place is the map holding it.
-            let place = path.trim_end_matches('?').trim_end_matches('.');
-            if place.is_empty() {
-                EvidenceError::Payload(inner.to_string())
-            } else {
-                EvidenceError::Payload(format!("{inner} at {place}"))
-            }
-        } else {
-            EvidenceError::Shape {
-                path,
-                message: inner.to_string(),
-            }
-        }
-    })?;
-    let mut problems = Problems::default();
-    value.validate(&mut problems);
-    problems.into_result()?;
-    Ok(value)
+/// Reads one typed kind of evidence from some input, with the field path of any error.
+trait ReadKind {
+    /// The value, validated by the kind's rules.
+    fn read<T: Kind>(self) -> Result<T, EvidenceError>;
 }
 
-fn typed<T: Kind>(json: serde_json::Value) -> Result<T, EvidenceError> {
-    let value: T = serde_path_to_error::deserialize(json).map_err(|e| {
-        let path = e.path().to_string();
-        EvidenceError::Shape {
-            path,
-            message: e.into_inner().to_string(),
-        }
-    })?;
+/// Input in the JSON data model (JSON or TOML text).
+struct JsonReader(serde_json::Value);
+
+/// A decoded payload. An item outside the data model is a payload error (with where it is); a
+/// wrong shape is a shape error, as for input.
+struct PayloadReader<'a>(&'a Value);
+
+impl ReadKind for PayloadReader<'_> {
+    fn read<T: Kind>(self) -> Result<T, EvidenceError> {
+        let v = self.0;
+        // Valid payloads are the common case: read without tracking the path, and read again
+        // with it only to say where a refused payload goes wrong.
+        let read = T::deserialize(payload::ValueDeserializer(v))
+            .or_else(|_| serde_path_to_error::deserialize(payload::ValueDeserializer(v)));
+        validated(read.map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_outside_model() {
+                // `?` marks a map key, whose text is unknown: the place is the map holding it.
+                let place = path.trim_end_matches('?').trim_end_matches('.');
+                if place.is_empty() {
+                    EvidenceError::Payload(inner.to_string())
+                } else {
+                    EvidenceError::Payload(format!("{inner} at {place}"))
+                }
+            } else {
+                EvidenceError::Shape {
+                    path,
+                    message: inner.to_string(),
+                }
+            }
+        })?)
+    }
+}
+
+impl ReadKind for JsonReader {
+    fn read<T: Kind>(self) -> Result<T, EvidenceError> {
+        validated(serde_path_to_error::deserialize(self.0).map_err(|e| {
+            let path = e.path().to_string();
+            EvidenceError::Shape {
+                path,
+                message: e.into_inner().to_string(),
+            }
+        })?)
+    }
+}
+
+/// `value` if it keeps its kind's rules, else every problem found.
+fn validated<T: Kind>(value: T) -> Result<T, EvidenceError> {
     let mut problems = Problems::default();
     value.validate(&mut problems);
     problems.into_result()?;

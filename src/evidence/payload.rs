@@ -683,6 +683,15 @@ fn is_null<T: Serialize + ?Sized>(value: &T) -> bool {
 /// Compares a value, as it serializes, with an expected payload value.
 struct Matcher<'a>(&'a Value);
 
+/// `Matcher` methods that build the payload value with `ValueSerializer` and compare it.
+macro_rules! by_value {
+    ($($method:ident($t:ty)),+ $(,)?) => {
+        $(fn $method(self, v: $t) -> Result<(), PayloadError> {
+            self.value(ValueSerializer.$method(v)?)
+        })+
+    };
+}
+
 impl<'a> Matcher<'a> {
     fn value(self, v: Value) -> Result<(), PayloadError> {
         expect(equivalent(&v, self.0))
@@ -700,46 +709,12 @@ impl<'a> ser::Serializer for Matcher<'a> {
     type SerializeStruct = StructMatcher<'a>;
     type SerializeStructVariant = Built<'a, VariantMapBuilder>;
 
-    fn serialize_bool(self, v: bool) -> Result<(), PayloadError> {
-        expect(*self.0 == Value::Bool(v))
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), PayloadError> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), PayloadError> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), PayloadError> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), PayloadError> {
-        expect(*self.0 == signed(v))
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), PayloadError> {
-        let v = ValueSerializer.serialize_i128(v)?;
-        self.value(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), PayloadError> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), PayloadError> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), PayloadError> {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), PayloadError> {
-        expect(*self.0 == Value::Unsigned(v))
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), PayloadError> {
-        let v = ValueSerializer.serialize_u128(v)?;
-        self.value(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), PayloadError> {
-        self.serialize_f64(v.into())
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), PayloadError> {
-        ValueSerializer.serialize_f64(v).map(|_| ())
+    // Scalars: their payload value costs no allocation, so build it and compare.
+    by_value! {
+        serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_i128(i128), serialize_u8(u8), serialize_u16(u16),
+        serialize_u32(u32), serialize_u64(u64), serialize_u128(u128), serialize_f32(f32),
+        serialize_f64(f64)
     }
     fn serialize_char(self, v: char) -> Result<(), PayloadError> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
@@ -748,8 +723,7 @@ impl<'a> ser::Serializer for Matcher<'a> {
         expect(matches!(self.0, Value::Text(s) if s == v))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), PayloadError> {
-        let v = ValueSerializer.serialize_bytes(v)?;
-        self.value(v)
+        self.value(ValueSerializer.serialize_bytes(v)?)
     }
     fn serialize_none(self) -> Result<(), PayloadError> {
         expect(*self.0 == Value::Null)
@@ -1197,24 +1171,8 @@ mod tests {
     fn matching_a_value_is_matching_its_encoding() {
         for e in examples() {
             let v = cbor::decode(&e.to_payload()).expect("decodes");
-            let ours = match &e {
-                Evidence::FirmwareBuild(x) => to_value(x),
-                Evidence::LabResult(x) => to_value(x),
-                Evidence::Countersignature(x) => to_value(x),
-                Evidence::Claim(x) => to_value(x),
-                Evidence::Incident(x) => to_value(x),
-                Evidence::KeyEvent(x) => to_value(x),
-            }
-            .expect("payload value");
-            let encoded = cbor::encode(&ours);
-            let check = |candidate: &Value| match &e {
-                Evidence::FirmwareBuild(x) => matches(x, candidate),
-                Evidence::LabResult(x) => matches(x, candidate),
-                Evidence::Countersignature(x) => matches(x, candidate),
-                Evidence::Claim(x) => matches(x, candidate),
-                Evidence::Incident(x) => matches(x, candidate),
-                Evidence::KeyEvent(x) => matches(x, candidate),
-            };
+            let encoded = e.to_payload();
+            let check = |candidate: &Value| e.encodes_to(candidate);
             assert!(check(&v), "{}", e.kind());
             let all = mutations(&v);
             assert!(all.len() > 20, "{}: {} mutations", e.kind(), all.len());
