@@ -1,44 +1,38 @@
 //! evledger: a signed, append-only evidence ledger for makers of biometric security devices,
 //! and the offline verifier their buyers run.
 //!
-//! Entries are COSE_Sign1 signed statements ([`statement`]) over typed evidence ([`evidence`]),
-//! encoded as deterministic CBOR ([`cbor`]), appended to an RFC 9162 Merkle log ([`merkle`])
-//! whose C2SP checkpoints ([`checkpoint`], [`note`]) make history tamper-evident. Witnesses
-//! ([`witness`]) cosign checkpoints only along one history, and [`consistency_check`] tells
-//! whether two checkpoints are one history.
+//! The crate has three sides, one folder each:
+//! - [`formats`]: pure functions over bytes, with no store, no file system and no clock:
+//!   deterministic CBOR ([`cbor`]), keys ([`keys`]), COSE_Sign1 signed statements and their
+//!   signing ([`statement`]), typed evidence ([`evidence`]), the RFC 9162 Merkle tree
+//!   ([`merkle`]), C2SP signed notes and checkpoints ([`note`], [`checkpoint`]), X.509 ([`x509`])
+//!   and bundles ([`bundle`]);
+//! - [`ledger`] (feature `store`): the operator's side, a [`ledger::Ledger`] over any
+//!   [`ledger::store::Store`], with registration as the one way in, checkpoints, export and audit;
+//! - [`verify`]: the buyer's side, bytes and options in and a report out, with trust files and
+//!   policy profiles as parsed values and the current time passed in.
+//!
+//! Beside them: [`witness`], the independent party that cosigns checkpoints along one history,
+//! `sigstore` (feature `sigstore`), the offline check of cosign bundles, and `cli`, the
+//! `evledger` binary's front end. Each module is also re-exported at the crate root under its
+//! short name (`evledger::cbor`, `evledger::store`, `evledger::trust`…).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-#[cfg(feature = "store")]
-pub mod audit;
-pub mod bundle;
-pub mod cbor;
-pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "store")]
-pub mod collect;
-pub mod consistency_check;
-pub mod evidence;
-#[cfg(feature = "store")]
-pub mod export;
-pub mod hex;
-pub mod keys;
+pub mod formats;
 #[cfg(feature = "store")]
 pub mod ledger;
-pub mod merkle;
-pub mod note;
-pub mod policy;
 #[cfg(feature = "sigstore")]
 pub mod sigstore;
-pub mod statement;
-#[cfg(feature = "store")]
-pub mod store;
-pub mod strict_batch;
-pub mod time;
-pub mod trust;
-#[cfg(feature = "store")]
-pub mod trust_init;
 pub mod verify;
+#[cfg(feature = "store")]
 pub mod witness;
-pub mod x509;
+
+pub use formats::{
+    bundle, cbor, checkpoint, evidence, hex, keys, merkle, note, statement, time, x509,
+};
+#[cfg(feature = "store")]
+pub use ledger::{audit, export, store};
+pub use verify::{policy, trust};

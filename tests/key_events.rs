@@ -321,7 +321,7 @@ fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
     ledger
         .record(&build(2), &signer(&new), 102)
         .expect("record");
-    let text = evledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
     assert!(
         text.contains(&B64.encode(old.verifying_key().to_bytes())),
         "{text}"

@@ -84,7 +84,7 @@ fn bundles_from_before_a_rotation_keep_verifying() {
     assert!(checkpoint_failure(&r).is_some());
 
     // The updated trust file, as `trust init` writes it after the rotation: both verify.
-    let text = evledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
     assert!(
         text.contains(&format!(
             "{{ vkey = \"{old}\", from_size = 0, to_size = 3 }}"

@@ -6,7 +6,7 @@ use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use evledger::strict_batch::{COMB_THRESHOLD, Item, verify_strict_many};
+use evledger::statement::batch::{COMB_THRESHOLD, Item, verify_strict_many};
 use sha2::{Digest, Sha512};
 
 fn scalar(seed: u64) -> Scalar {

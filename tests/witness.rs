@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest as _, Sha256};
 
 use evledger::checkpoint::Checkpoint;
-use evledger::consistency_check::ProofFile;
+use evledger::checkpoint::consistency::ProofFile;
 use evledger::ledger::Ledger;
 use evledger::merkle::RootHash;
 use evledger::note::{CosignatureVerifier, Note};

@@ -187,7 +187,7 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
 /// `evledger trust init`.
 pub fn trust_init(dir: &Path, out: &Path, profiles: &[String]) -> Result<(), CliError> {
     let ledger = Ledger::open(dir)?;
-    let text = crate::trust_init::trust_file_text(&ledger, profiles)?;
+    let text = crate::ledger::trust_init::trust_file_text(&ledger, profiles)?;
     if out.exists() {
         return Err(CliError::new(format!("{}: file exists", out.display()))
             .hint("choose another --out; trust files are never overwritten"));

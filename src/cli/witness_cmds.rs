@@ -8,11 +8,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::CliError;
+use crate::checkpoint::consistency::{CheckError, ProofFile, check_pair};
 use crate::checkpoint::{self, VerifiedCheckpoint};
-use crate::collect;
-use crate::consistency_check::{CheckError, ProofFile, check_pair};
 use crate::keys;
 use crate::ledger::Ledger;
+use crate::ledger::cosignatures;
 use crate::note::NoteVerifier;
 use crate::trust::TrustFile;
 use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
@@ -165,11 +165,11 @@ pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError>
     let mut notes: Vec<(u64, String)> = Vec::new();
     for f in files {
         let text = read_text(f)?;
-        let c = collect::collect(&mut ledger, &text).map_err(|e| {
+        let c = cosignatures::collect(&mut ledger, &text).map_err(|e| {
             let err = CliError::new(format!("{}: {e}", f.display()));
             match e {
-                collect::CollectError::NoCheckpoint { .. }
-                | collect::CollectError::NotThisCheckpoint { .. } => err.hint(
+                cosignatures::CollectError::NoCheckpoint { .. }
+                | cosignatures::CollectError::NotThisCheckpoint { .. } => err.hint(
                     "give the witness a checkpoint printed by `evledger checkpoint` for this ledger",
                 ),
                 _ => err,

@@ -16,8 +16,13 @@ use crate::store::{
     LedgerInfo, NewEntry, SqliteStore, Store, StoreError, StoredCheckpoint, StoredEntry,
 };
 
+pub mod audit;
 mod certificates;
+pub mod cosignatures;
+pub mod export;
 mod log_keys;
+pub mod store;
+pub mod trust_init;
 
 pub use certificates::{X5Chain, load_x5chain};
 

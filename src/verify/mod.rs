@@ -7,10 +7,12 @@
 //! policy profiles. The verdict is "verified" only if every check
 //! passed; nothing that was not checked counts as passed.
 
+pub mod policy;
 mod remember;
 mod report;
 mod signers;
 mod sigstore;
+pub mod trust;
 
 pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
@@ -22,9 +24,9 @@ use crate::checkpoint::Checkpoint;
 use crate::evidence::Evidence;
 use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
-use crate::policy::{self, PolicyEntry, PolicyView, Profile};
 use crate::statement::SignedStatement;
 use crate::trust::TrustFile;
+use policy::{PolicyEntry, PolicyView, Profile};
 
 /// An entry that parsed: its statement and evidence.
 pub struct ParsedEntry {

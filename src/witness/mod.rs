@@ -27,8 +27,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
 
+use crate::checkpoint::consistency::{CheckError, Inconsistency, ProofFile, check_extends};
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
-use crate::consistency_check::{CheckError, Inconsistency, ProofFile, check_extends};
 use crate::keys::{self, KeyError};
 use crate::merkle::{ConsistencyError, EMPTY_ROOT, RootHash};
 use crate::note::{

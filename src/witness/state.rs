@@ -18,7 +18,7 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::consistency_check::{parse_decimal, parse_hash};
+use crate::checkpoint::consistency::{parse_decimal, parse_hash};
 use crate::merkle::RootHash;
 use crate::note::check_name;
 

@@ -11,6 +11,8 @@
 //! checkpoint gives back the same bytes. This crate requires the log key's name
 //! to equal the origin (tlog-checkpoint "Signatures" says it SHOULD).
 
+pub mod consistency;
+
 // RFC 4648 §4 standard base64 with canonical padding and no trailing bits.
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

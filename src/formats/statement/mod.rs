@@ -7,6 +7,8 @@
 //! empty map; the payload is embedded; the signature covers
 //! `["Signature1", protected, h'', payload]` and is checked with Ed25519 `verify_strict`.
 
+pub mod batch;
+
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -404,18 +406,16 @@ pub fn check_many(items: &[(&SignedStatement, &VerifyingKey)]) -> Vec<Result<(),
             )
         })
         .collect();
-    let batch: Vec<crate::strict_batch::Item<'_>> = items
+    let batch: Vec<batch::Item<'_>> = items
         .iter()
         .zip(&prepared)
-        .map(
-            |((_, key), (message, signature))| crate::strict_batch::Item {
-                key,
-                message,
-                signature,
-            },
-        )
+        .map(|((_, key), (message, signature))| batch::Item {
+            key,
+            message,
+            signature,
+        })
         .collect();
-    let ok = crate::strict_batch::verify_strict_many(&batch);
+    let ok = batch::verify_strict_many(&batch);
     items
         .iter()
         .zip(ok)

@@ -996,40 +996,44 @@ mod tests {
         let mut inputs = vec![
             (
                 "firmware-build",
-                fill(include_str!("../../examples/facegate/firmware-4.2.0.toml")),
+                fill(include_str!(
+                    "../../../examples/facegate/firmware-4.2.0.toml"
+                )),
             ),
             (
                 "firmware-build",
-                fill(include_str!("../../examples/facegate/firmware-4.2.1.toml")),
+                fill(include_str!(
+                    "../../../examples/facegate/firmware-4.2.1.toml"
+                )),
             ),
             (
                 "lab-result",
                 fill(include_str!(
-                    "../../examples/facegate/lab-result-pad-l2.toml"
+                    "../../../examples/facegate/lab-result-pad-l2.toml"
                 )),
             ),
             (
                 "countersignature",
                 fill(include_str!(
-                    "../../examples/facegate/countersignature-lab.toml"
+                    "../../../examples/facegate/countersignature-lab.toml"
                 )),
             ),
             (
                 "claim",
                 fill(include_str!(
-                    "../../examples/facegate/claim-pad-level2.toml"
+                    "../../../examples/facegate/claim-pad-level2.toml"
                 )),
             ),
             (
                 "claim",
                 fill(include_str!(
-                    "../../examples/facegate/claim-pad-level3-overclaim.toml"
+                    "../../../examples/facegate/claim-pad-level3-overclaim.toml"
                 )),
             ),
             (
                 "incident",
                 fill(include_str!(
-                    "../../examples/facegate/incident-aur-2026-014.toml"
+                    "../../../examples/facegate/incident-aur-2026-014.toml"
                 )),
             ),
         ];

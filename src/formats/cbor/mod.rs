@@ -9,6 +9,8 @@
 //! accepts deterministic encodings, `encode(decode(b)) == b` holds for every accepted `b`;
 //! [`decode_canonical`] checks that too, as a second line of defence.
 
+pub mod serde;
+
 use std::fmt;
 
 /// A CBOR data item in the subset evledger uses (no floats, no undefined, no other simple values).

@@ -12,7 +12,6 @@ mod firmware_build;
 mod incident;
 mod key_event;
 mod lab_result;
-mod payload;
 mod types;
 
 pub use claim::{
@@ -306,8 +305,8 @@ impl Evidence {
 
     /// Whether this evidence's payload value is `v` (maps as sets of entries), i.e. whether it
     /// encodes to the bytes `v` was strictly decoded from.
-    fn encodes_to(&self, v: &Value) -> bool {
-        each_kind!(self, e => payload::matches(e, v))
+    pub(crate) fn encodes_to(&self, v: &Value) -> bool {
+        each_kind!(self, e => crate::cbor::serde::matches(e, v))
     }
 
     /// The kind's name.
@@ -407,8 +406,9 @@ impl ReadKind for PayloadReader<'_> {
         let v = self.0;
         // Valid payloads are the common case: read without tracking the path, and read again
         // with it only to say where a refused payload goes wrong.
-        let read = T::deserialize(payload::ValueDeserializer(v))
-            .or_else(|_| serde_path_to_error::deserialize(payload::ValueDeserializer(v)));
+        let read = T::deserialize(crate::cbor::serde::ValueDeserializer(v)).or_else(|_| {
+            serde_path_to_error::deserialize(crate::cbor::serde::ValueDeserializer(v))
+        });
         validated(read.map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -453,7 +453,7 @@ fn validated<T: Kind>(value: T) -> Result<T, EvidenceError> {
 fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
     // The evidence structs hold only text, integers, booleans, lists and nested structs, so the
     // conversion cannot fail; if it did, the null payload would be rejected by every reader.
-    cbor::encode(&payload::to_value(value).unwrap_or(Value::Null))
+    cbor::encode(&crate::cbor::serde::to_value(value).unwrap_or(Value::Null))
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.
