@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use evledger::ledger::Ledger;
-use evledger::store::Store;
+use evledger::store::StoreRead;
 
 fn bench_ledger_1m(c: &mut Criterion) {
     let fixture = common::ledger_1m();

@@ -27,7 +27,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use evledger::bundle::{Bundle, BundleLimits};
 use evledger::export::{self, BundleOptions, Selection};
 use evledger::ledger::Ledger;
-use evledger::store::Store;
+use evledger::store::StoreRead;
 use evledger::trust::TrustFile;
 use evledger::verify::{self, Verdict};
 

@@ -9,7 +9,7 @@ use evledger::evidence::{Evidence, InputFormat};
 use evledger::hex;
 use evledger::keys;
 use evledger::ledger::{Ledger, LedgerError, Signer};
-use evledger::store::Store;
+use evledger::store::StoreRead;
 
 /// A fresh ledger in a temporary directory, with one signing key.
 struct Fixture {

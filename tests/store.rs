@@ -7,7 +7,9 @@ use ed25519_dalek::SigningKey;
 use evledger::evidence::{Evidence, InputFormat};
 use evledger::ledger::{Ledger, LedgerError, Signer};
 use evledger::merkle::NodeSource;
-use evledger::store::{DB_FILE, NewEntry, SqliteStore, Store, StoreError, StoredCheckpoint};
+use evledger::store::{
+    DB_FILE, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoredCheckpoint,
+};
 use rusqlite::Connection;
 
 const FW_TOML: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");

@@ -17,7 +17,7 @@ use evledger::evidence::{Evidence, InputFormat};
 use evledger::hex;
 use evledger::ledger::{Ledger, Signer};
 use evledger::merkle;
-use evledger::store::{NewEntry, Store};
+use evledger::store::{NewEntry, StoreRead};
 
 /// The evidence kind every bench records.
 pub const KIND: &str = "firmware-build";

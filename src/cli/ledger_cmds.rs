@@ -13,7 +13,7 @@ use crate::hex;
 use crate::keys;
 use crate::ledger::{Ledger, Signer};
 use crate::statement::SignedStatement;
-use crate::store::{Store, StoredEntry};
+use crate::store::{StoreRead, StoredEntry};
 
 fn open(dir: &Path) -> Result<Ledger, CliError> {
     Ok(Ledger::open(dir)?)
@@ -207,11 +207,16 @@ pub fn log_key_retire(dir: &Path, key: &Path) -> Result<(), CliError> {
     let key = keys::read_key_file(key)?.verifying_key();
     let mut ledger = open(dir)?;
     let moved = ledger.retire_log_key(&key)?;
-    eprintln!(
-        "retired log key {} (its key file is now {}); sign a checkpoint to continue with the remaining keys",
-        crate::keys::KeyId::of(&key),
-        moved.display()
-    );
+    let kid = crate::keys::KeyId::of(&key);
+    match moved {
+        Some(file) => eprintln!(
+            "retired log key {kid} (its key file is now {}); sign a checkpoint to continue with the remaining keys",
+            file.display()
+        ),
+        None => eprintln!(
+            "retired log key {kid}; sign a checkpoint to continue with the remaining keys"
+        ),
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use crate::checkpoint;
 use crate::evidence::Evidence;
 use crate::ledger::Ledger;
-use crate::merkle::{self, Frontier, NodeSource};
+use crate::merkle::{self, Frontier};
 use crate::statement::{self, SignedStatement};
 use crate::store::{Store, StoreError};
 
@@ -47,8 +47,8 @@ impl AuditReport {
 ///
 /// # Errors
 /// Only when storage cannot be read; every inconsistency is a [`Finding`].
-pub fn audit(
-    ledger: &Ledger,
+pub fn audit<S: Store>(
+    ledger: &Ledger<S>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<AuditReport, StoreError> {
     let store = ledger.store();
@@ -136,7 +136,7 @@ pub fn audit(
                 let signer = store.signer_key(&h.kid)?;
                 // The refs index decides what bundles carry: every term must be there.
                 if let (Some(ev), Some(key)) = (&evidence, &signer) {
-                    let mut terms = Ledger::index_terms(ev, key);
+                    let mut terms = crate::ledger::index_terms(ev, key);
                     terms.sort();
                     terms.dedup();
                     for t in &terms {
@@ -231,11 +231,11 @@ pub fn audit(
     Ok(report)
 }
 
-fn check_checkpoints<'a>(
+fn check_checkpoints<'a, S: Store>(
     next: &mut std::iter::Peekable<std::slice::Iter<'a, crate::store::StoredCheckpoint>>,
     frontier: &Frontier,
     verifiers: &Option<Vec<crate::note::NoteVerifier>>,
-    ledger: &Ledger,
+    ledger: &Ledger<S>,
     findings: &mut Vec<Finding>,
 ) {
     while let Some(cp) = next.next_if(|cp| cp.size == frontier.size()) {

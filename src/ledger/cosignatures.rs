@@ -66,7 +66,10 @@ pub struct Collected {
 ///
 /// # Errors
 /// [`CollectError`]; nothing is stored on error.
-pub fn collect(ledger: &mut Ledger, cosigned: &str) -> Result<Collected, CollectError> {
+pub fn collect<S: Store>(
+    ledger: &mut Ledger<S>,
+    cosigned: &str,
+) -> Result<Collected, CollectError> {
     let given = Note::parse(cosigned).map_err(CollectError::MalformedNote)?;
     let cp = Checkpoint::parse(given.text()).map_err(CollectError::MalformedCheckpoint)?;
     let stored = ledger

@@ -72,7 +72,10 @@ impl From<StoreError> for ExportError {
 ///
 /// # Errors
 /// Storage errors or entries that do not decode.
-pub fn closure(ledger: &Ledger, seeds: &[StoredEntry]) -> Result<BTreeSet<u64>, ExportError> {
+pub fn closure<S: Store>(
+    ledger: &Ledger<S>,
+    seeds: &[StoredEntry],
+) -> Result<BTreeSet<u64>, ExportError> {
     let store = ledger.store();
     let mut seen = BTreeSet::new();
     let mut queue: Vec<StoredEntry> = seeds.to_vec();
@@ -135,8 +138,8 @@ fn evidence_of(e: &StoredEntry) -> Result<Evidence, ExportError> {
 ///
 /// # Errors
 /// [`ExportError`] if the selection is empty, a stored entry is broken, or `since` is not this log's.
-pub fn build(
-    ledger: &mut Ledger,
+pub fn build<S: Store>(
+    ledger: &mut Ledger<S>,
     selection: &Selection,
     options: &BundleOptions,
 ) -> Result<Bundle, ExportError> {
@@ -202,10 +205,7 @@ pub fn build(
 
 /// The documents the ledger keeps for an entry and attaches to every bundle holding it: a
 /// firmware build's Sigstore bundle (and managed key), so that a buyer can re-check it offline.
-fn kept_documents(
-    store: &crate::store::SqliteStore,
-    e: &StoredEntry,
-) -> Result<Vec<Vec<u8>>, ExportError> {
+fn kept_documents<S: Store>(store: &S, e: &StoredEntry) -> Result<Vec<Vec<u8>>, ExportError> {
     let Evidence::FirmwareBuild(fb) = evidence_of(e)? else {
         return Ok(Vec::new());
     };
@@ -234,8 +234,8 @@ fn kept_documents(
 }
 
 /// The latest checkpoint if it covers `min_size` entries, else a freshly signed one.
-fn covering_checkpoint(
-    ledger: &mut Ledger,
+fn covering_checkpoint<S: Store>(
+    ledger: &mut Ledger<S>,
     min_size: u64,
 ) -> Result<StoredCheckpoint, ExportError> {
     match ledger.store().latest_checkpoint()? {
@@ -245,7 +245,7 @@ fn covering_checkpoint(
 }
 
 /// Verifies an earlier checkpoint against this log's key and tree; returns its size and note.
-fn check_since(ledger: &Ledger, note: &str) -> Result<(u64, String), ExportError> {
+fn check_since<S: Store>(ledger: &Ledger<S>, note: &str) -> Result<(u64, String), ExportError> {
     let v = ledger
         .verify_checkpoint(note)
         .map_err(|e| ExportError::Since(e.to_string()))?;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use ed25519_dalek::SigningKey;
 
-use super::{LOG_KEY_FILE, Ledger, LedgerError};
+use super::{LOG_KEY_FILE, Ledger, LedgerError, LogKeyring};
 use crate::keys::{self, KeyId};
 use crate::note::{NoteSigner, NoteVerifier};
 use crate::store::Store;
 
-impl Ledger {
+impl<S: Store> Ledger<S> {
     /// The C2SP verifier keys of every log key (creation key first, then rotations).
     ///
     /// # Errors
@@ -53,45 +53,101 @@ impl Ledger {
         Ok(keys)
     }
 
-    /// The file a log key's private half lives in: `log.key` for the first, `log-<kid prefix>.key` for later ones.
-    pub fn log_key_path(&self, key: &ed25519_dalek::VerifyingKey) -> PathBuf {
-        if *key == self.info.log_key {
-            self.dir.join(LOG_KEY_FILE)
+    /// The file a log key's private half lives in, for a ledger that keeps its log keys in its
+    /// directory: `log.key` for the first, `log-<kid prefix>.key` for later ones.
+    pub fn log_key_path(&self, key: &ed25519_dalek::VerifyingKey) -> Option<PathBuf> {
+        let LogKeyring::Dir(dir) = &self.log_keys else {
+            return None;
+        };
+        Some(if *key == self.info.log_key {
+            dir.join(LOG_KEY_FILE)
         } else {
-            self.dir
-                .join(format!("log-{}.key", &KeyId::of(key).to_string()[..16]))
+            dir.join(format!("log-{}.key", &KeyId::of(key).to_string()[..16]))
+        })
+    }
+
+    /// Whether this ledger still holds the private half of a log key (false once retired).
+    ///
+    /// # Errors
+    /// A key file that cannot be read or holds another key.
+    pub fn holds_log_key(&self, key: &ed25519_dalek::VerifyingKey) -> Result<bool, LedgerError> {
+        Ok(self.held_log_key(key)?.is_some())
+    }
+
+    /// The private half of a registered log key, if this ledger still holds it (a retired key's
+    /// file is renamed, so it is no longer held).
+    fn held_log_key(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<Option<SigningKey>, LedgerError> {
+        match &self.log_keys {
+            LogKeyring::Memory(held) => {
+                Ok(held.iter().find(|k| k.verifying_key() == *key).cloned())
+            }
+            LogKeyring::Dir(_) => {
+                let Some(path) = self.log_key_path(key) else {
+                    return Ok(None);
+                };
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let private = keys::read_signing_key(&path)?;
+                if private.verifying_key() != *key {
+                    return Err(LedgerError::WrongLogKey { path });
+                }
+                Ok(Some(private))
+            }
         }
     }
 
-    /// The signers of new checkpoints: every registered log key whose private key file is present
-    /// (during a rotation, the old and the new key; retiring a key removes its file).
+    /// The signers of new checkpoints: every registered log key this ledger holds (during a
+    /// rotation, the old and the new key; retiring a key ends its use).
+    ///
+    /// # Errors
+    /// [`LedgerError::Checkpoint`] when it holds none, saying whether the keys were retired or
+    /// the key file is missing.
     pub(super) fn log_signers(&self) -> Result<Vec<NoteSigner>, LedgerError> {
         let mut signers = Vec::new();
-        for key in self.log_keys()? {
-            let path = self.log_key_path(&key);
-            if !path.exists() {
-                continue;
+        let registered = self.log_keys()?;
+        for key in &registered {
+            if let Some(private) = self.held_log_key(key)? {
+                signers.push(
+                    NoteSigner::new(&self.info.origin, private)
+                        .map_err(|e| LedgerError::Checkpoint(e.to_string()))?,
+                );
             }
-            let private = keys::read_signing_key(&path)?;
-            if private.verifying_key() != key {
-                return Err(LedgerError::WrongLogKey { path });
+        }
+        if !signers.is_empty() {
+            return Ok(signers);
+        }
+        Err(LedgerError::Checkpoint(match &self.log_keys {
+            LogKeyring::Memory(_) => "this ledger holds none of its log keys".to_owned(),
+            LogKeyring::Dir(dir) => {
+                let retired = registered.iter().all(|k| {
+                    self.log_key_path(k)
+                        .is_some_and(|p| retired_path(&p).exists())
+                });
+                if retired {
+                    format!(
+                        "no log key file in {}: every registered log key has been retired",
+                        dir.display()
+                    )
+                } else {
+                    let missing = self
+                        .log_key_path(&self.info.log_key)
+                        .unwrap_or_else(|| dir.join(LOG_KEY_FILE));
+                    format!(
+                        "the log key file {} is missing, so no checkpoint can be signed: restore it from your backup of the ledger",
+                        missing.display()
+                    )
+                }
             }
-            signers.push(
-                NoteSigner::new(&self.info.origin, private)
-                    .map_err(|e| LedgerError::Checkpoint(e.to_string()))?,
-            );
-        }
-        if signers.is_empty() {
-            return Err(LedgerError::Checkpoint(format!(
-                "no log key file in {}: every registered log key has been retired",
-                self.dir.display()
-            )));
-        }
-        Ok(signers)
+        }))
     }
 
-    /// Starts a log key rotation: registers `key` and copies it into the ledger directory, so that
-    /// checkpoints are signed by the old and the new key until the old one is retired.
+    /// Starts a log key rotation: registers `key` and keeps its private half (in the ledger
+    /// directory, or in memory), so that checkpoints are signed by the old and the new key until
+    /// the old one is retired.
     ///
     /// # Errors
     /// If the key is already a log key of this ledger, or on I/O failure.
@@ -104,27 +160,37 @@ impl Ledger {
             )));
         }
         let path = self.log_key_path(&public);
-        keys::write_key_pair(&path, key)?;
+        if let Some(path) = &path {
+            keys::write_key_pair(path, key)?;
+        }
         match self.store.add_log_key(&public) {
-            Ok(size) => Ok(size),
+            Ok(size) => {
+                if let LogKeyring::Memory(held) = &mut self.log_keys {
+                    held.push(key.clone());
+                }
+                Ok(size)
+            }
             Err(e) => {
                 // Not registered: the copied key must not linger as if it were.
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_file(keys::public_path(&path));
+                if let Some(path) = &path {
+                    let _ = std::fs::remove_file(path);
+                    let _ = std::fs::remove_file(keys::public_path(path));
+                }
                 Err(e.into())
             }
         }
     }
 
-    /// Ends a log key's use: its private key file is renamed to `*.retired`, so checkpoints are no
-    /// longer signed with it. Its past signatures stay valid for the sizes it signed.
+    /// Ends a log key's use, so checkpoints are no longer signed with it: a key file is renamed
+    /// to `*.retired` (returned), a key in memory is dropped. Its past signatures stay valid for
+    /// the sizes it signed.
     ///
     /// # Errors
-    /// If it is not a log key, or it is the only one left.
+    /// If it is not a log key, it is already retired, or it is the only one left.
     pub fn retire_log_key(
         &mut self,
         key: &ed25519_dalek::VerifyingKey,
-    ) -> Result<PathBuf, LedgerError> {
+    ) -> Result<Option<PathBuf>, LedgerError> {
         let keys = self.log_keys()?;
         if !keys.contains(key) {
             return Err(LedgerError::LogKey(format!(
@@ -132,12 +198,13 @@ impl Ledger {
                 KeyId::of(key)
             )));
         }
-        let active = keys
-            .iter()
-            .filter(|k| self.log_key_path(k).exists())
-            .count();
-        let path = self.log_key_path(key);
-        if !path.exists() {
+        let mut active = 0;
+        for k in &keys {
+            if self.held_log_key(k)?.is_some() {
+                active += 1;
+            }
+        }
+        if self.held_log_key(key)?.is_none() {
             return Err(LedgerError::LogKey(format!(
                 "log key {} is already retired",
                 KeyId::of(key)
@@ -148,13 +215,29 @@ impl Ledger {
                 "refusing to retire the only active log key: add its successor first (evledger log-key add)".into(),
             ));
         }
-        let mut retired = path.as_os_str().to_owned();
-        retired.push(".retired");
-        let retired = PathBuf::from(retired);
-        std::fs::rename(&path, &retired).map_err(|source| LedgerError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(retired)
+        match &mut self.log_keys {
+            LogKeyring::Memory(held) => {
+                held.retain(|k| k.verifying_key() != *key);
+                Ok(None)
+            }
+            LogKeyring::Dir(_) => {
+                let Some(path) = self.log_key_path(key) else {
+                    return Ok(None);
+                };
+                let retired = retired_path(&path);
+                std::fs::rename(&path, &retired).map_err(|source| LedgerError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Some(retired))
+            }
+        }
     }
+}
+
+/// Where a retired log key's file goes: its name with `.retired` appended.
+fn retired_path(path: &std::path::Path) -> PathBuf {
+    let mut retired = path.as_os_str().to_owned();
+    retired.push(".retired");
+    PathBuf::from(retired)
 }

@@ -1,5 +1,6 @@
-//! Ledger operations: create, record, checkpoint, prove. One ledger is one directory holding the
-//! database ([`crate::store::DB_FILE`]) and the log's private key ([`LOG_KEY_FILE`]).
+//! The operator's side: a [`Ledger`] over any [`Store`], with registration as the one way in,
+//! checkpoints, proofs, export and audit. The embedded default is one directory holding the
+//! SQLite database ([`crate::store::DB_FILE`]) and the log's private key ([`LOG_KEY_FILE`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,8 @@ use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
 use crate::note::NoteVerifier;
 use crate::statement::{self, Header};
 use crate::store::{
-    LedgerInfo, NewEntry, SqliteStore, Store, StoreError, StoredCheckpoint, StoredEntry,
+    LedgerInfo, MemoryStore, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoredCheckpoint,
+    StoredEntry,
 };
 
 pub mod audit;
@@ -147,11 +149,21 @@ pub struct Inclusion {
     pub proof: InclusionProof,
 }
 
-/// An open ledger.
-pub struct Ledger {
-    dir: PathBuf,
-    store: SqliteStore,
+/// An open ledger over a store (the embedded SQLite store unless said otherwise).
+pub struct Ledger<S = SqliteStore> {
+    store: S,
     info: LedgerInfo,
+    log_keys: LogKeyring,
+}
+
+/// Where the private halves of a ledger's log keys are.
+pub enum LogKeyring {
+    /// Key files in the ledger directory: `log.key` for the key the ledger was created with,
+    /// `log-<kid prefix>.key` for later ones; a retired key's file is renamed `*.retired`.
+    Dir(PathBuf),
+    /// Keys held in memory, for a ledger over a [`MemoryStore`] or another store without a
+    /// directory.
+    Memory(Vec<SigningKey>),
 }
 
 /// Checks a C2SP key name: non-empty, printable, no white space and no `+`.
@@ -174,7 +186,7 @@ fn check_origin(origin: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
-impl Ledger {
+impl Ledger<SqliteStore> {
     /// Creates a ledger in `dir` with a fresh log key named `origin`; `dir` is created if needed.
     ///
     /// # Errors
@@ -213,9 +225,9 @@ impl Ledger {
         };
         match SqliteStore::create(dir, &info) {
             Ok(store) => Ok(Ledger {
-                dir: dir.to_path_buf(),
                 store,
                 info,
+                log_keys: LogKeyring::Dir(dir.to_path_buf()),
             }),
             Err(e) => {
                 // Without a database the key is useless; remove it so init can be run again.
@@ -234,9 +246,57 @@ impl Ledger {
         let store = SqliteStore::open(dir)?;
         let info = store.info()?;
         Ok(Ledger {
-            dir: dir.to_path_buf(),
             store,
             info,
+            log_keys: LogKeyring::Dir(dir.to_path_buf()),
+        })
+    }
+}
+
+impl Ledger<SqliteStore> {
+    /// Signs evidence as a statement ready to append; see [`new_entry`].
+    ///
+    /// # Errors
+    /// As [`new_entry`].
+    pub fn sign(
+        evidence: &Evidence,
+        signer: &Signer<'_>,
+        issued_at: u64,
+    ) -> Result<NewEntry, LedgerError> {
+        new_entry(evidence, signer, issued_at)
+    }
+}
+
+impl Ledger<MemoryStore> {
+    /// A new ledger in memory whose checkpoints `log_key` signs, with origin `origin`.
+    ///
+    /// # Errors
+    /// [`LedgerError::Origin`] for an origin that is not a valid key name.
+    pub fn in_memory(origin: &str, log_key: SigningKey) -> Result<Self, LedgerError> {
+        check_origin(origin)?;
+        let info = LedgerInfo {
+            origin: origin.to_owned(),
+            log_key: log_key.verifying_key(),
+        };
+        Ok(Ledger {
+            store: MemoryStore::new(info.clone()),
+            info,
+            log_keys: LogKeyring::Memory(vec![log_key]),
+        })
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger over an existing store whose log keys are in `log_keys`.
+    ///
+    /// # Errors
+    /// On read failure.
+    pub fn with_store(store: S, log_keys: LogKeyring) -> Result<Self, LedgerError> {
+        let info = store.info()?;
+        Ok(Ledger {
+            store,
+            info,
+            log_keys,
         })
     }
 
@@ -246,12 +306,12 @@ impl Ledger {
     }
 
     /// The store, for reads.
-    pub fn store(&self) -> &SqliteStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The store, for writes that do not go through the operations above.
-    pub(crate) fn store_mut(&mut self) -> &mut SqliteStore {
+    pub(crate) fn store_mut(&mut self) -> &mut S {
         &mut self.store
     }
 
@@ -262,61 +322,6 @@ impl Ledger {
     pub fn log_verifier(&self) -> Result<NoteVerifier, LedgerError> {
         NoteVerifier::new(&self.info.origin, self.info.log_key)
             .map_err(|e| LedgerError::Checkpoint(e.to_string()))
-    }
-
-    /// Signs evidence as a statement (without appending it).
-    ///
-    /// # Errors
-    /// [`LedgerError::Header`] for an empty issuer or subject.
-    pub fn sign(
-        evidence: &Evidence,
-        signer: &Signer<'_>,
-        issued_at: u64,
-    ) -> Result<NewEntry, LedgerError> {
-        for (field, v) in [("issuer", signer.issuer), ("subject", signer.subject)] {
-            if v.trim().is_empty() {
-                return Err(LedgerError::Header {
-                    field,
-                    reason: "must not be empty".into(),
-                });
-            }
-        }
-        let header = Header {
-            alg: statement::ALG_EDDSA,
-            kind: evidence.kind().to_owned(),
-            kid: KeyId::of(&signer.key.verifying_key()),
-            issuer: signer.issuer.to_owned(),
-            subject: signer.subject.to_owned(),
-            issued_at,
-            x5chain: signer.x5chain.clone(),
-        };
-        let bytes = statement::sign(&header, &evidence.to_payload(), signer.key);
-        Ok(NewEntry {
-            entry_hash: statement::entry_hash(&bytes),
-            statement: bytes,
-            kind: header.kind,
-            issuer: header.issuer,
-            subject: header.subject,
-            issued_at,
-            signer: signer.key.verifying_key(),
-            references: Self::index_terms(evidence, &signer.key.verifying_key()),
-            documents: Vec::new(),
-        })
-    }
-
-    /// What the refs index records for an entry: the entries it cites and, for a key event, the
-    /// subject key id and the signer's key id (so that a key's events can be found by its kid).
-    pub(crate) fn index_terms(
-        evidence: &Evidence,
-        signer: &ed25519_dalek::VerifyingKey,
-    ) -> Vec<Hash> {
-        let mut terms: Vec<Hash> = evidence.references().iter().map(|r| r.entry).collect();
-        let keys = evidence.key_references();
-        if !keys.is_empty() {
-            terms.extend(keys.iter().map(|k| k.0));
-            terms.push(KeyId::of(signer).0);
-        }
-        terms
     }
 
     /// Refuses a signer key that this ledger's key events have revoked or rotated away: an entry
@@ -431,7 +436,7 @@ impl Ledger {
                 });
             }
         }
-        let mut entry = Self::sign(evidence, signer, issued_at)?;
+        let mut entry = new_entry(evidence, signer, issued_at)?;
         entry.documents = documents;
         let index = self.append(std::slice::from_ref(&entry))?[0];
         Ok(Recorded {
@@ -617,6 +622,58 @@ impl Ledger {
             proof,
         ))
     }
+}
+
+/// Signs evidence as a statement ready to append (without appending it).
+///
+/// # Errors
+/// [`LedgerError::Header`] for an empty issuer or subject.
+pub fn new_entry(
+    evidence: &Evidence,
+    signer: &Signer<'_>,
+    issued_at: u64,
+) -> Result<NewEntry, LedgerError> {
+    for (field, v) in [("issuer", signer.issuer), ("subject", signer.subject)] {
+        if v.trim().is_empty() {
+            return Err(LedgerError::Header {
+                field,
+                reason: "must not be empty".into(),
+            });
+        }
+    }
+    let header = Header {
+        alg: statement::ALG_EDDSA,
+        kind: evidence.kind().to_owned(),
+        kid: KeyId::of(&signer.key.verifying_key()),
+        issuer: signer.issuer.to_owned(),
+        subject: signer.subject.to_owned(),
+        issued_at,
+        x5chain: signer.x5chain.clone(),
+    };
+    let bytes = statement::sign(&header, &evidence.to_payload(), signer.key);
+    Ok(NewEntry {
+        entry_hash: statement::entry_hash(&bytes),
+        statement: bytes,
+        kind: header.kind,
+        issuer: header.issuer,
+        subject: header.subject,
+        issued_at,
+        signer: signer.key.verifying_key(),
+        references: index_terms(evidence, &signer.key.verifying_key()),
+        documents: Vec::new(),
+    })
+}
+
+/// What the refs index records for an entry: the entries it cites and, for a key event, the
+/// subject key id and the signer's key id (so that a key's events can be found by its kid).
+pub(crate) fn index_terms(evidence: &Evidence, signer: &ed25519_dalek::VerifyingKey) -> Vec<Hash> {
+    let mut terms: Vec<Hash> = evidence.references().iter().map(|r| r.entry).collect();
+    let keys = evidence.key_references();
+    if !keys.is_empty() {
+        terms.extend(keys.iter().map(|k| k.0));
+        terms.push(KeyId::of(signer).0);
+    }
+    terms
 }
 
 fn proof_error(e: merkle::ProofError<StoreError>) -> LedgerError {

@@ -37,7 +37,10 @@ fn role_name(kinds: &BTreeSet<String>) -> &'static str {
 ///
 /// # Errors
 /// Storage errors, or a stored statement whose signer key is not registered.
-pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, LedgerError> {
+pub fn trust_file_text<S: Store>(
+    ledger: &Ledger<S>,
+    profiles: &[String],
+) -> Result<String, LedgerError> {
     let store = ledger.store();
     let mut by_key: BTreeMap<KeyId, BTreeSet<String>> = BTreeMap::new();
     // Keys that key events introduce or rotate to get their roles from those events, from the
@@ -109,7 +112,7 @@ pub fn trust_file_text(ledger: &Ledger, profiles: &[String]) -> Result<String, L
 
 /// The `[log] keys` value: one verifier key, or after a rotation each key with the checkpoint
 /// sizes it signed (a retired key up to the last size it signed, an active key open-ended).
-fn log_keys_line(ledger: &Ledger) -> Result<String, LedgerError> {
+fn log_keys_line<S: Store>(ledger: &Ledger<S>) -> Result<String, LedgerError> {
     let verifiers = ledger.log_verifiers()?;
     if verifiers.len() == 1 {
         return Ok(format!("keys = [\"{}\"]\n", verifiers[0]));
@@ -127,7 +130,7 @@ fn log_keys_line(ledger: &Ledger) -> Result<String, LedgerError> {
         } else {
             signed.iter().copied().min().unwrap_or(0)
         };
-        let active = ledger.log_key_path(&key).exists();
+        let active = ledger.holds_log_key(&key)?;
         let to = match (active, signed.iter().copied().max()) {
             (false, Some(max)) => format!(", to_size = {max}"),
             _ => String::new(),

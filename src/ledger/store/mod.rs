@@ -1,11 +1,18 @@
-//! Ledger storage: statements, stored Merkle nodes, signer keys and signed checkpoints.
+//! Ledger storage: statements, stored Merkle nodes, signer keys, the registration policy, cited
+//! documents and signed checkpoints.
 //!
 //! The [`Store`] trait is the whole interface the ledger needs, so that another backend
 //! (PostgreSQL, a static tile export) can follow without touching the formats or the verifier.
-//! [`SqliteStore`] is the embedded default.
+//! Reads go through [`StoreRead`]; every write runs inside [`Store::write`], one transaction in
+//! which the ledger's admission checks read exactly the state the append extends. The trait is
+//! synchronous (`specs/store.md` says why). [`SqliteStore`] is the embedded default and
+//! [`MemoryStore`] keeps a ledger in memory; both pass the same conformance suite
+//! (`tests/store_conformance.rs`).
 
+mod memory;
 mod sqlite;
 
+pub use memory::MemoryStore;
 pub use sqlite::{DB_FILE, SqliteStore};
 
 use ed25519_dalek::VerifyingKey;
@@ -77,12 +84,33 @@ pub struct LedgerInfo {
     pub log_key: VerifyingKey,
 }
 
+/// Who may register statements of a kind: one rule of the registration policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerRule {
+    /// The evidence kind the rule admits.
+    pub kind: String,
+    /// The signers it admits.
+    pub signer: RuleSigner,
+}
+
+/// The signers a [`SignerRule`] admits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleSigner {
+    /// Statements signed by this key (pinned by its key id).
+    Key(VerifyingKey),
+    /// Statements whose x5chain leads, leaf first, to this DER root certificate.
+    X509Root(Vec<u8>),
+}
+
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database reported an error.
+    /// The storage backend reported an error.
     #[error("ledger database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(String),
+    /// The ledger can be read but not written (a read-only mount, or another user's files).
+    #[error("the ledger at {0} is read-only: it can be read, audited and exported, not written")]
+    ReadOnly(std::path::PathBuf),
     /// The statement is already in the ledger.
     #[error("duplicate statement: entry {} is already in the ledger at index {index}", crate::hex::encode(.entry_hash))]
     Duplicate {
@@ -147,8 +175,8 @@ pub enum StoreError {
     },
 }
 
-/// What the ledger needs from storage; stored Merkle nodes are read through [`NodeSource`].
-pub trait Store: NodeSource<Error = StoreError> {
+/// Everything the ledger reads; stored Merkle nodes are read through [`NodeSource`].
+pub trait StoreRead: NodeSource<Error = StoreError> {
     /// The ledger's identity.
     ///
     /// # Errors
@@ -159,11 +187,6 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn size(&self) -> Result<u64, StoreError>;
-    /// Appends statements in one atomic step, updating the stored nodes; returns their indexes.
-    ///
-    /// # Errors
-    /// [`StoreError::Duplicate`] (nothing is written) or a write failure (nothing is written).
-    fn append_batch(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError>;
     /// Reads the entry at `index`.
     ///
     /// # Errors
@@ -187,12 +210,7 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError>;
-    /// Registers an additional log key (a rotation); returns the log size at which it was added.
-    ///
-    /// # Errors
-    /// If the key is already registered, or on write failure.
-    fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError>;
-    /// Log keys added after creation, with the log size at which each was added.
+    /// Log keys added after creation, with the log size at which each was added, in that order.
     ///
     /// # Errors
     /// On read failure.
@@ -217,6 +235,11 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn signer_key(&self, kid: &KeyId) -> Result<Option<VerifyingKey>, StoreError>;
+    /// The rules of the registration policy, in the order they were added.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn signer_rules(&self) -> Result<Vec<SignerRule>, StoreError>;
     /// The newest checkpoint.
     ///
     /// # Errors
@@ -227,30 +250,22 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
+    /// Every stored checkpoint, by size.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
     /// The cosignature lines collected for the checkpoint of this size, in the order collected.
     ///
     /// # Errors
     /// On read failure.
     fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError>;
-    /// Stores cosignature lines (without their newline) for the stored checkpoint of `size`,
-    /// ignoring lines already stored for it; returns how many were new. The store does not
-    /// check signatures: the caller has checked that the lines belong to this checkpoint's text.
-    ///
-    /// # Errors
-    /// [`StoreError::NoCheckpoint`]; [`StoreError::TooManyCosignatures`] when the checkpoint would
-    /// then have more than `max_lines` cosignature lines; a write failure. Nothing is stored on error.
-    fn add_cosignatures(
-        &mut self,
-        size: u64,
-        lines: &[String],
-        max_lines: usize,
-    ) -> Result<usize, StoreError>;
     /// The stored document with this SHA-256, if any.
     ///
     /// # Errors
     /// On read failure.
     fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Calls `f` with the key and bytes of every stored document.
+    /// Calls `f` with the key and bytes of every stored document, by key.
     ///
     /// # Errors
     /// On read failure or the first error `f` returns.
@@ -258,14 +273,118 @@ pub trait Store: NodeSource<Error = StoreError> {
         &self,
         f: &mut dyn FnMut(Hash, Vec<u8>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
-    /// Every stored checkpoint, by size.
+}
+
+/// The writes, available only inside [`Store::write`]; reads inside it see the writes made so
+/// far in the same transaction.
+pub trait StoreWrite: StoreRead {
+    /// Appends statements at the next indexes, updating the stored nodes, the signers and refs
+    /// indexes and the documents; returns their indexes.
     ///
     /// # Errors
-    /// On read failure.
-    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
-    /// Stores a checkpoint unless one for a larger size exists (compare-and-swap on the latest size).
+    /// [`StoreError::Duplicate`] or a write failure; the transaction must then be abandoned.
+    fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError>;
+    /// Registers an additional log key (a rotation); returns the log size at which it was added.
     ///
     /// # Errors
-    /// [`StoreError::CheckpointRegression`] or a write failure.
+    /// If the key is already registered, or on write failure.
+    fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError>;
+    /// Adds a rule to the registration policy; returns false if it was already there.
+    ///
+    /// # Errors
+    /// On write failure.
+    fn add_signer_rule(&mut self, rule: &SignerRule) -> Result<bool, StoreError>;
+    /// Stores a checkpoint unless one for a larger size exists (compare-and-swap on the latest
+    /// size); storing the latest size again keeps the stored note.
+    ///
+    /// # Errors
+    /// [`StoreError::CheckpointRegression`], [`StoreError::OutOfRange`] for a size beyond the
+    /// log, or a write failure.
     fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError>;
+    /// Stores cosignature lines (without their newline) for the stored checkpoint of `size`,
+    /// ignoring lines already stored for it; returns how many were new. The store does not
+    /// check signatures: the caller has checked that the lines belong to this checkpoint's text.
+    ///
+    /// # Errors
+    /// [`StoreError::NoCheckpoint`]; [`StoreError::TooManyCosignatures`] when the checkpoint would
+    /// then have more than `max_lines` cosignature lines; a write failure.
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        lines: &[String],
+        max_lines: usize,
+    ) -> Result<usize, StoreError>;
+}
+
+/// A ledger's storage: consistent reads, and writes that are all or nothing.
+pub trait Store: StoreRead {
+    /// The transaction handle [`Store::write`] passes to its closure.
+    type Tx<'a>: StoreWrite
+    where
+        Self: 'a;
+
+    /// Runs `f` in one write transaction, which excludes every other writer of the ledger from
+    /// its first read to its end: committed durably if `f` returns `Ok`, rolled back (nothing
+    /// written) if it returns `Err`.
+    ///
+    /// # Errors
+    /// `f`'s error, [`StoreError::ReadOnly`], or a failure to begin or commit.
+    fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>;
+
+    /// Runs `f` against one consistent snapshot of the ledger.
+    ///
+    /// # Errors
+    /// `f`'s error, or a failure to begin the snapshot.
+    fn read_snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E>;
+
+    /// Appends statements in one transaction; see [`StoreWrite::append`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::append`]; nothing is written on error.
+    fn append_batch(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
+        self.write(|tx| tx.append(entries))
+    }
+
+    /// Registers an additional log key in one transaction; see [`StoreWrite::add_log_key`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::add_log_key`].
+    fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError> {
+        self.write(|tx| tx.add_log_key(key))
+    }
+
+    /// Stores a checkpoint in one transaction; see [`StoreWrite::add_checkpoint`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::add_checkpoint`].
+    fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+        self.write(|tx| tx.add_checkpoint(cp))
+    }
+
+    /// Stores cosignature lines in one transaction; see [`StoreWrite::add_cosignatures`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::add_cosignatures`]; nothing is stored on error.
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        lines: &[String],
+        max_lines: usize,
+    ) -> Result<usize, StoreError> {
+        self.write(|tx| tx.add_cosignatures(size, lines, max_lines))
+    }
+
+    /// Adds a registration-policy rule in one transaction; see [`StoreWrite::add_signer_rule`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::add_signer_rule`].
+    fn add_signer_rule(&mut self, rule: &SignerRule) -> Result<bool, StoreError> {
+        self.write(|tx| tx.add_signer_rule(rule))
+    }
 }

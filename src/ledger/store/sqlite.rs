@@ -21,7 +21,10 @@ use ed25519_dalek::VerifyingKey;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest as _, Sha256};
 
-use super::{LedgerInfo, NewEntry, Store, StoreError, StoredCheckpoint, StoredEntry};
+use super::{
+    LedgerInfo, NewEntry, RuleSigner, SignerRule, Store, StoreError, StoreRead, StoreWrite,
+    StoredCheckpoint, StoredEntry,
+};
 use crate::keys::KeyId;
 use crate::merkle::{self, Frontier, Hash, NodeSource};
 
@@ -106,6 +109,7 @@ const APPEND_ONLY_TABLES: &[&str] = &[
     "checkpoints",
     "cosignatures",
     "documents",
+    "signer_rules",
 ];
 
 /// The `documents` table and its insert trigger, created with [`SCHEMA`] and, for ledgers created
@@ -128,6 +132,16 @@ fn has_table(conn: &Connection, name: &str) -> Result<bool, StoreError> {
     )?)
 }
 
+/// The registration policy: who may register which kind (`key_type` is `ed25519` with a raw
+/// 32-byte public key as `value`, or `x509-root` with a DER certificate). Created by the first
+/// rule added, so ledgers made before it existed need no migration to be read.
+const SIGNER_RULES_TABLE: &str = "CREATE TABLE IF NOT EXISTS signer_rules (
+    kind     TEXT NOT NULL,
+    key_type TEXT NOT NULL CHECK (key_type IN ('ed25519', 'x509-root')),
+    value    BLOB NOT NULL,
+    UNIQUE (kind, key_type, value)
+);";
+
 /// The `cosignatures` table as [`SCHEMA`] creates it, for ledgers created before it existed.
 /// Rows keep their insertion order in `rowid` (nothing is ever deleted).
 const COSIGNATURES_TABLE: &str = "CREATE TABLE IF NOT EXISTS cosignatures (
@@ -144,9 +158,37 @@ fn append_only_triggers(t: &str) -> String {
     )
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
+
 /// The SQLite ledger store.
 pub struct SqliteStore {
     conn: Connection,
+}
+
+/// A write transaction of a [`SqliteStore`] (rolled back when dropped uncommitted).
+pub struct SqliteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+/// Reads through a connection: the store itself, or a transaction open on it.
+trait Conn {
+    fn conn(&self) -> &Connection;
+}
+
+impl Conn for SqliteStore {
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Conn for SqliteTx<'_> {
+    fn conn(&self) -> &Connection {
+        &self.tx
+    }
 }
 
 fn db_path(dir: &Path) -> PathBuf {
@@ -154,35 +196,6 @@ fn db_path(dir: &Path) -> PathBuf {
 }
 
 impl SqliteStore {
-    /// Runs `f` in one read transaction, so that its reads see one snapshot and take the
-    /// database's shared lock once instead of once per statement (a proof reads some 40 nodes).
-    /// Inside a transaction already open, `f` simply runs in it.
-    ///
-    /// # Errors
-    /// `f`'s error, or a database error beginning the transaction.
-    pub fn read_snapshot<T, E: From<StoreError>>(
-        &self,
-        f: impl FnOnce(&Self) -> Result<T, E>,
-    ) -> Result<T, E> {
-        if !self.conn.is_autocommit() {
-            return f(self);
-        }
-        self.conn
-            .execute_batch("BEGIN DEFERRED")
-            .map_err(|e| E::from(e.into()))?;
-        let result = f(self);
-        // A read transaction has nothing to keep: ending it cannot lose data, and a failure to
-        // end it is a database error worth reporting only if `f` succeeded.
-        let ended = self.conn.execute_batch("COMMIT");
-        if ended.is_err() && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        match (result, ended) {
-            (Ok(_), Err(e)) => Err(E::from(e.into())),
-            (result, _) => result,
-        }
-    }
-
     /// Creates a new ledger database in `dir` (which may exist, but must not hold a ledger).
     ///
     /// # Errors
@@ -212,6 +225,7 @@ impl SqliteStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(DOCUMENTS_TABLE)?;
+        tx.execute_batch(SIGNER_RULES_TABLE)?;
         for t in APPEND_ONLY_TABLES {
             tx.execute_batch(&append_only_triggers(t))?;
         }
@@ -348,10 +362,10 @@ fn make_entry(
     })
 }
 
-impl Store for SqliteStore {
+impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
     fn info(&self) -> Result<LedgerInfo, StoreError> {
         let get = |k: &str| -> Result<Vec<u8>, StoreError> {
-            self.conn
+            self.conn()
                 .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
                 .optional()?
                 .ok_or_else(|| StoreError::Corrupt(format!("meta {k} is missing")))
@@ -370,22 +384,229 @@ impl Store for SqliteStore {
     }
 
     fn size(&self) -> Result<u64, StoreError> {
-        size_of(&self.conn)
+        size_of(self.conn())
     }
 
-    fn append_batch(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
-        // IMMEDIATE takes the write lock up front: it guards the read of the log size and the
-        // frontier against other writers until COMMIT, so indexes and nodes never interleave.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+    fn entry(&self, index: u64) -> Result<StoredEntry, StoreError> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE idx = ?1"
+        ))?;
+        match stmt.query_row([to_i64(index)?], row_to_entry).optional()? {
+            Some(row) => make_entry(row),
+            None => Err(StoreError::OutOfRange {
+                what: "index",
+                value: index,
+                size: self.size()?,
+            }),
+        }
+    }
+
+    fn find(&self, entry_hash: &Hash) -> Result<Option<StoredEntry>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE entry_hash = ?1"
+        ))?;
+        stmt.query_row([entry_hash.as_slice()], row_to_entry)
+            .optional()?
+            .map(make_entry)
+            .transpose()
+    }
+
+    fn for_each_entry(
+        &self,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries ORDER BY idx"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(make_entry(row_to_entry(r)?)?)?;
+        }
+        Ok(())
+    }
+
+    fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1 ORDER BY source_idx")?;
+        let rows = stmt.query_map([target.as_slice()], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(r? as u64)).collect()
+    }
+
+    fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT public_key, added_at_size FROM log_keys ORDER BY added_at_size, public_key",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.map(|r| {
+            let (k, at) = r?;
+            let key = <[u8; 32]>::try_from(k.as_slice())
+                .ok()
+                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a stored log key is not an Ed25519 key".into())
+                })?;
+            Ok((key, at as u64))
+        })
+        .collect()
+    }
+
+    fn has_ref(&self, target: &Hash, source: u64) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM refs WHERE target = ?1 AND source_idx = ?2")?;
+        Ok(stmt
+            .query_row(params![target.as_slice(), to_i64(source)?], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn ref_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM refs", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn node_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM nodes", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn signer_key(&self, kid: &KeyId) -> Result<Option<VerifyingKey>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT public_key FROM signers WHERE kid = ?1")?;
+        let k: Option<Vec<u8>> = stmt
+            .query_row([kid.0.as_slice()], |r| r.get(0))
+            .optional()?;
+        k.map(|k| {
+            <[u8; 32]>::try_from(k.as_slice())
+                .ok()
+                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("signer {kid}: stored public key is invalid"))
+                })
+        })
+        .transpose()
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                row_to_checkpoint,
+            )
+            .optional()?;
+        row.map(|row| make_checkpoint(self.conn(), row)).transpose()
+    }
+
+    fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT size, root, note FROM checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                row_to_checkpoint,
+            )
+            .optional()?;
+        row.map(|row| make_checkpoint(self.conn(), row)).transpose()
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
+        let rows = stmt
+            .query_map([], row_to_checkpoint)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|row| make_checkpoint(self.conn(), row))
+            .collect()
+    }
+
+    fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        if !has_table(self.conn(), "documents")? {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT bytes FROM documents WHERE sha256 = ?1")?;
+        Ok(stmt
+            .query_row([sha256.as_slice()], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn for_each_document(
+        &self,
+        f: &mut dyn FnMut(Hash, Vec<u8>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if !has_table(self.conn(), "documents")? {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT sha256, bytes FROM documents ORDER BY sha256")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key: Vec<u8> = r.get(0)?;
+            f(to_hash(&key, "document key")?, r.get(1)?)?;
+        }
+        Ok(())
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        cosignature_lines(self.conn(), size)
+    }
+
+    fn signer_rules(&self) -> Result<Vec<SignerRule>, StoreError> {
+        if !has_table(self.conn(), "signer_rules")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT kind, key_type, value FROM signer_rules ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (kind, key_type, value) = r?;
+            let signer = match key_type.as_str() {
+                "ed25519" => RuleSigner::Key(public_key(&value, "a signer rule's key")?),
+                "x509-root" => RuleSigner::X509Root(value),
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "signer rule of unknown type {other:?}"
+                    )));
+                }
+            };
+            Ok(SignerRule { kind, signer })
+        })
+        .collect()
+    }
+}
+
+impl StoreWrite for SqliteTx<'_> {
+    fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
+        // The write transaction (IMMEDIATE, see `Store::write`) guards the read of the log size
+        // and the frontier against other writers until COMMIT, so indexes and nodes never
+        // interleave.
+        let tx = &self.tx;
         if entries.iter().any(|e| !e.documents.is_empty()) {
             // A ledger created before the table existed gets it here, in the same transaction.
             tx.execute_batch(DOCUMENTS_TABLE)?;
             tx.execute_batch(&append_only_triggers("documents"))?;
         }
-        let start = size_of(&tx)?;
-        let mut frontier = Frontier::load(&Nodes(&tx), start)?;
+        let start = size_of(tx)?;
+        let mut frontier = Frontier::load(&Nodes(tx), start)?;
         let mut indexes = Vec::with_capacity(entries.len());
         {
             let mut ins_entry = tx.prepare_cached(
@@ -413,7 +634,7 @@ impl Store for SqliteStore {
                     e.statement
                 ]);
                 if let Err(err) = res {
-                    return Err(duplicate_or(&tx, &e.entry_hash, err.into()));
+                    return Err(duplicate_or(tx, &e.entry_hash, err.into()));
                 }
                 for n in frontier.push(merkle::leaf_hash(&e.entry_hash)) {
                     ins_node.execute(params![n.level, to_i64(n.index)?, n.hash.as_slice()])?;
@@ -438,200 +659,18 @@ impl Store for SqliteStore {
                 indexes.push(idx);
             }
         }
-        // Commit point: once COMMIT returns, the entries are durable (WAL, synchronous=FULL).
-        // Before it, a crash or an error rolls the whole batch back and the ledger is unchanged.
-        tx.commit()?;
         Ok(indexes)
     }
 
-    fn entry(&self, index: u64) -> Result<StoredEntry, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries WHERE idx = ?1"
-        ))?;
-        match stmt.query_row([to_i64(index)?], row_to_entry).optional()? {
-            Some(row) => make_entry(row),
-            None => Err(StoreError::OutOfRange {
-                what: "index",
-                value: index,
-                size: self.size()?,
-            }),
-        }
-    }
-
-    fn find(&self, entry_hash: &Hash) -> Result<Option<StoredEntry>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries WHERE entry_hash = ?1"
-        ))?;
-        stmt.query_row([entry_hash.as_slice()], row_to_entry)
-            .optional()?
-            .map(make_entry)
-            .transpose()
-    }
-
-    fn for_each_entry(
-        &self,
-        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries ORDER BY idx"))?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            f(make_entry(row_to_entry(r)?)?)?;
-        }
-        Ok(())
-    }
-
-    fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1 ORDER BY source_idx")?;
-        let rows = stmt.query_map([target.as_slice()], |r| r.get::<_, i64>(0))?;
-        rows.map(|r| Ok(r? as u64)).collect()
-    }
-
     fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError> {
-        // IMMEDIATE: the size read and the insert happen under one write lock.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let size = size_of(&tx)?;
+        // The size read and the insert happen under the transaction's write lock.
+        let tx = &self.tx;
+        let size = size_of(tx)?;
         tx.execute(
             "INSERT INTO log_keys (public_key, added_at_size) VALUES (?1, ?2)",
             params![key.to_bytes().as_slice(), to_i64(size)?],
         )?;
-        tx.commit()?;
         Ok(size)
-    }
-
-    fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT public_key, added_at_size FROM log_keys ORDER BY added_at_size, public_key",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
-        rows.map(|r| {
-            let (k, at) = r?;
-            let key = <[u8; 32]>::try_from(k.as_slice())
-                .ok()
-                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
-                .ok_or_else(|| {
-                    StoreError::Corrupt("a stored log key is not an Ed25519 key".into())
-                })?;
-            Ok((key, at as u64))
-        })
-        .collect()
-    }
-
-    fn has_ref(&self, target: &Hash, source: u64) -> Result<bool, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT 1 FROM refs WHERE target = ?1 AND source_idx = ?2")?;
-        Ok(stmt
-            .query_row(params![target.as_slice(), to_i64(source)?], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
-    fn ref_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM refs", [], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
-    fn node_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM nodes", [], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
-    fn signer_key(&self, kid: &KeyId) -> Result<Option<VerifyingKey>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT public_key FROM signers WHERE kid = ?1")?;
-        let k: Option<Vec<u8>> = stmt
-            .query_row([kid.0.as_slice()], |r| r.get(0))
-            .optional()?;
-        k.map(|k| {
-            <[u8; 32]>::try_from(k.as_slice())
-                .ok()
-                .and_then(|k| VerifyingKey::from_bytes(&k).ok())
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("signer {kid}: stored public key is invalid"))
-                })
-        })
-        .transpose()
-    }
-
-    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1",
-                [],
-                row_to_checkpoint,
-            )
-            .optional()?;
-        row.map(|row| make_checkpoint(&self.conn, row)).transpose()
-    }
-
-    fn checkpoint_at(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT size, root, note FROM checkpoints WHERE size = ?1",
-                [to_i64(size)?],
-                row_to_checkpoint,
-            )
-            .optional()?;
-        row.map(|row| make_checkpoint(&self.conn, row)).transpose()
-    }
-
-    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT size, root, note FROM checkpoints ORDER BY size")?;
-        let rows = stmt
-            .query_map([], row_to_checkpoint)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter()
-            .map(|row| make_checkpoint(&self.conn, row))
-            .collect()
-    }
-
-    fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
-        if !has_table(&self.conn, "documents")? {
-            return Ok(None);
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT bytes FROM documents WHERE sha256 = ?1")?;
-        Ok(stmt
-            .query_row([sha256.as_slice()], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn for_each_document(
-        &self,
-        f: &mut dyn FnMut(Hash, Vec<u8>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        if !has_table(&self.conn, "documents")? {
-            return Ok(());
-        }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT sha256, bytes FROM documents ORDER BY sha256")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let key: Vec<u8> = r.get(0)?;
-            f(to_hash(&key, "document key")?, r.get(1)?)?;
-        }
-        Ok(())
-    }
-
-    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
-        cosignature_lines(&self.conn, size)
     }
 
     fn add_cosignatures(
@@ -640,11 +679,9 @@ impl Store for SqliteStore {
         lines: &[String],
         max_lines: usize,
     ) -> Result<usize, StoreError> {
-        // IMMEDIATE: the checkpoint lookup, the inserts and the count that bounds them happen under
-        // one write lock, so concurrent collectors cannot together exceed `max_lines`.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The checkpoint lookup, the inserts and the count that bounds them happen under the
+        // transaction's write lock, so concurrent collectors cannot together exceed `max_lines`.
+        let tx = &self.tx;
         // A ledger created before the table existed gets it here, in the same transaction.
         tx.execute_batch(COSIGNATURES_TABLE)?;
         tx.execute_batch(&append_only_triggers("cosignatures"))?;
@@ -673,23 +710,20 @@ impl Store for SqliteStore {
             |r| r.get(0),
         )?;
         if count as usize > max_lines {
-            // Dropping the transaction rolls the inserts back.
+            // `Store::write` rolls the inserts back.
             return Err(StoreError::TooManyCosignatures {
                 size,
                 count: count as usize,
                 max: max_lines,
             });
         }
-        // Commit point: once COMMIT returns the lines are durable; before it nothing is stored.
-        tx.commit()?;
         Ok(added)
     }
 
     fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
-        // IMMEDIATE: the comparison with the latest size and the insert happen under one write lock.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The comparison with the latest size and the insert happen under the transaction's
+        // write lock.
+        let tx = &self.tx;
         let latest: Option<i64> =
             tx.query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))?;
         if let Some(latest) = latest {
@@ -705,7 +739,7 @@ impl Store for SqliteStore {
                 return Ok(());
             }
         }
-        let size = size_of(&tx)?;
+        let size = size_of(tx)?;
         if cp.size > size {
             return Err(StoreError::OutOfRange {
                 what: "checkpoint size",
@@ -717,8 +751,71 @@ impl Store for SqliteStore {
             "INSERT INTO checkpoints (size, root, note) VALUES (?1, ?2, ?3)",
             params![to_i64(cp.size)?, cp.root.as_slice(), cp.note],
         )?;
-        tx.commit()?;
         Ok(())
+    }
+
+    fn add_signer_rule(&mut self, rule: &SignerRule) -> Result<bool, StoreError> {
+        let tx = &self.tx;
+        tx.execute_batch(SIGNER_RULES_TABLE)?;
+        tx.execute_batch(&append_only_triggers("signer_rules"))?;
+        let (key_type, value) = match &rule.signer {
+            RuleSigner::Key(k) => ("ed25519", k.to_bytes().to_vec()),
+            RuleSigner::X509Root(der) => ("x509-root", der.clone()),
+        };
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO signer_rules (kind, key_type, value) VALUES (?1, ?2, ?3)",
+            params![rule.kind, key_type, value],
+        )?;
+        Ok(added == 1)
+    }
+}
+
+impl Store for SqliteStore {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // IMMEDIATE takes the write lock up front: it excludes every other writer from the
+        // transaction's first read to its COMMIT, so what `f` checks is what it extends.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| E::from(e.into()))?;
+        let mut tx = SqliteTx { tx };
+        // An error drops the transaction, which rolls everything back.
+        let value = f(&mut tx)?;
+        // Commit point: once COMMIT returns, the writes are durable (WAL, synchronous=FULL).
+        // Before it, a crash or an error rolls them all back and the ledger is unchanged.
+        tx.tx.commit().map_err(|e| E::from(e.into()))?;
+        Ok(value)
+    }
+
+    /// One read transaction, so that `f`'s reads see one snapshot and take the database's
+    /// shared lock once instead of once per statement (a proof reads some 40 nodes). Inside a
+    /// transaction already open, `f` simply runs in it.
+    fn read_snapshot<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if !self.conn.is_autocommit() {
+            return f(self);
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| E::from(e.into()))?;
+        let result = f(self);
+        // A read transaction has nothing to keep: ending it cannot lose data, and a failure to
+        // end it is a database error worth reporting only if `f` succeeded.
+        let ended = self.conn.execute_batch("COMMIT");
+        if ended.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        match (result, ended) {
+            (Ok(_), Err(e)) => Err(E::from(e.into())),
+            (result, _) => result,
+        }
     }
 }
 
@@ -728,6 +825,22 @@ impl NodeSource for SqliteStore {
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         Nodes(&self.conn).node(level, index)
     }
+}
+
+impl NodeSource for SqliteTx<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
+        Nodes(&self.tx).node(level, index)
+    }
+}
+
+/// An Ed25519 public key read back from the database.
+fn public_key(bytes: &[u8], what: &str) -> Result<VerifyingKey, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .ok()
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} is not an Ed25519 public key")))
 }
 
 /// A `checkpoints` row as read: size, root, note.

@@ -1,0 +1,426 @@
+//! The store conformance suite: every `Store` implementation must pass each case below, which
+//! state the contract of `specs/store.md` (dense indexes, the tree's nodes, all-or-nothing
+//! writes, reads inside a transaction, duplicates, checkpoints that never go back, cosignatures,
+//! documents, log keys, the registration policy). Add a backend to `backends!` to hold it to the
+//! same contract.
+
+mod common;
+
+use ed25519_dalek::SigningKey;
+use evledger::evidence::{Evidence, InputFormat};
+use evledger::ledger::{self, Ledger, LedgerError, Signer};
+use evledger::merkle::{self, EMPTY_ROOT, Hash};
+use evledger::store::{
+    LedgerInfo, MemoryStore, NewEntry, RuleSigner, SignerRule, SqliteStore, Store, StoreError,
+    StoreRead, StoreWrite, StoredCheckpoint,
+};
+use sha2::{Digest as _, Sha256};
+
+const FW_TOML: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
+const ORIGIN: &str = "example.com/conformance";
+
+fn log_key() -> SigningKey {
+    SigningKey::from_bytes(&[3; 32])
+}
+
+fn info() -> LedgerInfo {
+    LedgerInfo {
+        origin: ORIGIN.into(),
+        log_key: log_key().verifying_key(),
+    }
+}
+
+/// A signed statement with `iat`, citing `refs` in the refs index and carrying `docs`.
+fn entry(iat: u64, refs: &[Hash], docs: &[&[u8]]) -> NewEntry {
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let evidence = Evidence::from_input("firmware-build", FW_TOML, InputFormat::Toml).unwrap();
+    let signer = Signer {
+        key: &key,
+        issuer: "Aurelis",
+        subject: "FaceGate 3D 4.2.0",
+        x5chain: vec![],
+    };
+    let mut e = ledger::new_entry(&evidence, &signer, iat).unwrap();
+    e.references = refs.to_vec();
+    e.documents = docs.iter().map(|d| d.to_vec()).collect();
+    e
+}
+
+fn checkpoint(size: u64, root: Hash) -> StoredCheckpoint {
+    StoredCheckpoint {
+        size,
+        root,
+        note: format!("{ORIGIN}\n{size}\nroot\n\n— {ORIGIN} sig\n"),
+    }
+}
+
+fn lines(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Why a write closure gave up (to show the store rolls back on the caller's errors too).
+#[derive(Debug)]
+struct Abandoned;
+
+impl From<StoreError> for Abandoned {
+    fn from(_: StoreError) -> Abandoned {
+        Abandoned
+    }
+}
+
+fn empty_store_reads_as_empty<S: Store>(s: S) {
+    assert_eq!(s.info().unwrap(), info());
+    assert_eq!(s.size().unwrap(), 0);
+    assert!(matches!(
+        s.entry(0),
+        Err(StoreError::OutOfRange {
+            value: 0,
+            size: 0,
+            ..
+        })
+    ));
+    assert_eq!(s.find(&[7; 32]).unwrap(), None);
+    assert_eq!(s.latest_checkpoint().unwrap(), None);
+    assert!(s.checkpoints().unwrap().is_empty());
+    assert!(s.signer_rules().unwrap().is_empty());
+    assert!(s.added_log_keys().unwrap().is_empty());
+    assert_eq!(s.node_count().unwrap(), 0);
+    assert_eq!(merkle::root(&s, 0).unwrap(), EMPTY_ROOT);
+}
+
+fn appends_take_dense_indexes_and_store_the_tree<S: Store>(mut s: S) {
+    let mut hashes = Vec::new();
+    for batch in [1u64, 2, 5, 1, 8] {
+        let start = s.size().unwrap();
+        let entries: Vec<NewEntry> = (start..start + batch).map(|i| entry(i, &[], &[])).collect();
+        let idx = s.append_batch(&entries).unwrap();
+        assert_eq!(idx, (start..start + batch).collect::<Vec<_>>());
+        for (e, i) in entries.iter().zip(&idx) {
+            let stored = s.entry(*i).unwrap();
+            assert_eq!(stored.statement, e.statement);
+            assert_eq!(stored.entry_hash, e.entry_hash);
+            assert_eq!(
+                (stored.kind.as_str(), stored.issued_at),
+                ("firmware-build", *i)
+            );
+            assert_eq!(s.find(&e.entry_hash).unwrap(), Some(stored));
+            hashes.push(e.entry_hash);
+        }
+        // Every prefix root is the RFC 9162 root of the entry hashes so far.
+        for n in 0..=hashes.len() {
+            assert_eq!(
+                merkle::root(&s, n as u64).unwrap(),
+                common::mth(&hashes[..n])
+            );
+        }
+    }
+    // One node per complete subtree: 2n - popcount(n).
+    let n = hashes.len() as u64;
+    assert_eq!(s.node_count().unwrap(), 2 * n - u64::from(n.count_ones()));
+    let mut seen = Vec::new();
+    s.for_each_entry(&mut |e| {
+        seen.push(e.index);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>());
+    // The signer is indexed by its key id.
+    let signer = SigningKey::from_bytes(&[9; 32]).verifying_key();
+    assert_eq!(
+        s.signer_key(&evledger::keys::KeyId::of(&signer)).unwrap(),
+        Some(signer)
+    );
+}
+
+fn a_duplicate_is_refused_and_its_batch_writes_nothing<S: Store>(mut s: S) {
+    let first = entry(1, &[], &[]);
+    s.append_batch(std::slice::from_ref(&first)).unwrap();
+    let nodes = s.node_count().unwrap();
+    let fresh = entry(2, &[[5; 32]], &[b"doc"]);
+    let err = s.append_batch(&[fresh.clone(), first.clone()]).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { index: 0, entry_hash } if entry_hash == first.entry_hash),
+        "{err:?}"
+    );
+    assert_eq!(s.size().unwrap(), 1);
+    assert_eq!(s.find(&fresh.entry_hash).unwrap(), None);
+    assert_eq!(s.node_count().unwrap(), nodes);
+    assert_eq!(s.ref_count().unwrap(), 0);
+    assert_eq!(s.document(&Sha256::digest(b"doc").into()).unwrap(), None);
+    // The same batch without the duplicate goes in at the next index.
+    assert_eq!(s.append_batch(&[fresh]).unwrap(), vec![1]);
+}
+
+fn a_write_sees_its_own_changes_and_an_error_undoes_them_all<S: Store>(mut s: S) {
+    s.append_batch(&[entry(0, &[], &[])]).unwrap();
+    s.add_checkpoint(&checkpoint(1, merkle::root(&s, 1).unwrap()))
+        .unwrap();
+    let before_nodes = s.node_count().unwrap();
+    let a = entry(1, &[[1; 32]], &[b"a"]);
+    let b = entry(2, &[], &[]);
+    let result: Result<(), Abandoned> = s.write(|tx| {
+        tx.append(std::slice::from_ref(&a))?;
+        // Reads inside the transaction see the entry just appended.
+        assert_eq!(tx.size()?, 2);
+        assert_eq!(tx.find(&a.entry_hash)?.map(|e| e.index), Some(1));
+        assert_eq!(tx.citing(&[1; 32])?, vec![1]);
+        tx.append(std::slice::from_ref(&b))?;
+        tx.add_checkpoint(&checkpoint(3, merkle::root(&*tx, 3)?))?;
+        tx.add_cosignatures(3, &lines(&["— w1 AAAA"]), 10)?;
+        tx.add_log_key(&SigningKey::from_bytes(&[4; 32]).verifying_key())?;
+        tx.add_signer_rule(&SignerRule {
+            kind: "claim".into(),
+            signer: RuleSigner::X509Root(b"root".to_vec()),
+        })?;
+        Err(Abandoned)
+    });
+    assert!(result.is_err());
+    assert_eq!(s.size().unwrap(), 1);
+    assert_eq!(s.find(&a.entry_hash).unwrap(), None);
+    assert_eq!(s.find(&b.entry_hash).unwrap(), None);
+    assert_eq!(s.node_count().unwrap(), before_nodes);
+    assert_eq!(s.ref_count().unwrap(), 0);
+    assert_eq!(s.document(&Sha256::digest(b"a").into()).unwrap(), None);
+    assert_eq!(s.latest_checkpoint().unwrap().map(|c| c.size), Some(1));
+    assert!(s.added_log_keys().unwrap().is_empty());
+    assert!(s.signer_rules().unwrap().is_empty());
+    // The same writes, committed, all stay.
+    let done: Result<u64, StoreError> = s.write(|tx| {
+        tx.append(&[a.clone(), b.clone()])?;
+        tx.add_checkpoint(&checkpoint(3, merkle::root(&*tx, 3)?))?;
+        tx.size()
+    });
+    assert_eq!(done.unwrap(), 3);
+    assert_eq!(s.latest_checkpoint().unwrap().map(|c| c.size), Some(3));
+    assert_eq!(
+        s.document(&Sha256::digest(b"a").into()).unwrap(),
+        Some(b"a".to_vec())
+    );
+}
+
+fn refs_index_who_cites_what<S: Store>(mut s: S) {
+    let t1 = [1; 32];
+    let t2 = [2; 32];
+    s.append_batch(&[
+        entry(0, &[t1], &[]),
+        entry(1, &[t2], &[]),
+        entry(2, &[t1, t2], &[]),
+    ])
+    .unwrap();
+    assert_eq!(s.citing(&t1).unwrap(), vec![0, 2]);
+    assert_eq!(s.citing(&t2).unwrap(), vec![1, 2]);
+    assert!(s.citing(&[3; 32]).unwrap().is_empty());
+    assert!(s.has_ref(&t1, 2).unwrap());
+    assert!(!s.has_ref(&t1, 1).unwrap());
+    assert_eq!(s.ref_count().unwrap(), 4);
+}
+
+fn checkpoints_never_go_back_nor_beyond_the_log<S: Store>(mut s: S) {
+    s.append_batch(&(0..4).map(|i| entry(i, &[], &[])).collect::<Vec<_>>())
+        .unwrap();
+    let root = |s: &S, n| merkle::root(s, n).unwrap();
+    s.add_checkpoint(&checkpoint(2, root(&s, 2))).unwrap();
+    s.add_checkpoint(&checkpoint(4, root(&s, 4))).unwrap();
+    assert!(matches!(
+        s.add_checkpoint(&checkpoint(3, root(&s, 3))),
+        Err(StoreError::CheckpointRegression {
+            offered: 3,
+            latest: 4
+        })
+    ));
+    assert!(matches!(
+        s.add_checkpoint(&checkpoint(5, [0; 32])),
+        Err(StoreError::OutOfRange { value: 5, .. })
+    ));
+    // The latest size again keeps the note first stored.
+    let mut other = checkpoint(4, root(&s, 4));
+    other.note.push_str("— someone else\n");
+    s.add_checkpoint(&other).unwrap();
+    assert_eq!(
+        s.latest_checkpoint().unwrap(),
+        Some(checkpoint(4, root(&s, 4)))
+    );
+    assert_eq!(
+        s.checkpoints()
+            .unwrap()
+            .iter()
+            .map(|c| c.size)
+            .collect::<Vec<_>>(),
+        vec![2, 4]
+    );
+    assert_eq!(
+        s.checkpoint_at(2).unwrap(),
+        Some(checkpoint(2, root(&s, 2)))
+    );
+    assert_eq!(s.checkpoint_at(3).unwrap(), None);
+}
+
+fn cosignatures_are_kept_once_in_order_and_bounded<S: Store>(mut s: S) {
+    assert!(matches!(
+        s.add_cosignatures(0, &lines(&["— w1 AAAA"]), 10),
+        Err(StoreError::NoCheckpoint { size: 0 })
+    ));
+    s.add_checkpoint(&checkpoint(0, EMPTY_ROOT)).unwrap();
+    assert_eq!(
+        s.add_cosignatures(0, &lines(&["— w2 BBBB", "— w1 AAAA"]), 10)
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.add_cosignatures(0, &lines(&["— w1 AAAA", "— w3 CCCC"]), 10)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.cosignatures(0).unwrap(),
+        lines(&["— w2 BBBB", "— w1 AAAA", "— w3 CCCC"])
+    );
+    // The stored checkpoint's note carries them after the log's signature, in that order.
+    let note = s.checkpoint_at(0).unwrap().unwrap().note;
+    assert!(
+        note.ends_with("sig\n— w2 BBBB\n— w1 AAAA\n— w3 CCCC\n"),
+        "{note}"
+    );
+    // Going over the bound stores none of the offered lines.
+    assert!(matches!(
+        s.add_cosignatures(0, &lines(&["— w4 DDDD", "— w5 EEEE"]), 4),
+        Err(StoreError::TooManyCosignatures {
+            count: 5,
+            max: 4,
+            ..
+        })
+    ));
+    assert_eq!(s.cosignatures(0).unwrap().len(), 3);
+}
+
+fn documents_are_kept_under_their_digest<S: Store>(mut s: S) {
+    s.append_batch(&[
+        entry(0, &[], &[b"zeta", b"alpha"]),
+        entry(1, &[], &[b"alpha"]),
+    ])
+    .unwrap();
+    let key = |d: &[u8]| -> Hash { Sha256::digest(d).into() };
+    assert_eq!(s.document(&key(b"zeta")).unwrap(), Some(b"zeta".to_vec()));
+    assert_eq!(s.document(&key(b"beta")).unwrap(), None);
+    let mut all = Vec::new();
+    s.for_each_document(&mut |k, v| {
+        assert_eq!(k, key(&v));
+        all.push(k);
+        Ok(())
+    })
+    .unwrap();
+    let mut expected = vec![key(b"zeta"), key(b"alpha")];
+    expected.sort();
+    assert_eq!(all, expected);
+}
+
+fn log_keys_are_added_once_with_their_size<S: Store>(mut s: S) {
+    let k1 = SigningKey::from_bytes(&[4; 32]).verifying_key();
+    let k2 = SigningKey::from_bytes(&[5; 32]).verifying_key();
+    assert_eq!(s.add_log_key(&k1).unwrap(), 0);
+    s.append_batch(&[entry(0, &[], &[]), entry(1, &[], &[])])
+        .unwrap();
+    assert_eq!(s.add_log_key(&k2).unwrap(), 2);
+    assert!(s.add_log_key(&k1).is_err());
+    assert_eq!(s.added_log_keys().unwrap(), vec![(k1, 0), (k2, 2)]);
+}
+
+fn signer_rules_are_kept_once_in_order<S: Store>(mut s: S) {
+    let key = SignerRule {
+        kind: "lab-result".into(),
+        signer: RuleSigner::Key(SigningKey::from_bytes(&[6; 32]).verifying_key()),
+    };
+    let root = SignerRule {
+        kind: "countersignature".into(),
+        signer: RuleSigner::X509Root(vec![0x30, 0x03, 1, 2, 3]),
+    };
+    assert!(s.add_signer_rule(&key).unwrap());
+    assert!(s.add_signer_rule(&root).unwrap());
+    assert!(!s.add_signer_rule(&key).unwrap());
+    assert_eq!(s.signer_rules().unwrap(), vec![key, root]);
+}
+
+/// The ledger's own operations over the store: record, checkpoint, prove, audit.
+fn a_ledger_over_the_store_records_proves_and_audits<S: Store>(mut l: Ledger<S>) {
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let evidence = Evidence::from_input("firmware-build", FW_TOML, InputFormat::Toml).unwrap();
+    let signer = Signer {
+        key: &key,
+        issuer: "Aurelis",
+        subject: "FaceGate 3D 4.2.0",
+        x5chain: vec![],
+    };
+    let recorded: Vec<_> = (0..5)
+        .map(|iat| l.record(&evidence, &signer, iat).unwrap())
+        .collect();
+    assert!(matches!(
+        l.record(&evidence, &signer, 0),
+        Err(LedgerError::Store(StoreError::Duplicate { index: 0, .. }))
+    ));
+    let cp = l.checkpoint().unwrap();
+    assert_eq!(cp.size, 5);
+    l.verify_checkpoint(&cp.note).unwrap();
+    let e = l.resolve("3").unwrap();
+    assert_eq!(e.entry_hash, recorded[3].entry_hash);
+    let inc = l.prove(&e, None).unwrap();
+    merkle::RootHash::new(inc.size, cp.root)
+        .verify_inclusion(&inc.leaf_hash, inc.index, &inc.proof)
+        .unwrap();
+    let report = evledger::audit::audit(&l, &mut |_, _| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.findings);
+    assert_eq!(
+        l.store().node(0, 0).unwrap(),
+        merkle::leaf_hash(&recorded[0].entry_hash)
+    );
+}
+
+macro_rules! backends {
+    ($($backend:ident: $store:expr, $ledger:expr;)+) => {
+        $(mod $backend {
+            use super::*;
+
+            backends!(@cases $store, $ledger;
+                empty_store_reads_as_empty,
+                appends_take_dense_indexes_and_store_the_tree,
+                a_duplicate_is_refused_and_its_batch_writes_nothing,
+                a_write_sees_its_own_changes_and_an_error_undoes_them_all,
+                refs_index_who_cites_what,
+                checkpoints_never_go_back_nor_beyond_the_log,
+                cosignatures_are_kept_once_in_order_and_bounded,
+                documents_are_kept_under_their_digest,
+                log_keys_are_added_once_with_their_size,
+                signer_rules_are_kept_once_in_order,
+            );
+
+            #[test]
+            fn a_ledger_over_the_store_records_proves_and_audits() {
+                let (_guard, ledger) = $ledger;
+                super::a_ledger_over_the_store_records_proves_and_audits(ledger);
+            }
+        })+
+    };
+    (@cases $store:expr, $ledger:expr; $($case:ident,)+) => {
+        $(#[test]
+        fn $case() {
+            let (_guard, store) = $store;
+            super::$case(store);
+        })+
+    };
+}
+
+fn sqlite_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::create(dir.path(), &info()).unwrap();
+    (dir, store)
+}
+
+fn sqlite_ledger() -> (tempfile::TempDir, Ledger<SqliteStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::init_with_key(dir.path(), ORIGIN, Some(log_key())).unwrap();
+    (dir, ledger)
+}
+
+backends! {
+    sqlite: sqlite_store(), sqlite_ledger();
+    memory: ((), MemoryStore::new(info())), ((), Ledger::in_memory(ORIGIN, log_key()).unwrap());
+}
