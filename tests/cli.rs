@@ -361,8 +361,14 @@ fn record_prints_hash_and_index() {
     env.init();
     let out = env.record(INPUT, 100);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(out.stderr, "recorded firmware-build at index 0\n");
+    // The first record with a key admits it to the registration policy, and says so.
+    assert_eq!(
+        norm(&out.stderr),
+        "admitted signer key <HASH> to register firmware-build statements (you hold its private key)\nrecorded firmware-build at index 0\n"
+    );
     assert_eq!(norm(&out.stdout), "<HASH> 0\n");
+    let again = env.record(INPUT, 101);
+    assert_eq!(again.stderr, "recorded firmware-build at index 1\n");
     let hash = out.stdout.split(' ').next().unwrap().to_owned();
 
     let mut args = Env::record_args(INPUT, "2026-03-01T12:00:00Z");
@@ -370,14 +376,14 @@ fn record_prints_hash_and_index() {
     let out = env.run(&args);
     assert_eq!(out.code, 0, "{out:?}");
     let j: J = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(j["index"], 1);
+    assert_eq!(j["index"], 2);
     assert_eq!(j.as_object().unwrap().len(), 2);
 
     let log = env.log();
     assert_eq!(log[0]["entry_hash"], hash.as_str());
     assert_eq!(log[0]["iat"], 100);
-    assert_eq!(log[1]["entry_hash"], j["entry_hash"]);
-    assert_eq!(log[1]["iat"], 1_772_366_400);
+    assert_eq!(log[2]["entry_hash"], j["entry_hash"]);
+    assert_eq!(log[2]["iat"], 1_772_366_400);
 }
 
 #[test]

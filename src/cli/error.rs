@@ -101,6 +101,15 @@ impl From<LedgerError> for CliError {
             LedgerError::Key(k) => k.into(),
             LedgerError::WrongLogKey { .. } => CliError::new(e.to_string())
                 .hint("the log key must stay in the ledger directory it was created in"),
+            LedgerError::NotAdmitted { ref kind, .. } => {
+                let hint = format!(
+                    "if this signer may register {kind} statements, the ledger operator admits it with: evledger signer add --kinds {kind} --key SIGNER.pub (or --x509-root ROOT.pem for a certified signer)"
+                );
+                CliError::new(e.to_string()).hint(hint)
+            }
+            LedgerError::UnknownSigner { .. } => CliError::new(e.to_string()).hint(
+                "the ledger operator admits the signer with: evledger signer add --kinds KIND --key SIGNER.pub, or the signer signs with a certificate (--cert) chaining to an admitted root",
+            ),
             other => CliError::new(other.to_string()),
         }
     }

@@ -72,7 +72,13 @@ fn signing(args: &SigningArgs) -> Result<Signing, CliError> {
     })
 }
 
-fn print_recorded(rec: &crate::ledger::Recorded, kind: &str, json_out: bool) {
+fn print_recorded(
+    rec: &crate::ledger::Recorded,
+    kind: &str,
+    signer: &ed25519_dalek::VerifyingKey,
+    dry_run: bool,
+    json_out: bool,
+) {
     if json_out {
         outln!(
             "{}",
@@ -81,7 +87,21 @@ fn print_recorded(rec: &crate::ledger::Recorded, kind: &str, json_out: bool) {
     } else {
         outln!("{} {}", hex::encode(&rec.entry_hash), rec.index);
     }
-    eprintln!("recorded {kind} at index {}", rec.index);
+    if rec.admitted {
+        eprintln!(
+            "{} signer key {} to register {kind} statements (you hold its private key)",
+            if dry_run { "would admit" } else { "admitted" },
+            crate::keys::KeyId::of(signer)
+        );
+    }
+    if dry_run {
+        eprintln!(
+            "dry run: {kind} would be recorded at index {}; nothing was written",
+            rec.index
+        );
+    } else {
+        eprintln!("recorded {kind} at index {}", rec.index);
+    }
 }
 
 /// What `evledger record` was asked to record.
@@ -98,6 +118,8 @@ pub struct RecordArgs<'a> {
     pub signing: &'a SigningArgs,
     /// A Sigstore signature to verify and cite.
     pub sigstore: &'a SigstoreRecordArgs,
+    /// Run every check and write nothing.
+    pub dry_run: bool,
 }
 
 /// Without the `sigstore` feature: a firmware build that cites a Sigstore bundle is refused,
@@ -139,9 +161,9 @@ pub fn record(dir: &Path, r: &RecordArgs<'_>, json_out: bool) -> Result<(), CliE
         x5chain: s.x5chain,
     };
     let rec = ledger
-        .record_with_documents(&evidence, &signer, s.issued_at, documents)
+        .record_with(&evidence, &signer, s.issued_at, documents, r.dry_run)
         .map_err(|e| CliError::from(e).prefix(&input.display().to_string()))?;
-    print_recorded(&rec, kind, json_out);
+    print_recorded(&rec, kind, &s.key.verifying_key(), r.dry_run, json_out);
     Ok(())
 }
 
@@ -155,6 +177,7 @@ pub fn countersign(
     issuer: Option<&str>,
     subject: Option<&str>,
     args: &SigningArgs,
+    dry_run: bool,
     json_out: bool,
 ) -> Result<(), CliError> {
     let s = signing(args)?;
@@ -182,8 +205,14 @@ pub fn countersign(
         subject: &subject,
         x5chain: s.x5chain,
     };
-    let rec = ledger.record(&evidence, &signer, s.issued_at)?;
-    print_recorded(&rec, "countersignature", json_out);
+    let rec = ledger.record_with(&evidence, &signer, s.issued_at, Vec::new(), dry_run)?;
+    print_recorded(
+        &rec,
+        "countersignature",
+        &s.key.verifying_key(),
+        dry_run,
+        json_out,
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod bundle_cmds;
 mod error;
 mod key_cmds;
 mod ledger_cmds;
+mod register_cmds;
 #[cfg(feature = "sigstore")]
 mod sigstore_cmds;
 mod witness_cmds;
@@ -134,6 +135,9 @@ pub enum Command {
         /// A Sigstore signature to verify and cite (feature `sigstore`).
         #[command(flatten)]
         sigstore: SigstoreRecordArgs,
+        /// Run every check, citations against the ledger included, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -165,6 +169,9 @@ pub enum Command {
         /// How to sign.
         #[command(flatten)]
         signing: SigningArgs,
+        /// Run every check and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -172,6 +179,35 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Register statements signed elsewhere: all or nothing, in argument order.
+    ///
+    /// Each FILE is a COSE_Sign1 statement (what `evledger sign` or `evledger countersign
+    /// --bundle` writes), `-` for stdin, or a directory whose files are read in file-name order. A
+    /// statement may cite one registered before it in the same call. Every check the buyer's
+    /// verifier makes of a statement runs first, inside the transaction that appends: strict
+    /// parsing, the payload, the signature, citations, the signer's key events, and the
+    /// registration policy (`evledger signer add`). Prints `ENTRY-HASH INDEX` per statement.
+    /// Example: evledger register fw-4210.cose kbl-0142.cose --document fw.sigstore.json
+    Register {
+        /// Statement files or directories, in order (`-` for stdin).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// A document a statement cites by SHA-256, kept in the ledger (e.g. a Sigstore bundle); repeatable.
+        #[arg(long, value_name = "FILE")]
+        document: Vec<PathBuf>,
+        /// Run every check and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// Manage the registration policy: which signers may register which kinds.
+    #[command(subcommand)]
+    Signer(SignerCommand),
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
     /// The note carries the witness cosignatures collected for it. With --cosigned, sign nothing:
@@ -346,6 +382,48 @@ pub enum LogKeyCommand {
     },
 }
 
+/// Registration policy subcommands.
+#[derive(Subcommand, Debug)]
+pub enum SignerCommand {
+    /// Admit a signer to register statements of the given kinds.
+    ///
+    /// With --key, statements signed by that Ed25519 key (pinned by its key id); with
+    /// --x509-root, statements whose certificate chain (COSE x5chain) leads to that root and is
+    /// valid at the statement's signing time. Keys that a key event introduces or rotates to
+    /// take the kinds of the key that signed the event.
+    /// Example: evledger signer add --kinds lab-result,countersignature --x509-root accreditation-root.pem
+    Add {
+        /// Evidence kinds, comma-separated.
+        #[arg(long, required = true, value_delimiter = ',', value_name = "KIND,...")]
+        kinds: Vec<String>,
+        /// The signer's public (or private) key file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "x509_root",
+            required_unless_present = "x509_root"
+        )]
+        key: Option<PathBuf>,
+        /// A root certificate (PEM) the signers' chains lead to.
+        #[arg(long, value_name = "ROOT.pem")]
+        x509_root: Option<PathBuf>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// List the registration policy.
+    ///
+    /// Example: evledger signer list --json
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+}
+
 /// Sigstore subcommands.
 #[cfg(feature = "sigstore")]
 #[derive(Subcommand, Debug)]
@@ -485,6 +563,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             subject,
             signing,
             sigstore,
+            dry_run,
             json,
             dir,
         } => ledger_cmds::record(
@@ -496,6 +575,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 subject: &subject,
                 signing: &signing,
                 sigstore: &sigstore,
+                dry_run,
             },
             json,
         ),
@@ -506,6 +586,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer,
             subject,
             signing,
+            dry_run,
             json,
             dir,
         } => ledger_cmds::countersign(
@@ -516,8 +597,25 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer.as_deref(),
             subject.as_deref(),
             &signing,
+            dry_run,
             json,
         ),
+        Command::Register {
+            files,
+            document,
+            dry_run,
+            json,
+            dir,
+        } => register_cmds::register(&dir.ledger, &files, &document, dry_run, json),
+        Command::Signer(SignerCommand::Add {
+            kinds,
+            key,
+            x509_root,
+            dir,
+        }) => register_cmds::signer_add(&dir.ledger, &kinds, key.as_deref(), x509_root.as_deref()),
+        Command::Signer(SignerCommand::List { json, dir }) => {
+            register_cmds::signer_list(&dir.ledger, json)
+        }
         Command::Checkpoint { cosigned, dir } if cosigned.is_empty() => {
             ledger_cmds::checkpoint(&dir.ledger)
         }

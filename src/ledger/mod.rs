@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
-use sha2::Digest as _;
 
 use crate::checkpoint::Checkpoint;
 use crate::evidence::{Evidence, Kind};
@@ -23,10 +22,12 @@ mod certificates;
 pub mod cosignatures;
 pub mod export;
 mod log_keys;
+mod register;
 pub mod store;
 pub mod trust_init;
 
 pub use certificates::{X5Chain, load_x5chain};
+pub use register::{RegisterError, RegisterOptions, Registered, Submission};
 
 /// File name of the log's private key inside a ledger directory.
 pub const LOG_KEY_FILE: &str = "log.key";
@@ -105,6 +106,32 @@ pub enum LedgerError {
     /// A statement to append is one the verifier would refuse (e.g. over the size limit).
     #[error(transparent)]
     Statement(#[from] statement::StatementError),
+    /// A statement's payload is not valid evidence of its kind.
+    #[error("payload: {0}")]
+    Payload(String),
+    /// A statement's signature does not verify under its signer's key.
+    #[error("signature: {0}")]
+    Signature(String),
+    /// The ledger does not know the public key of a statement's kid.
+    #[error(
+        "unknown signer: no key with kid {kid} (issuer {issuer:?}) is pinned in the registration policy, carried in the statement's certificate, or introduced by a key event"
+    )]
+    UnknownSigner {
+        /// The statement's key id.
+        kid: String,
+        /// The statement's issuer.
+        issuer: String,
+    },
+    /// The registration policy does not admit the signer for the statement's kind.
+    #[error("signer {kid} (issuer {issuer:?}) may not register {kind} statements in this ledger")]
+    NotAdmitted {
+        /// The signer's key id.
+        kid: String,
+        /// The statement's issuer.
+        issuer: String,
+        /// The statement's kind.
+        kind: String,
+    },
     /// No proof exists for the sizes or entry asked for (a bad request, not a damaged ledger).
     #[error("{0}")]
     NoProof(String),
@@ -117,6 +144,9 @@ pub struct Recorded {
     pub index: u64,
     /// Its entry hash.
     pub entry_hash: Hash,
+    /// Whether recording added the signer's key to the registration policy for the kind (the
+    /// key was not admitted yet, and holding it is the permission).
+    pub admitted: bool,
 }
 
 /// Who signs a new statement and how it is labelled.
@@ -333,35 +363,7 @@ impl<S: Store> Ledger<S> {
         &self,
         key: &ed25519_dalek::VerifyingKey,
     ) -> Result<(), LedgerError> {
-        let kid = KeyId::of(key);
-        let next = self.store.size()?;
-        for idx in self.store.citing(&kid.0)? {
-            let e = self.store.entry(idx)?;
-            if e.kind != crate::evidence::KeyEvent::KIND {
-                continue;
-            }
-            let Ok(st) = statement::SignedStatement::parse(&e.statement) else {
-                continue;
-            };
-            let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) else {
-                continue;
-            };
-            let ended = match ev.event {
-                crate::evidence::KeyEventType::Revoke if ev.subject_kid() == Some(kid) => {
-                    ev.effective_index.unwrap_or(idx) <= next
-                }
-                crate::evidence::KeyEventType::Rotate if st.header().kid == kid => true,
-                _ => false,
-            };
-            if ended {
-                return Err(LedgerError::KeyRevoked {
-                    kid: kid.to_string(),
-                    event: idx,
-                    what: ev.event.as_str(),
-                });
-            }
-        }
-        Ok(())
+        check_standing(&self.store, key, self.store.size()?)
     }
 
     /// Checks that every entry the evidence cites exists and is of an allowed kind.
@@ -369,29 +371,7 @@ impl<S: Store> Ledger<S> {
     /// # Errors
     /// [`LedgerError::Reference`] for the first citation that does not resolve.
     pub fn check_references(&self, evidence: &Evidence) -> Result<(), LedgerError> {
-        for r in evidence.references() {
-            let hex = crate::hex::encode(&r.entry);
-            match self.store.find(&r.entry)? {
-                None => {
-                    return Err(LedgerError::Reference {
-                        path: r.path,
-                        reason: format!("entry {hex} is not in the ledger"),
-                    });
-                }
-                Some(e) if !r.kinds.contains(&e.kind.as_str()) => {
-                    return Err(LedgerError::Reference {
-                        path: r.path,
-                        reason: format!(
-                            "entry {hex} is a {}, expected {}",
-                            e.kind,
-                            r.kinds.join(" or ")
-                        ),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(())
+        register::check_references(&self.store, evidence)
     }
 
     /// Validates references, signs and appends one piece of evidence.
@@ -409,7 +389,8 @@ impl<S: Store> Ledger<S> {
 
     /// Records evidence as [`Ledger::record`] does, keeping `documents` (files the evidence cites
     /// by SHA-256, such as a Sigstore bundle) in the same transaction as the entry, so that
-    /// `evledger bundle` can attach them.
+    /// `evledger bundle` can attach them. Recording is signing and then [`Ledger::register`], with
+    /// the signer's key as the caller's local key.
     ///
     /// # Errors
     /// As [`Ledger::record`]; [`LedgerError::Reference`] for a document the evidence does not
@@ -421,27 +402,43 @@ impl<S: Store> Ledger<S> {
         issued_at: u64,
         documents: Vec<Vec<u8>>,
     ) -> Result<Recorded, LedgerError> {
-        self.check_references(evidence)?;
-        self.check_signer_standing(&signer.key.verifying_key())?;
-        let cited = evidence.document_digests();
-        for d in &documents {
-            let digest: [u8; 32] = sha2::Sha256::digest(d).into();
-            if !cited.iter().any(|(_, c)| *c == digest) {
-                return Err(LedgerError::Reference {
-                    path: "documents".into(),
-                    reason: format!(
-                        "the evidence does not cite document {} by digest",
-                        crate::hex::encode(&digest)
-                    ),
-                });
-            }
-        }
-        let mut entry = new_entry(evidence, signer, issued_at)?;
-        entry.documents = documents;
-        let index = self.append(std::slice::from_ref(&entry))?[0];
+        self.record_with(evidence, signer, issued_at, documents, false)
+    }
+
+    /// Records evidence as [`Ledger::record_with_documents`] does; with `dry_run`, runs every
+    /// check and writes nothing.
+    ///
+    /// # Errors
+    /// As [`Ledger::record_with_documents`].
+    pub fn record_with(
+        &mut self,
+        evidence: &Evidence,
+        signer: &Signer<'_>,
+        issued_at: u64,
+        documents: Vec<Vec<u8>>,
+        dry_run: bool,
+    ) -> Result<Recorded, LedgerError> {
+        let entry = new_entry(evidence, signer, issued_at)?;
+        let options = RegisterOptions {
+            dry_run,
+            local_key: Some(signer.key.verifying_key()),
+        };
+        let submission = Submission {
+            statement: entry.statement,
+            documents,
+        };
+        let done = self
+            .register(std::slice::from_ref(&submission), &options)
+            .map_err(|e| e.error)?;
+        let r = done.into_iter().next().ok_or_else(|| {
+            LedgerError::Store(StoreError::Corrupt(
+                "registration of one statement returned none".into(),
+            ))
+        })?;
         Ok(Recorded {
-            index,
-            entry_hash: entry.entry_hash,
+            index: r.index,
+            entry_hash: r.entry_hash,
+            admitted: r.admitted.is_some(),
         })
     }
 
@@ -674,6 +671,49 @@ pub(crate) fn index_terms(evidence: &Evidence, signer: &ed25519_dalek::Verifying
         terms.push(KeyId::of(signer).0);
     }
     terms
+}
+
+/// Refuses a signer key whose entry at log index `at` would fail verification because of the
+/// key events before `at`: a revocation effective at or before `at`, or a rotation away from it.
+///
+/// # Errors
+/// [`LedgerError::KeyRevoked`], or a read failure.
+pub(crate) fn check_standing<R: StoreRead>(
+    r: &R,
+    key: &ed25519_dalek::VerifyingKey,
+    at: u64,
+) -> Result<(), LedgerError> {
+    let kid = KeyId::of(key);
+    for idx in r.citing(&kid.0)? {
+        if idx >= at {
+            break;
+        }
+        let e = r.entry(idx)?;
+        if e.kind != crate::evidence::KeyEvent::KIND {
+            continue;
+        }
+        let Ok(st) = statement::SignedStatement::parse(&e.statement) else {
+            continue;
+        };
+        let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) else {
+            continue;
+        };
+        let ended = match ev.event {
+            crate::evidence::KeyEventType::Revoke if ev.subject_kid() == Some(kid) => {
+                ev.effective_index.unwrap_or(idx) <= at
+            }
+            crate::evidence::KeyEventType::Rotate if st.header().kid == kid => true,
+            _ => false,
+        };
+        if ended {
+            return Err(LedgerError::KeyRevoked {
+                kid: kid.to_string(),
+                event: idx,
+                what: ev.event.as_str(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn proof_error(e: merkle::ProofError<StoreError>) -> LedgerError {

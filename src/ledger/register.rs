@@ -1,0 +1,371 @@
+//! Registration: the one way into the ledger (`specs/registration.md`).
+//!
+//! A statement signed anywhere (a CI runner, a lab at another company, `record` in this process)
+//! is admitted only after the checks the buyer's verifier makes of it: strict parsing, a valid
+//! payload, a `verify_strict` signature, citations that resolve, a signer in good standing under
+//! the key events and admitted by the registration policy for the statement's kind. The checks
+//! and the append run in one store transaction, so no other writer can change what was checked
+//! before the append lands.
+
+use std::collections::BTreeSet;
+
+use ed25519_dalek::VerifyingKey;
+use sha2::Digest as _;
+
+use super::{Ledger, LedgerError, index_terms};
+use crate::evidence::{Evidence, KeyEvent, KeyEventType, Kind as _};
+use crate::keys::KeyId;
+use crate::merkle::Hash;
+use crate::statement::{self, SignedStatement};
+use crate::store::{NewEntry, RuleSigner, SignerRule, Store, StoreError, StoreRead, StoreWrite};
+use crate::x509::{Certificate, verify_chain};
+
+/// A signed statement offered for registration, with the documents it cites whose bytes the
+/// ledger should keep (a firmware build's Sigstore bundle, for example).
+#[derive(Clone, Debug, Default)]
+pub struct Submission {
+    /// The tagged COSE_Sign1 bytes, exactly as signed.
+    pub statement: Vec<u8>,
+    /// Documents the statement cites by SHA-256.
+    pub documents: Vec<Vec<u8>>,
+}
+
+/// How to register.
+#[derive(Clone, Debug, Default)]
+pub struct RegisterOptions {
+    /// Run every check, then write nothing.
+    pub dry_run: bool,
+    /// A key the caller holds the private half of (`record`): it is added to the registration
+    /// policy for the kinds it signs here, since holding the key is the permission.
+    pub local_key: Option<VerifyingKey>,
+}
+
+/// One registered statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// Its index in the log (the index it would take, in a dry run).
+    pub index: u64,
+    /// Its entry hash.
+    pub entry_hash: Hash,
+    /// Its evidence kind.
+    pub kind: String,
+    /// The policy rule added for the caller's local key, if one was added.
+    pub admitted: Option<SignerRule>,
+}
+
+/// Why a statement of a call was refused; nothing of the call was written.
+#[derive(Debug, thiserror::Error)]
+#[error("statement {}: {error}", .position + 1)]
+pub struct RegisterError {
+    /// Its position in the call, from 0.
+    pub position: usize,
+    /// What is wrong with it.
+    #[source]
+    pub error: LedgerError,
+}
+
+/// The outcome of a write that must not be kept (a dry run), carrying what it would have done.
+enum Outcome {
+    Failed(RegisterError),
+    DryRun(Vec<Registered>),
+}
+
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Outcome {
+        Outcome::Failed(RegisterError {
+            position: 0,
+            error: e.into(),
+        })
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Adds a rule to the registration policy; returns false if it was already there.
+    ///
+    /// # Errors
+    /// On write failure (a read-only ledger, for one).
+    pub fn admit(&mut self, rule: &SignerRule) -> Result<bool, LedgerError> {
+        Ok(self.store.add_signer_rule(rule)?)
+    }
+
+    /// Registers signed statements, all or nothing, in order: each may cite one before it.
+    ///
+    /// # Errors
+    /// [`RegisterError`] naming the first statement refused and why; nothing is written then.
+    pub fn register(
+        &mut self,
+        submissions: &[Submission],
+        options: &RegisterOptions,
+    ) -> Result<Vec<Registered>, RegisterError> {
+        let result = self.store.write(|tx| {
+            let mut done = Vec::with_capacity(submissions.len());
+            for (position, sub) in submissions.iter().enumerate() {
+                let at = |error: LedgerError| Outcome::Failed(RegisterError { position, error });
+                let (entry, admitted) = admit(tx, sub, options).map_err(at)?;
+                let index = tx
+                    .append(std::slice::from_ref(&entry))
+                    .map_err(|e| at(e.into()))?[0];
+                done.push(Registered {
+                    index,
+                    entry_hash: entry.entry_hash,
+                    kind: entry.kind,
+                    admitted,
+                });
+            }
+            if options.dry_run {
+                return Err(Outcome::DryRun(done));
+            }
+            Ok(done)
+        });
+        match result {
+            Ok(done) | Err(Outcome::DryRun(done)) => Ok(done),
+            Err(Outcome::Failed(e)) => Err(e),
+        }
+    }
+}
+
+/// Every admission check of one statement, against the state `r` reads (the transaction that
+/// will append it); returns the entry to append and the policy rule it added, if any.
+fn admit<W: StoreWrite>(
+    tx: &mut W,
+    sub: &Submission,
+    options: &RegisterOptions,
+) -> Result<(NewEntry, Option<SignerRule>), LedgerError> {
+    if sub.statement.len() > statement::MAX_STATEMENT_LEN {
+        return Err(statement::StatementError::TooLarge(sub.statement.len()).into());
+    }
+    let st = SignedStatement::parse(&sub.statement)?;
+    let h = st.header().clone();
+    let evidence = Evidence::from_payload(&h.kind, st.payload())
+        .map_err(|e| LedgerError::Payload(e.to_string()))?;
+    let key = signer_key(&*tx, &st, options)?;
+    st.clone()
+        .verify(&key)
+        .map_err(|e| LedgerError::Signature(e.to_string()))?;
+    check_references(&*tx, &evidence)?;
+    check_documents(&evidence, &sub.documents)?;
+    let next = tx.size()?;
+    super::check_standing(&*tx, &key, next)?;
+    let mut added = None;
+    if !admitted(&*tx, &h.kind, &key, &st, next)? {
+        match options.local_key {
+            Some(local) if local == key => {
+                let rule = SignerRule {
+                    kind: h.kind.clone(),
+                    signer: RuleSigner::Key(key),
+                };
+                tx.add_signer_rule(&rule)?;
+                added = Some(rule);
+            }
+            _ => {
+                return Err(LedgerError::NotAdmitted {
+                    kid: h.kid.to_string(),
+                    issuer: h.issuer.clone(),
+                    kind: h.kind.clone(),
+                });
+            }
+        }
+    }
+    let entry = NewEntry {
+        entry_hash: st.entry_hash(),
+        references: index_terms(&evidence, &key),
+        statement: sub.statement.clone(),
+        kind: h.kind,
+        issuer: h.issuer,
+        subject: h.subject,
+        issued_at: h.issued_at,
+        signer: key,
+        documents: sub.documents.clone(),
+    };
+    Ok((entry, added))
+}
+
+/// The public key of a statement's kid: the certificate's (x5chain leaf), a pinned key of the
+/// policy, the caller's own key, a key that signed an earlier entry, or a key a key event
+/// introduced or rotated to.
+fn signer_key<R: StoreRead>(
+    r: &R,
+    st: &SignedStatement,
+    options: &RegisterOptions,
+) -> Result<VerifyingKey, LedgerError> {
+    let h = st.header();
+    let kid = h.kid;
+    if let Some(der) = h.x5chain.first() {
+        let leaf = Certificate::from_der(der)
+            .and_then(|c| c.ed25519_key())
+            .map_err(|e| LedgerError::Certificate(format!("x5chain[0]: {e}")))?;
+        if KeyId::of(&leaf) != kid {
+            return Err(LedgerError::Certificate(format!(
+                "the certificate's key ({}) is not the statement's kid {kid}",
+                KeyId::of(&leaf)
+            )));
+        }
+        return Ok(leaf);
+    }
+    if let Some(k) = options.local_key.filter(|k| KeyId::of(k) == kid) {
+        return Ok(k);
+    }
+    for rule in r.signer_rules()? {
+        if let RuleSigner::Key(k) = rule.signer
+            && KeyId::of(&k) == kid
+        {
+            return Ok(k);
+        }
+    }
+    if let Some(k) = r.signer_key(&kid)? {
+        return Ok(k);
+    }
+    for (_, _, ev) in key_events_about(r, &kid, u64::MAX)? {
+        if let Some(k) = ev.key.verifying_key() {
+            return Ok(k);
+        }
+    }
+    Err(LedgerError::UnknownSigner {
+        kid: kid.to_string(),
+        issuer: h.issuer.clone(),
+    })
+}
+
+/// Whether the registration policy admits `key` for `kind`: a pinned key rule, a certificate
+/// chain to a rule's root valid at the statement's iat, or a key event (before `next`) by which
+/// a key admitted for `kind`, in good standing, introduced or rotated to it.
+fn admitted<R: StoreRead>(
+    r: &R,
+    kind: &str,
+    key: &VerifyingKey,
+    st: &SignedStatement,
+    next: u64,
+) -> Result<bool, LedgerError> {
+    let rules: Vec<SignerRule> = r
+        .signer_rules()?
+        .into_iter()
+        .filter(|rule| rule.kind == kind)
+        .collect();
+    if rules
+        .iter()
+        .any(|rule| rule.signer == RuleSigner::Key(*key))
+    {
+        return Ok(true);
+    }
+    let roots: Vec<Certificate> = rules
+        .iter()
+        .filter_map(|rule| match &rule.signer {
+            RuleSigner::X509Root(der) => Certificate::from_der(der).ok(),
+            RuleSigner::Key(_) => None,
+        })
+        .collect();
+    let h = st.header();
+    if !roots.is_empty() && !h.x5chain.is_empty() {
+        let chain = h
+            .x5chain
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LedgerError::Certificate(e.to_string()))?;
+        let at = i64::try_from(h.issued_at)
+            .map_err(|_| LedgerError::Certificate("iat is out of range".into()))?;
+        if verify_chain(&chain, &roots, at).is_ok() {
+            return Ok(true);
+        }
+    }
+    // Through key events: follow introductions and rotations back to an admitted key.
+    let mut seen = BTreeSet::from([KeyId::of(key)]);
+    let mut frontier = vec![(KeyId::of(key), next)];
+    while let Some((kid, before)) = frontier.pop() {
+        for (index, signer, ev) in key_events_about(r, &kid, before)? {
+            if !matches!(ev.event, KeyEventType::Introduce | KeyEventType::Rotate) {
+                continue;
+            }
+            let Some(signer_key) = r.signer_key(&signer)? else {
+                continue;
+            };
+            if super::check_standing(r, &signer_key, index).is_err() {
+                continue;
+            }
+            if rules
+                .iter()
+                .any(|rule| rule.signer == RuleSigner::Key(signer_key))
+            {
+                return Ok(true);
+            }
+            if seen.insert(signer) {
+                frontier.push((signer, index));
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The key events before index `before` whose subject is `kid`: (index, signer kid, event).
+fn key_events_about<R: StoreRead>(
+    r: &R,
+    kid: &KeyId,
+    before: u64,
+) -> Result<Vec<(u64, KeyId, KeyEvent)>, LedgerError> {
+    let mut out = Vec::new();
+    for index in r.citing(&kid.0)? {
+        if index >= before {
+            break;
+        }
+        let e = r.entry(index)?;
+        if e.kind != KeyEvent::KIND {
+            continue;
+        }
+        let st = SignedStatement::parse(&e.statement)?;
+        if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload())
+            && ev.subject_kid() == Some(*kid)
+        {
+            out.push((index, st.header().kid, ev));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that every entry the evidence cites exists (in the ledger, or earlier in the same
+/// registration) with a kind the citation allows.
+pub(super) fn check_references<R: StoreRead>(
+    r: &R,
+    evidence: &Evidence,
+) -> Result<(), LedgerError> {
+    for c in evidence.references() {
+        let hex = crate::hex::encode(&c.entry);
+        match r.find(&c.entry)? {
+            None => {
+                return Err(LedgerError::Reference {
+                    path: c.path,
+                    reason: format!("entry {hex} is not in the ledger"),
+                });
+            }
+            Some(e) if !c.kinds.contains(&e.kind.as_str()) => {
+                return Err(LedgerError::Reference {
+                    path: c.path,
+                    reason: format!(
+                        "entry {hex} is a {}, expected {}",
+                        e.kind,
+                        c.kinds.join(" or ")
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every document offered with a statement is one its evidence cites by digest.
+fn check_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), LedgerError> {
+    let cited = evidence.document_digests();
+    for d in documents {
+        let digest: [u8; 32] = sha2::Sha256::digest(d).into();
+        if !cited.iter().any(|(_, c)| *c == digest) {
+            return Err(LedgerError::Reference {
+                path: "documents".into(),
+                reason: format!(
+                    "the evidence does not cite document {} by digest",
+                    crate::hex::encode(&digest)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
