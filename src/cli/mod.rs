@@ -5,6 +5,7 @@
 
 mod bundle_cmds;
 mod error;
+mod evidence_input;
 mod key_cmds;
 mod ledger_cmds;
 #[cfg(feature = "sigstore")]
@@ -110,7 +111,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Validate, sign and append a piece of evidence.
     ///
-    /// INPUT is TOML, or JSON if it ends in .json. Prints the entry hash and index.
+    /// INPUT is TOML, or JSON if it ends in .json. Where it gives a document's SHA-256, it may
+    /// name the document instead (file = "PATH", relative to INPUT) and the digest is computed
+    /// (specs/evidence.md). Prints the entry hash and index.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1"
     ///
     /// With --sigstore-bundle (feature `sigstore`), a firmware build also cites a cosign signature
