@@ -496,7 +496,7 @@ fn appends_and_reads_agree() {
 #[test]
 fn oversized_statements_are_refused_before_they_poison_the_log() {
     use evledger::evidence::{Artifact, Sha256Hex};
-    use evledger::statement::{MAX_STATEMENT_LEN, StatementError};
+    use evledger::statement::{self, MAX_STATEMENT_LEN, SignError};
 
     let dir = tempfile::tempdir().unwrap();
     let mut l = ledger_with(dir.path(), 1);
@@ -519,9 +519,10 @@ fn oversized_statements_are_refused_before_they_poison_the_log() {
         subject: "FaceGate 3D 4.2.0",
         x5chain: vec![],
     };
+    // Signing refuses it, so record does.
     let err = l.record(&big, &signer, 1).unwrap_err();
     let msg = err.to_string();
-    let LedgerError::Statement(StatementError::TooLarge(len)) = err else {
+    let LedgerError::Sign(SignError::TooLarge(len)) = err else {
         panic!("expected TooLarge, got {err:?}");
     };
     assert!(len > MAX_STATEMENT_LEN);
@@ -529,9 +530,20 @@ fn oversized_statements_are_refused_before_they_poison_the_log() {
         msg,
         format!("statement is {len} bytes, over the limit of 1048576")
     );
-    // In a batch with a good entry, nothing is written either.
-    let e = Ledger::sign(&big, &signer, 2).unwrap();
-    assert!(l.append(&[entry(50), e]).is_err());
+    // Signed by other means and appended in a batch with a good entry: refused, nothing written.
+    let mut e = entry(2);
+    let header = signer.header("firmware-build", 2).unwrap();
+    e.statement = statement::sign(&header, &big.to_payload(), &key);
+    e.entry_hash = statement::entry_hash(&e.statement);
+    assert!(e.statement.len() > MAX_STATEMENT_LEN);
+    let err = l.append(&[entry(50), e]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::Statement(statement::StatementError::TooLarge(_))
+        ),
+        "{err:?}"
+    );
     assert_eq!(l.store().size().unwrap(), 1);
     audit_clean(&l);
 }

@@ -33,15 +33,16 @@ pub fn init(dir: &Path, origin: &str, log_key: Option<&Path>) -> Result<(), CliE
 }
 
 /// The signing key, time and certificate chain a command signs with.
-struct Signing {
-    key: ed25519_dalek::SigningKey,
-    issued_at: u64,
-    x5chain: Vec<Vec<u8>>,
+pub(super) struct Signing {
+    pub(super) key: ed25519_dalek::SigningKey,
+    pub(super) issued_at: u64,
+    pub(super) x5chain: Vec<Vec<u8>>,
     /// The leaf certificate's subject, if any.
-    cert_subject: Option<String>,
+    pub(super) cert_subject: Option<String>,
 }
 
-fn signing(args: &SigningArgs) -> Result<Signing, CliError> {
+/// Reads the key, parses `--iat` (default: now) and reads and checks the certificates.
+pub(super) fn signing(args: &SigningArgs) -> Result<Signing, CliError> {
     let key = keys::read_signing_key(&args.key)?;
     let issued_at = match &args.iat {
         None => crate::time::now(),
@@ -146,10 +147,7 @@ use super::sigstore_cmds::cite as sigstore_documents;
 /// `evledger record`.
 pub fn record(dir: &Path, r: &RecordArgs<'_>, json_out: bool) -> Result<(), CliError> {
     let (kind, input, issuer, subject) = (r.kind, r.input, r.issuer, r.subject);
-    let text = std::fs::read_to_string(input)
-        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
-    let evidence = Evidence::from_input(kind, &text, InputFormat::from_path(input))
-        .map_err(|e| CliError::new(format!("{}: {e}", input.display())))?;
+    let evidence = super::evidence_input::read_evidence(kind, input)?;
     let (evidence, documents) = sigstore_documents(evidence, r.sigstore)
         .map_err(|e| e.prefix(&input.display().to_string()))?;
     let s = signing(r.signing)?;

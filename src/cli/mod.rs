@@ -5,9 +5,11 @@
 
 mod bundle_cmds;
 mod error;
+mod evidence_input;
 mod key_cmds;
 mod ledger_cmds;
 mod register_cmds;
+mod sign_cmds;
 #[cfg(feature = "sigstore")]
 mod sigstore_cmds;
 mod witness_cmds;
@@ -111,7 +113,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Validate, sign and append a piece of evidence.
     ///
-    /// INPUT is TOML, or JSON if it ends in .json. Prints the entry hash and index.
+    /// INPUT is TOML, or JSON if it ends in .json. Where it gives a document's SHA-256, it may
+    /// name the document instead (file = "PATH", relative to INPUT) and the digest is computed
+    /// (specs/evidence.md). Prints the entry hash and index.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1"
     ///
     /// With --sigstore-bundle (feature `sigstore`), a firmware build also cites a cosign signature
@@ -144,6 +148,38 @@ pub enum Command {
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
+    },
+    /// Sign evidence as a statement file, with no ledger: the ledger operator registers it later.
+    ///
+    /// Validates INPUT as `record` does (TOML, or JSON if it ends in .json; file = "PATH" in a
+    /// digest's place is hashed, relative to INPUT), signs it with --key, and writes the
+    /// COSE_Sign1 statement to --out, which is never replaced unless --force. Prints the entry
+    /// hash (SHA-256 of the statement); with --out -, the statement goes to stdout and the entry
+    /// hash to stderr. Without the ledger, the entries the evidence cites and the standing of
+    /// the signer key are not checked here: the ledger checks them when it registers the
+    /// statement. Signing the same input with the same key, certificates and --iat gives the
+    /// same bytes as `record`.
+    /// Example: evledger sign firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --out build.cose
+    Sign {
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
+        kind: String,
+        /// Evidence file (TOML or JSON).
+        input: PathBuf,
+        /// Signing organisation (CWT iss).
+        #[arg(long)]
+        issuer: String,
+        /// What the entry is about (CWT sub), e.g. the product and version.
+        #[arg(long)]
+        subject: String,
+        /// How to sign.
+        #[command(flatten)]
+        signing: SigningArgs,
+        /// The statement file to write (binary COSE_Sign1), or - for stdout.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace --out if it already exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Countersign an entry: append a countersignature endorsing it, signed with your own key.
     ///
@@ -579,6 +615,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             },
             json,
         ),
+        Command::Sign {
+            kind,
+            input,
+            issuer,
+            subject,
+            signing,
+            out,
+            force,
+        } => sign_cmds::sign(&sign_cmds::SignArgs {
+            kind: &kind,
+            input: &input,
+            issuer: &issuer,
+            subject: &subject,
+            signing: &signing,
+            out: &out,
+            force,
+        }),
         Command::Countersign {
             entry,
             statement,

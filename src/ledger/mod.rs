@@ -11,7 +11,7 @@ use crate::evidence::{Evidence, Kind};
 use crate::keys::{self, KeyError, KeyId};
 use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
 use crate::note::NoteVerifier;
-use crate::statement::{self, Header};
+use crate::statement;
 use crate::store::{
     LedgerInfo, MemoryStore, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoredCheckpoint,
     StoredEntry,
@@ -26,6 +26,7 @@ mod register;
 pub mod store;
 pub mod trust_init;
 
+pub use crate::statement::Signer;
 pub use certificates::{X5Chain, load_x5chain};
 pub use register::{RegisterError, RegisterOptions, Registered, Submission};
 
@@ -65,14 +66,9 @@ pub enum LedgerError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The signer field values are not acceptable.
-    #[error("{field}: {reason}")]
-    Header {
-        /// "issuer" or "subject".
-        field: &'static str,
-        /// Why.
-        reason: String,
-    },
+    /// The statement cannot be signed (an empty issuer or subject, or too large).
+    #[error(transparent)]
+    Sign(#[from] statement::SignError),
     /// The log key in the directory is not the key the database was created with.
     #[error("{path}: this is not the log key of this ledger")]
     WrongLogKey {
@@ -147,19 +143,6 @@ pub struct Recorded {
     /// Whether recording added the signer's key to the registration policy for the kind (the
     /// key was not admitted yet, and holding it is the permission).
     pub admitted: bool,
-}
-
-/// Who signs a new statement and how it is labelled.
-#[derive(Clone, Debug)]
-pub struct Signer<'a> {
-    /// The signer's private key.
-    pub key: &'a SigningKey,
-    /// CWT iss: the signing organisation.
-    pub issuer: &'a str,
-    /// CWT sub: what the entry is about.
-    pub subject: &'a str,
-    /// DER certificates, leaf first, if the signer uses one.
-    pub x5chain: Vec<Vec<u8>>,
 }
 
 /// An inclusion proof with what it proves.
@@ -630,30 +613,13 @@ pub fn new_entry(
     signer: &Signer<'_>,
     issued_at: u64,
 ) -> Result<NewEntry, LedgerError> {
-    for (field, v) in [("issuer", signer.issuer), ("subject", signer.subject)] {
-        if v.trim().is_empty() {
-            return Err(LedgerError::Header {
-                field,
-                reason: "must not be empty".into(),
-            });
-        }
-    }
-    let header = Header {
-        alg: statement::ALG_EDDSA,
-        kind: evidence.kind().to_owned(),
-        kid: KeyId::of(&signer.key.verifying_key()),
-        issuer: signer.issuer.to_owned(),
-        subject: signer.subject.to_owned(),
-        issued_at,
-        x5chain: signer.x5chain.clone(),
-    };
-    let bytes = statement::sign(&header, &evidence.to_payload(), signer.key);
+    let signed = signer.sign(evidence, issued_at)?;
     Ok(NewEntry {
-        entry_hash: statement::entry_hash(&bytes),
-        statement: bytes,
-        kind: header.kind,
-        issuer: header.issuer,
-        subject: header.subject,
+        entry_hash: signed.entry_hash,
+        statement: signed.bytes,
+        kind: signed.header.kind,
+        issuer: signed.header.issuer,
+        subject: signed.header.subject,
         issued_at,
         signer: signer.key.verifying_key(),
         references: index_terms(evidence, &signer.key.verifying_key()),

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::types::{is_language_tag, text_enum};
 use super::{
-    Countersignature, EntryRef, FirmwareBuild, Incident, Kind, LabResult, Problems, Reference,
-    Sha256Hex, SpeciesCategory, Timestamp,
+    Countersignature, EntryRef, FileField, FirmwareBuild, Incident, Kind, LabResult, Problems,
+    Reference, Sha256Hex, SpeciesCategory, Timestamp,
 };
 
 /// A claim made to buyers, signed by product / legal.
@@ -179,6 +179,12 @@ pub const CLAIM_EVIDENCE: &[&str] = &[
 
 impl Kind for Claim {
     const KIND: &'static str = "claim";
+    const FILE_FIELDS: &'static [FileField] = &[FileField {
+        at: "channels[]",
+        file: "document_file",
+        sha256: "document_sha256",
+        size: None,
+    }];
 
     fn validate(&self, p: &mut Problems) {
         p.text("claim_id", &self.claim_id, 200);

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Claim, EntryRef, FirmwareBuild, Incident, Kind, LabResult, Problems, Reference, Sha256Hex,
+    Claim, EntryRef, FileField, FirmwareBuild, Incident, Kind, LabResult, Problems, Reference,
+    Sha256Hex,
 };
 
 /// An endorsement of one ledger entry by the key that signs this statement.
@@ -32,6 +33,12 @@ pub const COUNTERSIGNABLE: &[&str] = &[
 
 impl Kind for Countersignature {
     const KIND: &'static str = "countersignature";
+    const FILE_FIELDS: &'static [FileField] = &[FileField {
+        at: "",
+        file: "report_file",
+        sha256: "report_sha256",
+        size: None,
+    }];
 
     fn validate(&self, p: &mut Problems) {
         p.text("statement", &self.statement, 2000);

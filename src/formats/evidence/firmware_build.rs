@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Problems, Sha256Hex, Timestamp};
+use super::{FileField, Kind, Problems, Sha256Hex, Timestamp};
 
 /// A signed record of one firmware build: product, version, source, artifacts and their digests,
 /// SBOM and provenance digests, the biometric models inside, privacy defaults and support period.
@@ -174,6 +174,32 @@ pub struct PrivacyDefaults {
 
 impl Kind for FirmwareBuild {
     const KIND: &'static str = "firmware-build";
+    const FILE_FIELDS: &'static [FileField] = &[
+        FileField {
+            at: "artifacts[]",
+            file: "file",
+            sha256: "sha256",
+            size: Some("size"),
+        },
+        FileField {
+            at: "sbom[]",
+            file: "file",
+            sha256: "sha256",
+            size: None,
+        },
+        FileField {
+            at: "provenance",
+            file: "file",
+            sha256: "sha256",
+            size: None,
+        },
+        FileField {
+            at: "biometric_components[]",
+            file: "model_file",
+            sha256: "model_sha256",
+            size: None,
+        },
+    ];
 
     fn validate(&self, p: &mut Problems) {
         p.text("product.vendor", &self.product.vendor, 200);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::types::text_enum;
-use super::{EntryRef, FirmwareBuild, Kind, Problems, Reference, Sha256Hex, Timestamp};
+use super::{EntryRef, FileField, FirmwareBuild, Kind, Problems, Reference, Sha256Hex, Timestamp};
 
 /// An incident record, signed by product / legal and re-recorded as the response unfolds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +137,12 @@ pub struct Remediation {
 
 impl Kind for Incident {
     const KIND: &'static str = "incident";
+    const FILE_FIELDS: &'static [FileField] = &[FileField {
+        at: "notifications[]",
+        file: "receipt_file",
+        sha256: "receipt_sha256",
+        size: None,
+    }];
 
     fn validate(&self, p: &mut Problems) {
         p.text("incident_id", &self.incident_id, 200);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::types::{percent, ppm, text_enum};
-use super::{EntryRef, FirmwareBuild, Kind, Problems, Reference, Sha256Hex, Timestamp};
+use super::{EntryRef, FileField, FirmwareBuild, Kind, Problems, Reference, Sha256Hex, Timestamp};
 
 /// The outcome of a lab's evaluation of one firmware build on one device model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +168,12 @@ pub struct Verdict {
 
 impl Kind for LabResult {
     const KIND: &'static str = "lab-result";
+    const FILE_FIELDS: &'static [FileField] = &[FileField {
+        at: "report",
+        file: "file",
+        sha256: "sha256",
+        size: None,
+    }];
 
     fn validate(&self, p: &mut Problems) {
         let lab = &self.lab;

@@ -8,6 +8,7 @@
 
 mod claim;
 mod countersignature;
+mod files;
 mod firmware_build;
 mod incident;
 mod key_event;
@@ -19,6 +20,7 @@ pub use claim::{
     Comparator,
 };
 pub use countersignature::{COUNTERSIGNABLE, Countersignature};
+pub use files::{FileDigest, FileField, FileResolver, resolve_files};
 pub use firmware_build::{
     Artifact, BiometricComponent, ComponentRole, FirmwareBuild, PrivacyDefaults, Product,
     Provenance, SbomDigest, SigstoreRef, SourceRef,
@@ -139,6 +141,8 @@ pub trait Kind: Serialize + DeserializeOwned + Sized {
     const KIND: &'static str;
     /// Checks constraints beyond the types; records each problem with its field path.
     fn validate(&self, problems: &mut Problems);
+    /// Where input may name a file instead of giving its digest (`specs/evidence.md`).
+    const FILE_FIELDS: &'static [FileField] = &[];
     /// The entries this evidence cites.
     fn references(&self) -> Vec<Reference> {
         Vec::new()
@@ -167,6 +171,14 @@ pub enum EvidenceError {
     #[error("{path}: {message}")]
     Shape {
         /// Field path (`.` for the top level).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file named in the input (`file = "path"`) cannot be used.
+    #[error("{path}: {message}")]
+    File {
+        /// Field path of the file, or of the digest or size it contradicts.
         path: String,
         /// What is wrong.
         message: String,
@@ -245,24 +257,26 @@ impl Evidence {
         text: &str,
         format: InputFormat,
     ) -> Result<Evidence, EvidenceError> {
-        let json = match format {
-            InputFormat::Json => {
-                serde_json::from_str::<StrictJson>(text)
-                    .map_err(|e| EvidenceError::Syntax {
-                        format: "JSON",
-                        message: e.to_string(),
-                    })?
-                    .0
-            }
-            InputFormat::Toml => {
-                let t = toml::from_str::<toml::Table>(text).map_err(|e| EvidenceError::Syntax {
-                    format: "TOML",
-                    message: e.to_string().trim_end().to_owned(),
-                })?;
-                toml_to_json(toml::Value::Table(t), "")?
-            }
-        };
-        Self::from_json(kind, json)
+        Self::read_kind(kind, JsonReader::new(parse_input(text, format)?, None))
+    }
+
+    /// Parses and validates input of the named kind as [`Evidence::from_input`] does, after
+    /// replacing each file the input names where the kind allows one (its
+    /// [`Kind::FILE_FIELDS`]) with the digest (and size) `files` gives for it.
+    ///
+    /// # Errors
+    /// [`EvidenceError::File`] for a file that cannot be used, at its field path; otherwise as
+    /// [`Evidence::from_input`].
+    pub fn from_input_with_files(
+        kind: &str,
+        text: &str,
+        format: InputFormat,
+        files: &FileResolver<'_>,
+    ) -> Result<Evidence, EvidenceError> {
+        Self::read_kind(
+            kind,
+            JsonReader::new(parse_input(text, format)?, Some(files)),
+        )
     }
 
     /// Decodes and validates a payload of the named kind; it must be the deterministic encoding of its value.
@@ -284,10 +298,6 @@ impl Evidence {
 
     fn from_value(kind: &str, v: &Value) -> Result<Evidence, EvidenceError> {
         Self::read_kind(kind, PayloadReader(v))
-    }
-
-    fn from_json(kind: &str, json: serde_json::Value) -> Result<Evidence, EvidenceError> {
-        Self::read_kind(kind, JsonReader(json))
     }
 
     /// Reads evidence of the named kind with `reader`: the one list of kinds by name.
@@ -394,8 +404,17 @@ trait ReadKind {
     fn read<T: Kind>(self) -> Result<T, EvidenceError>;
 }
 
-/// Input in the JSON data model (JSON or TOML text).
-struct JsonReader(serde_json::Value);
+/// Input in the JSON data model (JSON or TOML text), with the resolver of the files it may name.
+struct JsonReader<'a> {
+    input: serde_json::Value,
+    files: Option<&'a FileResolver<'a>>,
+}
+
+impl<'a> JsonReader<'a> {
+    fn new(input: serde_json::Value, files: Option<&'a FileResolver<'a>>) -> Self {
+        JsonReader { input, files }
+    }
+}
 
 /// A decoded payload. An item outside the data model is a payload error (with where it is); a
 /// wrong shape is a shape error, as for input.
@@ -430,9 +449,12 @@ impl ReadKind for PayloadReader<'_> {
     }
 }
 
-impl ReadKind for JsonReader {
-    fn read<T: Kind>(self) -> Result<T, EvidenceError> {
-        validated(serde_path_to_error::deserialize(self.0).map_err(|e| {
+impl ReadKind for JsonReader<'_> {
+    fn read<T: Kind>(mut self) -> Result<T, EvidenceError> {
+        if let Some(files) = self.files {
+            resolve_files(&mut self.input, T::FILE_FIELDS, files)?;
+        }
+        validated(serde_path_to_error::deserialize(self.input).map_err(|e| {
             let path = e.path().to_string();
             EvidenceError::Shape {
                 path,
@@ -454,6 +476,27 @@ fn to_payload<T: Kind>(value: &T) -> Vec<u8> {
     // The evidence structs hold only text, integers, booleans, lists and nested structs, so the
     // conversion cannot fail; if it did, the null payload would be rejected by every reader.
     cbor::encode(&crate::cbor::serde::to_value(value).unwrap_or(Value::Null))
+}
+
+/// Parses input text into the JSON data model.
+fn parse_input(text: &str, format: InputFormat) -> Result<serde_json::Value, EvidenceError> {
+    Ok(match format {
+        InputFormat::Json => {
+            serde_json::from_str::<StrictJson>(text)
+                .map_err(|e| EvidenceError::Syntax {
+                    format: "JSON",
+                    message: e.to_string(),
+                })?
+                .0
+        }
+        InputFormat::Toml => {
+            let t = toml::from_str::<toml::Table>(text).map_err(|e| EvidenceError::Syntax {
+                format: "TOML",
+                message: e.to_string().trim_end().to_owned(),
+            })?;
+            toml_to_json(toml::Value::Table(t), "")?
+        }
+    })
 }
 
 /// Converts TOML to the JSON data model; date-times become their RFC 3339 text.

@@ -6,10 +6,14 @@
 //! certificate as a byte string, or an array of two or more, leaf first). The unprotected header is an
 //! empty map; the payload is embedded; the signature covers
 //! `["Signature1", protected, h'', payload]` and is checked with Ed25519 `verify_strict`.
+//! [`Signer`] makes one from validated evidence.
 
 pub mod batch;
+mod signer;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+pub use signer::{SignError, Signed, Signer};
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::cbor::{self, Value};
