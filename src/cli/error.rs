@@ -107,9 +107,12 @@ impl From<LedgerError> for CliError {
                 );
                 CliError::new(e.to_string()).hint(hint)
             }
-            LedgerError::UnknownSigner { .. } => CliError::new(e.to_string()).hint(
-                "the ledger operator admits the signer with: evledger signer add --kinds KIND --key SIGNER.pub, or the signer signs with a certificate (--cert) chaining to an admitted root",
-            ),
+            LedgerError::UnknownSigner { ref kind, .. } => {
+                let hint = format!(
+                    "if this signer may register {kind} statements, the ledger operator admits it with: evledger signer add --kinds {kind} --key SIGNER.pub; a certified signer signs with --cert, chaining to a root admitted with --x509-root"
+                );
+                CliError::new(e.to_string()).hint(hint)
+            }
             other => CliError::new(other.to_string()),
         }
     }

@@ -117,6 +117,8 @@ pub enum LedgerError {
         kid: String,
         /// The statement's issuer.
         issuer: String,
+        /// The statement's kind.
+        kind: String,
     },
     /// The registration policy does not admit the signer for the statement's kind.
     #[error("signer {kid} (issuer {issuer:?}) may not register {kind} statements in this ledger")]

@@ -223,6 +223,7 @@ fn signer_key<R: StoreRead>(
     Err(LedgerError::UnknownSigner {
         kid: kid.to_string(),
         issuer: h.issuer.clone(),
+        kind: h.kind.clone(),
     })
 }
 
