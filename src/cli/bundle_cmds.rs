@@ -85,7 +85,7 @@ pub fn bundle(
 }
 
 /// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

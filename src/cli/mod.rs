@@ -231,6 +231,10 @@ pub enum Command {
         /// A document a statement cites by SHA-256, kept in the ledger (e.g. a Sigstore bundle); repeatable.
         #[arg(long, value_name = "FILE")]
         document: Vec<PathBuf>,
+        /// Write a receipt for each statement into DIR: the entry with what it cites, proved against
+        /// a checkpoint signed now, which its signer checks offline with `evledger verify --receipt`.
+        #[arg(long, value_name = "DIR", conflicts_with = "dry_run")]
+        receipt: Option<PathBuf>,
         /// Run every check and write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -656,10 +660,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Register {
             files,
             document,
+            receipt,
             dry_run,
             json,
             dir,
-        } => register_cmds::register(&dir.ledger, &files, &document, dry_run, json),
+        } => register_cmds::register(
+            &dir.ledger,
+            &files,
+            &document,
+            receipt.as_deref(),
+            dry_run,
+            json,
+        ),
         Command::Signer(SignerCommand::Add {
             kinds,
             key,

@@ -59,6 +59,7 @@ pub fn register(
     dir: &Path,
     inputs: &[PathBuf],
     documents: &[PathBuf],
+    receipts: Option<&Path>,
     dry_run: bool,
     json_out: bool,
 ) -> Result<(), CliError> {
@@ -89,8 +90,51 @@ pub fn register(
     let n = done.len();
     if dry_run {
         eprintln!("dry run: all {n} statement(s) would be registered; nothing was written");
-    } else {
-        eprintln!("registered {n} statement(s)");
+        return Ok(());
+    }
+    eprintln!("registered {n} statement(s)");
+    if let Some(out) = receipts {
+        write_receipts(&mut ledger, out, &files, &done)?;
+    }
+    Ok(())
+}
+
+/// Writes, for each registered statement, a receipt its signer can check offline: a bundle of
+/// the entry with everything it cites, proved against a checkpoint signed now
+/// (`specs/registration.md`). The receipt of `fw.cose` is `DIR/fw.cose.receipt.cbor`; of stdin,
+/// `DIR/ENTRY-HASH.receipt.cbor`.
+fn write_receipts(
+    ledger: &mut Ledger,
+    out: &Path,
+    files: &[PathBuf],
+    done: &[Registered],
+) -> Result<(), CliError> {
+    use crate::export::{self, BundleOptions, Selection};
+    std::fs::create_dir_all(out).map_err(|e| CliError::new(format!("{}: {e}", out.display())))?;
+    // The statements are registered; a receipt that cannot be written is reported, and
+    // `evledger bundle --entry ENTRY` makes it again later.
+    let cp = ledger.checkpoint()?;
+    for (file, r) in files.iter().zip(done) {
+        let entry = ledger.store().entry(r.index)?;
+        let selection = Selection {
+            all: false,
+            entries: vec![entry],
+        };
+        let bundle = export::build(ledger, &selection, &BundleOptions::default())
+            .map_err(|e| CliError::new(format!("receipt of entry {}: {e}", r.index)))?;
+        let name = match file.file_name() {
+            Some(n) if file.as_os_str() != "-" => format!("{}.receipt.cbor", n.to_string_lossy()),
+            _ => format!("{}.receipt.cbor", hex::encode(&r.entry_hash)),
+        };
+        let path = out.join(name);
+        super::bundle_cmds::write_atomically(&path, &bundle.to_cbor()).map_err(|e| {
+            e.hint(format!(
+                "entry {} is registered; write its receipt again with: evledger bundle --entry {} --out FILE",
+                r.index,
+                hex::encode(&r.entry_hash)
+            ))
+        })?;
+        eprintln!("wrote {} (checkpoint at size {})", path.display(), cp.size);
     }
     Ok(())
 }
