@@ -21,6 +21,8 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "store")]
+pub(crate) mod durable;
 pub mod formats;
 #[cfg(feature = "store")]
 pub mod ledger;

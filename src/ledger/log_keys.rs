@@ -151,7 +151,7 @@ impl Ledger {
         let mut retired = path.as_os_str().to_owned();
         retired.push(".retired");
         let retired = PathBuf::from(retired);
-        std::fs::rename(&path, &retired).map_err(|source| LedgerError::Io {
+        crate::durable::rename(&path, &retired).map_err(|source| LedgerError::Io {
             path: path.clone(),
             source,
         })?;

@@ -8,12 +8,14 @@
 //! passed; nothing that was not checked counts as passed.
 
 pub mod policy;
+#[cfg(feature = "store")]
 mod remember;
 mod report;
 mod signers;
 mod sigstore;
 pub mod trust;
 
+#[cfg(feature = "store")]
 pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
