@@ -27,7 +27,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
 
-use crate::checkpoint::consistency::{CheckError, Inconsistency, ProofFile, check_extends};
+use crate::checkpoint::consistency::{
+    CheckError, Inconsistency, ProofFile, check_extends_with_file,
+};
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::durable;
 use crate::keys::{self, KeyError};
@@ -382,7 +384,7 @@ impl Witness {
             root: older.hash,
             extensions: Vec::new(),
         };
-        check_extends(&older_cp, cp, proof).map_err(|e| match e {
+        check_extends_with_file(&older_cp, cp, proof).map_err(|e| match e {
             CheckError::ProofRequired { old, new } => WitnessError::ProofRequired {
                 origin: cp.origin.clone(),
                 cosigned_size: old,
