@@ -7,6 +7,7 @@ use ed25519_dalek::SigningKey;
 use sha2::Digest as _;
 
 use crate::checkpoint::Checkpoint;
+use crate::evidence::key_standing;
 use crate::evidence::{Evidence, Kind};
 use crate::keys::{self, KeyError, KeyId};
 use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
@@ -320,7 +321,8 @@ impl Ledger {
     }
 
     /// Refuses a signer key that this ledger's key events have revoked or rotated away: an entry
-    /// it signed now would fail verification.
+    /// it signed now would fail verification for a buyer who trusts those events. The events
+    /// are judged by `key_standing::recorded_end`; the ledger only fetches them.
     ///
     /// # Errors
     /// [`LedgerError::KeyRevoked`].
@@ -330,6 +332,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let kid = KeyId::of(key);
         let next = self.store.size()?;
+        let mut parsed = Vec::new();
         for idx in self.store.citing(&kid.0)? {
             let e = self.store.entry(idx)?;
             if e.kind != crate::evidence::KeyEvent::KIND {
@@ -338,25 +341,29 @@ impl Ledger {
             let Ok(st) = statement::SignedStatement::parse(&e.statement) else {
                 continue;
             };
-            let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) else {
-                continue;
-            };
-            let ended = match ev.event {
-                crate::evidence::KeyEventType::Revoke if ev.subject_kid() == Some(kid) => {
-                    ev.effective_index.unwrap_or(idx) <= next
-                }
-                crate::evidence::KeyEventType::Rotate if st.header().kid == kid => true,
-                _ => false,
-            };
-            if ended {
-                return Err(LedgerError::KeyRevoked {
-                    kid: kid.to_string(),
-                    event: idx,
-                    what: ev.event.as_str(),
-                });
+            if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) {
+                parsed.push((idx, st.header().kid, ev));
             }
         }
-        Ok(())
+        let events: Vec<key_standing::LoggedKeyEvent<'_>> = parsed
+            .iter()
+            .map(|(index, signer, event)| key_standing::LoggedKeyEvent {
+                index: *index,
+                signer: *signer,
+                event,
+            })
+            .collect();
+        match key_standing::recorded_end(&events, kid) {
+            Some(end) if end.from <= next => Err(LedgerError::KeyRevoked {
+                kid: kid.to_string(),
+                event: end.by,
+                what: match end.kind {
+                    key_standing::EndKind::Revoked => "revoke",
+                    key_standing::EndKind::RotatedAway => "rotate",
+                },
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Checks that every entry the evidence cites exists and is of an allowed kind.

@@ -11,6 +11,7 @@ mod countersignature;
 mod firmware_build;
 mod incident;
 mod key_event;
+pub mod key_standing;
 mod lab_result;
 mod types;
 
