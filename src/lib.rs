@@ -13,14 +13,17 @@
 //!   policy profiles as parsed values and the current time passed in.
 //!
 //! Beside them: [`witness`], the independent party that cosigns checkpoints along one history,
-//! `sigstore` (feature `sigstore`), the offline check of cosign bundles, and `cli`, the
-//! `evledger` binary's front end. Each module is also re-exported at the crate root under its
+//! `sigstore` (feature `sigstore`), the offline check of cosign bundles, `cli`, the `evledger`
+//! binary's front end, and `durable` (feature `store`), the one way the operator side writes
+//! files. Each module is also re-exported at the crate root under its
 //! short name (`evledger::cbor`, `evledger::store`, `evledger::trust`…).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "store")]
+pub(crate) mod durable;
 pub mod formats;
 #[cfg(feature = "store")]
 pub mod ledger;

@@ -334,3 +334,129 @@ fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
     let r = verify_all(&mut ledger, &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
 }
+
+fn trust_with(ledger: &Ledger, pinned: &[&SigningKey]) -> TrustFile {
+    let keys: Vec<String> = pinned
+        .iter()
+        .map(|k| format!("\"{}\"", B64.encode(k.verifying_key().to_bytes())))
+        .collect();
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n[[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [{}]\n",
+        ledger.log_verifier().expect("log key"),
+        keys.join(", ")
+    );
+    TrustFile::parse(&text, Path::new("trust.toml"), Path::new(".")).expect("trust file")
+}
+
+#[test]
+fn a_bundle_carries_what_a_revocation_needs_about_the_key_it_revokes() {
+    // K4 introduces K3; K1, sharing K4's role, revokes K3. Whether K1 may revoke K3 depends on
+    // K3's roles, which only K3's introduction shows: it must travel with the revocation.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let (k1, k3, k4) = (
+        SigningKey::from_bytes(&[41; 32]),
+        SigningKey::from_bytes(&[43; 32]),
+        SigningKey::from_bytes(&[44; 32]),
+    );
+    let intro = ledger
+        .record(&key_event("introduce", &k3, ""), &signer(&k4), 100)
+        .expect("introduce");
+    let rev = ledger
+        .record(
+            &key_event("revoke", &k3, "reason = \"retired\""),
+            &signer(&k1),
+            101,
+        )
+        .expect("revoke");
+    let b = ledger.record(&build(1), &signer(&k1), 102).expect("record");
+    let e = ledger.resolve(&b.index.to_string()).expect("entry");
+    let sel = Selection {
+        all: false,
+        entries: vec![e],
+    };
+    let bundle = export::build(&mut ledger, &sel, &BundleOptions::default()).expect("bundle");
+    let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, vec![intro.index, rev.index, b.index]);
+    let r = verify_bundle(&bundle.to_cbor(), &trust_with(&ledger, &[&k1, &k4]), &[]);
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+}
+
+#[test]
+fn the_ledger_names_the_event_that_ends_the_key_earliest_as_the_verifier_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let (old, new) = (
+        SigningKey::from_bytes(&[45; 32]),
+        SigningKey::from_bytes(&[46; 32]),
+    );
+    ledger
+        .record(&build(1), &signer(&old), 100)
+        .expect("record");
+    let rot = ledger
+        .record(&key_event("rotate", &new, ""), &signer(&old), 101)
+        .expect("rotate");
+    // The new key then finds the old one was compromised from the start.
+    let rev = ledger
+        .record(
+            &key_event("revoke", &old, "reason = \"leaked\"\neffective_index = 0"),
+            &signer(&new),
+            102,
+        )
+        .expect("revoke");
+    assert!(rot.index < rev.index);
+    match ledger.record(&build(2), &signer(&old), 103) {
+        Err(e @ LedgerError::KeyRevoked { .. }) => {
+            let LedgerError::KeyRevoked { event, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(*event, rev.index, "{e}");
+            assert!(
+                e.to_string().contains("was revoked by the key event"),
+                "{e}"
+            );
+        }
+        other => panic!("expected KeyRevoked, got {other:?}"),
+    }
+    let late = append_raw(&mut ledger, &build(3), &old, 104);
+    let t = trust(&ledger, &old);
+    let r = verify_all(&mut ledger, &t);
+    let f = failures(&r, late);
+    assert!(
+        f.iter().any(|m| m.contains(&format!(
+            "revoked from index 0 (key event at entry {})",
+            rev.index
+        ))),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn trust_init_lets_the_pinned_key_sign_what_its_successors_sign() {
+    // The first key only hands over; its successor signs builds. The successor acts in the first
+    // key's role, so that role must allow builds for the bundle to verify with the file unedited.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let (first, second) = (
+        SigningKey::from_bytes(&[47; 32]),
+        SigningKey::from_bytes(&[48; 32]),
+    );
+    ledger
+        .record(&key_event("rotate", &second, ""), &signer(&first), 100)
+        .expect("rotate");
+    ledger
+        .record(&build(1), &signer(&second), 101)
+        .expect("record");
+    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    assert!(
+        text.contains("kinds = [\"firmware-build\", \"key-event\"]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&B64.encode(second.verifying_key().to_bytes())),
+        "{text}"
+    );
+    let t = TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust");
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+}

@@ -10,6 +10,7 @@ use evledger::trust::TrustFile;
 use evledger::verify::{
     CheckpointMemory, Outcome, Report, Verdict, VerifyOptions, verify_bundle_with,
 };
+use sha2::Digest as _;
 
 mod builds;
 
@@ -119,4 +120,29 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
         msg.contains("older than the remembered one (size 3)"),
         "{msg}"
     );
+}
+
+/// The memory writes through a fresh temporary file of its own: a file or link left at the
+/// predictable name `<h>.tmp` is neither followed nor in the way.
+#[cfg(unix)]
+#[test]
+fn remembering_never_writes_through_a_planted_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), ORIGIN).expect("init");
+    let release = SigningKey::from_bytes(&[23; 32]);
+    record(&mut ledger, &release, 1);
+    let note = ledger.checkpoint().expect("checkpoint").note;
+    let memory_dir = dir.path().join("memory");
+    let memory = CheckpointMemory::open(&memory_dir).expect("memory");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"precious").expect("victim");
+    let h = evledger::hex::encode(&sha2::Sha256::digest(ORIGIN.as_bytes()));
+    std::os::unix::fs::symlink(&victim, memory_dir.join(format!("{h}.tmp"))).expect("link");
+    assert!(memory.remember(&note).expect("remember"));
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
+    assert_eq!(
+        std::fs::read_to_string(memory_dir.join(format!("{h}.checkpoint"))).expect("file"),
+        note
+    );
+    assert_eq!(memory.recall_for(&note).expect("recall"), Some(note));
 }

@@ -119,6 +119,34 @@ fn every_entry_reports_its_witnessed_time() {
 }
 
 #[test]
+fn an_entry_not_proved_in_the_log_inherits_no_witnessed_time() {
+    // The witnesses saw the checkpoint, and so every entry really at those indexes; an entry
+    // whose inclusion proof fails is not shown to be one of them, whatever its index.
+    let s = story();
+    let t = AWARE_AT + 10 * 3600;
+    let mut b = Bundle::parse(&s.cosigned(t), &Default::default()).expect("bundle");
+    b.entries[2].proof[0][0] ^= 0x01;
+    let r = s.verify(&b.to_cbor(), "witnessed-if-present");
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    let at: Vec<Option<u64>> = r.entries.iter().map(|e| e.witnessed_at).collect();
+    assert_eq!(at, [Some(t), Some(t), None]);
+    let text = r.render();
+    let entry2 = &text[text.find("entry 2 ").expect("entry 2 listed")..];
+    assert!(
+        entry2.contains("    no witnessed time: not proved to be in the log\n"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("not proved to be in the log").count(),
+        1,
+        "only entry 2 says so: {text}"
+    );
+    let json = serde_json::to_value(&r).expect("json");
+    assert!(json["entries"][2].get("witnessed_at").is_none(), "{json}");
+    assert_eq!(json["entries"][1]["witnessed_at"], t);
+}
+
+#[test]
 fn no_witnessed_time_without_a_trusted_cosignature() {
     let s = story();
     let r = s.verify(&s.bundle.to_cbor(), "witnessed-if-present");

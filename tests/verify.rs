@@ -645,6 +645,132 @@ fn consistency_from_checkpoint_by_another_key_fails() {
     );
 }
 
+/// A checkpoint of `origin` at `size` with `root`, signed by `key` under the name `origin`.
+fn signed_checkpoint(
+    origin: &str,
+    size: u64,
+    root: [u8; 32],
+    key: &ed25519_dalek::SigningKey,
+) -> String {
+    let cp = Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root,
+        extensions: Vec::new(),
+    };
+    let signer = NoteSigner::new(origin, key.clone()).expect("signer");
+    cp.sign(&signer).expect("sign").to_text()
+}
+
+#[test]
+fn a_signed_empty_tree_with_another_root_is_two_histories() {
+    // RFC 9162 §2.1.1: the tree of size 0 has one root, SHA-256 of the empty string. The log key
+    // signing another root for it has signed something no honest log has.
+    let keys = Keys::new();
+    let mut b = parsed(&bundles().claim2);
+    b.consistency[0].from = signed_checkpoint(ORIGIN, 0, [1; 32], &keys.log);
+    b.consistency[0].proof = Vec::new();
+    let r = verify(&b.to_cbor());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the log has shown two histories: checkpoint at size 0 (root 0101",
+    );
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "a tree of size 0 signed with a root other than the empty tree's",
+    );
+}
+
+#[test]
+fn the_empty_tree_with_its_root_is_a_prefix_of_every_tree() {
+    let keys = Keys::new();
+    let mut b = parsed(&bundles().claim2);
+    b.consistency[0].from = signed_checkpoint(ORIGIN, 0, evledger::merkle::EMPTY_ROOT, &keys.log);
+    b.consistency[0].proof = Vec::new();
+    let r = verify(&b.to_cbor());
+    assert!(
+        r.checks.iter().any(|c| c.step == Step::Consistency
+            && c.outcome == Outcome::Pass
+            && c.message == "tree size 0 is a prefix of tree size 7"),
+        "{}",
+        r.render()
+    );
+}
+
+#[test]
+fn a_remembered_empty_tree_is_judged_by_its_root() {
+    let keys = Keys::new();
+    let with = |remembered: String| {
+        let options = evledger::verify::VerifyOptions {
+            remembered: Some(remembered),
+        };
+        evledger::verify::verify_bundle_with(&bundles().claim2, &trust(), &profiles(), &options)
+    };
+    let r = with(signed_checkpoint(
+        ORIGIN,
+        0,
+        evledger::merkle::EMPTY_ROOT,
+        &keys.log,
+    ));
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.field.as_deref() == Some("remembered checkpoint")
+                && c.outcome == Outcome::Pass
+                && c.message == "extends the remembered checkpoint (size 0 to 7)"),
+        "{}",
+        r.render()
+    );
+    let r = with(signed_checkpoint(ORIGIN, 0, [1; 32], &keys.log));
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the log has shown two histories: the remembered checkpoint (size 0, root 0101",
+    );
+}
+
+#[test]
+fn consistency_from_another_pinned_log_is_not_this_logs_history() {
+    // The buyer pins two logs; a checkpoint of the other one proves nothing about this one, and
+    // is no sign that this one forked.
+    const OTHER: &str = "other.example/log";
+    let keys = Keys::new();
+    let other = evledger::note::NoteVerifier::new(OTHER, keys.rogue_log.verifying_key())
+        .expect("vkey")
+        .to_string();
+    let text = TrustSpec::default().text(&keys).replace(
+        &format!("keys = [{:?}]", keys.log_vkey()),
+        &format!("keys = [{:?}, {other:?}]", keys.log_vkey()),
+    );
+    let trust = evledger::trust::TrustFile::parse(
+        &text,
+        std::path::Path::new("trust.toml"),
+        std::path::Path::new("."),
+    )
+    .expect("trust");
+    let mut b = parsed(&bundles().claim2);
+    let from = Checkpoint::parse(Note::parse(&b.consistency[0].from).expect("note").text())
+        .expect("checkpoint");
+    b.consistency[0].from = signed_checkpoint(OTHER, from.size, from.root, &keys.rogue_log);
+    let r = verify_bundle(&b.to_cbor(), &trust, &profiles());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the earlier checkpoint is of log \"other.example/log\", not of this bundle's log \"aurelis.example/evidence-log\"",
+    );
+    assert!(!r.render().contains("two histories"), "{}", r.render());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Malformed bundles: strict parsing
 

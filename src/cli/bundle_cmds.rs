@@ -84,19 +84,10 @@ pub fn bundle(
     Ok(())
 }
 
-/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it.
+/// Replaces a file durably, so a reader never sees half of it.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)
+    crate::durable::replace(path, bytes)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
 /// `evledger verify`.
@@ -188,11 +179,20 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
 pub fn trust_init(dir: &Path, out: &Path, profiles: &[String]) -> Result<(), CliError> {
     let ledger = Ledger::open(dir)?;
     let text = crate::ledger::trust_init::trust_file_text(&ledger, profiles)?;
+    let exists = || {
+        CliError::new(format!("{}: file exists", out.display()))
+            .hint("choose another --out; trust files are never overwritten")
+    };
     if out.exists() {
-        return Err(CliError::new(format!("{}: file exists", out.display()))
-            .hint("choose another --out; trust files are never overwritten"));
+        return Err(exists());
     }
-    write_atomically(out, text.as_bytes())?;
+    crate::durable::create_new(out, text.as_bytes(), 0o644).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            CliError::new(format!("{}: {e}", out.display()))
+        }
+    })?;
     eprintln!(
         "wrote {}; confirm every key in it out of band before relying on it",
         out.display()

@@ -2,8 +2,9 @@
 //!
 //! A selection is closed under evidence: every entry a selected entry cites, every
 //! countersignature of a selected entry, every incident that cites a selected build, and every
-//! key event about a selected entry's signer key are included too, transitively, so that a buyer
-//! can follow a claim to everything behind it and judge every signature by log position.
+//! key event about a selected entry's signer key (and, for a key event, about its subject key)
+//! are included too, transitively, so that a buyer can follow a claim to everything behind it and
+//! judge every signature by log position.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,7 +12,8 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, BundleEntry, ConsistencyItem};
-use crate::evidence::Evidence;
+use crate::evidence::key_standing::LoggedKeyEvent;
+use crate::evidence::{Evidence, KeyEvent, Kind as _};
 use crate::ledger::{Ledger, LedgerError};
 use crate::merkle::{self, Hash};
 use crate::statement::SignedStatement;
@@ -19,8 +21,6 @@ use crate::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
 
 /// Kinds pulled in because they cite a selected entry (not only because a selected entry cites them).
 const CITING_KINDS: &[&str] = &["countersignature", "incident"];
-/// Key events are pulled in by the key ids of the selected entries' signers.
-const KEY_EVENT: &str = "key-event";
 
 /// What to put in a bundle.
 #[derive(Clone, Debug, Default)]
@@ -83,7 +83,8 @@ pub fn closure<S: Store>(
         if !seen.insert(e.index) {
             continue;
         }
-        for target in evidence_of(&e)?.references() {
+        let evidence = evidence_of(&e)?;
+        for target in evidence.references() {
             match store.find(&target.entry)? {
                 Some(t) if !seen.contains(&t.index) => queue.push(t),
                 Some(_) => {}
@@ -99,16 +100,30 @@ pub fn closure<S: Store>(
                 }
             }
         }
-        // The key events about this entry's signer: they decide whether its signature counts.
+        // The key events that decide whether this entry's signature counts: those about its
+        // signer key and, for a key event, about its subject key too (whether it may be revoked
+        // depends on the subject's roles, which its own key events give it).
         let st = SignedStatement::parse(&e.statement).map_err(|x| ExportError::Entry {
             index: e.index,
             reason: x.to_string(),
         })?;
-        for idx in store.citing(&st.header().kid.0)? {
-            if !seen.contains(&idx) {
-                let k = store.entry(idx)?;
-                if k.kind == KEY_EVENT {
-                    queue.push(k);
+        let signer = st.header().kid;
+        let kids = match &evidence {
+            Evidence::KeyEvent(event) => LoggedKeyEvent {
+                index: e.index,
+                signer,
+                event,
+            }
+            .key_ids(),
+            _ => vec![signer],
+        };
+        for kid in kids {
+            for idx in store.citing(&kid.0)? {
+                if !seen.contains(&idx) {
+                    let k = store.entry(idx)?;
+                    if k.kind == KeyEvent::KIND {
+                        queue.push(k);
+                    }
                 }
             }
         }

@@ -225,7 +225,7 @@ impl<S: Store> Ledger<S> {
                     return Ok(None);
                 };
                 let retired = retired_path(&path);
-                std::fs::rename(&path, &retired).map_err(|source| LedgerError::Io {
+                crate::durable::rename(&path, &retired).map_err(|source| LedgerError::Io {
                     path: path.clone(),
                     source,
                 })?;

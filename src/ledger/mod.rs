@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 
 use crate::checkpoint::Checkpoint;
+use crate::evidence::key_standing;
 use crate::evidence::{Evidence, Kind};
 use crate::keys::{self, KeyError, KeyId};
 use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
@@ -340,7 +341,8 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Refuses a signer key that this ledger's key events have revoked or rotated away: an entry
-    /// it signed now would fail verification.
+    /// it signed now would fail verification for a buyer who trusts those events. The events
+    /// are judged by `key_standing::recorded_end`; the ledger only fetches them.
     ///
     /// # Errors
     /// [`LedgerError::KeyRevoked`].
@@ -652,6 +654,7 @@ pub(crate) fn check_standing<R: StoreRead>(
     at: u64,
 ) -> Result<(), LedgerError> {
     let kid = KeyId::of(key);
+    let mut parsed = Vec::new();
     for idx in r.citing(&kid.0)? {
         if idx >= at {
             break;
@@ -663,25 +666,29 @@ pub(crate) fn check_standing<R: StoreRead>(
         let Ok(st) = statement::SignedStatement::parse(&e.statement) else {
             continue;
         };
-        let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) else {
-            continue;
-        };
-        let ended = match ev.event {
-            crate::evidence::KeyEventType::Revoke if ev.subject_kid() == Some(kid) => {
-                ev.effective_index.unwrap_or(idx) <= at
-            }
-            crate::evidence::KeyEventType::Rotate if st.header().kid == kid => true,
-            _ => false,
-        };
-        if ended {
-            return Err(LedgerError::KeyRevoked {
-                kid: kid.to_string(),
-                event: idx,
-                what: ev.event.as_str(),
-            });
+        if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) {
+            parsed.push((idx, st.header().kid, ev));
         }
     }
-    Ok(())
+    let events: Vec<key_standing::LoggedKeyEvent<'_>> = parsed
+        .iter()
+        .map(|(index, signer, event)| key_standing::LoggedKeyEvent {
+            index: *index,
+            signer: *signer,
+            event,
+        })
+        .collect();
+    match key_standing::recorded_end(&events, kid) {
+        Some(end) if end.from <= at => Err(LedgerError::KeyRevoked {
+            kid: kid.to_string(),
+            event: end.by,
+            what: match end.kind {
+                key_standing::EndKind::Revoked => "revoke",
+                key_standing::EndKind::RotatedAway => "rotate",
+            },
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn proof_error(e: merkle::ProofError<StoreError>) -> LedgerError {

@@ -11,7 +11,8 @@ use std::fmt::Write;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use crate::evidence::{Evidence, KeyEventType};
+use crate::evidence::key_standing::{Lineage, LoggedKeyEvent};
+use crate::evidence::{Evidence, KeyEvent};
 use crate::keys::KeyId;
 use crate::ledger::{Ledger, LedgerError};
 use crate::statement::SignedStatement;
@@ -43,22 +44,42 @@ pub fn trust_file_text<S: Store>(
 ) -> Result<String, LedgerError> {
     let store = ledger.store();
     let mut by_key: BTreeMap<KeyId, BTreeSet<String>> = BTreeMap::new();
-    // Keys that key events introduce or rotate to get their roles from those events, from the
-    // event's log position on; pinning them here would trust them from index 0.
-    let mut derived: BTreeSet<KeyId> = BTreeSet::new();
+    let mut key_events: Vec<(u64, KeyId, KeyEvent)> = Vec::new();
     store.for_each_entry(&mut |e| {
         let st = SignedStatement::parse(&e.statement)
             .map_err(|err| StoreError::Corrupt(format!("entry {}: {err}", e.index)))?;
-        if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload())
-            && ev.event != KeyEventType::Revoke
-            && let Some(kid) = ev.subject_kid()
-        {
-            derived.insert(kid);
+        if let Ok(Evidence::KeyEvent(ev)) = Evidence::from_payload(&e.kind, st.payload()) {
+            key_events.push((e.index, st.header().kid, ev));
         }
         by_key.entry(st.header().kid).or_default().insert(e.kind);
         Ok(())
     })?;
-    by_key.retain(|kid, _| !derived.contains(kid));
+    let events: Vec<LoggedKeyEvent<'_>> = key_events
+        .iter()
+        .map(|(index, signer, event)| LoggedKeyEvent {
+            index: *index,
+            signer: *signer,
+            event,
+        })
+        .collect();
+    // Keys that key events introduce or rotate to get their roles from those events, from the
+    // event's log position on; pinning them here would trust them from index 0. What they sign
+    // must then be allowed to the pinned keys they descend from, whose roles they inherit.
+    let lineage = Lineage::of(&events);
+    let inherited: Vec<(KeyId, BTreeSet<String>)> = by_key
+        .iter()
+        .filter(|(kid, _)| lineage.is_introduced(kid))
+        .flat_map(|(kid, kinds)| {
+            lineage
+                .roots(*kid)
+                .into_iter()
+                .map(move |root| (root, kinds.clone()))
+        })
+        .collect();
+    for (root, kinds) in inherited {
+        by_key.entry(root).or_default().extend(kinds);
+    }
+    by_key.retain(|kid, _| !lineage.is_introduced(kid));
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(

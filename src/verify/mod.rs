@@ -8,12 +8,14 @@
 //! passed; nothing that was not checked counts as passed.
 
 pub mod policy;
+#[cfg(feature = "store")]
 mod remember;
 mod report;
 mod signers;
 mod sigstore;
 pub mod trust;
 
+#[cfg(feature = "store")]
 pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
@@ -21,8 +23,11 @@ use std::collections::{HashMap, HashSet};
 
 use crate::bundle::{Bundle, BundleLimits};
 use crate::checkpoint::Checkpoint;
+use crate::checkpoint::consistency::{
+    CheckError, Inconsistency, InconsistencyReason, check_extends,
+};
 use crate::evidence::Evidence;
-use crate::merkle::{self, ConsistencyProof, InclusionProof, RootHash};
+use crate::merkle::{self, ConsistencyError, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
 use crate::statement::SignedStatement;
 use crate::trust::TrustFile;
@@ -113,6 +118,7 @@ pub fn verify_bundle_with(
     if let Some(remembered) = &options.remembered {
         check_remembered(&mut run, &bundle, head.as_ref(), remembered);
     }
+    let head = head.map(|cp| RootHash::new(cp.size, cp.root));
     let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
     let roles = signers::check_signatures(&mut run, &entries, &included);
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
@@ -240,7 +246,7 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
 }
 
 /// Step 2: the checkpoint note is signed by a pinned log key; step 3: witness quorum.
-fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<RootHash> {
+fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<Checkpoint> {
     if let Ok(note) = Note::parse(&bundle.checkpoint) {
         run.report.checkpoint_signers = note
             .signatures()
@@ -277,7 +283,7 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<RootHash> {
         format!("signed by pinned log key {key} at tree size {}", cp.size),
     );
     check_witnesses(run, vc.note());
-    Some(RootHash::new(cp.size, cp.root))
+    Some(cp.clone())
 }
 
 /// When a checkpoint note was witnessed: the time by which as many trusted witnesses as the
@@ -354,7 +360,7 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
 }
 
 /// Step 4: each consistency proof links an earlier signed checkpoint to this one.
-fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>) -> Vec<usize> {
+fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&Checkpoint>) -> Vec<usize> {
     let mut proved = Vec::new();
     for (i, c) in bundle.consistency.iter().enumerate() {
         let field = Some(format!("consistency[{i}]"));
@@ -379,42 +385,62 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>
             continue;
         };
         let o = old.checkpoint();
-        let old_head = RootHash::new(o.size, o.root);
-        match old_head.verify_consistency(head, &ConsistencyProof::new(c.proof.clone())) {
+        let (ok, msg) = match check_extends(o, head, &ConsistencyProof::new(c.proof.clone())) {
             Ok(()) => {
                 proved.push(i);
-                run.check(
-                Step::Consistency,
-                None,
-                field,
-                true,
-                format!("tree size {} is a prefix of tree size {}", o.size, head.size),
-            );
+                (
+                    true,
+                    format!(
+                        "tree size {} is a prefix of tree size {}",
+                        o.size, head.size
+                    ),
+                )
             }
+            Err(CheckError::OriginMismatch { a, b }) => (
+                false,
+                format!("the earlier checkpoint is of log {a:?}, not of this bundle's log {b:?}"),
+            ),
+            Err(CheckError::Inconsistent(x)) => (
+                false,
+                format!(
+                    "the log has shown two histories: checkpoint at size {} (root {}) is not a prefix of size {} (root {}): {}",
+                    o.size,
+                    merkle::Hex(&o.root),
+                    head.size,
+                    merkle::Hex(&head.root),
+                    x.reason
+                ),
+            ),
             // A proof of the wrong shape (sizes out of order, wrong length) shows nothing about
-            // the log; only a well-formed proof that does not verify points at two histories.
-            Err(e) if e.is_malformed() => run.check(
-                Step::Consistency,
-                None,
-                field,
+            // the log; only the checkpoints themselves or a well-formed proof that does not
+            // verify point at two histories.
+            Err(CheckError::MalformedProof(e)) => (
                 false,
-                format!("the consistency proof from tree size {} to {} is malformed: {e}", o.size, head.size),
+                format!(
+                    "the consistency proof from tree size {} to {} is malformed: {e}",
+                    o.size, head.size
+                ),
             ),
-            Err(e) => run.check(
-                Step::Consistency,
-                None,
-                field,
+            Err(e @ (CheckError::ProofRequired { .. } | CheckError::ProofSizeMismatch { .. })) => (
                 false,
-                format!("the log has shown two histories: checkpoint at size {} (root {}) is not a prefix of size {} (root {}): {e}",
-                    o.size, merkle::Hex(&o.root), head.size, merkle::Hex(&head.hash)),
+                format!(
+                    "the consistency proof from tree size {} to {} is malformed: {e}",
+                    o.size, head.size
+                ),
             ),
-        }
+        };
+        run.check(Step::Consistency, None, field, ok, msg);
     }
     proved
 }
 
 /// Step 4 (continued): the bundle extends the checkpoint the buyer remembers from this log.
-fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>, remembered: &str) {
+fn check_remembered(
+    run: &mut Run<'_>,
+    bundle: &Bundle,
+    head: Option<&Checkpoint>,
+    remembered: &str,
+) {
     let field = Some("remembered checkpoint".to_owned());
     let Some(head) = head else {
         run.check(
@@ -439,26 +465,32 @@ fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>,
             return;
         }
     };
-    if run.report.origin.as_deref() != Some(r.origin.as_str()) {
+    if r.origin != head.origin {
         return;
     }
-    let two = |size: u64, a: &[u8; 32], b: &[u8; 32]| {
+    // What `check_extends` found against `newer`, in the words of this check.
+    let two = |newer: &Checkpoint, x: &Inconsistency| match x.reason {
+        InconsistencyReason::SameSizeDifferentRoots => format!(
+            "the log has shown two histories: at tree size {} the remembered checkpoint has root {} and this bundle's log has root {}",
+            r.size,
+            merkle::Hex(&r.root),
+            merkle::Hex(&newer.root)
+        ),
+        reason => format!(
+            "the log has shown two histories: the remembered checkpoint (size {}, root {}) is not a prefix of size {} (root {}): {reason}",
+            r.size,
+            merkle::Hex(&r.root),
+            newer.size,
+            merkle::Hex(&newer.root)
+        ),
+    };
+    let fails = |e: ConsistencyError| {
         format!(
-            "the log has shown two histories: at tree size {size} the remembered checkpoint has root {} and this bundle's log has root {}",
-            merkle::Hex(a),
-            merkle::Hex(b)
+            "the consistency proof from the remembered size {} fails: {e}",
+            r.size
         )
     };
-    let (ok, msg) = if r.size == head.size {
-        if r.root == head.hash {
-            (
-                true,
-                format!("same tree as the remembered checkpoint (size {})", r.size),
-            )
-        } else {
-            (false, two(r.size, &r.root, &head.hash))
-        }
-    } else if r.size > head.size {
+    let (ok, msg) = if r.size > head.size {
         (
             false,
             format!(
@@ -466,34 +498,32 @@ fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>,
                 head.size, r.size, r.size
             ),
         )
-    } else {
-        let from = bundle.consistency.iter().find_map(|c| {
-            let (v, _) = run.trust.verify_checkpoint(&c.from).ok()?;
-            let cp = v.checkpoint();
-            (cp.size == r.size).then(|| {
-                (
-                    cp.root,
-                    RootHash::new(cp.size, cp.root)
-                        .verify_consistency(head, &ConsistencyProof::new(c.proof.clone())),
-                )
-            })
-        });
-        match from {
-            Some((root, _)) if root != r.root => (false, two(r.size, &r.root, &root)),
-            Some((_, Ok(()))) => (
+    } else if r.size == head.size || r.size == 0 {
+        // Equal sizes need equal roots, and the empty tree (with the empty root) is a prefix
+        // of every tree: no proof is needed.
+        match check_extends(&r, head, &ConsistencyProof::default()) {
+            Ok(()) if r.size == head.size => (
+                true,
+                format!("same tree as the remembered checkpoint (size {})", r.size),
+            ),
+            Ok(()) => (
                 true,
                 format!(
                     "extends the remembered checkpoint (size {} to {})",
                     r.size, head.size
                 ),
             ),
-            Some((_, Err(e))) => (
-                false,
-                format!(
-                    "the consistency proof from the remembered size {} fails: {e}",
-                    r.size
-                ),
-            ),
+            Err(CheckError::Inconsistent(x)) => (false, two(head, &x)),
+            Err(e) => (false, format!("the remembered checkpoint: {e}")),
+        }
+    } else {
+        let from = bundle.consistency.iter().find_map(|c| {
+            let (v, _) = run.trust.verify_checkpoint(&c.from).ok()?;
+            let cp = v.checkpoint();
+            (cp.size == r.size && cp.origin == r.origin)
+                .then(|| (cp.clone(), ConsistencyProof::new(c.proof.clone())))
+        });
+        match from {
             None => (
                 false,
                 format!(
@@ -501,6 +531,27 @@ fn check_remembered(run: &mut Run<'_>, bundle: &Bundle, head: Option<&RootHash>,
                     r.size
                 ),
             ),
+            Some((from, proof)) => match check_extends(&r, &from, &ConsistencyProof::default())
+                .and_then(|()| check_extends(&r, head, &proof))
+            {
+                Ok(()) => (
+                    true,
+                    format!(
+                        "extends the remembered checkpoint (size {} to {})",
+                        r.size, head.size
+                    ),
+                ),
+                // The `from` checkpoint at the remembered size has another root.
+                Err(CheckError::Inconsistent(x)) if x.newer.size == r.size => {
+                    (false, two(&from, &x))
+                }
+                Err(CheckError::Inconsistent(x)) => match x.reason {
+                    InconsistencyReason::ProofDoesNotVerify(e) => (false, fails(e)),
+                    _ => (false, two(head, &x)),
+                },
+                Err(CheckError::MalformedProof(e)) => (false, fails(e)),
+                Err(e) => (false, format!("the remembered checkpoint: {e}")),
+            },
         }
     };
     run.check(Step::Consistency, None, field, ok, msg);

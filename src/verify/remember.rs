@@ -1,10 +1,9 @@
 //! `verify --remember DIR`: the checkpoints a buyer has verified, one file per log origin.
 //!
 //! Each file holds the newest verified checkpoint (signed note) of one origin, named by the
-//! SHA-256 of the origin. It is replaced atomically (temporary file, fsync, rename), and only by
-//! a larger tree size, so a crash leaves either the old or the new checkpoint.
+//! SHA-256 of the origin. It is replaced durably (temporary file, fsync, rename, directory fsync),
+//! and only by a larger tree size, so a crash leaves either the old or the new checkpoint.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -93,15 +92,7 @@ impl CheckpointMemory {
             path: path.clone(),
             message: e.to_string(),
         };
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(note.as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, &path).map_err(err)?;
-        // Make the rename itself durable.
-        if let Ok(d) = std::fs::File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
+        crate::durable::replace(&path, note.as_bytes()).map_err(err)?;
         Ok(true)
     }
 }

@@ -132,7 +132,8 @@ pub struct EntrySummary {
     pub iat: u64,
     /// One-line description of the evidence.
     pub summary: String,
-    /// Earliest time trusted witnesses attest the entry was in the log (Unix seconds), if any.
+    /// Earliest time trusted witnesses attest the entry was in the log (Unix seconds), if any;
+    /// none for an entry whose inclusion proof did not verify.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witnessed_at: Option<u64>,
 }
@@ -243,6 +244,11 @@ impl Report {
                     "    in the log by {} (witnessed)",
                     crate::time::format_rfc3339(t as i64)
                 );
+            } else if self.checks.iter().any(|c| {
+                c.entry == Some(e.index) && c.step == Step::Inclusion && c.outcome == Outcome::Fail
+            }) {
+                // Whatever the checkpoints' witnesses saw, it is not shown that they saw this entry.
+                let _ = writeln!(s, "    no witnessed time: not proved to be in the log");
             }
             for c in self.checks.iter().filter(|c| c.entry == Some(e.index)) {
                 line(&mut s, "  ", c);

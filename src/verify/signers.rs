@@ -1,189 +1,65 @@
 //! Steps 6 and 7: statement signatures and signer roles, with key events judged by log position.
 //!
-//! The trust file pins keys to roles. Key events in the bundle extend that, in log order: a
-//! verified `introduce` or `rotate` signed by a key in good standing gives the new key the
-//! signer's roles from the next index on; a `rotate` ends the old key's standing after its own
-//! index; a `revoke` (signed by the key itself or by a key sharing one of its roles) ends the
-//! revoked key's standing from its effective index. An entry verifies only if its signer was in
-//! good standing at the entry's own index, whatever the entry's `iat` says.
+//! The trust file pins keys to roles. Key events in the bundle extend that, as
+//! [`key_standing::judge`] decides (the crate's one reading of key events); this step turns its
+//! outcomes into checks, then judges every other entry against the book the key events leave. An
+//! entry verifies only if its signer was in good standing at the entry's own index, whatever the
+//! entry's `iat` says.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
 use super::{ParsedEntry, Run, Step};
-use crate::evidence::{Evidence, KeyEvent, KeyEventType};
+use crate::evidence::Evidence;
+use crate::evidence::key_standing::{self, EventOutcome, KeyBook, LoggedKeyEvent, Standing};
 use crate::keys::KeyId;
 use crate::statement;
 use crate::trust::TrustFile;
 use crate::x509::{Certificate, verify_chain};
 
-/// A key's standing as established by the trust file and the key events seen so far.
-#[derive(Clone, Debug)]
-struct Standing {
-    key: VerifyingKey,
-    /// Names of the trust-file roles the key acts in.
-    roles: BTreeSet<String>,
-    /// First log index at which it may sign (0 for pinned keys).
-    valid_from: u64,
-    /// First log index at which it may no longer sign, and the entry that said so.
-    ends: Option<(u64, u64, &'static str)>,
-}
-
-impl Standing {
-    /// Why the key may not sign at `index`, if it may not.
-    fn refuses(&self, index: u64) -> Option<String> {
-        if index < self.valid_from {
-            return Some(format!(
-                "the signer key was only introduced for index {} on",
-                self.valid_from
-            ));
+/// The checks a key event's outcome is reported as, in order: (step, passed, message).
+fn event_checks(signer: KeyId, outcome: &EventOutcome) -> Vec<(Step, bool, String)> {
+    let signed = (Step::Signature, true, format!("signed by kid {signer}"));
+    let signer_check = |ok, msg: String| vec![signed.clone(), (Step::Signer, ok, msg)];
+    match outcome {
+        EventOutcome::UnknownSigner => vec![(
+            Step::Signature,
+            false,
+            format!("key event signed by kid {signer}, which is neither pinned nor introduced"),
+        )],
+        EventOutcome::Refused(why) => vec![(Step::Signer, false, why.to_string())],
+        EventOutcome::BadSignature(why) => vec![(Step::Signature, false, why.clone())],
+        EventOutcome::NotInLog => signer_check(
+            false,
+            "a key event not proved to be in the log changes no key's standing".to_owned(),
+        ),
+        EventOutcome::MalformedKey => {
+            signer_check(false, "the key event's key is malformed".to_owned())
         }
-        match self.ends {
-            Some((from, by, what)) if index >= from => Some(format!(
-                "the signer key was {what} from index {from} (key event at entry {by})"
-            )),
-            _ => None,
+        EventOutcome::MayNotRevoke { subject } => signer_check(
+            false,
+            format!(
+                "kid {signer} may not revoke key {subject}: it is neither that key nor in one of its roles"
+            ),
+        ),
+        EventOutcome::Granted {
+            event,
+            subject,
+            roles,
+        } => signer_check(
+            true,
+            format!("{event} gives key {subject} the roles {}", roles.join(", ")),
+        ),
+        EventOutcome::Revoked { subject, from, .. } => {
+            signer_check(true, format!("revokes key {subject} from index {from}"))
         }
-    }
-
-    fn end(&mut self, from: u64, by: u64, what: &'static str) {
-        if self.ends.is_none_or(|(f, _, _)| from < f) {
-            self.ends = Some((from, by, what));
-        }
-    }
-}
-
-/// Revocations by revoked key: (first invalid index, index of the revoking key event).
-type Revocations = HashMap<KeyId, (u64, u64)>;
-
-/// One key event's checks (step, passed, message) and, if it took effect, its signer's roles.
-type EventOutcome = (u64, Vec<(Step, bool, String)>, Option<String>);
-
-/// Replays of the key events before giving up on revocations that void each other.
-const MAX_REPLAYS: usize = 8;
-
-/// Replays key events in log order over the pinned keys, assuming the revocations in `assumed`
-/// from the start; returns the resulting standings, each event's outcome, and the revocations
-/// that the replay found valid.
-fn replay(
-    pinned: &HashMap<KeyId, Standing>,
-    events: &[(&ParsedEntry, &KeyEvent)],
-    included: &HashSet<u64>,
-    assumed: &Revocations,
-) -> (HashMap<KeyId, Standing>, Vec<EventOutcome>, Revocations) {
-    let mut book = pinned.clone();
-    for (kid, (from, by)) in assumed {
-        if let Some(s) = book.get_mut(kid) {
-            s.end(*from, *by, "revoked");
-        }
-    }
-    let mut found: Revocations = HashMap::new();
-    let mut outcomes = Vec::with_capacity(events.len());
-    for (e, ev) in events {
-        let mut checks = Vec::new();
-        let role = replay_one(&mut book, e, ev, included, assumed, &mut found, &mut checks);
-        outcomes.push((e.index, checks, role));
-    }
-    (book, outcomes, found)
-}
-
-/// Applies one key event; records its checks; returns the signer's roles if it took effect.
-fn replay_one(
-    book: &mut HashMap<KeyId, Standing>,
-    e: &ParsedEntry,
-    ev: &KeyEvent,
-    included: &HashSet<u64>,
-    assumed: &Revocations,
-    found: &mut Revocations,
-    checks: &mut Vec<(Step, bool, String)>,
-) -> Option<String> {
-    let kid = e.statement.header().kid;
-    let Some(signer) = book.get(&kid).cloned() else {
-        let msg = format!("key event signed by kid {kid}, which is neither pinned nor introduced");
-        checks.push((Step::Signature, false, msg));
-        return None;
-    };
-    // A key may always sign its own revocation, even one that takes effect at or before it.
-    let own_revocation = ev.event == KeyEventType::Revoke
-        && ev.subject_kid() == Some(kid)
-        && signer.ends.is_some_and(|(_, by, _)| by == e.index);
-    if let Some(why) = signer.refuses(e.index)
-        && !own_revocation
-    {
-        checks.push((Step::Signer, false, why));
-        return None;
-    }
-    if let Err(err) = e.statement.clone().verify(&signer.key) {
-        checks.push((Step::Signature, false, err.to_string()));
-        return None;
-    }
-    checks.push((Step::Signature, true, format!("signed by kid {kid}")));
-    if !included.contains(&e.index) {
-        let msg = "a key event not proved to be in the log changes no key's standing".to_owned();
-        checks.push((Step::Signer, false, msg));
-        return None;
-    }
-    let (Some(subject), Some(subject_key)) = (ev.subject_kid(), ev.key.verifying_key()) else {
-        checks.push((
+        EventOutcome::Cycle => vec![(
             Step::Signer,
             false,
-            "the key event's key is malformed".to_owned(),
-        ));
-        return None;
-    };
-    let role = signer.roles.iter().cloned().collect::<Vec<_>>().join(", ");
-    match ev.event {
-        KeyEventType::Introduce | KeyEventType::Rotate => {
-            let entry = book.entry(subject).or_insert_with(|| {
-                let mut s = Standing {
-                    key: subject_key,
-                    roles: BTreeSet::new(),
-                    valid_from: e.index + 1,
-                    ends: None,
-                };
-                if let Some((from, by)) = assumed.get(&subject) {
-                    s.end(*from, *by, "revoked");
-                }
-                s
-            });
-            entry.roles.extend(signer.roles.iter().cloned());
-            if ev.event == KeyEventType::Rotate
-                && let Some(old) = book.get_mut(&kid)
-            {
-                old.end(e.index + 1, e.index, "rotated away");
-            }
-            let msg = format!("{} gives key {subject} the roles {role}", ev.event);
-            checks.push((Step::Signer, true, msg));
-        }
-        KeyEventType::Revoke => {
-            let allowed = subject == kid
-                || book
-                    .get(&subject)
-                    .is_some_and(|t| t.roles.iter().any(|r| signer.roles.contains(r)));
-            if !allowed {
-                let msg = format!(
-                    "kid {kid} may not revoke key {subject}: it is neither that key nor in one of its roles"
-                );
-                checks.push((Step::Signer, false, msg));
-                return None;
-            }
-            let from = ev.effective_index.unwrap_or(e.index);
-            if let Some(t) = book.get_mut(&subject) {
-                t.end(from, e.index, "revoked");
-            }
-            let slot = found.entry(subject).or_insert((from, e.index));
-            if from < slot.0 {
-                *slot = (from, e.index);
-            }
-            checks.push((
-                Step::Signer,
-                true,
-                format!("revokes key {subject} from index {from}"),
-            ));
-        }
+            "key events revoke each other in a cycle; none is trusted".to_owned(),
+        )],
     }
-    Some(role)
 }
 
 /// Checks every signature and signer role; returns the role each verified entry's signer acts in.
@@ -192,78 +68,54 @@ pub(super) fn check_signatures(
     entries: &[ParsedEntry],
     included: &HashSet<u64>,
 ) -> HashMap<u64, String> {
-    let mut book: HashMap<KeyId, Standing> = HashMap::new();
+    let mut pinned = KeyBook::default();
     for role in &run.trust.roles {
         for key in &role.keys {
-            book.entry(KeyId::of(key))
-                .or_insert_with(|| Standing {
-                    key: *key,
-                    roles: BTreeSet::new(),
-                    valid_from: 0,
-                    ends: None,
-                })
-                .roles
-                .insert(role.name.clone());
+            pinned.pin(*key, &role.name);
         }
     }
     let mut roles = HashMap::new();
 
     // Key events first, in log order: each may change the standing of later signers.
-    let mut events: Vec<(&ParsedEntry, &KeyEvent)> = entries
+    let mut statements: HashMap<u64, &statement::SignedStatement> = HashMap::new();
+    let events: Vec<LoggedKeyEvent<'_>> = entries
         .iter()
         .filter_map(|e| match &e.evidence {
-            Evidence::KeyEvent(k) => Some((e, k)),
+            Evidence::KeyEvent(k) => {
+                statements.insert(e.index, &e.statement);
+                Some(LoggedKeyEvent {
+                    index: e.index,
+                    signer: e.statement.header().kid,
+                    event: k,
+                })
+            }
             _ => None,
         })
         .collect();
-    events.sort_by_key(|(e, _)| e.index);
-    let done: HashSet<u64> = events.iter().map(|(e, _)| e.index).collect();
-    // A revocation may take effect before its own index, voiding key events its key signed in
-    // between; so replay until the revocations found are the ones assumed at the start.
-    let mut assumed: Revocations = HashMap::new();
-    let mut every: Revocations = HashMap::new();
-    let mut replays = 0;
-    let (final_book, outcomes) = loop {
-        let (b, outcomes, found) = replay(&book, &events, included, &assumed);
-        replays += 1;
-        if found == assumed {
-            break (b, outcomes);
+    let judgement = key_standing::judge(
+        &pinned,
+        &events,
+        |index| included.contains(&index),
+        |e, key| match statements.get(&e.index) {
+            Some(st) => (*st)
+                .clone()
+                .verify(key)
+                .map(|_| ())
+                .map_err(|err| err.to_string()),
+            // Every event was built from an entry above, so its statement is there.
+            None => Err("key event without its statement".to_owned()),
+        },
+    );
+    for j in &judgement.events {
+        for (step, ok, msg) in event_checks(j.signer, &j.outcome) {
+            run.check(step, Some(j.index), None, ok, msg);
         }
-        for (k, v) in &found {
-            let slot = every.entry(*k).or_insert(*v);
-            if v.0 < slot.0 {
-                *slot = *v;
-            }
-        }
-        if replays == MAX_REPLAYS {
-            // Revocations that keep voiding each other: trust none of the key events, and
-            // apply every revocation seen, so that the failure is closed, not open.
-            let mut closed = book.clone();
-            for (kid, (from, by)) in &every {
-                if let Some(s) = closed.get_mut(kid) {
-                    s.end(*from, *by, "revoked");
-                }
-            }
-            let outcomes = events
-                .iter()
-                .map(|(e, _)| {
-                    let msg = "key events revoke each other in a cycle; none is trusted".to_owned();
-                    (e.index, vec![(Step::Signer, false, msg)], None)
-                })
-                .collect();
-            break (closed, outcomes);
-        }
-        assumed = found;
-    };
-    book = final_book;
-    for (index, checks, role) in outcomes {
-        for (step, ok, msg) in checks {
-            run.check(step, Some(index), None, ok, msg);
-        }
-        if let Some(role) = role {
-            roles.insert(index, role);
+        if let Some(r) = j.outcome.took_effect() {
+            roles.insert(j.index, r.join(", "));
         }
     }
+    let done: HashSet<u64> = events.iter().map(|e| e.index).collect();
+    let book = judgement.book;
 
     // Every other entry: standing at its index, then the signature (many at once), then the role.
     let mut batch = Vec::new();
@@ -271,7 +123,7 @@ pub(super) fn check_signatures(
     let mut certified: HashMap<u64, (Standing, String)> = HashMap::new();
     for e in entries.iter().filter(|e| !done.contains(&e.index)) {
         let kid = e.statement.header().kid;
-        if !book.contains_key(&kid) && !e.statement.header().x5chain.is_empty() {
+        if !book.contains(&kid) && !e.statement.header().x5chain.is_empty() {
             match certificate_standing(run.trust, e) {
                 Ok((standing, how)) => {
                     batch.push((&e.statement, standing.key));
@@ -291,7 +143,7 @@ pub(super) fn check_signatures(
                 ),
             ),
             Some(s) => match s.refuses(e.index) {
-                Some(why) => run.fail(Step::Signer, Some(e.index), why),
+                Some(why) => run.fail(Step::Signer, Some(e.index), why.to_string()),
                 None => {
                     batch.push((&e.statement, s.key));
                     pending.push(e);
@@ -316,7 +168,11 @@ pub(super) fn check_signatures(
         let kind = h.kind.as_str();
         let (standing, how) = match certified.get(&e.index) {
             Some((s, how)) => (s, format!(" ({how})")),
-            None => (&book[&h.kid], String::new()),
+            None => match book.get(&h.kid) {
+                Some(s) => (s, String::new()),
+                // Only entries whose kid is in the book or certified were queued above.
+                None => continue,
+            },
         };
         let role = run
             .trust
@@ -397,13 +253,5 @@ fn certificate_standing(trust: &TrustFile, e: &ParsedEntry) -> Result<(Standing,
             ),
         });
     }
-    Ok((
-        Standing {
-            key: leaf,
-            roles,
-            valid_from: 0,
-            ends: None,
-        },
-        how,
-    ))
+    Ok((Standing::pinned(leaf, roles), how))
 }

@@ -16,10 +16,10 @@
 
 mod state;
 
-pub use state::{STATE_HEADER, State, StateFormatError, replace_durably, sync_dir};
+pub use state::{STATE_HEADER, State, StateFormatError};
 
 use std::fs::{self, File};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 // RFC 4648 §4 standard base64, for roots in messages.
@@ -27,8 +27,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ed25519_dalek::SigningKey;
 
-use crate::checkpoint::consistency::{CheckError, Inconsistency, ProofFile, check_extends};
+use crate::checkpoint::consistency::{
+    CheckError, Inconsistency, ProofFile, check_extends_with_file,
+};
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::durable;
 use crate::keys::{self, KeyError};
 use crate::merkle::{ConsistencyError, EMPTY_ROOT, RootHash};
 use crate::note::{
@@ -231,7 +234,6 @@ impl Witness {
             for f in [KEY_FILE, VKEY_FILE, LOG_VKEY_FILE, LOCK_FILE, STATE_FILE] {
                 let _ = fs::remove_file(dir.join(f));
             }
-            let _ = fs::remove_file(dir.join(format!("{STATE_FILE}.tmp")));
         }
         result.map(|()| witness)
     }
@@ -243,9 +245,10 @@ impl Witness {
         let log = format!("{}\n", self.log_key);
         write_new(&self.dir.join(LOG_VKEY_FILE), log.as_bytes())?;
         write_new(&self.dir.join(LOCK_FILE), b"")?;
-        // Written last: a directory with a state file is complete. This also syncs the directory.
-        replace_durably(&self.dir, STATE_FILE, State::default().to_text().as_bytes())
-            .map_err(WitnessError::io(&self.dir.join(STATE_FILE)))
+        // Written last: a directory with a state file is complete.
+        let state = self.dir.join(STATE_FILE);
+        durable::replace(&state, State::default().to_text().as_bytes())
+            .map_err(WitnessError::io(&state))
     }
 
     /// Opens a state directory made by [`Witness::init`].
@@ -381,7 +384,7 @@ impl Witness {
             root: older.hash,
             extensions: Vec::new(),
         };
-        check_extends(&older_cp, cp, proof).map_err(|e| match e {
+        check_extends_with_file(&older_cp, cp, proof).map_err(|e| match e {
             CheckError::ProofRequired { old, new } => WitnessError::ProofRequired {
                 origin: cp.origin.clone(),
                 cosigned_size: old,
@@ -411,7 +414,7 @@ impl Witness {
         let head = RootHash::new(cp.size, cp.root);
         if previous != Some(head) {
             state.set(&cp.origin, head);
-            // COMMIT POINT. When replace_durably returns, `head` is the durable state for this
+            // COMMIT POINT. When durable::replace returns, `head` is the durable state for this
             // origin, and nothing has been emitted for it yet. Why the witness never cosigns two
             // inconsistent checkpoints, even if killed at any instant:
             // - a cosignature is made only below this point, for a checkpoint that is then the
@@ -426,8 +429,8 @@ impl Witness {
             // - the temporary file is fsynced before the rename, so the state is never torn.
             // Failure here is fatal for this request and nothing is cosigned; if only the directory
             // fsync failed, the new state may or may not survive a power loss, and either is safe.
-            replace_durably(&self.dir, STATE_FILE, state.to_text().as_bytes())
-                .map_err(WitnessError::io(&self.dir.join(STATE_FILE)))?;
+            let path = self.dir.join(STATE_FILE);
+            durable::replace(&path, state.to_text().as_bytes()).map_err(WitnessError::io(&path))?;
         }
         drop(lock);
 
@@ -470,13 +473,7 @@ fn read_one_line(dir: &Path, file: &str) -> Result<String, WitnessError> {
     }
 }
 
-/// Creates a file that must not exist, writes it and syncs it.
+/// Creates a file that must not exist, durably.
 fn write_new(path: &Path, data: &[u8]) -> Result<(), WitnessError> {
-    let mut f = File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(WitnessError::io(path))?;
-    f.write_all(data).map_err(WitnessError::io(path))?;
-    f.sync_all().map_err(WitnessError::io(path))
+    durable::create_new(path, data, 0o644).map_err(WitnessError::io(path))
 }

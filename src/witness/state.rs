@@ -1,4 +1,4 @@
-//! The witness state file: the latest checkpoint cosigned for each origin, replaced atomically.
+//! The witness state file: the latest checkpoint cosigned for each origin, replaced durably.
 //!
 //! ```text
 //! evledger-witness-state/v1
@@ -10,9 +10,6 @@
 //! one accepted for a given state.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write as _};
-use std::path::Path;
 
 // RFC 4648 §4 standard base64 with canonical padding.
 use base64::Engine as _;
@@ -109,44 +106,6 @@ impl State {
     }
 }
 
-/// Replaces `dir/name` with `data` so that after a crash at any point the file holds either the
-/// old or the new bytes, in full, and returns only once the new bytes are durable.
-///
-/// Steps: write `dir/name.tmp` (truncating a leftover from an earlier crash), fsync it, rename it
-/// over `dir/name` (atomic on POSIX file systems), fsync `dir` so the rename itself survives a
-/// power loss. The caller holds the lock that makes it the only writer of `dir/name.tmp`.
-///
-/// # Errors
-/// The first failing step; `dir/name` then still holds its old bytes, except that a failed
-/// directory fsync leaves it unknown whether the rename will survive a power loss.
-pub fn replace_durably(dir: &Path, name: &str, data: &[u8]) -> io::Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(name))?;
-    sync_dir(dir)
-}
-
-/// Flushes a directory's entries (new names, renames) to stable storage.
-///
-/// # Errors
-/// When the directory cannot be opened or synced.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    // Other platforms offer no portable directory fsync; rename is still atomic there.
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,16 +160,5 @@ mod tests {
                 "{text:?}"
             );
         }
-    }
-
-    #[test]
-    fn replace_durably_leaves_the_new_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        replace_durably(dir.path(), "state", b"one").unwrap();
-        // A leftover temporary file from a crash is overwritten, not appended to.
-        std::fs::write(dir.path().join("state.tmp"), b"leftover garbage").unwrap();
-        replace_durably(dir.path(), "state", b"two").unwrap();
-        assert_eq!(std::fs::read(dir.path().join("state")).unwrap(), b"two");
-        assert!(!dir.path().join("state.tmp").exists());
     }
 }

@@ -165,18 +165,18 @@ pub(crate) fn parse_hash(s: &str) -> Option<Hash> {
     BASE64.decode(s).ok()?.try_into().ok()
 }
 
-/// Why two checkpoints were not shown consistent.
+/// Why one checkpoint was not shown to extend another.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
     /// The checkpoints name different logs.
     #[error("the checkpoints are from different logs: {a:?} and {b:?}")]
     OriginMismatch {
-        /// The first checkpoint's origin.
+        /// The first checkpoint's origin (the one to be extended).
         a: String,
         /// The second checkpoint's origin.
         b: String,
     },
-    /// The sizes differ and no proof was given.
+    /// The sizes differ and no proof file was given.
     #[error("a consistency proof from size {old} to size {new} is needed")]
     ProofRequired {
         /// The smaller size.
@@ -197,11 +197,12 @@ pub enum CheckError {
         /// The larger checkpoint size.
         new: u64,
     },
-    /// The proof has the wrong number of hashes for the sizes (malformed, not evidence of a fork).
+    /// The proof does not fit the sizes (a wrong number of hashes, or an older checkpoint larger
+    /// than the newer): malformed input, not evidence of a fork.
     #[error("malformed consistency proof: {0}")]
     MalformedProof(ConsistencyError),
-    /// The checkpoints are not consistent: same size with different roots, or a proof that does
-    /// not verify.
+    /// The checkpoints are not consistent: same size with different roots, a size-0 checkpoint
+    /// with another root than the empty tree's, or a proof that does not verify.
     #[error(transparent)]
     Inconsistent(Box<Inconsistency>),
 }
@@ -209,11 +210,11 @@ pub enum CheckError {
 /// Two checkpoints of one log that were not shown consistent, with the proof that was tried.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inconsistency {
-    /// The checkpoint with the smaller (or equal) size.
+    /// The checkpoint that was to be extended (the smaller or equal size).
     pub older: Checkpoint,
-    /// The checkpoint with the larger (or equal) size.
+    /// The checkpoint that was to extend it.
     pub newer: Checkpoint,
-    /// The consistency proof tried (empty for equal sizes).
+    /// The consistency proof tried (as given; empty when the checkpoints alone decided).
     pub proof: ConsistencyProof,
     /// Why they are not consistent.
     pub reason: InconsistencyReason,
@@ -224,16 +225,31 @@ pub struct Inconsistency {
 pub enum InconsistencyReason {
     /// Equal sizes, different roots: the log signed two different trees of one size.
     SameSizeDifferentRoots,
-    /// A size-0 checkpoint whose root is not the empty-tree root.
+    /// A size-0 checkpoint whose root is not the empty-tree root (RFC 9162 §2.1.1: the hash of
+    /// an empty list is SHA-256 of the empty string).
     EmptyTreeRoot,
     /// The consistency proof does not rebuild both roots (RFC 9162 §2.1.4.2).
     ProofDoesNotVerify(ConsistencyError),
 }
 
+impl fmt::Display for InconsistencyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InconsistencyReason::SameSizeDifferentRoots => {
+                f.write_str("one tree size signed with two different roots")
+            }
+            InconsistencyReason::EmptyTreeRoot => f.write_str(
+                "a tree of size 0 signed with a root other than the empty tree's (SHA-256 of the empty string)",
+            ),
+            InconsistencyReason::ProofDoesNotVerify(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 impl Inconsistency {
     /// True when the two checkpoints alone prove that the log signed two histories (equal sizes
-    /// with different roots); false when it rests on a proof that did not verify, which a log
-    /// serving a wrong proof would also explain.
+    /// with different roots, or a non-empty root for the empty tree); false when it rests on a
+    /// proof that did not verify, which a log serving a wrong proof would also explain.
     pub fn is_conclusive(&self) -> bool {
         !matches!(self.reason, InconsistencyReason::ProofDoesNotVerify(_))
     }
@@ -249,11 +265,19 @@ impl fmt::Display for Inconsistency {
                 "the log has shown two histories: {:?} signed size {} with root {ro} and with root {rn}",
                 o.origin, o.size
             ),
-            InconsistencyReason::EmptyTreeRoot => write!(
-                f,
-                "the log has shown two histories: {:?} signed size 0 with root {ro}, which is not the empty tree's root",
-                o.origin
-            ),
+            InconsistencyReason::EmptyTreeRoot => {
+                let bad = if o.size == 0 && o.root != EMPTY_ROOT {
+                    o
+                } else {
+                    n
+                };
+                write!(
+                    f,
+                    "the log has shown two histories: {:?} signed size 0 with root {}, which is not the empty tree's root",
+                    bad.origin,
+                    BASE64.encode(bad.root)
+                )
+            }
             InconsistencyReason::ProofDoesNotVerify(e) => write!(
                 f,
                 "the log has shown two histories, or served a wrong proof: {:?} size {} (root {ro}) is not proven a prefix of size {} (root {rn}): {e}",
@@ -272,12 +296,11 @@ impl std::error::Error for Inconsistency {
     }
 }
 
-/// Checks that two verified checkpoints, in either order, describe one history of one log.
+/// Checks that two verified checkpoints, in either order, describe one history of one log, with
+/// a proof file when their sizes differ (see [`check_extends_with_file`]).
 ///
 /// # Errors
-/// [`CheckError::OriginMismatch`]; [`CheckError::ProofRequired`],
-/// [`CheckError::ProofSizeMismatch`] or [`CheckError::MalformedProof`] when the proof cannot
-/// decide; [`CheckError::Inconsistent`] when the checkpoints are not consistent.
+/// As [`check_extends_with_file`], for the smaller checkpoint and the larger.
 pub fn check_pair(
     a: &VerifiedCheckpoint,
     b: &VerifiedCheckpoint,
@@ -291,62 +314,88 @@ pub fn check_pair(
         });
     }
     let (older, newer) = if a.size <= b.size { (a, b) } else { (b, a) };
-    if older.size < newer.size && older.size > 0 && proof.is_none() {
-        return Err(CheckError::ProofRequired {
-            old: older.size,
-            new: newer.size,
-        });
-    }
-    check_extends(older, newer, proof)
+    check_extends_with_file(older, newer, proof)
 }
 
-/// Checks that `newer` (of at least `older`'s size) extends `older`, both of one origin.
+/// Decides whether checkpoint `newer` extends checkpoint `older` given `proof`, that is whether
+/// `older`'s tree is a prefix of `newer`'s (RFC 9162 §2.1.4). This is the one rule: the witness,
+/// the verifier and `consistency-check` all ask it.
 ///
-/// Without a proof file, equal sizes and a size-0 `older` need none; a proof file must start at
-/// `older.size` (and, if it says, lead to `newer.size`).
+/// In this order:
+/// 1. different origins: [`CheckError::OriginMismatch`];
+/// 2. what the two checkpoints show on their own, whatever the proof: equal sizes with different
+///    roots, or a checkpoint of size 0 whose root is not the empty-tree root, are
+///    [`CheckError::Inconsistent`] (conclusive);
+/// 3. `older` larger than `newer`: [`CheckError::MalformedProof`] (it cannot be extended by a
+///    smaller tree, and no proof exists);
+/// 4. `older` of size 0 (with the empty root) is a prefix of every tree: consistent, with the
+///    empty proof (c2sp.org/tlog-witness: "the proof MUST be empty if the old size is zero");
+/// 5. otherwise the proof is verified against both roots (RFC 9162 §2.1.4.2; for equal sizes
+///    the empty proof): a wrong number of hashes is [`CheckError::MalformedProof`], a proof that
+///    does not rebuild both roots [`CheckError::Inconsistent`].
 ///
 /// # Errors
-/// As [`check_pair`], except that a missing proof for different non-zero sizes is
-/// [`CheckError::ProofRequired`] too.
+/// As above; never [`CheckError::ProofRequired`] or [`CheckError::ProofSizeMismatch`], which
+/// are about proof files.
 pub fn check_extends(
     older: &Checkpoint,
     newer: &Checkpoint,
-    proof: Option<&ProofFile>,
+    proof: &ConsistencyProof,
 ) -> Result<(), CheckError> {
-    debug_assert!(older.size <= newer.size && older.origin == newer.origin);
-    let inconsistent = |reason, proof: &ConsistencyProof| {
-        CheckError::Inconsistent(Box::new(Inconsistency {
-            older: older.clone(),
-            newer: newer.clone(),
-            proof: proof.clone(),
-            reason,
-        }))
-    };
-    // Evidence the checkpoints carry on their own comes first, whatever the proof says.
+    check_checkpoints(older, newer)?;
+    let malformed = |e| Err(CheckError::MalformedProof(e));
+    if older.size == 0 {
+        if !proof.is_empty() {
+            return malformed(ConsistencyError::WrongProofLength {
+                old: 0,
+                new: newer.size,
+                expected: 0,
+                got: proof.len(),
+            });
+        }
+        return Ok(());
+    }
+    let (old_head, new_head) = (
+        RootHash::new(older.size, older.root),
+        RootHash::new(newer.size, newer.root),
+    );
+    match old_head.verify_consistency(&new_head, proof) {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_malformed() => malformed(e),
+        Err(e) => Err(inconsistent(
+            older,
+            newer,
+            proof,
+            InconsistencyReason::ProofDoesNotVerify(e),
+        )),
+    }
+}
+
+/// [`check_extends`] with the proof read from a proof file: without one, equal sizes and a
+/// size-0 `older` need none; a proof file must start at `older.size` (and, if it says, lead to
+/// `newer.size`). What the checkpoints show on their own is reported before anything about the
+/// file.
+///
+/// # Errors
+/// As [`check_extends`]; [`CheckError::ProofRequired`] for different non-zero sizes without a
+/// file; [`CheckError::ProofSizeMismatch`] for a file of other sizes.
+pub fn check_extends_with_file(
+    older: &Checkpoint,
+    newer: &Checkpoint,
+    file: Option<&ProofFile>,
+) -> Result<(), CheckError> {
+    check_checkpoints(older, newer)?;
     let empty = ConsistencyProof::default();
-    if older.size == newer.size && older.root != newer.root {
-        return Err(inconsistent(
-            InconsistencyReason::SameSizeDifferentRoots,
-            &empty,
-        ));
-    }
-    for cp in [older, newer] {
-        if cp.size == 0 && cp.root != EMPTY_ROOT {
-            return Err(inconsistent(InconsistencyReason::EmptyTreeRoot, &empty));
+    let proof = match file {
+        Some(p) if p.old_size != older.size || p.new_size.is_some_and(|n| n != newer.size) => {
+            return Err(CheckError::ProofSizeMismatch {
+                proof_old: p.old_size,
+                proof_new: p.new_size,
+                old: older.size,
+                new: newer.size,
+            });
         }
-    }
-    let hashes = match proof {
-        Some(p) => {
-            if p.old_size != older.size || p.new_size.is_some_and(|n| n != newer.size) {
-                return Err(CheckError::ProofSizeMismatch {
-                    proof_old: p.old_size,
-                    proof_new: p.new_size,
-                    old: older.size,
-                    new: newer.size,
-                });
-            }
-            &p.proof
-        }
+        Some(p) => &p.proof,
         None if older.size == newer.size || older.size == 0 => &empty,
         None => {
             return Err(CheckError::ProofRequired {
@@ -355,32 +404,60 @@ pub fn check_extends(
             });
         }
     };
-    if older.size == 0 {
-        // The empty tree is a prefix of every tree; tlog-witness requires the empty proof.
-        if !hashes.is_empty() {
-            return Err(CheckError::MalformedProof(
-                ConsistencyError::WrongProofLength {
-                    old: 0,
-                    new: newer.size,
-                    expected: 0,
-                    got: hashes.len(),
-                },
-            ));
-        }
-        return Ok(());
+    check_extends(older, newer, proof)
+}
+
+/// Steps 1 to 3 of [`check_extends`]: what the two checkpoints decide without a proof.
+fn check_checkpoints(older: &Checkpoint, newer: &Checkpoint) -> Result<(), CheckError> {
+    if older.origin != newer.origin {
+        return Err(CheckError::OriginMismatch {
+            a: older.origin.clone(),
+            b: newer.origin.clone(),
+        });
     }
-    let (old_head, new_head) = (
-        RootHash::new(older.size, older.root),
-        RootHash::new(newer.size, newer.root),
-    );
-    match old_head.verify_consistency(&new_head, hashes) {
-        Ok(()) => Ok(()),
-        Err(e) if e.is_malformed() => Err(CheckError::MalformedProof(e)),
-        Err(e) => Err(inconsistent(
-            InconsistencyReason::ProofDoesNotVerify(e),
-            hashes,
-        )),
+    let empty = ConsistencyProof::default();
+    if older.size == newer.size && older.root != newer.root {
+        return Err(inconsistent(
+            older,
+            newer,
+            &empty,
+            InconsistencyReason::SameSizeDifferentRoots,
+        ));
     }
+    if [older, newer]
+        .iter()
+        .any(|cp| cp.size == 0 && cp.root != EMPTY_ROOT)
+    {
+        return Err(inconsistent(
+            older,
+            newer,
+            &empty,
+            InconsistencyReason::EmptyTreeRoot,
+        ));
+    }
+    if older.size > newer.size {
+        return Err(CheckError::MalformedProof(
+            ConsistencyError::OldLargerThanNew {
+                old: older.size,
+                new: newer.size,
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn inconsistent(
+    older: &Checkpoint,
+    newer: &Checkpoint,
+    proof: &ConsistencyProof,
+    reason: InconsistencyReason,
+) -> CheckError {
+    CheckError::Inconsistent(Box::new(Inconsistency {
+        older: older.clone(),
+        newer: newer.clone(),
+        proof: proof.clone(),
+        reason,
+    }))
 }
 
 #[cfg(test)]
@@ -476,17 +553,23 @@ mod tests {
     fn consistent_checkpoints() {
         let t = tree(7, 1);
         assert_eq!(
-            check_extends(&cp(&t, 3), &cp(&t, 7), Some(&proof(&t, 3, 7))),
+            check_extends_with_file(&cp(&t, 3), &cp(&t, 7), Some(&proof(&t, 3, 7))),
             Ok(())
         );
-        assert_eq!(check_extends(&cp(&t, 3), &cp(&t, 3), None), Ok(()));
         assert_eq!(
-            check_extends(&cp(&t, 3), &cp(&t, 3), Some(&proof(&t, 3, 3))),
+            check_extends_with_file(&cp(&t, 3), &cp(&t, 3), None),
             Ok(())
         );
-        assert_eq!(check_extends(&cp(&t, 0), &cp(&t, 5), None), Ok(()));
         assert_eq!(
-            check_extends(&cp(&t, 0), &cp(&t, 5), Some(&proof(&t, 0, 0))),
+            check_extends_with_file(&cp(&t, 3), &cp(&t, 3), Some(&proof(&t, 3, 3))),
+            Ok(())
+        );
+        assert_eq!(
+            check_extends_with_file(&cp(&t, 0), &cp(&t, 5), None),
+            Ok(())
+        );
+        assert_eq!(
+            check_extends_with_file(&cp(&t, 0), &cp(&t, 5), Some(&proof(&t, 0, 0))),
             Ok(())
         );
     }
@@ -495,7 +578,9 @@ mod tests {
     fn forks_and_bad_proofs() {
         let (a, b) = (tree(7, 1), tree(7, 2));
         // Same size, different roots: conclusive.
-        let Err(CheckError::Inconsistent(i)) = check_extends(&cp(&a, 5), &cp(&b, 5), None) else {
+        let Err(CheckError::Inconsistent(i)) =
+            check_extends_with_file(&cp(&a, 5), &cp(&b, 5), None)
+        else {
             panic!("fork at equal size not caught")
         };
         assert_eq!(i.reason, InconsistencyReason::SameSizeDifferentRoots);
@@ -503,7 +588,7 @@ mod tests {
         assert!(i.to_string().contains("two histories"));
         // Different sizes, a proof from the other branch.
         let Err(CheckError::Inconsistent(i)) =
-            check_extends(&cp(&a, 3), &cp(&b, 7), Some(&proof(&b, 3, 7)))
+            check_extends_with_file(&cp(&a, 3), &cp(&b, 7), Some(&proof(&b, 3, 7)))
         else {
             panic!("fork across sizes not caught")
         };
@@ -517,7 +602,7 @@ mod tests {
         assert_eq!(i.proof, proof(&b, 3, 7).proof);
         // The shared prefix is consistent with both branches.
         assert_eq!(
-            check_extends(&cp(&a, 2), &cp(&b, 7), Some(&proof(&b, 2, 7))),
+            check_extends_with_file(&cp(&a, 2), &cp(&b, 7), Some(&proof(&b, 2, 7))),
             Ok(())
         );
         // A flipped bit in the proof.
@@ -526,18 +611,18 @@ mod tests {
         hashes[0][0] ^= 1;
         flipped.proof = ConsistencyProof::new(hashes);
         assert!(matches!(
-            check_extends(&cp(&a, 3), &cp(&a, 7), Some(&flipped)),
+            check_extends_with_file(&cp(&a, 3), &cp(&a, 7), Some(&flipped)),
             Err(CheckError::Inconsistent(_))
         ));
         // Wrong lengths and sizes are not evidence of anything.
         let mut short = proof(&a, 3, 7);
         short.proof = ConsistencyProof::new(short.proof.hashes()[1..].to_vec());
         assert!(matches!(
-            check_extends(&cp(&a, 3), &cp(&a, 7), Some(&short)),
+            check_extends_with_file(&cp(&a, 3), &cp(&a, 7), Some(&short)),
             Err(CheckError::MalformedProof(_))
         ));
         assert_eq!(
-            check_extends(&cp(&a, 3), &cp(&a, 7), Some(&proof(&a, 2, 7))),
+            check_extends_with_file(&cp(&a, 3), &cp(&a, 7), Some(&proof(&a, 2, 7))),
             Err(CheckError::ProofSizeMismatch {
                 proof_old: 2,
                 proof_new: None,
@@ -546,14 +631,78 @@ mod tests {
             })
         );
         assert_eq!(
-            check_extends(&cp(&a, 3), &cp(&a, 7), None),
+            check_extends_with_file(&cp(&a, 3), &cp(&a, 7), None),
             Err(CheckError::ProofRequired { old: 3, new: 7 })
         );
         // A size-0 checkpoint must commit to the empty tree.
         let mut bogus = cp(&a, 0);
         bogus.root = [1; 32];
         assert!(matches!(
-            check_extends(&bogus, &cp(&a, 4), None),
+            check_extends_with_file(&bogus, &cp(&a, 4), None),
+            Err(CheckError::Inconsistent(i)) if i.reason == InconsistencyReason::EmptyTreeRoot
+        ));
+    }
+
+    #[test]
+    fn one_rule_for_bare_proofs() {
+        let t = tree(7, 1);
+        let p = |old, new| prove_consistency(&t, old, new).unwrap();
+        assert_eq!(check_extends(&cp(&t, 3), &cp(&t, 7), &p(3, 7)), Ok(()));
+        assert_eq!(check_extends(&cp(&t, 7), &cp(&t, 7), &p(7, 7)), Ok(()));
+        // The empty tree is a prefix of every tree, with the empty proof only.
+        assert_eq!(
+            check_extends(&cp(&t, 0), &cp(&t, 7), &ConsistencyProof::default()),
+            Ok(())
+        );
+        assert!(matches!(
+            check_extends(&cp(&t, 0), &cp(&t, 7), &p(3, 7)),
+            Err(CheckError::MalformedProof(
+                ConsistencyError::WrongProofLength { .. }
+            ))
+        ));
+        // A smaller tree cannot extend a larger one.
+        assert_eq!(
+            check_extends(&cp(&t, 7), &cp(&t, 3), &p(3, 7)),
+            Err(CheckError::MalformedProof(
+                ConsistencyError::OldLargerThanNew { old: 7, new: 3 }
+            ))
+        );
+        // Equal sizes take the empty proof.
+        assert!(matches!(
+            check_extends(&cp(&t, 7), &cp(&t, 7), &p(3, 7)),
+            Err(CheckError::MalformedProof(
+                ConsistencyError::WrongProofLength { .. }
+            ))
+        ));
+        let mut other = cp(&t, 7);
+        other.origin = "other.example".into();
+        assert!(matches!(
+            check_extends(&cp(&t, 3), &other, &p(3, 7)),
+            Err(CheckError::OriginMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn a_size_0_checkpoint_must_carry_the_empty_root_whatever_the_proof() {
+        let t = tree(7, 1);
+        let mut bogus = cp(&t, 0);
+        bogus.root = [1; 32];
+        for (older, newer) in [(&bogus, &cp(&t, 4)), (&cp(&t, 0), &bogus), (&bogus, &bogus)] {
+            let Err(CheckError::Inconsistent(i)) =
+                check_extends(older, newer, &ConsistencyProof::default())
+            else {
+                panic!("a non-empty root for size 0 must be caught")
+            };
+            assert!(i.is_conclusive());
+            assert!(
+                i.to_string().contains(&BASE64.encode([1u8; 32])),
+                "names the bad root: {i}"
+            );
+        }
+        // Reported before what is wrong with a proof file.
+        let wrong_file = proof(&t, 2, 4);
+        assert!(matches!(
+            check_extends_with_file(&bogus, &cp(&t, 4), Some(&wrong_file)),
             Err(CheckError::Inconsistent(i)) if i.reason == InconsistencyReason::EmptyTreeRoot
         ));
     }

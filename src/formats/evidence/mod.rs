@@ -12,6 +12,7 @@ mod files;
 mod firmware_build;
 mod incident;
 mod key_event;
+pub mod key_standing;
 mod lab_result;
 mod types;
 

@@ -6,10 +6,9 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -111,10 +110,12 @@ pub fn public_path(private: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Writes `key` as PKCS#8 PEM to `path` (mode 0600, never overwriting) and its public key to `path.pub`.
+/// Writes `key` as PKCS#8 PEM to `path` (mode 0600, never overwriting) and its public key to
+/// `path.pub` (mode 0644), each durably: it appears in full or not at all.
 ///
 /// # Errors
 /// [`KeyError::Exists`] if either file exists; [`KeyError::Io`] on write failure.
+#[cfg(feature = "store")]
 pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     let pub_path = public_path(path);
     for p in [path, pub_path.as_path()] {
@@ -124,6 +125,7 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
             });
         }
     }
+    use ed25519_dalek::pkcs8::EncodePublicKey as _;
     let pem = pkcs8_v1_pem(key);
     write_new(path, pem.as_bytes(), 0o600)?;
     let pub_pem = key
@@ -134,11 +136,13 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
 }
 
 /// DER prefix of an RFC 8410 §7 PKCS#8 v1 Ed25519 private key; the 32-byte seed follows.
+#[cfg(feature = "store")]
 const PKCS8_V1_ED25519_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
 /// Encodes a private key as PKCS#8 v1 PEM (no embedded public key), the form OpenSSL writes and reads.
+#[cfg(feature = "store")]
 fn pkcs8_v1_pem(key: &SigningKey) -> zeroize::Zeroizing<String> {
     use base64::Engine;
     let mut der = zeroize::Zeroizing::new(Vec::with_capacity(48));
@@ -151,24 +155,21 @@ fn pkcs8_v1_pem(key: &SigningKey) -> zeroize::Zeroizing<String> {
     ))
 }
 
-/// Creates a new file with the given mode, writes it fully and syncs it.
+/// Creates a new file with the given mode, durably (`durable::create_new`).
+#[cfg(feature = "store")]
 fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut f = opts.open(path).map_err(io)?;
-    f.write_all(data).map_err(io)?;
-    f.sync_all().map_err(io)
+    crate::durable::create_new(path, data, mode).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists {
+            KeyError::Exists {
+                path: path.to_path_buf(),
+            }
+        } else {
+            KeyError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })
 }
 
 fn format_error(path: &Path, expected: &'static str, e: impl fmt::Display) -> KeyError {

@@ -7,102 +7,20 @@ use std::fmt;
 use std::str::FromStr;
 
 // Ed25519 (RFC 8032).
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 
-use super::keys::{checked_key_id, format_vkey, hex_id, parse_skey, parse_vkey};
-use super::{
-    MAX_COSIGNATURE_TIMESTAMP, Note, NoteError, NoteSignature, SIG_TYPE_COSIGNATURE_V1, check_text,
-    verify_ed25519,
-};
+use super::keys::{checked_key_id, format_vkey, parse_vkey};
+use super::{MAX_COSIGNATURE_TIMESTAMP, Note, NoteError, SIG_TYPE_COSIGNATURE_V1, verify_ed25519};
 
 const COSIGNATURE_HEADER: &str = "cosignature/v1\n";
-const COSIGNATURE_LEN: usize = 8 + 64;
+/// Length of a `cosignature/v1` signature: an 8-byte timestamp and a 64-byte Ed25519 signature.
+pub(super) const COSIGNATURE_LEN: usize = 8 + 64;
 
 /// The message a `cosignature/v1` signs: `cosignature/v1\ntime <T>\n` then the note text.
 pub fn cosignature_message(note_text: &str, timestamp: u64) -> Vec<u8> {
     let mut msg = format!("{COSIGNATURE_HEADER}time {timestamp}\n").into_bytes();
     msg.extend_from_slice(note_text.as_bytes());
     msg
-}
-
-/// A witness cosigner's Ed25519 key (tlog-cosignature `cosignature/v1`, type 0x04).
-#[derive(Clone)]
-pub struct CosignatureSigner {
-    name: String,
-    key_id: [u8; 4],
-    key: SigningKey,
-}
-
-impl fmt::Debug for CosignatureSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CosignatureSigner")
-            .field("name", &self.name)
-            .field("key_id", &hex_id(self.key_id))
-            .finish_non_exhaustive()
-    }
-}
-
-impl CosignatureSigner {
-    /// Make a cosigner from a key name and an Ed25519 signing key.
-    ///
-    /// # Errors
-    /// [`NoteError::InvalidName`].
-    pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
-        let key_id = checked_key_id(name, SIG_TYPE_COSIGNATURE_V1, &key.verifying_key())?;
-        Ok(CosignatureSigner {
-            name: name.to_owned(),
-            key_id,
-            key,
-        })
-    }
-
-    /// Parse `PRIVATE+KEY+<name>+<hex key id>+<base64(0x04 || 32-byte seed)>`.
-    ///
-    /// # Errors
-    /// A malformed string, another signature type or a key id that does not match the key.
-    pub fn parse_private(skey: &str) -> Result<Self, NoteError> {
-        let (name, key) = parse_skey(skey, SIG_TYPE_COSIGNATURE_V1)?;
-        CosignatureSigner::new(&name, key)
-    }
-
-    /// The key name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The 4-byte key id (computed with type 0x04).
-    pub fn key_id(&self) -> [u8; 4] {
-        self.key_id
-    }
-
-    /// The matching verifier.
-    pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            key: self.key.verifying_key(),
-        }
-    }
-
-    /// Cosign a note text at a POSIX time; the signature is timestamp (8 bytes, big-endian) || Ed25519 signature.
-    ///
-    /// # Errors
-    /// [`NoteError::TimestampOutOfRange`] above 2^63 - 1, or a text that breaks [`check_text`].
-    pub fn sign(&self, note_text: &str, timestamp: u64) -> Result<NoteSignature, NoteError> {
-        check_text(note_text)?;
-        if timestamp > MAX_COSIGNATURE_TIMESTAMP {
-            return Err(NoteError::TimestampOutOfRange { timestamp });
-        }
-        let sig = self.key.sign(&cosignature_message(note_text, timestamp));
-        let mut signature = Vec::with_capacity(COSIGNATURE_LEN);
-        signature.extend_from_slice(&timestamp.to_be_bytes());
-        signature.extend_from_slice(&sig.to_bytes());
-        Ok(NoteSignature {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            signature,
-        })
-    }
 }
 
 /// A trusted witness cosigner key (type 0x04); `Display` gives its vkey
@@ -126,6 +44,11 @@ impl CosignatureVerifier {
             key_id,
             key,
         })
+    }
+
+    /// A verifier from parts already checked (the key id computed from the name and key).
+    pub(super) fn from_parts(name: String, key_id: [u8; 4], key: VerifyingKey) -> Self {
+        CosignatureVerifier { name, key_id, key }
     }
 
     /// Parse a cosigner vkey `<name>+<8 hex key id>+<base64(0x04 || key)>`.

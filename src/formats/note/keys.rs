@@ -1,4 +1,4 @@
-//! Ed25519 note keys (signature type 0x01): verifier key strings
+//! Ed25519 note keys: verifier key strings
 //! `<name>+<hex key id>+<base64(type || key)>` and Go-style private key strings
 //! `PRIVATE+KEY+<name>+<hex key id>+<base64(type || seed)>`.
 
@@ -9,9 +9,9 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 // Ed25519 (RFC 8032).
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 
-use super::{NoteError, NoteSignature, SIG_TYPE_ED25519, check_name, check_text, key_id};
+use super::{NoteError, NoteSignature, SIG_TYPE_ED25519, check_name, key_id};
 
 const PRIVATE_PREFIX: &str = "PRIVATE+KEY+";
 
@@ -117,6 +117,11 @@ impl NoteVerifier {
         })
     }
 
+    /// A verifier from parts already checked (the key id computed from the name and key).
+    pub(super) fn from_parts(name: String, key_id: [u8; 4], key: VerifyingKey) -> Self {
+        NoteVerifier { name, key_id, key }
+    }
+
     /// Parse a verifier key string `<name>+<8 hex key id>+<base64(0x01 || key)>`.
     ///
     /// # Errors
@@ -208,77 +213,4 @@ pub(super) fn parse_skey(skey: &str, sig_type: u8) -> Result<(String, SigningKey
         });
     }
     Ok((name.to_owned(), key))
-}
-
-/// An Ed25519 note signing key (signature type 0x01) with its key name.
-#[derive(Clone)]
-pub struct NoteSigner {
-    name: String,
-    key_id: [u8; 4],
-    key: SigningKey,
-}
-
-impl fmt::Debug for NoteSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NoteSigner")
-            .field("name", &self.name)
-            .field("key_id", &hex_id(self.key_id))
-            .finish_non_exhaustive()
-    }
-}
-
-impl NoteSigner {
-    /// Make a signer from a key name and an Ed25519 signing key.
-    ///
-    /// # Errors
-    /// [`NoteError::InvalidName`].
-    pub fn new(name: &str, key: SigningKey) -> Result<Self, NoteError> {
-        let key_id = checked_key_id(name, SIG_TYPE_ED25519, &key.verifying_key())?;
-        Ok(NoteSigner {
-            name: name.to_owned(),
-            key_id,
-            key,
-        })
-    }
-
-    /// Parse a private key string `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || 32-byte seed)>`.
-    ///
-    /// # Errors
-    /// A malformed string, another signature type or a key id that does not match the key.
-    pub fn parse_private(skey: &str) -> Result<Self, NoteError> {
-        let (name, key) = parse_skey(skey, SIG_TYPE_ED25519)?;
-        NoteSigner::new(&name, key)
-    }
-
-    /// The key name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The 4-byte key id.
-    pub fn key_id(&self) -> [u8; 4] {
-        self.key_id
-    }
-
-    /// The matching verifier.
-    pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            key: self.key.verifying_key(),
-        }
-    }
-
-    /// Sign a note text, giving one signature line.
-    ///
-    /// # Errors
-    /// The text breaks a rule of [`check_text`].
-    pub fn sign(&self, text: &str) -> Result<NoteSignature, NoteError> {
-        check_text(text)?;
-        Ok(NoteSignature {
-            name: self.name.clone(),
-            key_id: self.key_id,
-            signature: self.key.sign(text.as_bytes()).to_bytes().to_vec(),
-        })
-    }
 }

@@ -46,10 +46,12 @@ const SIG_PREFIX: &str = "\u{2014} ";
 
 mod cosignature;
 mod keys;
+mod signer;
 
-pub use cosignature::{CosignatureSigner, CosignatureVerifier, cosignature_message};
+pub use cosignature::{CosignatureVerifier, cosignature_message};
+pub use keys::NoteVerifier;
 use keys::hex_id;
-pub use keys::{NoteSigner, NoteVerifier};
+pub use signer::{CosignatureSigner, CosignatureV1, Ed25519, KeySigner, NoteSigner, SignatureType};
 
 /// Errors from parsing, signing and verifying notes, keys and cosignatures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
