@@ -113,7 +113,12 @@ impl Fixture {
             .find(|r| r.contains("release-engineering"))
             .expect("release role");
         let text = format!("version = 1\n[log]\n{log_line}\n[[roles]]{release}\n{lab_role}\n");
-        TrustFile::parse(&text, &self.path("t.toml"), &example("")).expect("trust file")
+        TrustFile::parse(
+            &text,
+            "t.toml",
+            &evledger::cli::trust_file::files_beside(&example("")),
+        )
+        .expect("trust file")
     }
 
     fn bundle(&self) -> Vec<u8> {

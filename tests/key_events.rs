@@ -2,8 +2,6 @@
 //! key's standing from an index on, entries before it still verify, and bundles carry the key
 //! events their signers need.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
@@ -53,7 +51,10 @@ fn trust(ledger: &Ledger, pinned: &SigningKey) -> TrustFile {
         ledger.log_verifier().expect("log key"),
         B64.encode(pinned.verifying_key().to_bytes())
     );
-    TrustFile::parse(&text, Path::new("trust.toml"), Path::new(".")).expect("trust file")
+    TrustFile::parse(&text, "trust.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust file")
 }
 
 fn verify_all(ledger: &mut Ledger, trust: &TrustFile) -> Report {
@@ -330,7 +331,10 @@ fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
         !text.contains(&B64.encode(new.verifying_key().to_bytes())),
         "a rotated-to key must not be pinned from index 0:\n{text}"
     );
-    let t = TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust");
+    let t = TrustFile::parse(&text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust");
     let r = verify_all(&mut ledger, &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
 }
@@ -345,7 +349,10 @@ fn trust_with(ledger: &Ledger, pinned: &[&SigningKey]) -> TrustFile {
         ledger.log_verifier().expect("log key"),
         keys.join(", ")
     );
-    TrustFile::parse(&text, Path::new("trust.toml"), Path::new(".")).expect("trust file")
+    TrustFile::parse(&text, "trust.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust file")
 }
 
 #[test]
@@ -456,7 +463,10 @@ fn trust_init_lets_the_pinned_key_sign_what_its_successors_sign() {
         !text.contains(&B64.encode(second.verifying_key().to_bytes())),
         "{text}"
     );
-    let t = TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust");
+    let t = TrustFile::parse(&text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust");
     let r = verify_all(&mut ledger, &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
 }

@@ -1,8 +1,6 @@
 //! Log key rotation: the log dual-signs during the rotation window, the trust file pins each log
 //! key for the tree sizes it signs, and bundles made before the rotation keep verifying after it.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
@@ -20,7 +18,10 @@ fn trust(log_keys: &str, signer: &SigningKey) -> TrustFile {
         "version = 1\n[log]\nkeys = {log_keys}\n[[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [\"{}\"]\n",
         B64.encode(signer.verifying_key().to_bytes())
     );
-    TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust file")
+    TrustFile::parse(&text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust file")
 }
 
 fn checkpoint_failure(r: &Report) -> Option<String> {
@@ -95,8 +96,10 @@ fn bundles_from_before_a_rotation_keep_verifying() {
         text.contains(&format!("{{ vkey = \"{new}\", from_size = 3 }}")),
         "{text}"
     );
-    let t_both =
-        TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("generated trust file");
+    let t_both = TrustFile::parse(&text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("generated trust file");
     for (name, b) in [("before", &before), ("after", &after)] {
         let r = verify_bundle(b, &t_both, &[]);
         assert_eq!(r.verdict, Verdict::Verified, "{name}: {}", r.render());

@@ -120,6 +120,51 @@ fn a_cosigned_build_round_trips_through_bundle_and_verify() {
 }
 
 #[test]
+fn the_sigstore_check_needs_the_current_time_from_the_caller() {
+    use evledger::verify::{Outcome, Step, Verdict, VerifyOptions, verify_bundle_with};
+
+    let env = setup(&["happy-path-v0.3"]);
+    record(&env, "fw-a.toml", "happy-path-v0.3", &[]).ok();
+    env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
+        .ok();
+    trust(&env, true);
+    let trust = evledger::cli::trust_file::load(&env.path("trust.toml")).expect("trust file");
+    let bytes = std::fs::read(env.path("b.cbor")).unwrap();
+    let at = |now: Option<i64>| {
+        let options = VerifyOptions {
+            now,
+            ..VerifyOptions::default()
+        };
+        verify_bundle_with(&bytes, &trust, &trust.profiles, &options)
+    };
+    // The verifier reads no clock: without the time it cannot refuse a signing time in the
+    // future, so the check fails as not checked.
+    let r = at(None);
+    assert_eq!(r.verdict, Verdict::VerificationFailed, "{}", r.render());
+    let failed: Vec<_> = r
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", r.render());
+    assert_eq!(failed[0].step, Step::Sigstore);
+    assert!(
+        failed[0]
+            .message
+            .starts_with("not checked: the verifier was not given the current time"),
+        "{}",
+        r.render()
+    );
+    // Given a time after the signing, it verifies; given one before it, the signing time is in
+    // the future.
+    let r = at(Some(evledger::cli::now()));
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    let r = at(Some(0));
+    assert_eq!(r.verdict, Verdict::VerificationFailed, "{}", r.render());
+    assert!(r.render().contains("in the future"), "{}", r.render());
+}
+
+#[test]
 fn verify_needs_the_trusted_root_pinned_by_the_buyer() {
     let env = setup(&["happy-path-v0.3"]);
     record(&env, "fw-a.toml", "happy-path-v0.3", &[]).ok();

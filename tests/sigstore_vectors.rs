@@ -57,7 +57,7 @@ mod common_sigstore {
                 .unwrap();
         edit(&mut bundle);
         let bytes = serde_json::to_vec(&bundle).unwrap();
-        verify_bundle(&bytes, &digest, &root, &policy, evledger::time::now())
+        verify_bundle(&bytes, &digest, &root, &policy, evledger::cli::now())
     }
 
     pub fn run(name: &str) -> SigstoreReport {

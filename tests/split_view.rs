@@ -1,15 +1,12 @@
 //! Split-view detection: a buyer who remembers checkpoints catches a log that shows two histories.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::SigningKey;
+use evledger::cli::remember::CheckpointMemory;
 use evledger::ledger::Ledger;
 use evledger::trust::TrustFile;
-use evledger::verify::{
-    CheckpointMemory, Outcome, Report, Verdict, VerifyOptions, verify_bundle_with,
-};
+use evledger::verify::{Outcome, Report, Verdict, VerifyOptions, verify_bundle_with};
 use sha2::Digest as _;
 
 mod builds;
@@ -28,6 +25,7 @@ impl Buyer {
             .checkpoint;
         let options = VerifyOptions {
             remembered: self.memory.recall_for(&cp).expect("memory"),
+            now: None,
         };
         let r = verify_bundle_with(b, &self.trust, &[], &options);
         if r.verdict == Verdict::Verified {
@@ -61,7 +59,10 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
         B64.encode(release.verifying_key().to_bytes())
     );
     let buyer = Buyer {
-        trust: TrustFile::parse(&text, Path::new("t.toml"), Path::new(".")).expect("trust"),
+        trust: TrustFile::parse(&text, "t.toml", &|n: &str| {
+            Err(format!("{n}: not available"))
+        })
+        .expect("trust"),
         memory: CheckpointMemory::open(&dir.path().join("memory")).expect("memory"),
     };
 

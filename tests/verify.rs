@@ -709,6 +709,7 @@ fn a_remembered_empty_tree_is_judged_by_its_root() {
     let with = |remembered: String| {
         let options = evledger::verify::VerifyOptions {
             remembered: Some(remembered),
+            ..Default::default()
         };
         evledger::verify::verify_bundle_with(&bundles().claim2, &trust(), &profiles(), &options)
     };
@@ -750,11 +751,9 @@ fn consistency_from_another_pinned_log_is_not_this_logs_history() {
         &format!("keys = [{:?}]", keys.log_vkey()),
         &format!("keys = [{:?}, {other:?}]", keys.log_vkey()),
     );
-    let trust = evledger::trust::TrustFile::parse(
-        &text,
-        std::path::Path::new("trust.toml"),
-        std::path::Path::new("."),
-    )
+    let trust = evledger::trust::TrustFile::parse(&text, "trust.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
     .expect("trust");
     let mut b = parsed(&bundles().claim2);
     let from = Checkpoint::parse(Note::parse(&b.consistency[0].from).expect("note").text())
@@ -1332,11 +1331,9 @@ fn report_json_serialization_matches_render() {
 fn unusable_trust_files_name_the_field() {
     let keys = Keys::new();
     let err = |text: &str| {
-        evledger::trust::TrustFile::parse(
-            text,
-            std::path::Path::new("t.toml"),
-            std::path::Path::new("."),
-        )
+        evledger::trust::TrustFile::parse(text, "t.toml", &|n: &str| {
+            Err(format!("{n}: not available"))
+        })
         .expect_err("trust file must be refused")
         .to_string()
     };

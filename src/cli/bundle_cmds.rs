@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::remember::CheckpointMemory;
 use super::{CliError, outln};
 use crate::bundle::{Bundle, BundleLimits};
 use crate::export::{self, BundleOptions, Selection};
 use crate::ledger::Ledger;
-use crate::trust::TrustFile;
-use crate::verify::{CheckpointMemory, Verdict, VerifyOptions};
+use crate::verify::{Verdict, VerifyOptions};
 
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
@@ -97,15 +97,8 @@ pub fn verify(
     json: bool,
     remember: Option<&Path>,
 ) -> Result<(), CliError> {
-    let trust =
-        TrustFile::load(trust).map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+    let trust = super::trust_file::load(trust).map_err(|e| e.code(EXIT_BAD_TRUST))?;
     let bytes = read_bundle(file)?;
-    let profiles = trust
-        .profiles
-        .iter()
-        .map(|p| crate::policy::Profile::load(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     let memory = remember
         .map(CheckpointMemory::open)
         .transpose()
@@ -115,19 +108,19 @@ pub fn verify(
     let checkpoint = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default())
         .ok()
         .map(|b| b.checkpoint);
-    let mut options = VerifyOptions::default();
+    let mut options = VerifyOptions {
+        now: Some(super::now()),
+        ..VerifyOptions::default()
+    };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
         options.remembered = m
             .recall_for(cp)
             .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     }
-    let report = crate::verify::verify_bundle_with(&bytes, &trust, &profiles, &options);
+    let report = crate::verify::verify_bundle_with(&bytes, &trust, &trust.profiles, &options);
     // The report first: a failure to remember must not hide what was verified.
     if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        outln!("{}", report.to_json());
     } else {
         outln!("{}", report.render().trim_end());
     }

@@ -45,7 +45,7 @@ pub(super) struct Signing {
 pub(super) fn signing(args: &SigningArgs) -> Result<Signing, CliError> {
     let key = keys::read_signing_key(&args.key)?;
     let issued_at = match &args.iat {
-        None => crate::time::now(),
+        None => super::now(),
         Some(s) => s
             .parse::<i64>()
             .or_else(|_| crate::time::parse_rfc3339(s))

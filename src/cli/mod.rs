@@ -9,12 +9,26 @@ mod evidence_input;
 mod key_cmds;
 mod ledger_cmds;
 mod register_cmds;
+pub mod remember;
 mod sign_cmds;
 #[cfg(feature = "sigstore")]
 mod sigstore_cmds;
+pub mod trust_file;
 mod witness_cmds;
 
 pub use error::CliError;
+
+/// The current time in Unix seconds, from the system clock (0 if the clock is before 1970).
+///
+/// The command line is the one place evledger reads the clock: the library, the verifier above
+/// all, takes the time as an input, so that it runs where there is no clock to trust and its
+/// answers can be reproduced.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
 
 use std::path::PathBuf;
 

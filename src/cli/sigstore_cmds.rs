@@ -58,7 +58,7 @@ pub(super) fn verify(
         &digest,
         &root,
         &policy,
-        crate::time::now(),
+        super::now(),
     );
     if json {
         let out = serde_json::to_string_pretty(&report)
@@ -167,7 +167,7 @@ pub(super) fn cite(
         trusted_root: &root,
         key: key.as_deref(),
     };
-    let (report, artifact) = verify_citation(fb, cited, crate::time::now()).map_err(|e| {
+    let (report, artifact) = verify_citation(fb, cited, super::now()).map_err(|e| {
         let err = CliError::new(e.to_string());
         if matches!(e, crate::sigstore::CitationError::TrustedRoot(_)) {
             err.code(EXIT_INVALID)

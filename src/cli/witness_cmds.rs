@@ -14,7 +14,6 @@ use crate::keys;
 use crate::ledger::Ledger;
 use crate::ledger::cosignatures;
 use crate::note::NoteVerifier;
-use crate::trust::TrustFile;
 use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
 
 /// Exit code of a usage error (as clap uses for bad arguments).
@@ -139,7 +138,7 @@ pub fn cosign(
     let witness = Witness::open(state)?;
     let timestamp = match time {
         Some(t) => t,
-        None => u64::try_from(crate::time::now())
+        None => u64::try_from(super::now())
             .map_err(|_| CliError::new("the system clock is before 1970"))?,
     };
     let cosigned = witness
@@ -206,8 +205,8 @@ pub fn consistency_check(
         (None, Some(t)) => {
             // Every pinned log key, whatever size range the trust file gives it: this command
             // asks whether two checkpoints are one history, not whether a bundle is trusted.
-            TrustFile::load(t)
-                .map_err(|e| usage(CliError::new(e.to_string())))?
+            super::trust_file::load(t)
+                .map_err(usage)?
                 .log_keys
                 .into_iter()
                 .map(|k| k.verifier)

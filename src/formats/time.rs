@@ -1,4 +1,7 @@
 //! Timestamps: integer seconds since the Unix epoch (UTC), written and read as RFC 3339.
+//!
+//! Nothing here reads the clock: the current time is an input wherever it matters, and only the
+//! command line (`evledger`'s `cli::now`) looks at the system clock.
 
 /// Why a timestamp string was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -86,14 +89,6 @@ pub fn format_rfc3339(t: i64) -> String {
         secs / 60 % 60,
         secs % 60
     )
-}
-
-/// The current time in Unix seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn is_leap(y: i64) -> bool {

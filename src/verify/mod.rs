@@ -6,17 +6,18 @@
 //! resolves inside the bundle; each cited Sigstore bundle (against pinned trusted roots); the
 //! policy profiles. The verdict is "verified" only if every check
 //! passed; nothing that was not checked counts as passed.
+//!
+//! The verifier reads no file and no clock: it takes the bundle's bytes, a parsed
+//! [`TrustFile`] (with the files it names), the profiles, and [`VerifyOptions`] carrying the
+//! current time and the checkpoint the buyer remembers. The command line and a web page load
+//! those and pass them in.
 
 pub mod policy;
-#[cfg(feature = "store")]
-mod remember;
 mod report;
 mod signers;
 mod sigstore;
 pub mod trust;
 
-#[cfg(feature = "store")]
-pub use remember::{CheckpointMemory, MemoryError};
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
 use std::collections::{HashMap, HashSet};
@@ -89,6 +90,10 @@ pub struct VerifyOptions {
     /// The newest checkpoint the buyer verified before from this log (signed note text): the
     /// bundle must prove it extends that checkpoint, or the log has shown two histories.
     pub remembered: Option<String>,
+    /// The current time, Unix seconds, as the caller's clock gives it. Only checks that compare
+    /// a signed time with the present use it (a cited Sigstore bundle's signing time must not be
+    /// in the future); without it they fail as not checked.
+    pub now: Option<i64>,
 }
 
 /// Verifies a bundle's bytes against a trust file, profiles and the buyer's remembered checkpoint.
@@ -139,7 +144,7 @@ pub fn verify_bundle_with(
     }
     check_references(&mut run, &entries);
     check_attachments(&mut run, &bundle, &entries);
-    sigstore::check_sigstore(&mut run, &bundle, &entries);
+    sigstore::check_sigstore(&mut run, &bundle, &entries, options.now);
     let view = PolicyView::new(
         entries
             .iter()

@@ -187,6 +187,13 @@ impl Report {
             .count()
     }
 
+    /// The machine-readable report (`evledger verify --json`): pretty-printed JSON of this
+    /// struct, with the schema in `specs/verification.md`.
+    pub fn to_json(&self) -> String {
+        // Every field is a string, an integer, an enum or a list of them: encoding cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
     /// The human-readable report: verdict first, then checks grouped by entry.
     pub fn render(&self) -> String {
         let mut s = String::new();

@@ -3,24 +3,37 @@
 //! identity and issuer (or key) and the artifact digest the signed entry records.
 //!
 //! Without the `sigstore` feature the check fails closed: the build is reported as not checked.
+//! So does it without the current time in `VerifyOptions::now`, which the check needs to
+//! refuse a signing time in the future.
 
 use super::{ParsedEntry, Run, Step};
 use crate::bundle::Bundle;
 use crate::evidence::{Evidence, FirmwareBuild};
 
-/// Checks every firmware build's Sigstore citation.
-pub(super) fn check_sigstore(run: &mut Run<'_>, bundle: &Bundle, entries: &[ParsedEntry]) {
+/// Checks every firmware build's Sigstore citation at time `now` (Unix seconds), if given.
+pub(super) fn check_sigstore(
+    run: &mut Run<'_>,
+    bundle: &Bundle,
+    entries: &[ParsedEntry],
+    now: Option<i64>,
+) {
     for e in entries {
         if let Evidence::FirmwareBuild(fb) = &e.evidence
             && fb.sigstore.is_some()
         {
-            check_build(run, bundle, e.index, fb);
+            check_build(run, bundle, e.index, fb, now);
         }
     }
 }
 
 #[cfg(not(feature = "sigstore"))]
-fn check_build(run: &mut Run<'_>, _bundle: &Bundle, index: u64, _fb: &FirmwareBuild) {
+fn check_build(
+    run: &mut Run<'_>,
+    _bundle: &Bundle,
+    index: u64,
+    _fb: &FirmwareBuild,
+    _now: Option<i64>,
+) {
     run.check(
         Step::Sigstore,
         Some(index),
@@ -31,7 +44,13 @@ fn check_build(run: &mut Run<'_>, _bundle: &Bundle, index: u64, _fb: &FirmwareBu
 }
 
 #[cfg(feature = "sigstore")]
-fn check_build(run: &mut Run<'_>, bundle: &Bundle, index: u64, fb: &FirmwareBuild) {
+fn check_build(
+    run: &mut Run<'_>,
+    bundle: &Bundle,
+    index: u64,
+    fb: &FirmwareBuild,
+    now: Option<i64>,
+) {
     use crate::sigstore::{CitedBytes, verify_citation};
 
     let Some(sg) = &fb.sigstore else { return };
@@ -83,7 +102,15 @@ fn check_build(run: &mut Run<'_>, bundle: &Bundle, index: u64, fb: &FirmwareBuil
         trusted_root: &root.bytes,
         key,
     };
-    let (report, artifact) = match verify_citation(fb, cited, crate::time::now()) {
+    let Some(now) = now else {
+        fail(
+            run,
+            "sigstore",
+            "not checked: the verifier was not given the current time, which the Sigstore check needs to refuse a signing time in the future".into(),
+        );
+        return;
+    };
+    let (report, artifact) = match verify_citation(fb, cited, now) {
         Ok(r) => r,
         Err(e) => {
             fail(run, "sigstore", e.to_string());
@@ -118,7 +145,7 @@ fn check_build(run: &mut Run<'_>, bundle: &Bundle, index: u64, fb: &FirmwareBuil
         if report.is_verified() {
             format!(
                 "Sigstore bundle {hex} signs artifact {artifact} ({signer}, at {when}), checked against pinned trusted root {}",
-                root.path.display()
+                root.name
             )
         } else {
             format!("the Sigstore bundle {hex} does not verify over artifact {artifact}")

@@ -22,8 +22,11 @@
 //! trusted_roots = ["trusted_root.json"]        # Sigstore trusted roots, relative paths
 //! ```
 //! A bundle carries no trust: keys and certificates inside it are claims until this file says otherwise.
-
-use std::path::{Path, PathBuf};
+//!
+//! Parsing reads no file: the files the trust file names (X.509 roots, policy profiles, Sigstore
+//! trusted roots) come through a function from the name written in the file to its bytes. The
+//! command line reads them from disk, relative to the trust file; a web page, from the files the
+//! user dropped.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -34,32 +37,30 @@ use sha2::Digest as _;
 use crate::checkpoint::{self, Checkpoint, VerifiedCheckpoint};
 use crate::keys::KeyId;
 use crate::note::{CosignatureVerifier, Note, NoteVerifier};
+use crate::policy::Profile;
 use crate::x509::Certificate;
+
+/// Gives the bytes of a file a trust file names, by the name as written in the trust file
+/// (`"lab-root.pem"`, `"../profiles/pad.toml"`), or a message saying why it cannot (which the
+/// error reports as is, so it should name the file).
+pub type ReadNamed<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
 
 /// Why a trust file is not usable.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or not of the trust file's shape.
-    #[error("{path}: {message}")]
+    /// The text is not valid TOML or not of the trust file's shape.
+    #[error("{file}: {message}")]
     Syntax {
-        /// The file.
-        path: PathBuf,
+        /// The trust file's name, as the caller gave it.
+        file: String,
         /// What is wrong, with the field path.
         message: String,
     },
-    /// A value in the file is not acceptable.
-    #[error("{path}: {field}: {reason}")]
+    /// A value in the file, or a file it names, is not acceptable.
+    #[error("{file}: {field}: {reason}")]
     Invalid {
-        /// The file.
-        path: PathBuf,
+        /// The trust file's name, as the caller gave it.
+        file: String,
         /// The field, e.g. `roles[1].public_keys[0]`.
         field: String,
         /// What is wrong.
@@ -92,8 +93,8 @@ struct RawSigstore {
 /// re-checked against it when their `sigstore.trusted_root_sha256` names it.
 #[derive(Clone, Debug)]
 pub struct PinnedTrustedRoot {
-    /// The file it was read from.
-    pub path: PathBuf,
+    /// Its name, as written in the trust file.
+    pub name: String,
     /// SHA-256 of its bytes.
     pub sha256: [u8; 32],
     /// Its bytes (parsed only by a verifier built with the `sigstore` feature).
@@ -193,44 +194,35 @@ pub struct Witnesses {
     pub keys: Vec<CosignatureVerifier>,
 }
 
-/// A loaded trust file.
+/// A parsed trust file, with the files it names.
 #[derive(Clone, Debug)]
 pub struct TrustFile {
-    /// Where it was read from.
-    pub path: PathBuf,
+    /// Its name in messages, as the caller gave it (the command line gives its path).
+    pub name: String,
     /// Pinned log keys, each with the tree sizes it may sign.
     pub log_keys: Vec<LogKey>,
     /// Witnesses, if any are required.
     pub witnesses: Option<Witnesses>,
     /// Signer roles.
     pub roles: Vec<Role>,
-    /// Policy profile files, resolved against the trust file's directory.
-    pub profiles: Vec<PathBuf>,
+    /// The policy profiles it names (`profiles`), parsed, in the order listed.
+    pub profiles: Vec<Profile>,
     /// Pinned Sigstore trusted roots (`[sigstore] trusted_roots`).
     pub sigstore_roots: Vec<PinnedTrustedRoot>,
 }
 
 impl TrustFile {
-    /// Reads and checks a trust file.
+    /// Parses and checks trust file text, reading each file it names through `read`.
+    ///
+    /// `name` is how messages refer to the trust file. Every named file is read and checked
+    /// here (certificates, profiles, trusted roots), so that a trust file that parses is whole.
     ///
     /// # Errors
-    /// [`TrustError`] naming the field that is wrong.
-    pub fn load(path: &Path) -> Result<TrustFile, TrustError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TrustError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, path, base)
-    }
-
-    /// Parses trust file text; relative paths resolve against `base`.
-    ///
-    /// # Errors
-    /// [`TrustError`] naming the field that is wrong.
-    pub fn parse(text: &str, path: &Path, base: &Path) -> Result<TrustFile, TrustError> {
+    /// [`TrustError`] naming the field that is wrong, or the named file that cannot be read or
+    /// parsed (with `read`'s message).
+    pub fn parse(text: &str, name: &str, read: &ReadNamed<'_>) -> Result<TrustFile, TrustError> {
         let syntax = |message: String| TrustError::Syntax {
-            path: path.to_path_buf(),
+            file: name.to_owned(),
             message,
         };
         let value: toml::Value =
@@ -238,7 +230,7 @@ impl TrustFile {
         let raw: RawTrust =
             serde_path_to_error::deserialize(value).map_err(|e| syntax(shape_error(&e)))?;
         let invalid = |field: String, reason: String| TrustError::Invalid {
-            path: path.to_path_buf(),
+            file: name.to_owned(),
             field,
             reason,
         };
@@ -327,12 +319,10 @@ impl TrustFile {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut x509_roots = Vec::new();
             for (j, p) in r.x509_roots.iter().enumerate() {
-                let file = base.join(p);
                 let at = format!("{at}.x509_roots[{j}]");
-                let pem = std::fs::read_to_string(&file)
-                    .map_err(|e| invalid(at.clone(), format!("{}: {e}", file.display())))?;
+                let pem = read_text(read, p).map_err(|e| invalid(at.clone(), e))?;
                 let certs = Certificate::from_pem_chain(&pem)
-                    .map_err(|e| invalid(at.clone(), format!("{}: {e}", file.display())))?;
+                    .map_err(|e| invalid(at.clone(), format!("{p}: {e}")))?;
                 x509_roots.extend(certs);
             }
             roles.push(Role {
@@ -349,25 +339,25 @@ impl TrustFile {
             .flat_map(|s| s.trusted_roots.iter())
             .enumerate()
         {
-            let file = base.join(p);
-            let bytes = std::fs::read(&file).map_err(|e| {
-                invalid(
-                    format!("sigstore.trusted_roots[{i}]"),
-                    format!("{}: {e}", file.display()),
-                )
-            })?;
+            let bytes = read(p).map_err(|e| invalid(format!("sigstore.trusted_roots[{i}]"), e))?;
             sigstore_roots.push(PinnedTrustedRoot {
-                path: file,
+                name: p.clone(),
                 sha256: sha2::Sha256::digest(&bytes).into(),
                 bytes,
             });
         }
+        let mut profiles = Vec::with_capacity(raw.profiles.len());
+        for (i, p) in raw.profiles.iter().enumerate() {
+            let at = format!("profiles[{i}]");
+            let text = read_text(read, p).map_err(|e| invalid(at.clone(), e))?;
+            profiles.push(Profile::parse(&text).map_err(|e| invalid(at, format!("{p}: {e}")))?);
+        }
         Ok(TrustFile {
-            path: path.to_path_buf(),
+            name: name.to_owned(),
             log_keys,
             witnesses,
             roles,
-            profiles: raw.profiles.iter().map(|p| base.join(p)).collect(),
+            profiles,
             sigstore_roots,
         })
     }
@@ -395,6 +385,11 @@ impl TrustFile {
     pub fn pinned_key(&self, kid: &KeyId) -> Option<&VerifyingKey> {
         self.roles.iter().find_map(|r| r.pins(kid))
     }
+}
+
+/// Reads a named file that must be UTF-8 text (a PEM certificate, a TOML profile).
+fn read_text(read: &ReadNamed<'_>, name: &str) -> Result<String, String> {
+    String::from_utf8(read(name)?).map_err(|e| format!("{name}: not UTF-8 text ({e})"))
 }
 
 /// A TOML shape error as `field.path: message`, or the message alone at the top level.

@@ -179,8 +179,9 @@ impl TrustSpec {
 
     /// The parsed trust file.
     pub fn load(&self, keys: &Keys) -> TrustFile {
-        let path = std::path::Path::new("trust.toml");
-        TrustFile::parse(&self.text(keys), path, std::path::Path::new("."))
+        // Profiles are named by absolute path (`profile_path`).
+        let read = |n: &str| std::fs::read(n).map_err(|e| format!("{n}: {e}"));
+        TrustFile::parse(&self.text(keys), "trust.toml", &read)
             .unwrap_or_else(|e| panic!("fixture trust file: {e}\n{}", self.text(keys)))
     }
 
@@ -210,7 +211,11 @@ pub fn profile_path(name: &str) -> String {
 pub fn profiles() -> Vec<Profile> {
     ["pad-ibeta-level2.toml", "incident-gdpr-art33.toml"]
         .iter()
-        .map(|p| Profile::load(std::path::Path::new(&profile_path(p))).expect("profile"))
+        .map(|p| {
+            let path = profile_path(p);
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            Profile::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        })
         .collect()
 }
 

@@ -1,64 +1,27 @@
-//! Ed25519 key files and key identifiers.
+//! Ed25519 key identifiers and public keys.
 //!
-//! Private keys live on disk as PKCS#8 PEM (RFC 5208, RFC 8410) with mode 0600; public keys as
-//! SubjectPublicKeyInfo PEM. A signer is named by its key id: the RFC 9679 COSE key thumbprint,
-//! SHA-256 over the deterministic CBOR of the COSE_Key `{1: 1, -1: 6, -2: x}`.
+//! A signer is named by its key id: the RFC 9679 COSE key thumbprint, SHA-256 over the
+//! deterministic CBOR of the COSE_Key `{1: 1, -1: 6, -2: x}`. Public keys are read from
+//! SubjectPublicKeyInfo PEM text (RFC 8410). Key files on disk and key generation are the
+//! operator's side ([`files`], feature `store`): the verifier needs neither a file system nor a
+//! random source.
+
+#[cfg(feature = "store")]
+mod files;
+
+#[cfg(feature = "store")]
+pub use files::{
+    KeyError, KeyFile, generate, public_path, read_key_file, read_signing_key, read_verifying_key,
+    write_key_pair,
+};
 
 use std::fmt;
-use std::fs;
-use std::path::{Path, PathBuf};
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 
 use crate::cbor::{self, Value};
-
-/// Errors reading, writing or generating key files.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The key file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A private key file is readable by group or others.
-    #[error("{path}: private key file is accessible by group or others (mode {mode:o})")]
-    Permissions {
-        /// The key file.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
-    },
-    /// The file is not a PEM Ed25519 key of the expected form.
-    #[error("{path}: not an Ed25519 {expected} in PEM form ({reason})")]
-    Format {
-        /// The key file.
-        path: PathBuf,
-        /// What was expected, e.g. "private key (PKCS#8)".
-        expected: &'static str,
-        /// The parser's complaint.
-        reason: String,
-    },
-    /// The public key is a small-order ("weak") point that could make signatures ambiguous.
-    #[error("{path}: weak Ed25519 public key (small-order point) refused")]
-    Weak {
-        /// The key file.
-        path: PathBuf,
-    },
-    /// The file already exists; key generation never overwrites.
-    #[error("{path}: file exists, refusing to overwrite a key")]
-    Exists {
-        /// The file that exists.
-        path: PathBuf,
-    },
-    /// The operating system's random source failed.
-    #[error("random source failed: {0}")]
-    Random(String),
-}
 
 /// An RFC 9679 COSE key thumbprint: the identifier of a signer's Ed25519 key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,185 +56,26 @@ impl fmt::Debug for KeyId {
     }
 }
 
-/// Generates a fresh Ed25519 signing key from the operating system's random source.
+/// Why public key text was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublicKeyError {
+    /// The text is not an SPKI PEM Ed25519 public key.
+    #[error("not an Ed25519 public key (SubjectPublicKeyInfo) in PEM form ({0})")]
+    Format(String),
+    /// The key is a small-order ("weak") point that could make signatures ambiguous.
+    #[error("weak Ed25519 public key (small-order point) refused")]
+    Weak,
+}
+
+/// Parses an SPKI PEM Ed25519 public key (RFC 8410 §4), refusing weak (small-order) keys.
 ///
 /// # Errors
-/// [`KeyError::Random`] if the random source fails.
-pub fn generate() -> Result<SigningKey, KeyError> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
-    Ok(SigningKey::from_bytes(&seed))
-}
-
-/// The path of the public key file written beside a private key file (`FILE.pub`).
-pub fn public_path(private: &Path) -> PathBuf {
-    let mut s = private.as_os_str().to_owned();
-    s.push(".pub");
-    PathBuf::from(s)
-}
-
-/// Writes `key` as PKCS#8 PEM to `path` (mode 0600, never overwriting) and its public key to
-/// `path.pub` (mode 0644), each durably: it appears in full or not at all.
-///
-/// # Errors
-/// [`KeyError::Exists`] if either file exists; [`KeyError::Io`] on write failure.
-#[cfg(feature = "store")]
-pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
-    let pub_path = public_path(path);
-    for p in [path, pub_path.as_path()] {
-        if p.exists() {
-            return Err(KeyError::Exists {
-                path: p.to_path_buf(),
-            });
-        }
-    }
-    use ed25519_dalek::pkcs8::EncodePublicKey as _;
-    let pem = pkcs8_v1_pem(key);
-    write_new(path, pem.as_bytes(), 0o600)?;
-    let pub_pem = key
-        .verifying_key()
-        .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .map_err(|e| format_error(&pub_path, "public key", e))?;
-    write_new(&pub_path, pub_pem.as_bytes(), 0o644)
-}
-
-/// DER prefix of an RFC 8410 §7 PKCS#8 v1 Ed25519 private key; the 32-byte seed follows.
-#[cfg(feature = "store")]
-const PKCS8_V1_ED25519_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
-
-/// Encodes a private key as PKCS#8 v1 PEM (no embedded public key), the form OpenSSL writes and reads.
-#[cfg(feature = "store")]
-fn pkcs8_v1_pem(key: &SigningKey) -> zeroize::Zeroizing<String> {
-    use base64::Engine;
-    let mut der = zeroize::Zeroizing::new(Vec::with_capacity(48));
-    der.extend_from_slice(&PKCS8_V1_ED25519_PREFIX);
-    der.extend_from_slice(&key.to_bytes());
-    let b64 = zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(&*der));
-    zeroize::Zeroizing::new(format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        &*b64
-    ))
-}
-
-/// Creates a new file with the given mode, durably (`durable::create_new`).
-#[cfg(feature = "store")]
-fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), KeyError> {
-    crate::durable::create_new(path, data, mode).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::AlreadyExists {
-            KeyError::Exists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            KeyError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
-    })
-}
-
-fn format_error(path: &Path, expected: &'static str, e: impl fmt::Display) -> KeyError {
-    KeyError::Format {
-        path: path.to_path_buf(),
-        expected,
-        reason: e.to_string(),
-    }
-}
-
-fn read(path: &Path) -> Result<String, KeyError> {
-    fs::read_to_string(path).map_err(|source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Refuses a private key file that group or others can access.
-fn check_private_permissions(path: &Path) -> Result<(), KeyError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = fs::metadata(path).map_err(|source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Permissions {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Reads a PKCS#8 PEM Ed25519 private key, refusing files accessible by group or others.
-///
-/// # Errors
-/// [`KeyError::Permissions`], [`KeyError::Io`], [`KeyError::Format`].
-pub fn read_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let pem = read(path)?;
-    // A public key file is normally world-readable; checking permissions first would answer
-    // "chmod 600" to someone who passed the wrong file.
-    if pem.contains("-----BEGIN PUBLIC KEY-----") {
-        return Err(format_error(
-            path,
-            "private key (PKCS#8)",
-            "the file holds a public key; pass the private key file",
-        ));
-    }
-    check_private_permissions(path)?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| format_error(path, "private key (PKCS#8)", e))
-}
-
-/// What a key file held.
-pub enum KeyFile {
-    /// A private key (its public half is derived).
-    Private(SigningKey),
-    /// A public key only.
-    Public(VerifyingKey),
-}
-
-impl KeyFile {
-    /// The public key, whichever kind of file it came from.
-    pub fn verifying_key(&self) -> VerifyingKey {
-        match self {
-            KeyFile::Private(k) => k.verifying_key(),
-            KeyFile::Public(k) => *k,
-        }
-    }
-}
-
-/// Reads either a private (PKCS#8) or a public (SPKI) PEM key file.
-///
-/// # Errors
-/// As [`read_signing_key`] for private keys; [`KeyError::Format`] or [`KeyError::Weak`] for public ones.
-pub fn read_key_file(path: &Path) -> Result<KeyFile, KeyError> {
-    let pem = read(path)?;
-    if pem.contains("-----BEGIN PRIVATE KEY-----") {
-        return read_signing_key(path).map(KeyFile::Private);
-    }
-    read_public_pem(path, &pem).map(KeyFile::Public)
-}
-
-/// Reads an SPKI PEM Ed25519 public key, refusing weak keys.
-///
-/// # Errors
-/// [`KeyError::Io`], [`KeyError::Format`], [`KeyError::Weak`].
-pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
-    let pem = read(path)?;
-    read_public_pem(path, &pem)
-}
-
-fn read_public_pem(path: &Path, pem: &str) -> Result<VerifyingKey, KeyError> {
+/// [`PublicKeyError::Format`] if the text is not such a key; [`PublicKeyError::Weak`].
+pub fn parse_public_pem(pem: &str) -> Result<VerifyingKey, PublicKeyError> {
     let key = VerifyingKey::from_public_key_pem(pem)
-        .map_err(|e| format_error(path, "public key (SubjectPublicKeyInfo)", e))?;
+        .map_err(|e| PublicKeyError::Format(e.to_string()))?;
     if key.is_weak() {
-        return Err(KeyError::Weak {
-            path: path.to_path_buf(),
-        });
+        return Err(PublicKeyError::Weak);
     }
     Ok(key)
 }

@@ -7,7 +7,7 @@
 
 mod profile;
 
-pub use profile::{BuildMatch, DeadlineClock, PROFILE_FORMAT, Profile, ProfileError, Rule};
+pub use profile::{BuildMatch, DeadlineClock, PROFILE_FORMAT, Profile, Rule};
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -3,8 +3,6 @@
 //! What a rule checks is fixed by its `type`; every threshold it checks against is data in the
 //! profile, so a buyer changes requirements by editing a file, never code.
 
-use std::path::{Path, PathBuf};
-
 use serde::Deserialize;
 
 use crate::evidence::SpeciesCategory;
@@ -12,7 +10,7 @@ use crate::evidence::SpeciesCategory;
 /// The only profile format this version reads.
 pub const PROFILE_FORMAT: &str = "evledger-profile/1";
 
-/// A loaded policy profile.
+/// A parsed policy profile.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -149,43 +147,7 @@ impl Rule {
     }
 }
 
-/// Why a profile could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The file is not a valid profile.
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, with the field path.
-        message: String,
-    },
-}
-
 impl Profile {
-    /// Reads and checks a profile file.
-    ///
-    /// # Errors
-    /// [`ProfileError`] naming the field that is wrong.
-    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|message| ProfileError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
     /// Parses profile text.
     ///
     /// # Errors

@@ -3,6 +3,9 @@
 //! Each file holds the newest verified checkpoint (signed note) of one origin, named by the
 //! SHA-256 of the origin. It is replaced durably (temporary file, fsync, rename, directory fsync),
 //! and only by a larger tree size, so a crash leaves either the old or the new checkpoint.
+//!
+//! The verifier itself keeps no state: `verify` recalls the remembered checkpoint here and passes
+//! its text in [`crate::verify::VerifyOptions::remembered`].
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,93 @@
+//! evledger's offline verifier for web pages, compiled to WebAssembly.
+//!
+//! A thin shell over the library's verifier: the page hands over the bundle's bytes, the trust
+//! file's text, the files the trust file names (as the user dropped them, by file name) and the
+//! current time, and gets back the report as the same JSON `evledger verify --json` prints
+//! (schema in `specs/verification.md`). Every check is the library's; none is made here.
+//!
+//! ```js
+//! import { Files, verify } from "./evledger_web.js";
+//! const files = new Files();
+//! for (const f of dropped) files.add(f.name, new Uint8Array(await f.arrayBuffer()));
+//! const report = JSON.parse(verify(bundleBytes, trustText, files, BigInt(Math.floor(Date.now() / 1000))));
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use evledger::trust::TrustFile;
+use evledger::verify::{VerifyOptions, verify_bundle_with};
+use wasm_bindgen::prelude::*;
+
+/// How messages name the trust file, whose file name the page does not pass.
+const TRUST_FILE: &str = "trust file";
+
+/// The files a trust file names (X.509 roots, policy profiles, Sigstore trusted roots), by name.
+#[wasm_bindgen]
+#[derive(Clone, Debug, Default)]
+pub struct Files {
+    by_name: BTreeMap<String, Vec<u8>>,
+}
+
+#[wasm_bindgen]
+impl Files {
+    /// No files.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Files {
+        Files::default()
+    }
+
+    /// Adds a file under its name, replacing a file of the same name.
+    pub fn add(&mut self, name: String, bytes: Vec<u8>) {
+        self.by_name.insert(name, bytes);
+    }
+}
+
+impl Files {
+    /// The file for a name as the trust file writes it: the file of exactly that name, else the
+    /// one named by its last path component, since a page receives `pad.toml` for
+    /// `../profiles/pad.toml`.
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        self.by_name
+            .get(name)
+            .or_else(|| self.by_name.get(base))
+            .cloned()
+            .ok_or_else(|| format!("{name}: not given; add the file the trust file names"))
+    }
+}
+
+/// Verifies a bundle against a trust file at `now_unix` (Unix seconds) and returns the report
+/// as JSON, whatever the verdict.
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen]
+pub fn verify(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+) -> Result<String, JsError> {
+    report_json(bundle, trust_toml, files, now_unix).map_err(|e| JsError::new(&e))
+}
+
+/// [`verify`] for Rust callers: the report as JSON, or why the trust file is unusable.
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn report_json(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+) -> Result<String, String> {
+    let trust = TrustFile::parse(trust_toml, TRUST_FILE, &|name: &str| files.read(name))
+        .map_err(|e| e.to_string())?;
+    let options = VerifyOptions {
+        now: Some(now_unix),
+        ..VerifyOptions::default()
+    };
+    Ok(verify_bundle_with(bundle, &trust, &trust.profiles, &options).to_json())
+}

@@ -1,0 +1,166 @@
+//! The verifier compiled to wasm32, run under Node: the example bundles made by evledger 0.1.0
+//! (`tests/fixtures/legacy-0.1/`) get the verdicts and reports the native CLI gave them, with
+//! the example buyer's trust file and the files it names passed in as bytes.
+
+use evledger_web::{Files, report_json, verify};
+use serde_json::Value;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const CLAIM_LEVEL2: &[u8] =
+    include_bytes!("../../tests/fixtures/legacy-0.1/claim-level2.bundle.cbor");
+const CLAIM_LEVEL3: &[u8] =
+    include_bytes!("../../tests/fixtures/legacy-0.1/claim-level3.bundle.cbor");
+/// What 0.1.0's `evledger verify --json` printed for each bundle.
+const CLAIM_LEVEL2_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/claim-level2.json");
+const CLAIM_LEVEL3_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/claim-level3.json");
+
+const TRUST: &str = include_str!("../../keys.example/buyer.trust.toml");
+/// The files buyer.trust.toml names, under their file names, as a page receives dropped files.
+const NAMED: [(&str, &[u8]); 3] = [
+    (
+        "accreditation-root-ca.pem",
+        include_bytes!("../../keys.example/accreditation-root-ca.pem"),
+    ),
+    (
+        "pad-ibeta-level2.toml",
+        include_bytes!("../../specs/profiles/pad-ibeta-level2.toml"),
+    ),
+    (
+        "incident-gdpr-art33.toml",
+        include_bytes!("../../specs/profiles/incident-gdpr-art33.toml"),
+    ),
+];
+
+/// Some time after the bundles were made; nothing in them depends on it.
+const NOW: i64 = 1_800_000_000;
+
+fn files() -> Files {
+    let mut files = Files::new();
+    for (name, bytes) in NAMED {
+        files.add(name.to_owned(), bytes.to_vec());
+    }
+    files
+}
+
+fn report(bundle: &[u8]) -> Value {
+    let json = report_json(bundle, TRUST, &files(), NOW).expect("the example trust file is usable");
+    serde_json::from_str(&json).expect("the report is JSON")
+}
+
+/// The failed checks, one line each.
+fn failed(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["outcome"] == "fail")
+        .map(|c| {
+            format!(
+                "{} {} {} {}",
+                c["step"], c["entry"], c["field"], c["message"]
+            )
+        })
+        .collect()
+}
+
+/// The wasm verifier's report agrees with what the native CLI printed.
+fn assert_as_the_cli_said(report: &Value, cli_json: &str) {
+    let cli: Value = serde_json::from_str(cli_json).expect("fixture JSON");
+    assert_eq!(report["verdict"], cli["verdict"]);
+    assert_eq!(report["origin"], cli["origin"]);
+    assert_eq!(report["tree_size"], cli["tree_size"]);
+    assert_eq!(report["entries"], cli["entries"]);
+    assert_eq!(failed(report), failed(&cli));
+}
+
+#[wasm_bindgen_test]
+fn the_level_2_claim_verifies() {
+    let r = report(CLAIM_LEVEL2);
+    assert_eq!(r["verdict"], "verified", "{:?}", failed(&r));
+    assert_as_the_cli_said(&r, CLAIM_LEVEL2_JSON);
+    // Every step ran, the policy profiles named by the trust file included.
+    for step in [
+        "checkpoint",
+        "witnesses",
+        "inclusion",
+        "signature",
+        "signer",
+        "policy",
+    ] {
+        assert!(
+            r["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .any(|c| c["step"] == step && c["outcome"] == "pass"),
+            "no passed {step} check"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_level_3_claim_does_not_meet_the_policy() {
+    let r = report(CLAIM_LEVEL3);
+    assert_eq!(r["verdict"], "policy-not-met");
+    assert_as_the_cli_said(&r, CLAIM_LEVEL3_JSON);
+    assert!(
+        failed(&r).iter().all(|f| f.starts_with("\"policy\"")),
+        "{:?}",
+        failed(&r)
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_tampered_claim_fails_verification() {
+    // Raise the claimed level in the claim's signed wording (its first occurrence is in the
+    // claim statement: entries precede attachments in the bundle).
+    let from = b"Level 2 presentation";
+    let mut bytes = CLAIM_LEVEL2.to_vec();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the claim wording is in the bundle");
+    bytes[at + 6] = b'3';
+    let r = report(&bytes);
+    assert_eq!(r["verdict"], "verification-failed", "{:?}", failed(&r));
+    assert!(
+        failed(&r).iter().any(|f| f.starts_with("\"signature\" 4 ")),
+        "{:?}",
+        failed(&r)
+    );
+}
+
+#[wasm_bindgen_test]
+fn files_are_found_by_the_name_the_trust_file_writes() {
+    let mut files = Files::new();
+    for (name, bytes) in NAMED {
+        let written = if name.ends_with(".toml") {
+            format!("../specs/profiles/{name}")
+        } else {
+            name.to_owned()
+        };
+        files.add(written, bytes.to_vec());
+    }
+    let json = report_json(CLAIM_LEVEL2, TRUST, &files, NOW).expect("usable");
+    assert!(json.contains("\"verdict\": \"verified\""), "{json}");
+}
+
+#[wasm_bindgen_test]
+fn a_missing_named_file_is_named() {
+    let mut files = Files::new();
+    for (name, bytes) in &NAMED[1..] {
+        files.add((*name).to_owned(), bytes.to_vec());
+    }
+    assert_eq!(
+        report_json(CLAIM_LEVEL2, TRUST, &files, NOW).expect_err("the lab root is missing"),
+        "trust file: roles[2].x509_roots[0]: accreditation-root-ca.pem: not given; add the file the trust file names"
+    );
+    assert!(verify(CLAIM_LEVEL2, TRUST, &files, NOW).is_err());
+    assert!(verify(CLAIM_LEVEL2, TRUST, &self::files(), NOW).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn a_bundle_that_is_not_cbor_is_reported_invalid() {
+    let r = report(b"not a bundle");
+    assert_eq!(r["verdict"], "invalid-bundle");
+}
