@@ -238,12 +238,25 @@ impl Ledger<SqliteStore> {
         }
     }
 
-    /// Opens the ledger in `dir`.
+    /// Opens the ledger in `dir`, for reading and writing if this process may write it, else
+    /// read-only (see [`SqliteStore::open`]).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is none.
     pub fn open(dir: &Path) -> Result<Ledger, LedgerError> {
-        let store = SqliteStore::open(dir)?;
+        Self::over(SqliteStore::open(dir)?, dir)
+    }
+
+    /// Opens the ledger in `dir` for reading only, even if it could be written: every write
+    /// through it fails with [`StoreError::ReadOnly`] (see [`SqliteStore::open_read_only`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is none.
+    pub fn open_read_only(dir: &Path) -> Result<Ledger, LedgerError> {
+        Self::over(SqliteStore::open_read_only(dir)?, dir)
+    }
+
+    fn over(store: SqliteStore, dir: &Path) -> Result<Ledger, LedgerError> {
         let info = store.info()?;
         Ok(Ledger {
             store,
@@ -473,6 +486,7 @@ impl<S: Store> Ledger<S> {
         {
             return Ok(latest);
         }
+        self.store.check_writable()?;
         let root = merkle::root(&self.store, size)?;
         let cp = Checkpoint {
             origin: self.info.origin.clone(),
