@@ -105,6 +105,9 @@ impl From<LedgerError> for CliError {
             LedgerError::Key(k) => k.into(),
             LedgerError::WrongLogKey { .. } => CliError::new(e.to_string())
                 .hint("the log key must stay in the ledger directory it was created in"),
+            LedgerError::Damaged { .. } => CliError::new(e.to_string())
+                .hint("run `evledger audit` for a full report, and restore the ledger from a backup taken before the damage")
+                .code(EXIT_AUDIT_FAILED),
             other => CliError::new(other.to_string()),
         }
     }
