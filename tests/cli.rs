@@ -19,13 +19,13 @@ fn snapshot(env: &Env) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<_> = std::fs::read_dir(env.path(LEDGER))
         .unwrap()
         // The WAL index (`-shm`) is SQLite's shared-memory cache, rewritten by every reader; it
-        // holds no data. The database and its write-ahead log must not change.
+        // holds no data, and neither does an empty write-ahead log, which a read-only reader
+        // (`log`, `show`, …) leaves behind. The database and the log's content must not change.
         .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with("-shm")
+            let e = e.as_ref().unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            !(name.ends_with("-shm")
+                || (name.ends_with("-wal") && e.metadata().unwrap().len() == 0))
         })
         .map(|e| {
             let e = e.unwrap();

@@ -6,7 +6,8 @@ use super::remember::CheckpointMemory;
 use super::{CliError, outln};
 use crate::bundle::{Bundle, BundleLimits};
 use crate::export::{self, BundleOptions, Selection};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerError};
+use crate::store::StoreError;
 use crate::verify::{Verdict, VerifyOptions};
 
 /// Exit code when the trust file cannot be used.
@@ -57,8 +58,7 @@ pub fn bundle(
         attachments: export::read_attachments(attach).map_err(CliError::new)?,
         since,
     };
-    let b: Bundle = export::build(&mut ledger, &selection, &options)
-        .map_err(|e| CliError::new(e.to_string()))?;
+    let b: Bundle = export::build(&mut ledger, &selection, &options).map_err(export_error)?;
     let bytes = b.to_cbor();
     write_atomically(out, &bytes)?;
     // Signature lines other than the log's own: the witness cosignatures collected so far.
@@ -82,6 +82,20 @@ pub fn bundle(
         }
     );
     Ok(())
+}
+
+/// A failed export as the user sees it: a ledger error keeps its hint, except that on a read-only
+/// ledger the write was a checkpoint the bundle needed.
+fn export_error(e: export::ExportError) -> CliError {
+    match e {
+        export::ExportError::Ledger(LedgerError::Store(e @ StoreError::ReadOnly(_))) => {
+            CliError::new(e.to_string()).hint(
+                "no stored checkpoint covers the selection, and signing one writes to the ledger: run `evledger checkpoint` where the ledger is writable",
+            )
+        }
+        export::ExportError::Ledger(e) => e.into(),
+        other => CliError::new(other.to_string()),
+    }
 }
 
 /// Replaces a file durably, so a reader never sees half of it.
@@ -170,7 +184,7 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
 
 /// `evledger trust init`.
 pub fn trust_init(dir: &Path, out: &Path, profiles: &[String]) -> Result<(), CliError> {
-    let ledger = Ledger::open(dir)?;
+    let ledger = Ledger::open_read_only(dir)?;
     let text = crate::ledger::trust_init::trust_file_text(&ledger, profiles)?;
     let exists = || {
         CliError::new(format!("{}: file exists", out.display()))

@@ -12,6 +12,9 @@ pub const EXIT_FAILURE: i32 = 1;
 /// Exit code when `audit` finds the ledger inconsistent.
 pub const EXIT_AUDIT_FAILED: i32 = 3;
 
+/// What to do about a write to a ledger opened read-only.
+pub const READ_ONLY_HINT: &str = "writing needs write access to the ledger directory and its files (as their owner, on a read-write mount); log, show, prove, consistency, bundle, audit and trust init work without it";
+
 /// A command's failure: message, optional hint, exit code.
 #[derive(Debug)]
 pub struct CliError {
@@ -83,6 +86,7 @@ impl From<StoreError> for CliError {
             StoreError::Exists(_) => err.hint("use another --ledger directory; an existing ledger is never replaced"),
             StoreError::Duplicate { .. } => err.hint("a statement is recorded once; `evledger show ENTRY` displays it"),
             StoreError::Corrupt(_) => err.hint("run `evledger audit` for a full report"),
+            StoreError::ReadOnly(_) => err.hint(READ_ONLY_HINT),
             _ => err,
         }
     }
@@ -113,6 +117,9 @@ impl From<LedgerError> for CliError {
                 );
                 CliError::new(e.to_string()).hint(hint)
             }
+            LedgerError::Damaged { .. } => CliError::new(e.to_string())
+                .hint("run `evledger audit` for a full report, and restore the ledger from a backup taken before the damage")
+                .code(EXIT_AUDIT_FAILED),
             other => CliError::new(other.to_string()),
         }
     }

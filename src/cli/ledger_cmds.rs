@@ -19,6 +19,11 @@ fn open(dir: &Path) -> Result<Ledger, CliError> {
     Ok(Ledger::open(dir)?)
 }
 
+/// Opens the ledger for a command that only reads it: never writes, works on a read-only ledger.
+fn open_read_only(dir: &Path) -> Result<Ledger, CliError> {
+    Ok(Ledger::open_read_only(dir)?)
+}
+
 /// `evledger init`.
 pub fn init(dir: &Path, origin: &str, log_key: Option<&Path>) -> Result<(), CliError> {
     let key = log_key.map(keys::read_signing_key).transpose()?;
@@ -258,7 +263,7 @@ pub fn checkpoint(dir: &Path) -> Result<(), CliError> {
 
 /// `evledger prove`.
 pub fn prove(dir: &Path, entry: &str, size: Option<u64>, json_out: bool) -> Result<(), CliError> {
-    let ledger = open(dir)?;
+    let ledger = open_read_only(dir)?;
     let e = ledger.resolve(entry)?;
     let p = ledger.prove(&e, size)?;
     let hashes: Vec<String> = p.proof.hashes().iter().map(|h| B64.encode(h)).collect();
@@ -287,7 +292,7 @@ pub fn prove(dir: &Path, entry: &str, size: Option<u64>, json_out: bool) -> Resu
 
 /// `evledger consistency`.
 pub fn consistency(dir: &Path, old: u64, new: u64, json_out: bool) -> Result<(), CliError> {
-    let ledger = open(dir)?;
+    let ledger = open_read_only(dir)?;
     let (old_root, new_root, proof) = ledger.consistency(old, new)?;
     let hashes: Vec<String> = proof.hashes().iter().map(|h| B64.encode(h)).collect();
     if json_out {
@@ -327,7 +332,7 @@ fn entry_json(e: &StoredEntry) -> serde_json::Value {
 
 /// `evledger log`.
 pub fn log(dir: &Path, json_out: bool) -> Result<(), CliError> {
-    let ledger = open(dir)?;
+    let ledger = open_read_only(dir)?;
     let mut items = Vec::new();
     ledger.store().for_each_entry(&mut |e| {
         if json_out {
@@ -359,7 +364,7 @@ pub fn log(dir: &Path, json_out: bool) -> Result<(), CliError> {
 
 /// `evledger show`.
 pub fn show(dir: &Path, entry: &str, json_out: bool) -> Result<(), CliError> {
-    let ledger = open(dir)?;
+    let ledger = open_read_only(dir)?;
     let e = ledger.resolve(entry)?;
     let st = SignedStatement::parse(&e.statement)
         .map_err(|err| CliError::new(format!("entry {}: {err}", e.index)))?;
@@ -389,7 +394,7 @@ pub fn show(dir: &Path, entry: &str, json_out: bool) -> Result<(), CliError> {
 
 /// `evledger audit`.
 pub fn audit(dir: &Path) -> Result<(), CliError> {
-    let ledger = open(dir)?;
+    let ledger = open_read_only(dir)?;
     let total = ledger.store().size()?;
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(

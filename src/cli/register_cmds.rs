@@ -82,10 +82,12 @@ pub fn register(
         dry_run,
         local_key: None,
     };
-    let done = ledger.register(&submissions, &options).map_err(|e| {
-        let file = files[e.position].display().to_string();
-        CliError::from(e.error).prefix(&file)
-    })?;
+    let done = ledger
+        .register(&submissions, &options)
+        .map_err(|e| match e.position {
+            Some(p) => CliError::from(e.error).prefix(&files[p].display().to_string()),
+            None => CliError::from(e.error),
+        })?;
     print_registered(&done, json_out);
     let n = done.len();
     if dry_run {
@@ -273,7 +275,7 @@ pub fn signer_add(
 /// `evledger signer list`.
 pub fn signer_list(dir: &Path, json_out: bool) -> Result<(), CliError> {
     use sha2::Digest as _;
-    let ledger = Ledger::open(dir)?;
+    let ledger = Ledger::open_read_only(dir)?;
     let rules = ledger.store().signer_rules()?;
     if json_out {
         let list: Vec<_> = rules

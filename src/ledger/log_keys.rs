@@ -150,8 +150,11 @@ impl<S: Store> Ledger<S> {
     /// the old one is retired.
     ///
     /// # Errors
-    /// If the key is already a log key of this ledger, or on I/O failure.
+    /// [`crate::store::StoreError::ReadOnly`]; if the key is already a log key of this ledger,
+    /// or on I/O failure.
     pub fn add_log_key(&mut self, key: &SigningKey) -> Result<u64, LedgerError> {
+        // Before any key file is written: a read-only ledger says so, not a file system error.
+        self.store.check_writable()?;
         let public = key.verifying_key();
         if self.log_keys()?.contains(&public) {
             return Err(LedgerError::LogKey(format!(
@@ -186,11 +189,14 @@ impl<S: Store> Ledger<S> {
     /// the sizes it signed.
     ///
     /// # Errors
-    /// If it is not a log key, it is already retired, or it is the only one left.
+    /// [`crate::store::StoreError::ReadOnly`]; if it is not a log key, it is already retired, or
+    /// it is the only one left.
     pub fn retire_log_key(
         &mut self,
         key: &ed25519_dalek::VerifyingKey,
     ) -> Result<Option<PathBuf>, LedgerError> {
+        // Retiring renames a file in the ledger directory, a write like any other.
+        self.store.check_writable()?;
         let keys = self.log_keys()?;
         if !keys.contains(key) {
             return Err(LedgerError::LogKey(format!(

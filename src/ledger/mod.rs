@@ -14,8 +14,8 @@ use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
 use crate::note::NoteVerifier;
 use crate::statement;
 use crate::store::{
-    LedgerInfo, MemoryStore, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoredCheckpoint,
-    StoredEntry,
+    LedgerInfo, MemoryStore, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoreWrite,
+    StoredCheckpoint, StoredEntry,
 };
 
 pub mod audit;
@@ -23,12 +23,14 @@ mod certificates;
 pub mod cosignatures;
 pub mod export;
 mod log_keys;
+mod recompute;
 mod register;
 pub mod store;
 pub mod trust_init;
 
 pub use crate::statement::Signer;
 pub use certificates::{X5Chain, load_x5chain};
+pub use recompute::TreeDamage;
 pub use register::{RegisterError, RegisterOptions, Registered, Submission};
 
 /// File name of the log's private key inside a ledger directory.
@@ -134,6 +136,15 @@ pub enum LedgerError {
     /// No proof exists for the sizes or entry asked for (a bad request, not a damaged ledger).
     #[error("{0}")]
     NoProof(String),
+    /// The stored tree is not what the entries and the latest signed checkpoint recompute to, so
+    /// the write was refused and nothing was signed or appended.
+    #[error("refusing to {refused}: the stored log is damaged: {damage}")]
+    Damaged {
+        /// What was refused ("sign a checkpoint", "append").
+        refused: &'static str,
+        /// The first inconsistency found.
+        damage: TreeDamage,
+    },
 }
 
 /// Where a new entry landed.
@@ -254,12 +265,25 @@ impl Ledger<SqliteStore> {
         }
     }
 
-    /// Opens the ledger in `dir`.
+    /// Opens the ledger in `dir`, for reading and writing if this process may write it, else
+    /// read-only (see [`SqliteStore::open`]).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if there is none.
     pub fn open(dir: &Path) -> Result<Ledger, LedgerError> {
-        let store = SqliteStore::open(dir)?;
+        Self::over(SqliteStore::open(dir)?, dir)
+    }
+
+    /// Opens the ledger in `dir` for reading only, even if it could be written: every write
+    /// through it fails with [`StoreError::ReadOnly`] (see [`SqliteStore::open_read_only`]).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if there is none.
+    pub fn open_read_only(dir: &Path) -> Result<Ledger, LedgerError> {
+        Self::over(SqliteStore::open_read_only(dir)?, dir)
+    }
+
+    fn over(store: SqliteStore, dir: &Path) -> Result<Ledger, LedgerError> {
         let info = store.info()?;
         Ok(Ledger {
             store,
@@ -429,12 +453,14 @@ impl<S: Store> Ledger<S> {
         })
     }
 
-    /// Appends already signed statements in one transaction.
+    /// Appends already signed statements in one transaction, after checking, in it, that the
+    /// stored tree they extend is consistent with the latest signed checkpoint
+    /// (`specs/store.md`, "Fail-closed writes").
     ///
     /// # Errors
     /// [`LedgerError::Statement`] for a statement over [`statement::MAX_STATEMENT_LEN`] bytes,
-    /// which audit and every verifier would refuse for ever after; storage errors. Nothing is
-    /// written on error.
+    /// which audit and every verifier would refuse for ever after; [`LedgerError::Damaged`];
+    /// storage errors. Nothing is written on error.
     pub fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, LedgerError> {
         if let Some(e) = entries
             .iter()
@@ -442,14 +468,26 @@ impl<S: Store> Ledger<S> {
         {
             return Err(statement::StatementError::TooLarge(e.statement.len()).into());
         }
-        Ok(self.store.append_batch(entries)?)
+        let info = &self.info;
+        // The check reads through the append's own transaction, which excludes other writers:
+        // the nodes it checks are the nodes the append extends.
+        self.store.write(|tx| {
+            recompute::check_append(&*tx, info)?;
+            Ok(tx.append(entries)?)
+        })
     }
 
     /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
     /// grown (or if another process stored a checkpoint for a larger tree meanwhile).
     ///
+    /// The root signed is recomputed, never read: from the statements appended since the latest
+    /// checkpoint and the stored nodes at its size, which must fold to its signed root; every node
+    /// those statements complete must equal the stored one (`specs/store.md`, "Fail-closed
+    /// writes").
+    ///
     /// # Errors
-    /// Key, signing or storage errors.
+    /// [`StoreError::ReadOnly`]; [`LedgerError::Damaged`] naming the first inconsistency (nothing
+    /// is signed then); key, signing or storage errors.
     pub fn checkpoint(&mut self) -> Result<StoredCheckpoint, LedgerError> {
         let size = self.store.size()?;
         if let Some(latest) = self.store.latest_checkpoint()?
@@ -457,14 +495,20 @@ impl<S: Store> Ledger<S> {
         {
             return Ok(latest);
         }
-        let root = merkle::root(&self.store, size)?;
+        self.store.check_writable()?;
+        let signers = self.log_signers()?;
+        // One snapshot: the size, the latest checkpoint, the entries after it and their nodes are
+        // read together, so the root recomputed is the root of one state of the log.
+        let head = self
+            .store
+            .read_snapshot(|store| recompute::head(store, &self.info))?;
+        let (size, root) = (head.size, head.hash);
         let cp = Checkpoint {
             origin: self.info.origin.clone(),
             size,
             root,
             extensions: Vec::new(),
         };
-        let signers = self.log_signers()?;
         let mut note = cp
             .sign(&signers[0])
             .map_err(|e| LedgerError::Checkpoint(e.to_string()))?;

@@ -54,14 +54,28 @@ pub struct Registered {
 }
 
 /// Why a statement of a call was refused; nothing of the call was written.
-#[derive(Debug, thiserror::Error)]
-#[error("statement {}: {error}", .position + 1)]
+#[derive(Debug)]
 pub struct RegisterError {
-    /// Its position in the call, from 0.
-    pub position: usize,
-    /// What is wrong with it.
-    #[source]
+    /// Its position in the call, from 0; none when the refusal is not about one statement (a
+    /// damaged or read-only ledger).
+    pub position: Option<usize>,
+    /// What is wrong.
     pub error: LedgerError,
+}
+
+impl std::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "statement {}: {}", p + 1, self.error),
+            None => self.error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }
 
 /// The outcome of a write that must not be kept (a dry run), carrying what it would have done.
@@ -73,7 +87,7 @@ enum Outcome {
 impl From<StoreError> for Outcome {
     fn from(e: StoreError) -> Outcome {
         Outcome::Failed(RegisterError {
-            position: 0,
+            position: None,
             error: e.into(),
         })
     }
@@ -97,10 +111,24 @@ impl<S: Store> Ledger<S> {
         submissions: &[Submission],
         options: &RegisterOptions,
     ) -> Result<Vec<Registered>, RegisterError> {
+        let info = &self.info;
         let result = self.store.write(|tx| {
+            // The stored tree this call extends must agree with the latest signed checkpoint
+            // (`specs/store.md`, "Fail-closed writes"), read through this same transaction.
+            super::recompute::check_append(&*tx, info).map_err(|error| {
+                Outcome::Failed(RegisterError {
+                    position: None,
+                    error,
+                })
+            })?;
             let mut done = Vec::with_capacity(submissions.len());
             for (position, sub) in submissions.iter().enumerate() {
-                let at = |error: LedgerError| Outcome::Failed(RegisterError { position, error });
+                let at = |error: LedgerError| {
+                    Outcome::Failed(RegisterError {
+                        position: Some(position),
+                        error,
+                    })
+                };
                 let (entry, admitted) = admit(tx, sub, options).map_err(at)?;
                 let index = tx
                     .append(std::slice::from_ref(&entry))

@@ -343,6 +343,15 @@ pub trait Store: StoreRead {
         f: impl FnOnce(&Self) -> Result<T, E>,
     ) -> Result<T, E>;
 
+    /// Fails as [`Store::write`] would on a store opened read-only, so that a caller can refuse
+    /// before doing work (or changing files) that only a write would need.
+    ///
+    /// # Errors
+    /// [`StoreError::ReadOnly`].
+    fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Appends statements in one transaction; see [`StoreWrite::append`].
     ///
     /// # Errors

@@ -167,6 +167,10 @@ impl From<rusqlite::Error> for StoreError {
 /// The SQLite ledger store.
 pub struct SqliteStore {
     conn: Connection,
+    /// The ledger directory, named by [`StoreError::ReadOnly`].
+    dir: PathBuf,
+    /// Opened read-only: every write fails with [`StoreError::ReadOnly`].
+    read_only: bool,
 }
 
 /// A write transaction of a [`SqliteStore`] (rolled back when dropped uncommitted).
@@ -236,39 +240,173 @@ impl SqliteStore {
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            read_only: false,
+        })
     }
 
-    /// Opens an existing ledger in `dir`; never creates one.
+    /// Opens an existing ledger in `dir`; never creates one. If this process cannot write the
+    /// database (a read-only file, directory or mount, another user's ledger), the ledger is
+    /// opened read-only instead, as [`SqliteStore::open_read_only`] does, and every write fails
+    /// with [`StoreError::ReadOnly`].
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::NotALedger`], or a database error.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
-        let path = db_path(dir);
-        if !path.is_file() {
-            return Err(StoreError::NotFound(dir.to_path_buf()));
-        }
+        let path = existing_db(dir)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags)?;
-        let not_ledger = |reason: String| StoreError::NotALedger {
-            path: path.clone(),
-            reason,
-        };
-        let app: i64 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| not_ledger(e.to_string()))?;
-        if app != APPLICATION_ID {
-            return Err(not_ledger(format!("application id {app:#x}")));
+        // SQLite opens a write-protected file read-only; a read-only directory shows only when
+        // the first read needs the WAL index (`-shm`) or the journal mode is set.
+        let writable = !conn.is_readonly(rusqlite::MAIN_DB)?
+            && match identity(&conn) {
+                Ok(id) => {
+                    // Identity first: nothing is set on a database that is not a ledger.
+                    check_identity(&path, id)?;
+                    match configure(&conn) {
+                        Ok(()) => true,
+                        Err(e) if cannot_write(&e) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(e) if cannot_write(&e) => false,
+                Err(e) => return Err(not_a_ledger(&path, e)),
+            };
+        if !writable {
+            drop(conn);
+            return Self::open_read_only(dir);
         }
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version != SCHEMA_VERSION {
-            return Err(not_ledger(format!(
-                "schema version {version}, this program reads {SCHEMA_VERSION}"
-            )));
-        }
-        configure(&conn)?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            dir: dir.to_path_buf(),
+            read_only: false,
+        })
     }
+
+    /// Opens an existing ledger in `dir` for reading only; never creates one, and never writes
+    /// to the database file. Every write through the store fails with [`StoreError::ReadOnly`].
+    ///
+    /// The connection is opened with `SQLITE_OPEN_READONLY`. Reading a WAL database needs its
+    /// WAL index (`evledger.db-shm`), which SQLite creates if the directory is writable and
+    /// reads if it exists; in a read-only directory without it (a backup on a read-only mount,
+    /// another user's ledger after its last writer closed it) the database is opened
+    /// `immutable=1` instead, but only if no write-ahead log with content is beside it, since an
+    /// immutable database is read without its log.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::NotALedger`], [`StoreError::Backend`] for a
+    /// write-ahead log that cannot be read, or a database error.
+    pub fn open_read_only(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let path = existing_db(dir)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&path, flags)?;
+        let id = match identity(&conn) {
+            Ok(id) => id,
+            Err(e) if cannot_write(&e) => {
+                let wal = sibling(&path, "-wal");
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(StoreError::Backend(format!(
+                        "{}: the ledger's write-ahead log cannot be read: the directory is read-only and {} is missing; open the ledger once where it is writable, so that its log is folded into {}",
+                        wal.display(),
+                        sibling(&path, "-shm").display(),
+                        path.display()
+                    )));
+                }
+                conn = Connection::open_with_flags(
+                    immutable_uri(&path),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                identity(&conn).map_err(|e| not_a_ledger(&path, e))?
+            }
+            Err(e) => return Err(not_a_ledger(&path, e)),
+        };
+        check_identity(&path, id)?;
+        configure_read_only(&conn)?;
+        Ok(SqliteStore {
+            conn,
+            dir: dir.to_path_buf(),
+            read_only: true,
+        })
+    }
+
+    /// Whether the store was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+}
+
+/// The database file of the ledger in `dir`, which must exist.
+fn existing_db(dir: &Path) -> Result<PathBuf, StoreError> {
+    let path = db_path(dir);
+    if !path.is_file() {
+        return Err(StoreError::NotFound(dir.to_path_buf()));
+    }
+    Ok(path)
+}
+
+/// `PRAGMA application_id` and `PRAGMA user_version`: the first reads of the database.
+fn identity(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    let app = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok((app, version))
+}
+
+fn not_a_ledger(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::NotALedger {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Refuses a database that is not an evledger ledger of the schema version this program reads.
+fn check_identity(path: &Path, (app, version): (i64, i64)) -> Result<(), StoreError> {
+    let not_ledger = |reason: String| StoreError::NotALedger {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if app != APPLICATION_ID {
+        return Err(not_ledger(format!("application id {app:#x}")));
+    }
+    if version != SCHEMA_VERSION {
+        return Err(not_ledger(format!(
+            "schema version {version}, this program reads {SCHEMA_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether an error says this process may not write the database or the files beside it
+/// (`SQLITE_READONLY` and its extended codes; `SQLITE_CANTOPEN` for a `-shm` or `-wal` file
+/// that cannot be created).
+fn cannot_write(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    )
+}
+
+/// `path` with `suffix` appended to its file name (`evledger.db-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// The SQLite URI of `path` opened immutable (no locks, no WAL): `file:` and the path with every
+/// byte but unreserved ones and `/` percent-encoded (RFC 3986), then `?immutable=1`.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// WAL pages (4 KiB each) after which a commit checkpoints: 32 MiB.
@@ -276,7 +414,7 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
 
 /// Connection settings: WAL for concurrent readers, FULL sync so a committed append survives power loss,
 /// and a generous busy timeout so concurrent writers queue instead of failing.
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // The busy timeout first: even switching the journal mode may meet another writer's lock.
     conn.busy_timeout(std::time::Duration::from_secs(60))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -291,6 +429,16 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // A process that closes the ledger still checkpoints on close; crash recovery reads at
     // most this much WAL.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    Ok(())
+}
+
+/// Settings of a read-only connection: nothing that would write (the journal mode is the
+/// database's own), the same cache and busy timeout (a reader may wait while a writer recovers
+/// the WAL), and `query_only` as a second lock on the door.
+fn configure_read_only(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "query_only", true)?;
     Ok(())
 }
 
@@ -777,19 +925,31 @@ impl Store for SqliteStore {
         &mut self,
         f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.check_writable()?;
+        let read_only = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ReadOnly) => StoreError::ReadOnly(self.dir.clone()),
+            _ => e.into(),
+        };
         // IMMEDIATE takes the write lock up front: it excludes every other writer from the
         // transaction's first read to its COMMIT, so what `f` checks is what it extends.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
+            .map_err(|e| E::from(read_only(e)))?;
         let mut tx = SqliteTx { tx };
         // An error drops the transaction, which rolls everything back.
         let value = f(&mut tx)?;
         // Commit point: once COMMIT returns, the writes are durable (WAL, synchronous=FULL).
         // Before it, a crash or an error rolls them all back and the ledger is unchanged.
-        tx.tx.commit().map_err(|e| E::from(e.into()))?;
+        tx.tx.commit().map_err(|e| E::from(read_only(e)))?;
         Ok(value)
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.dir.clone()));
+        }
+        Ok(())
     }
 
     /// One read transaction, so that `f`'s reads see one snapshot and take the database's
