@@ -553,3 +553,230 @@ fn a_revocation_racing_a_registration_never_lets_the_revoked_key_in() {
     let report = evledger::audit::audit(&l, &mut |_, _| {}).unwrap();
     assert!(report.is_clean(), "{:?}", report.findings);
 }
+
+/// The vendor's side of the lab flow: a build and its PAD lab result recorded, a checkpoint, the
+/// lab result's bundle and the vendor's trust file for the lab. Returns the lab result's hash.
+fn vendor_with_lab_result(v: &Env) -> String {
+    for (from, to) in [
+        ("keys.example/release-engineer.key", "release.key"),
+        ("keys.example/product-legal.key", "legal.key"),
+    ] {
+        std::fs::copy(root().join(from), v.path(to)).unwrap();
+        chmod(&v.path(to), 0o600);
+    }
+    let rec = |kind: &str, input: &str, key: &str, iat: &str| {
+        let out = v.run(&[
+            "record",
+            kind,
+            input,
+            "--key",
+            key,
+            "--issuer",
+            "Aurelis",
+            "--subject",
+            "FG3",
+            "--iat",
+            iat,
+            "--ledger",
+            LEDGER,
+        ]);
+        out.ok().split(' ').next().unwrap().to_owned()
+    };
+    std::fs::copy(
+        root().join("examples/facegate/firmware-4.2.0.toml"),
+        v.path("fw.toml"),
+    )
+    .unwrap();
+    let fw = rec("firmware-build", "fw.toml", "release.key", "1796000000");
+    let lab = std::fs::read_to_string(root().join("examples/facegate/lab-result-pad-l2.toml"))
+        .unwrap()
+        .replace("@FW_420@", &fw);
+    v.write("lab.toml", &lab);
+    let lab_hash = rec("lab-result", "lab.toml", "legal.key", "1796000100");
+    v.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    v.run(&[
+        "bundle",
+        "--entry",
+        &lab_hash,
+        "--out",
+        "lab-result.bundle.cbor",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    v.run(&[
+        "trust",
+        "init",
+        "--out",
+        "vendor.trust.toml",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    lab_hash
+}
+
+#[test]
+fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
+    let v = vendor();
+    let lab_hash = vendor_with_lab_result(&v);
+    let lab = org(&[
+        ("keys.example/lab.key", "lab.key"),
+        ("keys.example/lab-cert.pem", "lab-cert.pem"),
+        ("keys.example/accreditation-root-ca.pem", "root.pem"),
+    ]);
+    for f in ["lab-result.bundle.cbor", "vendor.trust.toml"] {
+        std::fs::copy(v.path(f), lab.path().join(f)).unwrap();
+    }
+    let countersign = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "countersign",
+            "--bundle",
+            "lab-result.bundle.cbor",
+            &lab_hash,
+            "--key",
+            "lab.key",
+            "--cert",
+            "lab-cert.pem",
+            "--statement",
+            "Results as issued in report KBL-PAD-2026-0142",
+            "--iat",
+            "1796000200",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        run_in(lab.path(), &args)
+    };
+    // With the vendor's trust file, in the lab's own directory: no ledger there.
+    let out = countersign(&["--trust", "vendor.trust.toml"], "kbl-0142.cose");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("verified: entry 1"), "{out:?}");
+    let cs = std::fs::read(lab.path().join("kbl-0142.cose")).unwrap();
+    assert_eq!(out.stdout, format!("{}\n", sha256_hex(&cs)));
+    assert!(!lab.path().join("ledger").exists());
+    // With only the vendor's log key pinned, the same bytes (same key, input and --iat).
+    let vkey = evledger::note::NoteVerifier::new(
+        "aurelis.example/evidence-log",
+        evledger::keys::read_verifying_key(&root().join("keys.example/log.key.pub")).unwrap(),
+    )
+    .unwrap()
+    .to_string();
+    let out = countersign(&["--log-key", &vkey], "kbl-0142-b.cose");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("the entry's signer was not checked"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(lab.path().join("kbl-0142-b.cose")).unwrap(),
+        cs
+    );
+
+    // A tampered bundle, or another log's key, is refused and nothing is written.
+    let mut bad = std::fs::read(lab.path().join("lab-result.bundle.cbor")).unwrap();
+    let at = bad.len() - 40;
+    bad[at] ^= 1;
+    std::fs::write(lab.path().join("lab-result.bundle.cbor"), &bad).unwrap();
+    let out = countersign(&["--trust", "vendor.trust.toml"], "bad.cose");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("is not countersigned"), "{out:?}");
+    assert!(!lab.path().join("bad.cose").exists());
+    std::fs::copy(
+        v.path("lab-result.bundle.cbor"),
+        lab.path().join("lab-result.bundle.cbor"),
+    )
+    .unwrap();
+    let other = evledger::note::NoteVerifier::new(
+        "aurelis.example/evidence-log",
+        SigningKey::from_bytes(&[8; 32]).verifying_key(),
+    )
+    .unwrap()
+    .to_string();
+    let out = countersign(&["--log-key", &other], "bad.cose");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!lab.path().join("bad.cose").exists());
+
+    // The vendor admits the accreditation body's root and registers the file, with a receipt.
+    std::fs::copy(lab.path().join("kbl-0142.cose"), v.path("kbl-0142.cose")).unwrap();
+    std::fs::copy(
+        root().join("keys.example/accreditation-root-ca.pem"),
+        v.path("root.pem"),
+    )
+    .unwrap();
+    v.run(&[
+        "signer",
+        "add",
+        "--kinds",
+        "countersignature",
+        "--x509-root",
+        "root.pem",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let out = v.run(&[
+        "register",
+        "kbl-0142.cose",
+        "--receipt",
+        "receipts",
+        "--ledger",
+        LEDGER,
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!("{} 2\n", sha256_hex(&cs)));
+    let receipt = v.path("receipts/kbl-0142.cose.receipt.cbor");
+    assert!(receipt.is_file(), "{out:?}");
+
+    // The lab checks its receipt offline, with the vendor's trust file and its own root.
+    std::fs::copy(&receipt, lab.path().join("receipt.cbor")).unwrap();
+    let mut trust = std::fs::read_to_string(lab.path().join("vendor.trust.toml")).unwrap();
+    trust.push_str(
+        "\n[[roles]]\nname = \"lab\"\nkinds = [\"countersignature\"]\nx509_roots = [\"root.pem\"]\n",
+    );
+    std::fs::write(lab.path().join("lab.trust.toml"), trust).unwrap();
+    let out = run_in(
+        lab.path(),
+        &[
+            "verify",
+            "receipt.cbor",
+            "--receipt",
+            "--trust",
+            "lab.trust.toml",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with("RECEIPT: checked the checkpoint"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("judges no claim against policy"),
+        "{out:?}"
+    );
+    // The receipt holds the countersignature and the lab result it cites.
+    let b = evledger::bundle::Bundle::parse(
+        &std::fs::read(&receipt).unwrap(),
+        &evledger::bundle::BundleLimits::default(),
+    )
+    .unwrap();
+    let mut indexes: Vec<u64> = b.entries.iter().map(|e| e.index).collect();
+    indexes.sort();
+    assert!(indexes.contains(&1) && indexes.contains(&2), "{indexes:?}");
+    // A receipt whose proof was tampered with fails.
+    let mut bad = std::fs::read(&receipt).unwrap();
+    let at = bad.len() - 10;
+    bad[at] ^= 1;
+    std::fs::write(lab.path().join("receipt.cbor"), &bad).unwrap();
+    let out = run_in(
+        lab.path(),
+        &[
+            "verify",
+            "receipt.cbor",
+            "--receipt",
+            "--trust",
+            "lab.trust.toml",
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+}

@@ -237,9 +237,14 @@ fn an_existing_file_is_never_replaced_without_force() {
     // Into a directory that does not exist: the system's error, and nothing written.
     let out = env.run(&sign_args(INPUT, "100", "no/such/dir/fw.cose"));
     assert_eq!((out.code, out.stdout.as_str()), (1, ""));
-    assert_eq!(
-        out.stderr,
-        "error: no/such/dir/fw.cose: No such file or directory (os error 2)\n"
+    // The message names the file, the step that failed and the system's reason.
+    assert!(
+        out.stderr
+            .starts_with("error: no/such/dir/fw.cose: creating no/such/dir/.fw.cose.")
+            && out
+                .stderr
+                .ends_with(".tmp: No such file or directory (os error 2)\n"),
+        "{out:?}"
     );
     assert_eq!(listing(&env), ["fw.cose", INPUT, KEY]);
 }

@@ -104,12 +104,16 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError
         .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
 }
 
+/// What a receipt's verification says it checked and did not.
+const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log key (and witnesses, if the trust file asks), each entry's inclusion, signature, signer and citations; a receipt judges no claim against policy profiles (that is `evledger verify` of a buyer's bundle)";
+
 /// `evledger verify`.
 pub fn verify(
     file: &Path,
     trust: &Path,
     json: bool,
     remember: Option<&Path>,
+    receipt: bool,
 ) -> Result<(), CliError> {
     let trust = super::trust_file::load(trust).map_err(|e| e.code(EXIT_BAD_TRUST))?;
     let bytes = read_bundle(file)?;
@@ -131,12 +135,25 @@ pub fn verify(
             .recall_for(cp)
             .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
     }
-    let report = crate::verify::verify_bundle_with(&bytes, &trust, &trust.profiles, &options);
+    // A receipt proves registration: its signer checks that the statement is in the log, signed
+    // and resolvable; judging claims against profiles is the buyer's verification, not this one.
+    let profiles = if receipt {
+        &[][..]
+    } else {
+        &trust.profiles[..]
+    };
+    let report = crate::verify::verify_bundle_with(&bytes, &trust, profiles, &options);
     // The report first: a failure to remember must not hide what was verified.
     if json {
         outln!("{}", report.to_json());
     } else {
+        if receipt {
+            outln!("{RECEIPT_NOTE}");
+        }
         outln!("{}", report.render().trim_end());
+    }
+    if receipt && json {
+        eprintln!("{RECEIPT_NOTE}");
     }
     if let (Some(m), Some(cp)) = (&memory, &checkpoint)
         && matches!(report.verdict, Verdict::Verified | Verdict::PolicyNotMet)

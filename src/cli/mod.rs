@@ -195,11 +195,16 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Countersign an entry: append a countersignature endorsing it, signed with your own key.
+    /// Countersign an entry: endorse it with your own key (and certificate).
     ///
+    /// In the ledger's directory, the countersignature is appended directly. A lab or auditor
+    /// without access to the vendor's ledger uses --bundle: the vendor's bundle holding the entry
+    /// is verified first against --trust (or at least the pinned --log-key), then the
+    /// countersignature is written to --out for the vendor to `evledger register`.
     /// With --cert, the statement carries your certificate (COSE x5chain) so that buyers can
     /// check it against the accreditation body's root; the certificate's key must be --key's and
     /// it must be valid at the signing time.
+    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out kbl-0142.cose
     /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
     Countersign {
         /// The entry to endorse (hash or index).
@@ -219,6 +224,28 @@ pub enum Command {
         /// How to sign.
         #[command(flatten)]
         signing: SigningArgs,
+        /// The vendor's bundle holding the entry: verify it, then write the countersignature to
+        /// --out instead of appending it (no ledger needed).
+        #[arg(long, value_name = "FILE", requires = "out")]
+        bundle: Option<PathBuf>,
+        /// The vendor's trust file, to verify --bundle with.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "bundle",
+            conflicts_with = "log_key"
+        )]
+        trust: Option<PathBuf>,
+        /// The vendor log's C2SP verifier key (or a file holding it), to verify --bundle with
+        /// when there is no trust file.
+        #[arg(long, value_name = "VKEY", requires = "bundle")]
+        log_key: Option<String>,
+        /// The countersignature statement file to write (with --bundle).
+        #[arg(long, value_name = "FILE", requires = "bundle")]
+        out: Option<PathBuf>,
+        /// Replace --out if it exists.
+        #[arg(long, requires = "out")]
+        force: bool,
         /// Run every check and write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -382,6 +409,8 @@ pub enum Command {
     ///
     /// Exit codes: 0 verified, 1 verification failed, 2 unusable trust file or usage error,
     /// 3 invalid bundle, 4 policy not met.
+    /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml
+    /// Example: evledger verify fw-4210.cose.receipt.cbor --receipt --trust vendor.trust.toml
     Verify {
         /// The bundle file.
         file: PathBuf,
@@ -395,6 +424,10 @@ pub enum Command {
         /// extend the newest one remembered (`evledger bundle --since`), or verification fails.
         #[arg(long, value_name = "DIR")]
         remember: Option<PathBuf>,
+        /// FILE is a registration receipt (`evledger register --receipt`): check that its
+        /// statements are in the log, signed and resolvable, without judging policy.
+        #[arg(long)]
+        receipt: bool,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -657,9 +690,38 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer,
             subject,
             signing,
+            bundle: Some(bundle),
+            trust,
+            log_key,
+            out: Some(out),
+            force,
+            dry_run,
+            ..
+        } => sign_cmds::countersign_detached(&sign_cmds::DetachedCountersign {
+            bundle: &bundle,
+            entry: &entry,
+            trust: trust.as_deref(),
+            log_key: log_key.as_deref(),
+            statement: &statement,
+            report_sha256: report_sha256.as_deref(),
+            issuer: issuer.as_deref(),
+            subject: subject.as_deref(),
+            signing: &signing,
+            out: &out,
+            force,
+            dry_run,
+        }),
+        Command::Countersign {
+            entry,
+            statement,
+            report_sha256,
+            issuer,
+            subject,
+            signing,
             dry_run,
             json,
             dir,
+            ..
         } => ledger_cmds::countersign(
             &dir.ledger,
             &entry,
@@ -761,7 +823,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             trust,
             json,
             remember,
-        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref()),
+            receipt,
+        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref(), receipt),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
         }

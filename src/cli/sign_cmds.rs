@@ -106,68 +106,209 @@ fn exists(path: &Path) -> CliError {
     .hint("choose another --out file, or pass --force to replace it")
 }
 
-/// Writes `bytes` to `path` so that a reader sees either no file (or the old one) or the whole
-/// statement, and returns once it is durable: a temporary file beside `path` is written and
-/// synced, then linked to `path` (which fails if `path` exists) or, with `replace`, renamed over
-/// it, and the directory is synced.
-fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
-    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
-    let name = path
-        .file_name()
-        .ok_or_else(|| CliError::new(format!("{}: not a file name", path.display())))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Writes `bytes` to `path` durably (`crate::durable`): a new file never replaces an existing
+/// one; with `replace`, an existing file is replaced whole.
+pub(super) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), CliError> {
+    let written = if replace {
+        crate::durable::replace(path, bytes)
+    } else {
+        crate::durable::create_new(path, bytes, 0o644)
     };
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(err)?;
-        f.write_all(bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        if replace {
-            std::fs::rename(&tmp, path).map_err(err)?;
+    written.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            exists(path)
         } else {
-            match std::fs::hard_link(&tmp, path) {
-                // The statement is in place under both names: drop the temporary one before
-                // the directory is synced.
-                Ok(()) => {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return Err(exists(path));
-                }
-                // A file system without hard links: check, then rename. Another writer could
-                // slip in between the two, which the link above rules out where it works.
-                Err(_) if path.symlink_metadata().is_ok() => return Err(exists(path)),
-                Err(_) => std::fs::rename(&tmp, path).map_err(err)?,
-            }
+            CliError::new(format!("{}: {e}", path.display()))
         }
-        sync_dir(dir).map_err(err)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    })
 }
 
-/// Flushes a directory's entries (the new name) to stable storage.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::fs::File::open(dir)?.sync_all()
+/// What `evledger countersign --bundle` was asked to endorse, and how.
+pub struct DetachedCountersign<'a> {
+    /// The bundle holding the entry, as the vendor sent it.
+    pub bundle: &'a Path,
+    /// The entry to endorse: its hash, or its log index, within the bundle.
+    pub entry: &'a str,
+    /// The vendor's trust file, if the countersigner has one.
+    pub trust: Option<&'a Path>,
+    /// The vendor log's verifier key (or a file holding it), when there is no trust file.
+    pub log_key: Option<&'a str>,
+    /// What the countersigner attests.
+    pub statement: &'a str,
+    /// SHA-256 of the report the entry matches.
+    pub report_sha256: Option<&'a str>,
+    /// CWT iss (default: the certificate's subject).
+    pub issuer: Option<&'a str>,
+    /// CWT sub (default: "countersignature of ENTRY").
+    pub subject: Option<&'a str>,
+    /// How to sign.
+    pub signing: &'a SigningArgs,
+    /// The statement file to write.
+    pub out: &'a Path,
+    /// Replace `out` if it exists.
+    pub force: bool,
+    /// Check everything and write nothing.
+    pub dry_run: bool,
+}
+
+/// `evledger countersign --bundle`: verify the vendor's bundle, then sign a countersignature of
+/// one of its entries into a statement file the vendor registers. No ledger is needed.
+pub fn countersign_detached(a: &DetachedCountersign<'_>) -> Result<(), CliError> {
+    use crate::bundle::{Bundle, BundleLimits};
+    use crate::verify::{Outcome, Step, VerifyOptions, verify_bundle_with};
+    if !a.dry_run && !a.force && a.out.symlink_metadata().is_ok() {
+        return Err(exists(a.out));
     }
-    // Other platforms offer no portable directory fsync; the rename or link is still atomic.
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
+    let bytes = std::fs::read(a.bundle)
+        .map_err(|e| CliError::new(format!("{}: {e}", a.bundle.display())))?;
+    let (trust, with_roles) = match (a.trust, a.log_key) {
+        (Some(path), _) => (super::trust_file::load(path)?, true),
+        (None, Some(vkey)) => {
+            let key = super::witness_cmds::parse_log_key(vkey)?;
+            let text = format!("version = 1\n[log]\nkeys = [\"{key}\"]\n");
+            let trust = crate::trust::TrustFile::parse(&text, "--log-key", &|n: &str| {
+                Err(format!("{n}: not available"))
+            })
+            .map_err(|e| CliError::new(format!("--log-key: {e}")))?;
+            (trust, false)
+        }
+        (None, None) => {
+            return Err(
+                CliError::new("--bundle needs --trust FILE or --log-key VKEY").hint(
+                    "pin the vendor's log key: its trust file, or the verifier key it publishes",
+                ),
+            );
+        }
+    };
+    let bundle = Bundle::parse(&bytes, &BundleLimits::default())
+        .map_err(|e| CliError::new(format!("{}: {e}", a.bundle.display())))?;
+    let target = bundle
+        .entries
+        .iter()
+        .find(|e| {
+            hex::encode(&crate::statement::entry_hash(&e.statement)) == a.entry
+                || a.entry.parse::<u64>().is_ok_and(|i| i == e.index)
+        })
+        .ok_or_else(|| {
+            CliError::new(format!(
+                "{}: no entry {} in this bundle",
+                a.bundle.display(),
+                a.entry
+            ))
+            .hint("name the entry by its entry hash or log index, as the vendor's bundle lists it (`evledger verify BUNDLE` prints them)")
+        })?;
+    let target_hash = crate::statement::entry_hash(&target.statement);
+    let report = verify_bundle_with(
+        &bytes,
+        &trust,
+        &trust.profiles,
+        &VerifyOptions {
+            now: Some(super::now()),
+            ..VerifyOptions::default()
+        },
+    );
+    // What must hold before anyone endorses the entry: the bundle and its checkpoint under the
+    // pinned log key, the witnesses the trust file asks for, and the entry's inclusion; with a
+    // trust file, also the entry's signature, its signer's role and its citations.
+    let required = |c: &crate::verify::Check| match c.step {
+        Step::Parse | Step::Checkpoint | Step::Witnesses | Step::Consistency => true,
+        Step::Inclusion => c.entry.is_none_or(|e| e == target.index),
+        Step::Signature | Step::Signer | Step::References => {
+            with_roles && c.entry == Some(target.index)
+        }
+        Step::Sigstore | Step::Policy => false,
+    };
+    let failed: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail && required(c))
+        .map(|c| format!("{}: {}", c.step.name(), c.message))
+        .collect();
+    let included = report.checks.iter().any(|c| {
+        c.step == Step::Inclusion && c.entry == Some(target.index) && c.outcome == Outcome::Pass
+    });
+    if !failed.is_empty() || !included {
+        let mut msg = format!(
+            "{}: the bundle does not verify, so entry {} is not countersigned",
+            a.bundle.display(),
+            target.index
+        );
+        for f in &failed {
+            msg.push_str("\n  ");
+            msg.push_str(f);
+        }
+        return Err(CliError::new(msg).hint(
+            "ask the vendor for a bundle that verifies against its pinned log key (`evledger verify BUNDLE --trust TRUST` shows every check)",
+        ));
     }
+    let others = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail && !required(c))
+        .count();
+    eprintln!(
+        "verified: entry {} ({}) is in the log {} at tree size {}{}",
+        target.index,
+        hex::encode(&target_hash),
+        report.origin.as_deref().unwrap_or("?"),
+        report.tree_size.unwrap_or(0),
+        if with_roles {
+            ", signed by a signer the trust file accepts for its kind"
+        } else {
+            " (only the log key is pinned: the entry's signer was not checked)"
+        }
+    );
+    if others > 0 {
+        eprintln!(
+            "note: {others} other check(s) of the bundle failed (policy, other entries); they do not concern this countersignature"
+        );
+    }
+    let mut body =
+        serde_json::json!({"target": hex::encode(&target_hash), "statement": a.statement});
+    if let Some(r) = a.report_sha256 {
+        body["report_sha256"] = serde_json::json!(r);
+    }
+    let evidence = Evidence::from_input(
+        "countersignature",
+        &body.to_string(),
+        crate::evidence::InputFormat::Json,
+    )?;
+    let s = signing(a.signing)?;
+    let issuer = match (a.issuer, &s.cert_subject) {
+        (Some(i), _) => i.to_owned(),
+        (None, Some(cert)) => cert.clone(),
+        (None, None) => {
+            return Err(CliError::new("--issuer is required without --cert")
+                .hint("name the countersigning organisation, e.g. --issuer \"Kestrel Biometric Test Lab\""));
+        }
+    };
+    let subject = a
+        .subject
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("countersignature of {}", hex::encode(&target_hash)));
+    let signer = Signer {
+        key: &s.key,
+        issuer: &issuer,
+        subject: &subject,
+        x5chain: s.x5chain,
+    };
+    let signed = signer
+        .sign(&evidence, s.issued_at)
+        .map_err(|e| CliError::new(e.to_string()))?;
+    if a.dry_run {
+        eprintln!(
+            "dry run: the countersignature would be {} bytes with entry hash {}; nothing was written",
+            signed.bytes.len(),
+            hex::encode(&signed.entry_hash)
+        );
+        return Ok(());
+    }
+    write_file(a.out, &signed.bytes, a.force)?;
+    outln!("{}", hex::encode(&signed.entry_hash));
+    eprintln!(
+        "wrote {} (countersignature, {} bytes): hand it to the vendor, who registers it with `evledger register`",
+        a.out.display(),
+        signed.bytes.len()
+    );
+    Ok(())
 }

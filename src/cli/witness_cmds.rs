@@ -34,7 +34,7 @@ fn read_text(path: &Path) -> Result<String, CliError> {
 }
 
 /// A C2SP verifier key given as the key itself or as a file holding it on one line.
-fn parse_log_key(arg: &str) -> Result<NoteVerifier, CliError> {
+pub(super) fn parse_log_key(arg: &str) -> Result<NoteVerifier, CliError> {
     let direct = NoteVerifier::parse(arg);
     if let Ok(v) = direct {
         return Ok(v);
