@@ -77,14 +77,27 @@ step "the log signs a checkpoint over the builds; the buyer keeps it ($out/build
 evl checkpoint >"$out/builds.checkpoint"
 cat "$out/builds.checkpoint"
 
-step "product/legal records the lab's PAD result; the lab countersigns it with its own key and certificate"
+step "product/legal records the lab's PAD result and sends the lab a bundle of it"
 lab=$(record lab-result lab-result-pad-l2.toml product-legal.key \
         "Aurelis Security Systems" "FaceGate 3D 4.2.0 on FG3-100: PAD report KBL-PAD-2026-0142")
-csig=$(evl countersign "$lab" --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
-        --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-PAD-2026-0142" \
-        --statement "Results as issued in report KBL-PAD-2026-0142" | cut -d' ' -f1)
 echo "lab result:       $lab" >&2
-echo "countersignature: $csig" >&2
+evl checkpoint >/dev/null
+evl bundle --entry "$lab" --out "$out/lab-result.bundle.cbor"
+log_vkey=$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')
+
+step "the lab, in its own directory with its own key, checks the bundle and countersigns the entry"
+labdir=$tmp/kestrel-lab
+mkdir -p "$labdir"
+cp "$out/lab-result.bundle.cbor" "$labdir/"
+evl countersign --bundle "$labdir/lab-result.bundle.cbor" "$lab" --log-key "$log_vkey" \
+    --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
+    --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-PAD-2026-0142" \
+    --statement "Results as issued in report KBL-PAD-2026-0142" --out "$labdir/kbl-0142.cose" >/dev/null
+
+step "the vendor admits the accreditation body's root for countersignatures and registers the lab's file"
+evl signer add --kinds countersignature --x509-root "$keys/accreditation-root-ca.pem"
+csig=$(evl register "$labdir/kbl-0142.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+echo "countersignature: $csig (receipt for the lab in $out/receipts)" >&2
 
 step "product/legal records the claims as published, with the evidence they cite"
 claim2=$(record claim claim-pad-level2.toml product-legal.key \
