@@ -19,19 +19,22 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         out.status.success(),
         "walkthrough failed:\n{stdout}\n{stderr}"
     );
-    // Every kind was recorded.
-    for kind in [
-        "firmware-build",
-        "lab-result",
-        "countersignature",
-        "claim",
-        "incident",
-    ] {
+    // Every kind was recorded; the lab's countersignature was signed apart and registered.
+    for kind in ["firmware-build", "lab-result", "claim", "incident"] {
         assert!(
             stderr.contains(&format!("recorded {kind} at index")),
             "{kind} not recorded:\n{stderr}"
         );
     }
+    assert!(
+        stderr.contains("kbl-0142.cose (countersignature,")
+            && stderr.contains("registered 1 statement(s)"),
+        "countersignature not signed apart and registered:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("receipts/kbl-0142.cose.receipt.cbor"),
+        "{stderr}"
+    );
     assert!(stdout.contains("ok: 7 entries"), "audit:\n{stdout}");
     assert!(stdout.contains("VERIFIED: 6 entries"), "{stdout}");
     assert!(stdout.contains("POLICY NOT MET"), "{stdout}");
