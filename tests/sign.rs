@@ -333,7 +333,8 @@ fn bad_input_key_or_labels_are_refused_and_nothing_is_written() {
         "error: --iat: must not be before 1970\n",
     );
 
-    // A Sigstore citation needs its bundle, which a statement file cannot carry.
+    // A sigstore table typed in by hand is refused: `sign` fills it in only after verifying the
+    // bundle given with --sigstore-bundle (feature `sigstore`).
     env.write(
         "sigstore.toml",
         &format!(
@@ -344,7 +345,11 @@ fn bad_input_key_or_labels_are_refused_and_nothing_is_written() {
     sign_refused(
         &env,
         &sign_args("sigstore.toml", "100", "fw.cose"),
-        "error: sigstore.toml: the firmware build cites a Sigstore bundle, which a statement file cannot carry\nhint: remove the sigstore table; a build is recorded with its Sigstore bundle by `evledger record --sigstore-bundle` (feature `sigstore`) on the ledger host\n",
+        if cfg!(feature = "sigstore") {
+            "error: sigstore.toml: the firmware build cites a Sigstore bundle, but --sigstore-bundle was not given\nhint: remove the sigstore table and pass --sigstore-bundle FILE --trusted-root FILE --identity ID --oidc-issuer URL; evledger verifies the bundle and fills the table in\n"
+        } else {
+            "error: sigstore.toml: the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it\nhint: use an evledger built with `--features sigstore`\n"
+        },
     );
 
     // The same refusal for a statement to stdout: nothing on stdout.

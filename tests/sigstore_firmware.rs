@@ -324,3 +324,96 @@ fn a_hand_written_sigstore_table_is_refused() {
         out.stderr
     );
 }
+
+/// A CI job signs a build citing its cosign bundle (verified where it is signed); the vendor
+/// registers the statement with the bundle as a document and re-verifies it against its pinned
+/// trusted root; without either, registration is refused and nothing is written.
+#[test]
+fn a_build_signed_apart_with_its_sigstore_bundle_is_registered_with_it() {
+    let env = setup(&["happy-path-v0.3"]);
+    let mut args = vec![
+        "sign",
+        "firmware-build",
+        "fw-a.toml",
+        "--key",
+        common::KEY,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FaceGate 3D 4.2.0",
+        "--iat",
+        "1773139800",
+        "--out",
+        "fw.cose",
+    ];
+    args.extend([
+        "--sigstore-bundle",
+        "happy-path-v0.3.sigstore.json",
+        "--trusted-root",
+        "trusted_root.json",
+        "--identity",
+        IDENTITY,
+        "--oidc-issuer",
+        ISSUER,
+    ]);
+    let out = env.run(&args);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("register it with --document"),
+        "{out:?}"
+    );
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("keys.example/release-engineer.key.pub"),
+        env.path("release.pub"),
+    )
+    .unwrap();
+    env.run(&[
+        "signer",
+        "add",
+        "--kinds",
+        "firmware-build",
+        "--key",
+        "release.pub",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let register = |extra: &[&str]| {
+        let mut a = vec!["register", "fw.cose", "--ledger", LEDGER];
+        a.extend_from_slice(extra);
+        env.run(&a)
+    };
+    let out = register(&["--trusted-root", "trusted_root.json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("which this call does not carry"),
+        "{out:?}"
+    );
+    let out = register(&["--document", "happy-path-v0.3.sigstore.json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("which no --trusted-root file is"),
+        "{out:?}"
+    );
+    assert!(env.log().is_empty());
+    let out = register(&[
+        "--document",
+        "happy-path-v0.3.sigstore.json",
+        "--trusted-root",
+        "trusted_root.json",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // The ledger keeps the bundle, so a bundle of the build attaches it for the buyer.
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
+        .ok();
+    let b = Bundle::parse(
+        &std::fs::read(env.path("b.cbor")).unwrap(),
+        &BundleLimits::default(),
+    )
+    .unwrap();
+    let bundle_hash =
+        sha256_hex(&std::fs::read(env.path("happy-path-v0.3.sigstore.json")).unwrap());
+    assert!(b.attachments.contains_key(&bundle_hash));
+}

@@ -131,7 +131,7 @@ pub struct RecordArgs<'a> {
 /// Without the `sigstore` feature: a firmware build that cites a Sigstore bundle is refused,
 /// since this build cannot verify it.
 #[cfg(not(feature = "sigstore"))]
-fn sigstore_documents(
+pub(super) fn sigstore_documents(
     evidence: Evidence,
     _args: &SigstoreRecordArgs,
 ) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
@@ -147,7 +147,7 @@ fn sigstore_documents(
 }
 
 #[cfg(feature = "sigstore")]
-use super::sigstore_cmds::cite as sigstore_documents;
+pub(super) use super::sigstore_cmds::cite as sigstore_documents;
 
 /// `evledger record`.
 pub fn record(dir: &Path, r: &RecordArgs<'_>, json_out: bool) -> Result<(), CliError> {

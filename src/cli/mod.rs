@@ -188,6 +188,10 @@ pub enum Command {
         /// How to sign.
         #[command(flatten)]
         signing: SigningArgs,
+        /// A Sigstore signature to verify and cite (feature `sigstore`); the vendor then
+        /// registers the statement with the bundle as --document.
+        #[command(flatten)]
+        sigstore: SigstoreRecordArgs,
         /// The statement file to write (binary COSE_Sign1), or - for stdout.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -272,6 +276,10 @@ pub enum Command {
         /// A document a statement cites by SHA-256, kept in the ledger (e.g. a Sigstore bundle); repeatable.
         #[arg(long, value_name = "FILE")]
         document: Vec<PathBuf>,
+        /// The pinned trusted_root.json that firmware builds citing a Sigstore bundle are
+        /// re-verified against before they are registered (feature `sigstore`); repeatable.
+        #[arg(long, value_name = "FILE")]
+        trusted_root: Vec<PathBuf>,
         /// Write a receipt for each statement into DIR: the entry with what it cites, proved against
         /// a checkpoint signed now, which its signer checks offline with `evledger verify --receipt`.
         #[arg(long, value_name = "DIR", conflicts_with = "dry_run")]
@@ -672,6 +680,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer,
             subject,
             signing,
+            sigstore,
             out,
             force,
         } => sign_cmds::sign(&sign_cmds::SignArgs {
@@ -680,6 +689,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             issuer: &issuer,
             subject: &subject,
             signing: &signing,
+            sigstore: &sigstore,
             out: &out,
             force,
         }),
@@ -736,6 +746,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Register {
             files,
             document,
+            trusted_root,
             receipt,
             dry_run,
             json,
@@ -744,6 +755,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             &dir.ledger,
             &files,
             &document,
+            &trusted_root,
             receipt.as_deref(),
             dry_run,
             json,

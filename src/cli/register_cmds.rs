@@ -59,6 +59,7 @@ pub fn register(
     dir: &Path,
     inputs: &[PathBuf],
     documents: &[PathBuf],
+    trusted_roots: &[PathBuf],
     receipts: Option<&Path>,
     dry_run: bool,
     json_out: bool,
@@ -77,6 +78,9 @@ pub fn register(
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     attach_documents(&mut submissions, &files, documents)?;
+    for (sub, file) in submissions.iter().zip(&files) {
+        check_sigstore(sub, trusted_roots).map_err(|e| e.prefix(&file.display().to_string()))?;
+    }
     let mut ledger = Ledger::open(dir)?;
     let options = RegisterOptions {
         dry_run,
@@ -137,6 +141,91 @@ fn write_receipts(
             ))
         })?;
         eprintln!("wrote {} (checkpoint at size {})", path.display(), cp.size);
+    }
+    Ok(())
+}
+
+/// The firmware build a statement carries, if it is one that cites a Sigstore bundle.
+fn sigstore_build(sub: &Submission) -> Option<crate::evidence::FirmwareBuild> {
+    let st = crate::statement::SignedStatement::parse(&sub.statement).ok()?;
+    match crate::evidence::Evidence::from_payload(&st.header().kind, st.payload()).ok()? {
+        crate::evidence::Evidence::FirmwareBuild(fb) if fb.sigstore.is_some() => Some(fb),
+        _ => None,
+    }
+}
+
+/// Re-verifies the Sigstore bundle a firmware build cites, offline, as `record --sigstore-bundle`
+/// does before recording: the bundle (and managed key) must come with the statement
+/// (`--document`), and the trusted root it names by digest among `--trusted-root`.
+#[cfg(feature = "sigstore")]
+fn check_sigstore(sub: &Submission, trusted_roots: &[PathBuf]) -> Result<(), CliError> {
+    use sha2::Digest as _;
+    let Some(fb) = sigstore_build(sub) else {
+        return Ok(());
+    };
+    let Some(sg) = fb.sigstore.as_ref() else {
+        return Ok(());
+    };
+    let find = |digest: &[u8; 32]| {
+        sub.documents
+            .iter()
+            .find(|d| <[u8; 32]>::from(sha2::Sha256::digest(d)) == *digest)
+    };
+    let bundle = find(&sg.bundle_sha256.0).ok_or_else(|| {
+        CliError::new(format!(
+            "the firmware build cites Sigstore bundle {}, which this call does not carry",
+            hex::encode(&sg.bundle_sha256.0)
+        ))
+        .hint("pass the bundle with --document FILE (and a managed key with another --document)")
+    })?;
+    let key = match &sg.key_sha256 {
+        Some(k) => Some(find(&k.0).ok_or_else(|| {
+            CliError::new(format!(
+                "the firmware build cites the managed Sigstore key {}, which this call does not carry",
+                hex::encode(&k.0)
+            ))
+            .hint("pass the key (SubjectPublicKeyInfo DER) with --document FILE")
+        })?),
+        None => None,
+    };
+    let mut root = None;
+    for path in trusted_roots {
+        let bytes = read_input(path)?;
+        if <[u8; 32]>::from(sha2::Sha256::digest(&bytes)) == sg.trusted_root_sha256.0 {
+            root = Some(bytes);
+        }
+    }
+    let root = root.ok_or_else(|| {
+        CliError::new(format!(
+            "the firmware build's Sigstore bundle was verified against trusted root {}, which no --trusted-root file is",
+            hex::encode(&sg.trusted_root_sha256.0)
+        ))
+        .hint("pass the trusted_root.json you pin with --trusted-root FILE")
+    })?;
+    let cited = crate::sigstore::CitedBytes {
+        bundle,
+        trusted_root: &root,
+        key: key.map(Vec::as_slice),
+    };
+    let (report, artifact) = crate::sigstore::verify_citation(&fb, cited, super::now())
+        .map_err(|e| CliError::new(e.to_string()))?;
+    if let Some(e) = &report.error {
+        return Err(CliError::new(format!(
+            "the cited Sigstore bundle does not verify over artifact {artifact}: {e}"
+        )));
+    }
+    Ok(())
+}
+
+/// Without the `sigstore` feature a firmware build citing a Sigstore bundle is refused, as
+/// `record` refuses it: this build cannot verify the bundle.
+#[cfg(not(feature = "sigstore"))]
+fn check_sigstore(sub: &Submission, _trusted_roots: &[PathBuf]) -> Result<(), CliError> {
+    if sigstore_build(sub).is_some() {
+        return Err(CliError::new(
+            "the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it",
+        )
+        .hint("use an evledger built with `--features sigstore`"));
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct SignArgs<'a> {
     pub subject: &'a str,
     /// How to sign.
     pub signing: &'a SigningArgs,
+    /// A Sigstore signature to verify and cite.
+    pub sigstore: &'a super::SigstoreRecordArgs,
     /// The statement file, or `-` for stdout.
     pub out: &'a Path,
     /// Replace `out` if it exists.
@@ -44,14 +46,10 @@ pub fn sign(a: &SignArgs<'_>) -> Result<(), CliError> {
     }
     let input = a.input.display().to_string();
     let evidence = read_evidence(a.kind, a.input)?;
-    if let Evidence::FirmwareBuild(fb) = &evidence
-        && fb.sigstore.is_some()
-    {
-        return Err(CliError::new(format!(
-            "{input}: the firmware build cites a Sigstore bundle, which a statement file cannot carry"
-        ))
-        .hint("remove the sigstore table; a build is recorded with its Sigstore bundle by `evledger record --sigstore-bundle` (feature `sigstore`) on the ledger host"));
-    }
+    // A cited Sigstore bundle is verified here and travels beside the statement: the vendor
+    // registers it with `--document`.
+    let (evidence, documents) = super::ledger_cmds::sigstore_documents(evidence, a.sigstore)
+        .map_err(|e| e.prefix(&input))?;
     let s = signing(a.signing)?;
     let signer = Signer {
         key: &s.key,
@@ -83,6 +81,16 @@ pub fn sign(a: &SignArgs<'_>) -> Result<(), CliError> {
             "wrote {} ({} statement, {len} bytes)",
             a.out.display(),
             a.kind
+        );
+    }
+    if !documents.is_empty() {
+        eprintln!(
+            "note: the statement cites the Sigstore bundle{}; register it with --document for each, and --trusted-root",
+            if documents.len() > 1 {
+                " and its key"
+            } else {
+                ""
+            }
         );
     }
     let cited = match evidence.references().len() {
