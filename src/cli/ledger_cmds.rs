@@ -186,22 +186,14 @@ pub fn countersign(
     let s = signing(args)?;
     let mut ledger = open(dir)?;
     let target = ledger.resolve(entry)?;
-    let mut body = json!({"target": hex::encode(&target.entry_hash), "statement": statement});
-    if let Some(r) = report_sha256 {
-        body["report_sha256"] = json!(r);
-    }
-    let evidence = Evidence::from_input("countersignature", &body.to_string(), InputFormat::Json)?;
-    let issuer = match (issuer, &s.cert_subject) {
-        (Some(i), _) => i.to_owned(),
-        (None, Some(cert)) => cert.clone(),
-        (None, None) => {
-            return Err(CliError::new("--issuer is required without --cert")
-                .hint("name the countersigning organisation, e.g. --issuer \"Kestrel Biometric Test Lab\""));
-        }
-    };
-    let subject = subject
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("countersignature of {}", hex::encode(&target.entry_hash)));
+    let (evidence, issuer, subject) = countersignature(
+        &target.entry_hash,
+        statement,
+        report_sha256,
+        issuer,
+        subject,
+        s.cert_subject.as_deref(),
+    )?;
     let signer = Signer {
         key: &s.key,
         issuer: &issuer,
@@ -217,6 +209,36 @@ pub fn countersign(
         json_out,
     );
     Ok(())
+}
+
+/// The countersignature of `target` and its labels: the evidence, `iss` (`--issuer`, else the
+/// certificate's subject) and `sub` (`--subject`, else "countersignature of TARGET"), the same
+/// whether it is appended in the ledger or written to a file for registration.
+pub(super) fn countersignature(
+    target: &[u8; 32],
+    statement: &str,
+    report_sha256: Option<&str>,
+    issuer: Option<&str>,
+    subject: Option<&str>,
+    cert_subject: Option<&str>,
+) -> Result<(Evidence, String, String), CliError> {
+    let mut body = json!({"target": hex::encode(target), "statement": statement});
+    if let Some(r) = report_sha256 {
+        body["report_sha256"] = json!(r);
+    }
+    let evidence = Evidence::from_input("countersignature", &body.to_string(), InputFormat::Json)?;
+    let issuer = match (issuer, cert_subject) {
+        (Some(i), _) => i.to_owned(),
+        (None, Some(cert)) => cert.to_owned(),
+        (None, None) => {
+            return Err(CliError::new("--issuer is required without --cert")
+                .hint("name the countersigning organisation, e.g. --issuer \"Kestrel Biometric Test Lab\""));
+        }
+    };
+    let subject = subject
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("countersignature of {}", hex::encode(target)));
+    Ok((evidence, issuer, subject))
 }
 
 /// `evledger log-key add`.

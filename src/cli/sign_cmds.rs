@@ -6,7 +6,6 @@ use std::path::Path;
 use super::evidence_input::read_evidence;
 use super::ledger_cmds::signing;
 use super::{CliError, SigningArgs, outln};
-use crate::evidence::Evidence;
 use crate::hex;
 use crate::statement::Signer;
 
@@ -271,29 +270,15 @@ pub fn countersign_detached(a: &DetachedCountersign<'_>) -> Result<(), CliError>
             "note: {others} other check(s) of the bundle failed (policy, other entries); they do not concern this countersignature"
         );
     }
-    let mut body =
-        serde_json::json!({"target": hex::encode(&target_hash), "statement": a.statement});
-    if let Some(r) = a.report_sha256 {
-        body["report_sha256"] = serde_json::json!(r);
-    }
-    let evidence = Evidence::from_input(
-        "countersignature",
-        &body.to_string(),
-        crate::evidence::InputFormat::Json,
-    )?;
     let s = signing(a.signing)?;
-    let issuer = match (a.issuer, &s.cert_subject) {
-        (Some(i), _) => i.to_owned(),
-        (None, Some(cert)) => cert.clone(),
-        (None, None) => {
-            return Err(CliError::new("--issuer is required without --cert")
-                .hint("name the countersigning organisation, e.g. --issuer \"Kestrel Biometric Test Lab\""));
-        }
-    };
-    let subject = a
-        .subject
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("countersignature of {}", hex::encode(&target_hash)));
+    let (evidence, issuer, subject) = super::ledger_cmds::countersignature(
+        &target_hash,
+        a.statement,
+        a.report_sha256,
+        a.issuer,
+        a.subject,
+        s.cert_subject.as_deref(),
+    )?;
     let signer = Signer {
         key: &s.key,
         issuer: &issuer,
