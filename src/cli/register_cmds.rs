@@ -103,6 +103,9 @@ fn attach_documents(
     documents: &[PathBuf],
 ) -> Result<(), CliError> {
     use sha2::Digest as _;
+    if documents.is_empty() {
+        return Ok(());
+    }
     let cited: Vec<Vec<[u8; 32]>> = submissions
         .iter()
         .map(|s| {
