@@ -132,6 +132,48 @@ fn appends_take_dense_indexes_and_store_the_tree<S: Store>(mut s: S) {
     );
 }
 
+fn appends_within_one_write_extend_the_tree<S: Store>(mut s: S) {
+    let first: Vec<NewEntry> = (0..3).map(|i| entry(i, &[], &[])).collect();
+    s.append_batch(&first).unwrap();
+    let mut hashes: Vec<Hash> = first.iter().map(|e| e.entry_hash).collect();
+    // Appends one after another in one transaction (as registration makes them), each seeing
+    // the tree the ones before it left.
+    let more: Vec<NewEntry> = (3..11).map(|i| entry(i, &[], &[])).collect();
+    let done: Result<Vec<u64>, StoreError> = s.write(|tx| {
+        let mut indexes = Vec::new();
+        for chunk in [&more[..1], &more[1..3], &more[3..4], &more[4..]] {
+            indexes.extend(tx.append(chunk)?);
+            let size = tx.size()?;
+            let expected: Vec<Hash> = hashes
+                .iter()
+                .copied()
+                .chain(more.iter().map(|e| e.entry_hash))
+                .take(size as usize)
+                .collect();
+            assert_eq!(merkle::root(&*tx, size)?, common::mth(&expected));
+        }
+        Ok(indexes)
+    });
+    assert_eq!(done.unwrap(), (3..11).collect::<Vec<_>>());
+    hashes.extend(more.iter().map(|e| e.entry_hash));
+    for n in 0..=hashes.len() {
+        assert_eq!(
+            merkle::root(&s, n as u64).unwrap(),
+            common::mth(&hashes[..n])
+        );
+    }
+    let n = hashes.len() as u64;
+    assert_eq!(s.node_count().unwrap(), 2 * n - u64::from(n.count_ones()));
+    // The next write starts from the committed tree.
+    let last = entry(11, &[], &[]);
+    assert_eq!(
+        s.append_batch(std::slice::from_ref(&last)).unwrap(),
+        vec![11]
+    );
+    hashes.push(last.entry_hash);
+    assert_eq!(merkle::root(&s, 12).unwrap(), common::mth(&hashes));
+}
+
 fn a_duplicate_is_refused_and_its_batch_writes_nothing<S: Store>(mut s: S) {
     let first = entry(1, &[], &[]);
     s.append_batch(std::slice::from_ref(&first)).unwrap();
@@ -382,6 +424,7 @@ macro_rules! backends {
             backends!(@cases $store, $ledger;
                 empty_store_reads_as_empty,
                 appends_take_dense_indexes_and_store_the_tree,
+                appends_within_one_write_extend_the_tree,
                 a_duplicate_is_refused_and_its_batch_writes_nothing,
                 a_write_sees_its_own_changes_and_an_error_undoes_them_all,
                 refs_index_who_cites_what,

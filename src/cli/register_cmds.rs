@@ -78,13 +78,21 @@ pub fn register(
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     attach_documents(&mut submissions, &files, documents)?;
-    for (sub, file) in submissions.iter().zip(&files) {
-        check_sigstore(sub, trusted_roots).map_err(|e| e.prefix(&file.display().to_string()))?;
-    }
+    let roots = trusted_roots
+        .iter()
+        .map(|p| read_input(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let check = |evidence: &crate::evidence::Evidence, docs: &[Vec<u8>]| match evidence {
+        crate::evidence::Evidence::FirmwareBuild(fb) if fb.sigstore.is_some() => {
+            check_sigstore(fb, docs, &roots).map_err(crate::ledger::LedgerError::Sigstore)
+        }
+        _ => Ok(()),
+    };
     let mut ledger = Ledger::open(dir)?;
     let options = RegisterOptions {
         dry_run,
         local_key: None,
+        documents: Some(&check),
     };
     let done = ledger
         .register(&submissions, &options)
@@ -145,89 +153,69 @@ fn write_receipts(
     Ok(())
 }
 
-/// The firmware build a statement carries, if it is one that cites a Sigstore bundle.
-fn sigstore_build(sub: &Submission) -> Option<crate::evidence::FirmwareBuild> {
-    let st = crate::statement::SignedStatement::parse(&sub.statement).ok()?;
-    match crate::evidence::Evidence::from_payload(&st.header().kind, st.payload()).ok()? {
-        crate::evidence::Evidence::FirmwareBuild(fb) if fb.sigstore.is_some() => Some(fb),
-        _ => None,
-    }
-}
-
 /// Re-verifies the Sigstore bundle a firmware build cites, offline, as `record --sigstore-bundle`
 /// does before recording: the bundle (and managed key) must come with the statement
 /// (`--document`), and the trusted root it names by digest among `--trusted-root`.
 #[cfg(feature = "sigstore")]
-fn check_sigstore(sub: &Submission, trusted_roots: &[PathBuf]) -> Result<(), CliError> {
+fn check_sigstore(
+    fb: &crate::evidence::FirmwareBuild,
+    documents: &[Vec<u8>],
+    roots: &[Vec<u8>],
+) -> Result<(), String> {
     use sha2::Digest as _;
-    let Some(fb) = sigstore_build(sub) else {
-        return Ok(());
-    };
     let Some(sg) = fb.sigstore.as_ref() else {
         return Ok(());
     };
-    let find = |digest: &[u8; 32]| {
-        sub.documents
-            .iter()
-            .find(|d| <[u8; 32]>::from(sha2::Sha256::digest(d)) == *digest)
-    };
+    let sha = |d: &[u8]| <[u8; 32]>::from(sha2::Sha256::digest(d));
+    let find = |digest: &[u8; 32]| documents.iter().find(|d| sha(d) == *digest);
     let bundle = find(&sg.bundle_sha256.0).ok_or_else(|| {
-        CliError::new(format!(
-            "the firmware build cites Sigstore bundle {}, which this call does not carry",
+        format!(
+            "the firmware build cites Sigstore bundle {}, which this call does not carry: pass it with --document FILE",
             hex::encode(&sg.bundle_sha256.0)
-        ))
-        .hint("pass the bundle with --document FILE (and a managed key with another --document)")
+        )
     })?;
     let key = match &sg.key_sha256 {
         Some(k) => Some(find(&k.0).ok_or_else(|| {
-            CliError::new(format!(
-                "the firmware build cites the managed Sigstore key {}, which this call does not carry",
+            format!(
+                "the firmware build cites the managed Sigstore key {}, which this call does not carry: pass the key (SubjectPublicKeyInfo DER) with --document FILE",
                 hex::encode(&k.0)
-            ))
-            .hint("pass the key (SubjectPublicKeyInfo DER) with --document FILE")
+            )
         })?),
         None => None,
     };
-    let mut root = None;
-    for path in trusted_roots {
-        let bytes = read_input(path)?;
-        if <[u8; 32]>::from(sha2::Sha256::digest(&bytes)) == sg.trusted_root_sha256.0 {
-            root = Some(bytes);
-        }
-    }
-    let root = root.ok_or_else(|| {
-        CliError::new(format!(
-            "the firmware build's Sigstore bundle was verified against trusted root {}, which no --trusted-root file is",
-            hex::encode(&sg.trusted_root_sha256.0)
-        ))
-        .hint("pass the trusted_root.json you pin with --trusted-root FILE")
-    })?;
+    let root = roots
+        .iter()
+        .find(|r| sha(r) == sg.trusted_root_sha256.0)
+        .ok_or_else(|| {
+            format!(
+                "the firmware build's Sigstore bundle was verified against trusted root {}, which no --trusted-root file is: pass the trusted_root.json you pin with --trusted-root FILE",
+                hex::encode(&sg.trusted_root_sha256.0)
+            )
+        })?;
     let cited = crate::sigstore::CitedBytes {
         bundle,
-        trusted_root: &root,
+        trusted_root: root,
         key: key.map(Vec::as_slice),
     };
-    let (report, artifact) = crate::sigstore::verify_citation(&fb, cited, super::now())
-        .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(e) = &report.error {
-        return Err(CliError::new(format!(
+    let (report, artifact) =
+        crate::sigstore::verify_citation(fb, cited, super::now()).map_err(|e| e.to_string())?;
+    match &report.error {
+        Some(e) => Err(format!(
             "the cited Sigstore bundle does not verify over artifact {artifact}: {e}"
-        )));
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Without the `sigstore` feature a firmware build citing a Sigstore bundle is refused, as
 /// `record` refuses it: this build cannot verify the bundle.
 #[cfg(not(feature = "sigstore"))]
-fn check_sigstore(sub: &Submission, _trusted_roots: &[PathBuf]) -> Result<(), CliError> {
-    if sigstore_build(sub).is_some() {
-        return Err(CliError::new(
-            "the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it",
-        )
-        .hint("use an evledger built with `--features sigstore`"));
-    }
-    Ok(())
+fn check_sigstore(
+    _fb: &crate::evidence::FirmwareBuild,
+    _documents: &[Vec<u8>],
+    _roots: &[Vec<u8>],
+) -> Result<(), String> {
+    Err("the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it: use an evledger built with `--features sigstore`".into())
 }
 
 /// Gives each document to the statements that cite it by digest; a document no statement cites
@@ -238,6 +226,9 @@ fn attach_documents(
     documents: &[PathBuf],
 ) -> Result<(), CliError> {
     use sha2::Digest as _;
+    if documents.is_empty() {
+        return Ok(());
+    }
     let cited: Vec<Vec<[u8; 32]>> = submissions
         .iter()
         .map(|s| {

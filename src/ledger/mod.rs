@@ -108,6 +108,9 @@ pub enum LedgerError {
     /// A statement's payload is not valid evidence of its kind.
     #[error("payload: {0}")]
     Payload(String),
+    /// A cited Sigstore bundle is missing or does not verify.
+    #[error("sigstore: {0}")]
+    Sigstore(String),
     /// A statement's signature does not verify under its signer's key.
     #[error("signature: {0}")]
     Signature(String),
@@ -433,6 +436,7 @@ impl<S: Store> Ledger<S> {
         let options = RegisterOptions {
             dry_run,
             local_key: Some(signer.key.verifying_key()),
+            documents: None,
         };
         let submission = Submission {
             statement: entry.statement,

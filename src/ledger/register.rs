@@ -5,7 +5,9 @@
 //! payload, a `verify_strict` signature, citations that resolve, a signer in good standing under
 //! the key events and admitted by the registration policy for the statement's kind. The checks
 //! and the append run in one store transaction, so no other writer can change what was checked
-//! before the append lands.
+//! before the append lands. The signatures of a call are checked together, as the verifier
+//! checks a bundle's, before anything is committed; a refusal still names the statement and
+//! reason that checking the statements one by one, in order, would meet first.
 
 use std::collections::BTreeSet;
 
@@ -30,14 +32,31 @@ pub struct Submission {
     pub documents: Vec<Vec<u8>>,
 }
 
+/// A check of a statement's cited documents that only the caller can make (the CLI re-verifies
+/// a firmware build's Sigstore bundle against the trusted roots it was given): the evidence and
+/// the documents offered with it in, a refusal out.
+pub type DocumentCheck<'a> = &'a dyn Fn(&Evidence, &[Vec<u8>]) -> Result<(), LedgerError>;
+
 /// How to register.
-#[derive(Clone, Debug, Default)]
-pub struct RegisterOptions {
+#[derive(Clone, Default)]
+pub struct RegisterOptions<'a> {
     /// Run every check, then write nothing.
     pub dry_run: bool,
     /// A key the caller holds the private half of (`record`): it is added to the registration
     /// policy for the kinds it signs here, since holding the key is the permission.
     pub local_key: Option<VerifyingKey>,
+    /// A further check of each statement's documents, run with the other admission checks.
+    pub documents: Option<DocumentCheck<'a>>,
+}
+
+impl std::fmt::Debug for RegisterOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterOptions")
+            .field("dry_run", &self.dry_run)
+            .field("local_key", &self.local_key)
+            .field("documents", &self.documents.map(|_| "check"))
+            .finish()
+    }
 }
 
 /// One registered statement.
@@ -121,25 +140,42 @@ impl<S: Store> Ledger<S> {
                     error,
                 })
             })?;
+            // The policy is read once: the transaction excludes every other writer, so only the
+            // rules this call adds (kept in `rules` as they are added) change it until COMMIT.
+            let mut rules = tx.signer_rules()?;
             let mut done = Vec::with_capacity(submissions.len());
+            // The signatures are checked together, at the end or at the first other refusal,
+            // with exactly `verify_strict`'s acceptance (`statement::check_many`: a comb table
+            // for a key that signs many of them, as the verifier does). `signed[i]` is statement
+            // i. A refusal is reported only once the signatures that come before it in order are
+            // known to be good, so the statement and reason named are those checking one by one
+            // would meet first; nothing is committed unless every signature verifies.
+            let mut signed: Vec<(SignedStatement, VerifyingKey)> =
+                Vec::with_capacity(submissions.len());
             for (position, sub) in submissions.iter().enumerate() {
-                let at = |error: LedgerError| {
-                    Outcome::Failed(RegisterError {
-                        position: Some(position),
-                        error,
-                    })
+                let (st, evidence, key) = match before_signature(&*tx, &rules, sub, options) {
+                    Ok(checked) => checked,
+                    Err(error) => return Err(first_refusal(&signed, position, error)),
                 };
-                let (entry, admitted) = admit(tx, sub, options).map_err(at)?;
-                let index = tx
-                    .append(std::slice::from_ref(&entry))
-                    .map_err(|e| at(e.into()))?[0];
-                done.push(Registered {
-                    index,
-                    entry_hash: entry.entry_hash,
-                    kind: entry.kind,
-                    admitted,
+                let registered = after_signature(
+                    tx, &mut rules, sub, &st, &evidence, &key, options,
+                )
+                .and_then(|(entry, admitted)| {
+                    let index = tx.append(std::slice::from_ref(&entry))?[0];
+                    Ok(Registered {
+                        index,
+                        entry_hash: entry.entry_hash,
+                        kind: entry.kind,
+                        admitted,
+                    })
                 });
+                signed.push((st, key));
+                match registered {
+                    Ok(r) => done.push(r),
+                    Err(error) => return Err(first_refusal(&signed, position, error)),
+                }
             }
+            check_signatures(&signed).map_err(Outcome::Failed)?;
             if options.dry_run {
                 return Err(Outcome::DryRun(done));
             }
@@ -152,37 +188,92 @@ impl<S: Store> Ledger<S> {
     }
 }
 
-/// Every admission check of one statement, against the state `r` reads (the transaction that
-/// will append it); returns the entry to append and the policy rule it added, if any.
-fn admit<W: StoreWrite>(
-    tx: &mut W,
+/// The refusal to report when statement `position` failed with `error` and `signed` holds the
+/// statements whose signatures come before that check (those before it, and itself if the
+/// failed check comes after its signature): the first bad signature among them, else `error`.
+fn first_refusal(
+    signed: &[(SignedStatement, VerifyingKey)],
+    position: usize,
+    error: LedgerError,
+) -> Outcome {
+    Outcome::Failed(match check_signatures(signed) {
+        Err(bad_signature) => bad_signature,
+        Ok(()) => RegisterError {
+            position: Some(position),
+            error,
+        },
+    })
+}
+
+/// Checks the signature of every statement of `signed` (statement i at `signed[i]`) under its
+/// key; refuses the first that does not verify.
+fn check_signatures(signed: &[(SignedStatement, VerifyingKey)]) -> Result<(), RegisterError> {
+    let items: Vec<(&SignedStatement, &VerifyingKey)> =
+        signed.iter().map(|(st, key)| (st, key)).collect();
+    let first_bad = statement::check_many(&items)
+        .into_iter()
+        .enumerate()
+        .find_map(|(position, checked)| checked.err().map(|e| (position, e)));
+    match first_bad {
+        Some((position, e)) => Err(RegisterError {
+            position: Some(position),
+            error: LedgerError::Signature(e.to_string()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The admission checks of a statement that come before its signature: its size, strict
+/// parsing, a valid payload, and a known signer key. Returns the parsed statement, its evidence
+/// and the key its signature must verify under.
+fn before_signature<R: StoreRead>(
+    r: &R,
+    rules: &[SignerRule],
     sub: &Submission,
     options: &RegisterOptions,
-) -> Result<(NewEntry, Option<SignerRule>), LedgerError> {
+) -> Result<(SignedStatement, Evidence, VerifyingKey), LedgerError> {
     if sub.statement.len() > statement::MAX_STATEMENT_LEN {
         return Err(statement::StatementError::TooLarge(sub.statement.len()).into());
     }
     let st = SignedStatement::parse(&sub.statement)?;
-    let h = st.header().clone();
-    let evidence = Evidence::from_payload(&h.kind, st.payload())
+    let evidence = Evidence::from_payload(&st.header().kind, st.payload())
         .map_err(|e| LedgerError::Payload(e.to_string()))?;
-    let key = signer_key(&*tx, &st, options)?;
-    st.clone()
-        .verify(&key)
-        .map_err(|e| LedgerError::Signature(e.to_string()))?;
-    check_references(&*tx, &evidence)?;
-    check_documents(&evidence, &sub.documents)?;
+    let key = signer_key(r, rules, &st, options)?;
+    Ok((st, evidence, key))
+}
+
+/// The admission checks of a statement that come after its signature, against the state `tx`
+/// reads (the transaction that will append it): citations that resolve, documents it cites, a
+/// signer in good standing and admitted by the registration policy (`rules`, to which a rule
+/// for the caller's local key may be added). Returns the entry to append and the rule added.
+fn after_signature<W: StoreWrite>(
+    tx: &mut W,
+    rules: &mut Vec<SignerRule>,
+    sub: &Submission,
+    st: &SignedStatement,
+    evidence: &Evidence,
+    key: &VerifyingKey,
+    options: &RegisterOptions,
+) -> Result<(NewEntry, Option<SignerRule>), LedgerError> {
+    let h = st.header();
+    check_references(&*tx, evidence)?;
+    check_documents(evidence, &sub.documents)?;
+    if let Some(check) = options.documents {
+        check(evidence, &sub.documents)?;
+    }
     let next = tx.size()?;
-    super::check_standing(&*tx, &key, next)?;
+    super::check_standing(&*tx, key, next)?;
     let mut added = None;
-    if !admitted(&*tx, &h.kind, &key, &st, next)? {
+    if !admitted(&*tx, rules, &h.kind, key, st, next)? {
         match options.local_key {
-            Some(local) if local == key => {
+            Some(local) if local == *key => {
                 let rule = SignerRule {
                     kind: h.kind.clone(),
-                    signer: RuleSigner::Key(key),
+                    signer: RuleSigner::Key(*key),
                 };
-                tx.add_signer_rule(&rule)?;
+                if tx.add_signer_rule(&rule)? {
+                    rules.push(rule.clone());
+                }
                 added = Some(rule);
             }
             _ => {
@@ -196,13 +287,13 @@ fn admit<W: StoreWrite>(
     }
     let entry = NewEntry {
         entry_hash: st.entry_hash(),
-        references: index_terms(&evidence, &key),
+        references: index_terms(evidence, key),
         statement: sub.statement.clone(),
-        kind: h.kind,
-        issuer: h.issuer,
-        subject: h.subject,
+        kind: h.kind.clone(),
+        issuer: h.issuer.clone(),
+        subject: h.subject.clone(),
         issued_at: h.issued_at,
-        signer: key,
+        signer: *key,
         documents: sub.documents.clone(),
     };
     Ok((entry, added))
@@ -213,6 +304,7 @@ fn admit<W: StoreWrite>(
 /// introduced or rotated to.
 fn signer_key<R: StoreRead>(
     r: &R,
+    rules: &[SignerRule],
     st: &SignedStatement,
     options: &RegisterOptions,
 ) -> Result<VerifyingKey, LedgerError> {
@@ -233,7 +325,7 @@ fn signer_key<R: StoreRead>(
     if let Some(k) = options.local_key.filter(|k| KeyId::of(k) == kid) {
         return Ok(k);
     }
-    for rule in r.signer_rules()? {
+    for rule in rules {
         if let RuleSigner::Key(k) = rule.signer
             && KeyId::of(&k) == kid
         {
@@ -260,16 +352,13 @@ fn signer_key<R: StoreRead>(
 /// a key admitted for `kind`, in good standing, introduced or rotated to it.
 fn admitted<R: StoreRead>(
     r: &R,
+    rules: &[SignerRule],
     kind: &str,
     key: &VerifyingKey,
     st: &SignedStatement,
     next: u64,
 ) -> Result<bool, LedgerError> {
-    let rules: Vec<SignerRule> = r
-        .signer_rules()?
-        .into_iter()
-        .filter(|rule| rule.kind == kind)
-        .collect();
+    let rules: Vec<&SignerRule> = rules.iter().filter(|rule| rule.kind == kind).collect();
     if rules
         .iter()
         .any(|rule| rule.signer == RuleSigner::Key(*key))
@@ -383,6 +472,9 @@ pub(super) fn check_references<R: StoreRead>(
 
 /// Checks that every document offered with a statement is one its evidence cites by digest.
 fn check_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), LedgerError> {
+    if documents.is_empty() {
+        return Ok(());
+    }
     let cited = evidence.document_digests();
     for d in documents {
         let digest: [u8; 32] = sha2::Sha256::digest(d).into();

@@ -176,6 +176,11 @@ pub struct SqliteStore {
 /// A write transaction of a [`SqliteStore`] (rolled back when dropped uncommitted).
 pub struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
+    /// The tree's right edge after this transaction's last append, so that appending one entry
+    /// at a time (registration) does not read the edge back from the nodes table each time.
+    /// Only `append` writes entries and nodes, and the transaction excludes every other writer,
+    /// so it stays exact until COMMIT; an append that fails leaves it empty.
+    frontier: Option<Frontier>,
 }
 
 /// Reads through a connection: the store itself, or a transaction open on it.
@@ -473,9 +478,9 @@ fn to_hash(b: &[u8], what: &str) -> Result<Hash, StoreError> {
 }
 
 fn size_of(conn: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-        r.get(0)
-    })?;
+    let n: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?
+        .query_row([], |r| r.get(0))?;
     Ok(n as u64)
 }
 
@@ -574,11 +579,18 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
     }
 
     fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
+        // Sorted here, not by ORDER BY: with ORDER BY, SQLite re-prepares this statement every
+        // time ?1 is bound (its reprepare count grows by one per run), and registration asks
+        // once per statement. The rows come in index order anyway, so the sort only checks.
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1 ORDER BY source_idx")?;
+            .prepare_cached("SELECT source_idx FROM refs WHERE target = ?1")?;
         let rows = stmt.query_map([target.as_slice()], |r| r.get::<_, i64>(0))?;
-        rows.map(|r| Ok(r? as u64)).collect()
+        let mut citing = rows
+            .map(|r| Ok(r? as u64))
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        citing.sort_unstable();
+        Ok(citing)
     }
 
     fn added_log_keys(&self) -> Result<Vec<(VerifyingKey, u64)>, StoreError> {
@@ -745,16 +757,18 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
 impl StoreWrite for SqliteTx<'_> {
     fn append(&mut self, entries: &[NewEntry]) -> Result<Vec<u64>, StoreError> {
         // The write transaction (IMMEDIATE, see `Store::write`) guards the read of the log size
-        // and the frontier against other writers until COMMIT, so indexes and nodes never
-        // interleave.
+        // and the frontier (or the one kept from this transaction's last append) against other
+        // writers until COMMIT, so indexes and nodes never interleave.
         let tx = &self.tx;
         if entries.iter().any(|e| !e.documents.is_empty()) {
             // A ledger created before the table existed gets it here, in the same transaction.
             tx.execute_batch(DOCUMENTS_TABLE)?;
             tx.execute_batch(&append_only_triggers("documents"))?;
         }
-        let start = size_of(tx)?;
-        let mut frontier = Frontier::load(&Nodes(tx), start)?;
+        let mut frontier = match self.frontier.take() {
+            Some(f) => f,
+            None => Frontier::load(&Nodes(tx), size_of(tx)?)?,
+        };
         let mut indexes = Vec::with_capacity(entries.len());
         {
             let mut ins_entry = tx.prepare_cached(
@@ -807,6 +821,7 @@ impl StoreWrite for SqliteTx<'_> {
                 indexes.push(idx);
             }
         }
+        self.frontier = Some(frontier);
         Ok(indexes)
     }
 
@@ -936,7 +951,7 @@ impl Store for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| E::from(read_only(e)))?;
-        let mut tx = SqliteTx { tx };
+        let mut tx = SqliteTx { tx, frontier: None };
         // An error drops the transaction, which rolls everything back.
         let value = f(&mut tx)?;
         // Commit point: once COMMIT returns, the writes are durable (WAL, synchronous=FULL).
