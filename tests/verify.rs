@@ -580,7 +580,9 @@ fn cited_lab_result_removed_from_bundle_fails_references() {
 }
 
 #[test]
-fn altered_consistency_proof_says_two_histories() {
+fn altered_consistency_proof_does_not_verify_and_accuses_no_fork() {
+    // One flipped bit in a proof hash: a damaged proof, which an honest log's bundle can carry;
+    // only two signed checkpoints prove a fork.
     let mut b = parsed(&bundles().claim2);
     b.consistency[0].proof[0][0] ^= 0x01;
     let r = verify(&b.to_cbor());
@@ -589,7 +591,24 @@ fn altered_consistency_proof_says_two_histories() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the log has shown two histories: checkpoint at size 2",
+        "the consistency proof from size 2 to 7 does not verify: consistency proof does not verify",
+    );
+    assert!(!r.render().contains("two histories"), "{}", r.render());
+}
+
+#[test]
+fn a_signed_checkpoint_of_the_same_size_with_another_root_is_two_histories() {
+    let keys = Keys::new();
+    let mut b = parsed(&bundles().claim2);
+    b.consistency[0].from = signed_checkpoint(ORIGIN, 7, [2; 32], &keys.log);
+    b.consistency[0].proof = Vec::new();
+    let r = verify(&b.to_cbor());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the log has shown two histories: checkpoint at size 7 (root 0202",
     );
 }
 

@@ -405,6 +405,15 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&Checkpoin
                 false,
                 format!("the earlier checkpoint is of log {a:?}, not of this bundle's log {b:?}"),
             ),
+            // A proof that does not rebuild the roots is as well explained by a damaged or
+            // wrong proof as by a fork: only two signed checkpoints prove a fork on their own.
+            Err(CheckError::Inconsistent(x)) if !x.is_conclusive() => (
+                false,
+                format!(
+                    "the consistency proof from size {} to {} does not verify: {}",
+                    o.size, head.size, x.reason
+                ),
+            ),
             Err(CheckError::Inconsistent(x)) => (
                 false,
                 format!(
