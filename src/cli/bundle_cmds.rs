@@ -107,20 +107,62 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError
 /// What a receipt's verification says it checked and did not.
 const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log key (and witnesses, if the trust file asks), each entry's inclusion, signature, signer and citations; a receipt judges no claim against policy profiles (that is `evledger verify` of a buyer's bundle)";
 
+/// What `verify --json` prints on stdout instead of a report when an input cannot be used
+/// (`specs/verification.md`, "JSON when there is no report").
+#[derive(serde::Serialize)]
+struct Unusable<'a> {
+    /// `unusable-trust-file`, `unusable-remember-dir` or `invalid-bundle`.
+    verdict: &'static str,
+    /// The error message, as on stderr.
+    error: &'a str,
+    /// The file or directory that cannot be used.
+    file: String,
+}
+
+/// With `--json`, prints the [`Unusable`] object for `e` before it goes to stderr, so that a
+/// script reading stdout always gets one JSON object.
+fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliError {
+    if json {
+        let u = Unusable {
+            verdict,
+            error: &e.message,
+            file: file.display().to_string(),
+        };
+        // Three strings: encoding cannot fail.
+        outln!("{}", serde_json::to_string_pretty(&u).unwrap_or_default());
+    }
+    e
+}
+
 /// `evledger verify`.
 pub fn verify(
     file: &Path,
-    trust: &Path,
+    trust_path: &Path,
     json: bool,
     remember: Option<&Path>,
     receipt: bool,
 ) -> Result<(), CliError> {
-    let trust = super::trust_file::load(trust).map_err(|e| e.code(EXIT_BAD_TRUST))?;
-    let bytes = read_bundle(file)?;
+    let trust = super::trust_file::load(trust_path).map_err(|e| {
+        unusable(
+            json,
+            "unusable-trust-file",
+            trust_path,
+            e.code(EXIT_BAD_TRUST),
+        )
+    })?;
+    let bytes = read_bundle(file).map_err(|e| unusable(json, "invalid-bundle", file, e))?;
+    let dir_error = |e: String| {
+        unusable(
+            json,
+            "unusable-remember-dir",
+            remember.unwrap_or(Path::new("")),
+            CliError::new(e).code(EXIT_BAD_TRUST),
+        )
+    };
     let memory = remember
         .map(CheckpointMemory::open)
         .transpose()
-        .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+        .map_err(|e| dir_error(e.to_string()))?;
     // The bundle's checkpoint names the log whose remembered checkpoint applies; an unparsable
     // bundle is reported by the verifier itself.
     let checkpoint = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default())
@@ -131,9 +173,7 @@ pub fn verify(
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
-        options.remembered = m
-            .recall_for(cp)
-            .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+        options.remembered = m.recall_for(cp).map_err(|e| dir_error(e.to_string()))?;
     }
     // A receipt proves registration: its signer checks that the statement is in the log, signed
     // and resolvable; judging claims against profiles is the buyer's verification, not this one.
