@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use super::remember::CheckpointMemory;
 use super::{CliError, outln};
 use crate::bundle::{Bundle, BundleLimits};
+use crate::evidence::FileDigest;
 use crate::export::{self, BundleOptions, Selection};
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::StoreError;
-use crate::verify::{Verdict, VerifyOptions};
+use crate::verify::{HeldFile, Verdict, VerifyOptions};
 
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
@@ -111,7 +112,7 @@ const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log
 /// (`specs/verification.md`, "JSON when there is no report").
 #[derive(serde::Serialize)]
 struct Unusable<'a> {
-    /// `unusable-trust-file`, `unusable-remember-dir` or `invalid-bundle`.
+    /// `unusable-trust-file`, `unusable-remember-dir`, `unusable-artifact` or `invalid-bundle`.
     verdict: &'static str,
     /// The error message, as on stderr.
     error: &'a str,
@@ -141,6 +142,7 @@ pub fn verify(
     json: bool,
     remember: Option<&Path>,
     receipt: bool,
+    artifacts: &[PathBuf],
 ) -> Result<(), CliError> {
     let trust = super::trust_file::load(trust_path).map_err(|e| {
         unusable(
@@ -151,6 +153,12 @@ pub fn verify(
         )
     })?;
     let bytes = read_bundle(file).map_err(|e| unusable(json, "invalid-bundle", file, e))?;
+    let held = artifacts
+        .iter()
+        .map(|p| {
+            read_held(p).map_err(|e| unusable(json, "unusable-artifact", p, e.code(EXIT_BAD_TRUST)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let dir_error = |e: String| {
         unusable(
             json,
@@ -170,6 +178,7 @@ pub fn verify(
         .map(|b| b.checkpoint);
     let mut options = VerifyOptions {
         now: Some(super::now()),
+        held,
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
@@ -214,6 +223,37 @@ pub fn verify(
         ))
         .code(code)),
     }
+}
+
+/// Hashes a file the buyer holds, streaming it: a firmware image may be larger than memory.
+fn read_held(path: &Path) -> Result<HeldFile, CliError> {
+    use sha2::{Digest as _, Sha256};
+    let err = |e: std::io::Error| {
+        CliError::new(format!("{}: {e}", path.display()))
+            .hint("--artifact names a file you hold, to be checked against the bundle")
+    };
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(HeldFile {
+        name: path.display().to_string(),
+        digest: FileDigest {
+            sha256: hasher.finalize().into(),
+            size,
+        },
+    })
 }
 
 /// Reads a bundle file, refusing one over the parser's size limit before reading it: a file

@@ -37,6 +37,9 @@ pub enum Step {
     /// Each firmware build's attached Sigstore bundle, re-checked offline against a trusted root
     /// the trust file pins (`specs/sigstore.md`).
     Sigstore,
+    /// Each file the buyer holds (`--artifact`) is a firmware build artifact or a document that
+    /// a verified entry describes.
+    Artifact,
     /// The policy profiles' rules.
     Policy,
 }
@@ -54,6 +57,7 @@ impl Step {
             Step::Signer => "signer",
             Step::References => "references",
             Step::Sigstore => "sigstore",
+            Step::Artifact => "artifact",
             Step::Policy => "policy",
         }
     }
