@@ -25,7 +25,7 @@ impl Buyer {
             .checkpoint;
         let options = VerifyOptions {
             remembered: self.memory.recall_for(&cp).expect("memory"),
-            now: None,
+            ..VerifyOptions::default()
         };
         let r = verify_bundle_with(b, &self.trust, &[], &options);
         if r.verdict == Verdict::Verified {

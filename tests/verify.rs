@@ -580,7 +580,9 @@ fn cited_lab_result_removed_from_bundle_fails_references() {
 }
 
 #[test]
-fn altered_consistency_proof_says_two_histories() {
+fn altered_consistency_proof_does_not_verify_and_accuses_no_fork() {
+    // One flipped bit in a proof hash: a damaged proof, which an honest log's bundle can carry;
+    // only two signed checkpoints prove a fork.
     let mut b = parsed(&bundles().claim2);
     b.consistency[0].proof[0][0] ^= 0x01;
     let r = verify(&b.to_cbor());
@@ -589,7 +591,24 @@ fn altered_consistency_proof_says_two_histories() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the log has shown two histories: checkpoint at size 2",
+        "the consistency proof from size 2 to 7 does not verify: consistency proof does not verify",
+    );
+    assert!(!r.render().contains("two histories"), "{}", r.render());
+}
+
+#[test]
+fn a_signed_checkpoint_of_the_same_size_with_another_root_is_two_histories() {
+    let keys = Keys::new();
+    let mut b = parsed(&bundles().claim2);
+    b.consistency[0].from = signed_checkpoint(ORIGIN, 7, [2; 32], &keys.log);
+    b.consistency[0].proof = Vec::new();
+    let r = verify(&b.to_cbor());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Consistency,
+        None,
+        "the log has shown two histories: checkpoint at size 7 (root 0202",
     );
 }
 
@@ -1402,5 +1421,70 @@ fn without_a_profile_the_report_says_no_claim_was_judged() {
         r.checks
             .iter()
             .any(|c| c.step == Step::Policy && c.message.contains("no claim was judged"))
+    );
+}
+
+/// The first firmware build in `b`: its index and first artifact.
+fn first_artifact(b: &Bundle) -> (u64, evledger::evidence::FileDigest) {
+    b.entries
+        .iter()
+        .find_map(|e| {
+            let st = evledger::statement::SignedStatement::parse(&e.statement).ok()?;
+            match evledger::evidence::Evidence::from_payload(&st.header().kind, st.payload())
+                .ok()?
+            {
+                evledger::evidence::Evidence::FirmwareBuild(fw) => Some((
+                    e.index,
+                    evledger::evidence::FileDigest {
+                        sha256: fw.artifacts[0].sha256.0,
+                        size: fw.artifacts[0].size,
+                    },
+                )),
+                _ => None,
+            }
+        })
+        .expect("a firmware build in the bundle")
+}
+
+#[test]
+fn only_an_entry_that_verified_vouches_for_a_held_file() {
+    let mut b = parsed(&bundles().claim2);
+    let (index, digest) = first_artifact(&b);
+    let with_held = |bytes: &[u8]| {
+        let options = evledger::verify::VerifyOptions {
+            held: vec![evledger::verify::HeldFile {
+                name: "fw.img".into(),
+                digest,
+            }],
+            ..Default::default()
+        };
+        evledger::verify::verify_bundle_with(bytes, &trust(), &profiles(), &options)
+    };
+    let r = with_held(&b.to_cbor());
+    assert!(
+        r.checks.iter().any(|c| c.step == Step::Artifact
+            && c.outcome == Outcome::Pass
+            && c.entry == Some(index)
+            && c.field.as_deref() == Some("artifacts[0].sha256")),
+        "{}",
+        r.render()
+    );
+    // The same entry, no longer proved to be in the log, vouches for nothing.
+    let k = b.entries.iter().position(|e| e.index == index).unwrap();
+    b.entries[k].proof[0][0] ^= 0x01;
+    let r = with_held(&b.to_cbor());
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Artifact,
+        Some(index),
+        "fw.img: the file you hold matches the firmware build artifact of entry",
+    );
+    assert!(
+        !r.checks
+            .iter()
+            .any(|c| c.step == Step::Artifact && c.outcome == Outcome::Pass),
+        "{}",
+        r.render()
     );
 }

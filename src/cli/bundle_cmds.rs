@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use super::remember::CheckpointMemory;
 use super::{CliError, outln};
 use crate::bundle::{Bundle, BundleLimits};
+use crate::evidence::FileDigest;
 use crate::export::{self, BundleOptions, Selection};
 use crate::ledger::{Ledger, LedgerError};
 use crate::store::StoreError;
-use crate::verify::{Verdict, VerifyOptions};
+use crate::verify::{HeldFile, Verdict, VerifyOptions};
 
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
@@ -107,20 +108,69 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError
 /// What a receipt's verification says it checked and did not.
 const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log key (and witnesses, if the trust file asks), each entry's inclusion, signature, signer and citations; a receipt judges no claim against policy profiles (that is `evledger verify` of a buyer's bundle)";
 
+/// What `verify --json` prints on stdout instead of a report when an input cannot be used
+/// (`specs/verification.md`, "JSON when there is no report").
+#[derive(serde::Serialize)]
+struct Unusable<'a> {
+    /// `unusable-trust-file`, `unusable-remember-dir`, `unusable-artifact` or `invalid-bundle`.
+    verdict: &'static str,
+    /// The error message, as on stderr.
+    error: &'a str,
+    /// The file or directory that cannot be used.
+    file: String,
+}
+
+/// With `--json`, prints the [`Unusable`] object for `e` before it goes to stderr, so that a
+/// script reading stdout always gets one JSON object.
+fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliError {
+    if json {
+        let u = Unusable {
+            verdict,
+            error: &e.message,
+            file: file.display().to_string(),
+        };
+        // Three strings: encoding cannot fail.
+        outln!("{}", serde_json::to_string_pretty(&u).unwrap_or_default());
+    }
+    e
+}
+
 /// `evledger verify`.
 pub fn verify(
     file: &Path,
-    trust: &Path,
+    trust_path: &Path,
     json: bool,
     remember: Option<&Path>,
     receipt: bool,
+    artifacts: &[PathBuf],
 ) -> Result<(), CliError> {
-    let trust = super::trust_file::load(trust).map_err(|e| e.code(EXIT_BAD_TRUST))?;
-    let bytes = read_bundle(file)?;
+    let trust = super::trust_file::load(trust_path).map_err(|e| {
+        unusable(
+            json,
+            "unusable-trust-file",
+            trust_path,
+            e.code(EXIT_BAD_TRUST),
+        )
+    })?;
+    let bytes = read_bundle(file).map_err(|e| unusable(json, "invalid-bundle", file, e))?;
+    let held = artifacts
+        .iter()
+        .map(|p| {
+            read_held(p).map_err(|e| unusable(json, "unusable-artifact", p, e.code(EXIT_BAD_TRUST)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let dir_error = |e: String| {
+        unusable(
+            json,
+            "unusable-remember-dir",
+            remember.unwrap_or(Path::new("")),
+            CliError::new(e).code(EXIT_BAD_TRUST),
+        )
+    };
     let memory = remember
         .map(CheckpointMemory::open)
         .transpose()
-        .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+        .map_err(|e| dir_error(e.to_string()))?;
     // The bundle's checkpoint names the log whose remembered checkpoint applies; an unparsable
     // bundle is reported by the verifier itself.
     let checkpoint = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default())
@@ -128,12 +178,11 @@ pub fn verify(
         .map(|b| b.checkpoint);
     let mut options = VerifyOptions {
         now: Some(super::now()),
+        held,
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
-        options.remembered = m
-            .recall_for(cp)
-            .map_err(|e| CliError::new(e.to_string()).code(EXIT_BAD_TRUST))?;
+        options.remembered = m.recall_for(cp).map_err(|e| dir_error(e.to_string()))?;
     }
     // A receipt proves registration: its signer checks that the statement is in the log, signed
     // and resolvable; judging claims against profiles is the buyer's verification, not this one.
@@ -174,6 +223,37 @@ pub fn verify(
         ))
         .code(code)),
     }
+}
+
+/// Hashes a file the buyer holds, streaming it: a firmware image may be larger than memory.
+fn read_held(path: &Path) -> Result<HeldFile, CliError> {
+    use sha2::{Digest as _, Sha256};
+    let err = |e: std::io::Error| {
+        CliError::new(format!("{}: {e}", path.display()))
+            .hint("--artifact names a file you hold, to be checked against the bundle")
+    };
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(err(e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(HeldFile {
+        name: path.display().to_string(),
+        digest: FileDigest {
+            sha256: hasher.finalize().into(),
+            size,
+        },
+    })
 }
 
 /// Reads a bundle file, refusing one over the parser's size limit before reading it: a file

@@ -49,11 +49,14 @@ impl CliError {
     }
 }
 
+/// Messages quote files, bundles and ledger entries, so their lines are escaped
+/// ([`crate::terminal::escape_lines`]) before they reach the terminal.
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        use crate::terminal::escape_lines;
+        write!(f, "error: {}", escape_lines(&self.message))?;
         if let Some(h) = &self.hint {
-            write!(f, "\nhint: {h}")?;
+            write!(f, "\nhint: {}", escape_lines(h))?;
         }
         Ok(())
     }
@@ -130,5 +133,20 @@ impl CliError {
     pub fn prefix(mut self, at: &str) -> CliError {
         self.message = format!("{at}: {}", self.message);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CliError;
+
+    #[test]
+    fn a_message_quoting_hostile_text_is_escaped_line_by_line() {
+        let e =
+            CliError::new("b.cbor: issuer \u{1b}[2J\u{202e}x\nsecond line\r").hint("fix \u{7}it");
+        assert_eq!(
+            e.to_string(),
+            "error: b.cbor: issuer \\u{1b}[2J\\u{202e}x\nsecond line\\u{d}\nhint: fix \\u{7}it"
+        );
     }
 }

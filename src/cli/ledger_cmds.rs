@@ -14,6 +14,7 @@ use crate::keys;
 use crate::ledger::{Ledger, Signer};
 use crate::statement::SignedStatement;
 use crate::store::{StoreRead, StoredEntry};
+use crate::terminal::{escape, escape_lines};
 
 fn open(dir: &Path) -> Result<Ledger, CliError> {
     Ok(Ledger::open(dir)?)
@@ -369,11 +370,11 @@ pub fn log(dir: &Path, json_out: bool) -> Result<(), CliError> {
                 "{:>6}  {}  {:<16} {}  {}  {}\n        {}",
                 e.index,
                 hex::encode(&e.entry_hash),
-                e.kind,
+                escape(&e.kind),
                 crate::time::format_rfc3339(e.issued_at as i64),
-                e.issuer,
-                e.subject,
-                summary
+                escape(&e.issuer),
+                escape(&e.subject),
+                escape(&summary)
             );
         }
         Ok(())
@@ -401,15 +402,15 @@ pub fn show(dir: &Path, entry: &str, json_out: bool) -> Result<(), CliError> {
         outln!("{v}");
     } else {
         outln!("entry {}  index {}", hex::encode(&e.entry_hash), e.index);
-        outln!("  kind      {}", e.kind);
-        outln!("  issuer    {}", h.issuer);
-        outln!("  subject   {}", h.subject);
+        outln!("  kind      {}", escape(&e.kind));
+        outln!("  issuer    {}", escape(&h.issuer));
+        outln!("  subject   {}", escape(&h.subject));
         outln!(
             "  signed at {}",
             crate::time::format_rfc3339(h.issued_at as i64)
         );
         outln!("  kid       {}", h.kid);
-        outln!("{}", ev.render().trim_end_matches('\n'));
+        outln!("{}", escape_lines(ev.render().trim_end_matches('\n')));
     }
     Ok(())
 }
@@ -430,7 +431,7 @@ pub fn audit(dir: &Path) -> Result<(), CliError> {
     })?;
     bar.finish_and_clear();
     for f in &report.findings {
-        outln!("FAIL {}: {}", f.at, f.message);
+        outln!("FAIL {}: {}", escape(&f.at), escape(&f.message));
     }
     let summary = format!(
         "{} entries, {} nodes, {} checkpoints",

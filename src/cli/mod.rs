@@ -436,6 +436,11 @@ pub enum Command {
         /// statements are in the log, signed and resolvable, without judging policy.
         #[arg(long)]
         receipt: bool,
+        /// A file you hold (firmware image, datasheet, report): check that it is a firmware
+        /// build artifact or a document that a verified entry of the bundle describes, by
+        /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
+        #[arg(long, value_name = "FILE")]
+        artifact: Vec<PathBuf>,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -836,7 +841,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
             remember,
             receipt,
-        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref(), receipt),
+            artifact,
+        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref(), receipt, &artifact),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
         }

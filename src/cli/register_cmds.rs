@@ -381,7 +381,7 @@ pub fn signer_list(dir: &Path, json_out: bool) -> Result<(), CliError> {
                 let subject = Certificate::from_der(der)
                     .map(|c| c.subject().to_owned())
                     .unwrap_or_else(|e| format!("(unreadable certificate: {e})"));
-                outln!("{} x509-root {subject}", r.kind);
+                outln!("{} x509-root {}", r.kind, crate::terminal::escape(&subject));
             }
         }
     }

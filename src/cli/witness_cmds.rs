@@ -153,7 +153,8 @@ pub fn cosign(
     };
     eprintln!(
         "cosigned {} size {} at time {timestamp}: {before}",
-        cp.origin, cp.size
+        crate::terminal::escape(&cp.origin),
+        cp.size
     );
     Ok(())
 }
@@ -239,7 +240,7 @@ pub fn consistency_check(
             } else {
                 print_all(&format!(
                     "consistent: {} size {} (root {}) is a prefix of size {} (root {})\n",
-                    o.origin,
+                    crate::terminal::escape(&o.origin),
                     o.size,
                     BASE64.encode(o.root),
                     n.size,
@@ -259,7 +260,7 @@ pub fn consistency_check(
                 out.push_str(&format!(
                     "  {}: origin {}, size {}, root {}\n",
                     path.display(),
-                    c.origin,
+                    crate::terminal::escape(&c.origin),
                     c.size,
                     BASE64.encode(c.root)
                 ));

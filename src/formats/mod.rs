@@ -11,5 +11,6 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod statement;
+pub mod terminal;
 pub mod time;
 pub mod x509;

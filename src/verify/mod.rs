@@ -28,6 +28,7 @@ use crate::checkpoint::consistency::{
     CheckError, Inconsistency, InconsistencyReason, check_extends,
 };
 use crate::evidence::Evidence;
+use crate::evidence::FileDigest;
 use crate::merkle::{self, ConsistencyError, ConsistencyProof, InclusionProof, RootHash};
 use crate::note::Note;
 use crate::statement::SignedStatement;
@@ -94,6 +95,18 @@ pub struct VerifyOptions {
     /// a signed time with the present use it (a cited Sigstore bundle's signing time must not be
     /// in the future); without it they fail as not checked.
     pub now: Option<i64>,
+    /// The files the buyer holds (`evledger verify --artifact`), read by the caller: each must
+    /// be a firmware build artifact or a document that a verified entry describes.
+    pub held: Vec<HeldFile>,
+}
+
+/// A file the buyer holds: the name it is reported under and its digest and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldFile {
+    /// The name to report it under (the path as the buyer gave it).
+    pub name: String,
+    /// Its SHA-256 and length in bytes.
+    pub digest: FileDigest,
 }
 
 /// Verifies a bundle's bytes against a trust file, profiles and the buyer's remembered checkpoint.
@@ -145,6 +158,10 @@ pub fn verify_bundle_with(
     check_references(&mut run, &entries);
     check_attachments(&mut run, &bundle, &entries);
     sigstore::check_sigstore(&mut run, &bundle, &entries, options.now);
+    // An entry vouches for a file only when it is shown to be in the log and signed by a signer
+    // trusted for its kind.
+    let vouches = |index: u64| included.contains(&index) && roles.contains_key(&index);
+    check_held(&mut run, &entries, &vouches, &options.held);
     let view = PolicyView::new(
         entries
             .iter()
@@ -405,6 +422,15 @@ fn check_consistency(run: &mut Run<'_>, bundle: &Bundle, head: Option<&Checkpoin
                 false,
                 format!("the earlier checkpoint is of log {a:?}, not of this bundle's log {b:?}"),
             ),
+            // A proof that does not rebuild the roots is as well explained by a damaged or
+            // wrong proof as by a fork: only two signed checkpoints prove a fork on their own.
+            Err(CheckError::Inconsistent(x)) if !x.is_conclusive() => (
+                false,
+                format!(
+                    "the consistency proof from size {} to {} does not verify: {}",
+                    o.size, head.size, x.reason
+                ),
+            ),
             Err(CheckError::Inconsistent(x)) => (
                 false,
                 format!(
@@ -656,5 +682,119 @@ fn check_attachments(run: &mut Run<'_>, bundle: &Bundle, entries: &[ParsedEntry]
                 "no entry in the bundle cites this document's digest",
             ),
         }
+    }
+}
+
+/// One place an entry describes a file by digest: the entry, the field path of the digest, and
+/// the size the entry records for it, where its schema has one.
+struct Described<'a> {
+    entry: &'a ParsedEntry,
+    path: String,
+    size: Option<u64>,
+}
+
+/// Every place in `entries` that describes a file with digest `sha256`.
+fn described<'a>(entries: &'a [ParsedEntry], sha256: &[u8; 32]) -> Vec<Described<'a>> {
+    let mut out = Vec::new();
+    for e in entries {
+        for (path, d) in e.evidence.document_digests() {
+            if d != *sha256 {
+                continue;
+            }
+            // A firmware build's artifacts record their size (`artifacts[i].size`).
+            let size = match &e.evidence {
+                Evidence::FirmwareBuild(b) => path
+                    .strip_prefix("artifacts[")
+                    .and_then(|r| r.strip_suffix("].sha256"))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| b.artifacts.get(i))
+                    .map(|a| a.size),
+                _ => None,
+            };
+            out.push(Described {
+                entry: e,
+                path,
+                size,
+            });
+        }
+    }
+    out
+}
+
+/// Step 8c: each file the buyer holds is one a verified entry describes, by SHA-256 and, where
+/// the schema records one, by size.
+fn check_held(
+    run: &mut Run<'_>,
+    entries: &[ParsedEntry],
+    vouches: &dyn Fn(u64) -> bool,
+    held: &[HeldFile],
+) {
+    for f in held {
+        let name = &f.name;
+        let places = described(entries, &f.digest.sha256);
+        let what = |d: &Described<'_>| {
+            if matches!(d.entry.evidence, Evidence::FirmwareBuild(_))
+                && d.path.starts_with("artifacts[")
+            {
+                "the firmware build artifact"
+            } else {
+                "the document"
+            }
+        };
+        let size_ok = |d: &Described<'_>| d.size.is_none_or(|s| s == f.digest.size);
+        let trusted: Vec<&Described<'_>> =
+            places.iter().filter(|d| vouches(d.entry.index)).collect();
+        let (entry, field, ok, message) = if let Some(d) = trusted.iter().find(|d| size_ok(d)) {
+            let by = if d.size.is_some() {
+                "SHA-256 and size match"
+            } else {
+                "SHA-256 matches"
+            };
+            (
+                Some(d.entry.index),
+                Some(d.path.clone()),
+                true,
+                format!(
+                    "{name}: {by} {} of entry {} ({})",
+                    what(d),
+                    d.entry.index,
+                    d.entry.evidence.kind()
+                ),
+            )
+        } else if let Some(d) = trusted.first() {
+            (
+                Some(d.entry.index),
+                Some(d.path.clone()),
+                false,
+                format!(
+                    "{name}: the file you hold has the SHA-256 of {} of entry {}, but is {} bytes where the entry says {}",
+                    what(d),
+                    d.entry.index,
+                    f.digest.size,
+                    d.size.unwrap_or_default()
+                ),
+            )
+        } else if let Some(d) = places.first() {
+            (
+                Some(d.entry.index),
+                Some(d.path.clone()),
+                false,
+                format!(
+                    "{name}: the file you hold matches {} of entry {}, which did not verify: only an entry whose signature, signer and inclusion verified vouches for a file",
+                    what(d),
+                    d.entry.index
+                ),
+            )
+        } else {
+            (
+                None,
+                None,
+                false,
+                format!(
+                    "{name}: the file you hold is not any firmware build or document in this bundle"
+                ),
+            )
+        };
+        run.check(Step::Artifact, entry, field, ok, message);
     }
 }

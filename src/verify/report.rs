@@ -1,6 +1,16 @@
 //! The verification report: every check with its outcome, and the verdict they add up to.
 
-use std::fmt::Write;
+use crate::terminal::escape;
+
+/// Appends one line of the human report: untrusted values in it (issuers, subjects, origins,
+/// evidence text, messages quoting them) are escaped, so the line cannot move the cursor, clear
+/// the screen or reorder text; only the report's own newline ends it.
+macro_rules! put {
+    ($s:expr, $($arg:tt)*) => {{
+        $s.push_str(&escape(&format!($($arg)*)));
+        $s.push('\n');
+    }};
+}
 
 use serde::Serialize;
 
@@ -27,6 +37,9 @@ pub enum Step {
     /// Each firmware build's attached Sigstore bundle, re-checked offline against a trusted root
     /// the trust file pins (`specs/sigstore.md`).
     Sigstore,
+    /// Each file the buyer holds (`--artifact`) is a firmware build artifact or a document that
+    /// a verified entry describes.
+    Artifact,
     /// The policy profiles' rules.
     Policy,
 }
@@ -44,6 +57,7 @@ impl Step {
             Step::Signer => "signer",
             Step::References => "references",
             Step::Sigstore => "sigstore",
+            Step::Artifact => "artifact",
             Step::Policy => "policy",
         }
     }
@@ -197,8 +211,7 @@ impl Report {
     /// The human-readable report: verdict first, then checks grouped by entry.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        // Writing to a String cannot fail.
-        let _ = writeln!(
+        put!(
             s,
             "{}: {} entries, {} checks, {} failed",
             self.verdict.headline(),
@@ -207,7 +220,7 @@ impl Report {
             self.failures()
         );
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
-            let _ = writeln!(s, "log {o} at tree size {n}");
+            put!(s, "log {o} at tree size {n}");
         }
         let failed: Vec<&Check> = self
             .checks
@@ -215,7 +228,7 @@ impl Report {
             .filter(|c| c.outcome == Outcome::Fail)
             .collect();
         if !failed.is_empty() {
-            let _ = writeln!(s, "failed:");
+            put!(s, "failed:");
             for c in failed {
                 let at = c.entry.map(|i| format!("entry {i} ")).unwrap_or_default();
                 let field = c
@@ -223,19 +236,19 @@ impl Report {
                     .as_deref()
                     .map(|f| format!("{f}: "))
                     .unwrap_or_default();
-                let _ = writeln!(s, "  {at}{}: {field}{}", c.step.name(), c.message);
+                put!(s, "  {at}{}: {field}{}", c.step.name(), c.message);
                 if let Some(cite) = &c.citation {
-                    let _ = writeln!(s, "    rule source: {cite}");
+                    put!(s, "    rule source: {cite}");
                 }
             }
-            let _ = writeln!(s, "all checks:");
+            put!(s, "all checks:");
         }
         let general: Vec<&Check> = self.checks.iter().filter(|c| c.entry.is_none()).collect();
         for c in general {
             line(&mut s, "  ", c);
         }
         for e in &self.entries {
-            let _ = writeln!(
+            put!(
                 s,
                 "entry {} {} {} by {} ({})",
                 e.index,
@@ -244,9 +257,9 @@ impl Report {
                 e.issuer,
                 e.subject
             );
-            let _ = writeln!(s, "    {}", e.summary);
+            put!(s, "    {}", e.summary);
             if let Some(t) = e.witnessed_at {
-                let _ = writeln!(
+                put!(
                     s,
                     "    in the log by {} (witnessed)",
                     crate::time::format_rfc3339(t as i64)
@@ -255,7 +268,7 @@ impl Report {
                 c.entry == Some(e.index) && c.step == Step::Inclusion && c.outcome == Outcome::Fail
             }) {
                 // Whatever the checkpoints' witnesses saw, it is not shown that they saw this entry.
-                let _ = writeln!(s, "    no witnessed time: not proved to be in the log");
+                put!(s, "    no witnessed time: not proved to be in the log");
             }
             for c in self.checks.iter().filter(|c| c.entry == Some(e.index)) {
                 line(&mut s, "  ", c);
@@ -275,7 +288,7 @@ fn line(s: &mut String, indent: &str, c: &Check) {
         .as_deref()
         .map(|f| format!(" {f}:"))
         .unwrap_or_default();
-    let _ = writeln!(
+    put!(
         s,
         "{indent}{mark} {:<11}{field} {}",
         c.step.name(),

@@ -10,6 +10,11 @@ use crate::evidence::SpeciesCategory;
 /// The only profile format this version reads.
 pub const PROFILE_FORMAT: &str = "evledger-profile/1";
 
+/// The largest `deadline_hours` a profile may set: 100 years. No notification regime comes near
+/// it; a larger value is a mistake, and one past 2^63 hours would put the deadline beyond any
+/// representable time, so that no notification could ever be late.
+pub const MAX_DEADLINE_HOURS: u64 = 100 * 365 * 24;
+
 /// A parsed policy profile.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +175,13 @@ impl Profile {
             if r.citation().trim().is_empty() {
                 return Err(format!("rule[{i}].citation: must not be empty"));
             }
+            if let Rule::IncidentNotification { deadline_hours, .. } = r
+                && *deadline_hours > MAX_DEADLINE_HOURS
+            {
+                return Err(format!(
+                    "rule[{i}].deadline_hours: {deadline_hours} exceeds the limit of {MAX_DEADLINE_HOURS} hours (100 years)"
+                ));
+            }
         }
         Ok(p)
     }
@@ -190,6 +202,28 @@ mod tests {
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`"
+        );
+    }
+
+    #[test]
+    fn a_deadline_past_the_limit_is_refused_not_read_as_never_late() {
+        let rule = |hours: u64| {
+            format!(
+                "{HEADER}[[rule]]\nid = \"r\"\ntype = \"incident-notification\"\ncitation = \"c\"\n\
+                 regime = \"GDPR-Art33\"\nregions = [\"EU\"]\ndeadline_hours = {hours}\n"
+            )
+        };
+        assert!(Profile::parse(&rule(72)).is_ok());
+        assert!(Profile::parse(&rule(super::MAX_DEADLINE_HOURS)).is_ok());
+        assert_eq!(
+            Profile::parse(&rule(super::MAX_DEADLINE_HOURS + 1)).unwrap_err(),
+            "rule[0].deadline_hours: 876001 exceeds the limit of 876000 hours (100 years)"
+        );
+        // The largest TOML integer: 3600 times it saturates, a deadline no notification misses.
+        assert!(
+            Profile::parse(&rule(i64::MAX as u64))
+                .unwrap_err()
+                .starts_with("rule[0].deadline_hours: 9223372036854775807 exceeds the limit")
         );
     }
 }
