@@ -20,7 +20,7 @@ pub mod trust;
 
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::bundle::{Bundle, BundleLimits};
 use crate::checkpoint::Checkpoint;
@@ -296,11 +296,18 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<Checkpoint> {
 fn witnessed_time(trust: &TrustFile, note: &str) -> Option<u64> {
     let w = trust.witnesses.as_ref()?;
     let note = Note::parse(note).ok()?;
-    let mut times: Vec<u64> = w
+    // One timestamp per distinct public key: `cosignature/v1` does not sign the witness's name,
+    // so one cosignature listed under two names is still one witness.
+    let mut by_key: BTreeMap<[u8; 32], u64> = BTreeMap::new();
+    for (k, t) in w
         .keys
         .iter()
-        .filter_map(|k| k.verify(&note).ok().flatten())
-        .collect();
+        .filter_map(|k| k.verify(&note).ok().flatten().map(|t| (k, t)))
+    {
+        let slot = by_key.entry(k.key().to_bytes()).or_insert(t);
+        *slot = (*slot).max(t);
+    }
+    let mut times: Vec<u64> = by_key.into_values().collect();
     times.sort_unstable();
     times.get(w.quorum.max(1) - 1).copied()
 }
@@ -339,16 +346,22 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
     if w.quorum == 0 {
         return;
     }
-    let mut valid = 0usize;
+    // Witnesses are counted by public key: `cosignature/v1` does not sign the witness's name,
+    // so one key listed under two names, with its one cosignature copied under both, is one
+    // witness.
+    let mut valid: BTreeSet<[u8; 32]> = BTreeSet::new();
+    let listed: BTreeSet<[u8; 32]> = w.keys.iter().map(|k| k.key().to_bytes()).collect();
     let mut problems = Vec::new();
     for key in &w.keys {
         match key.verify(note) {
-            Ok(Some(_)) => valid += 1,
+            Ok(Some(_)) => {
+                valid.insert(key.key().to_bytes());
+            }
             Ok(None) => {}
             Err(e) => problems.push(format!("{}: {e}", key.name())),
         }
     }
-    let quorum = w.quorum;
+    let (valid, quorum) = (valid.len(), w.quorum);
     for p in problems {
         run.fail(Step::Witnesses, None, p);
     }
@@ -359,7 +372,7 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
         valid >= quorum,
         format!(
             "{valid} of {} trusted witnesses cosigned; quorum is {quorum}",
-            w.keys.len()
+            listed.len()
         ),
     );
 }
