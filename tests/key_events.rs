@@ -470,3 +470,52 @@ fn trust_init_lets_the_pinned_key_sign_what_its_successors_sign() {
     let r = verify_all(&mut ledger, &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
 }
+
+#[test]
+fn introducing_a_known_key_grants_its_role_only_from_the_next_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let release = SigningKey::from_bytes(&[1; 32]);
+    let legal = SigningKey::from_bytes(&[2; 32]);
+    // The product/legal key, pinned for claims only, signs a build before anyone let it...
+    let early = append_raw(&mut ledger, &build(1), &legal, 100);
+    // ...then release engineering introduces it, and it signs another.
+    let intro = ledger
+        .record(&key_event("introduce", &legal, ""), &signer(&release), 101)
+        .expect("introduce");
+    let later = ledger
+        .record(&build(2), &signer(&legal), 102)
+        .expect("introduced key records");
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n\
+         [[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [\"{}\"]\n\
+         [[roles]]\nname = \"product-legal\"\nkinds = [\"claim\"]\npublic_keys = [\"{}\"]\n",
+        ledger.log_verifier().expect("log key"),
+        B64.encode(release.verifying_key().to_bytes()),
+        B64.encode(legal.verifying_key().to_bytes())
+    );
+    let t = TrustFile::parse(&text, "trust.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust file");
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(
+        failures(&r, intro.index).is_empty(),
+        "{:?}",
+        failures(&r, intro.index)
+    );
+    assert!(
+        failures(&r, later.index).is_empty(),
+        "{:?}",
+        failures(&r, later.index)
+    );
+    let f = failures(&r, early);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].contains(
+            "acts in role release-engineering, which may sign firmware-build, only from index 2"
+        ),
+        "{f:?}"
+    );
+}
