@@ -638,6 +638,56 @@ fn check_references(run: &mut Run<'_>, entries: &[ParsedEntry]) {
             };
             run.check(Step::References, Some(e.index), Some(r.path), ok, msg);
         }
+        if let Evidence::Incident(inc) = &e.evidence {
+            check_fix_build(run, e.index, inc, &by_hash);
+        }
+    }
+}
+
+/// Step 8 (continued): an incident's `remediation.fix_build` is a later build of the same
+/// product as each affected build (`specs/evidence.md`, "incident"); a fix citing an unrelated
+/// build would let an incident look fixed by anything.
+fn check_fix_build(
+    run: &mut Run<'_>,
+    index: u64,
+    inc: &crate::evidence::Incident,
+    by_hash: &HashMap<[u8; 32], &ParsedEntry>,
+) {
+    let Some(fix) = inc.remediation.as_ref().and_then(|r| r.fix_build) else {
+        return;
+    };
+    // A citation that is missing or of another kind has already failed above.
+    let Some(Evidence::FirmwareBuild(fix_build)) = by_hash.get(&fix.0).map(|t| &t.evidence) else {
+        return;
+    };
+    for (i, a) in inc.affected.builds.iter().enumerate() {
+        let Some(t) = by_hash.get(&a.0) else { continue };
+        let Evidence::FirmwareBuild(affected) = &t.evidence else {
+            continue;
+        };
+        let (ok, msg) = match crate::evidence::fix_follows(fix_build, affected) {
+            Ok(()) => (
+                true,
+                format!(
+                    "is a later build of the same product as affected.builds[{i}] (entry {})",
+                    t.index
+                ),
+            ),
+            Err(why) => (
+                false,
+                format!(
+                    "the fix {why} (affected.builds[{i}], entry {}): a fix must be a later build of the same product",
+                    t.index
+                ),
+            ),
+        };
+        run.check(
+            Step::References,
+            Some(index),
+            Some("remediation.fix_build".to_owned()),
+            ok,
+            msg,
+        );
     }
 }
 
