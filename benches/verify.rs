@@ -80,7 +80,16 @@ fn build_fixture() {
     };
     let bundle = export::build(&mut ledger, &selection, &BundleOptions::default()).expect("export");
     assert_eq!(bundle.entries.len() as u64, ENTRIES, "closure adds nothing");
-    let trust = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust file");
+    let grants = [evledger::ledger::trust_init::RoleGrant {
+        name: "release-engineering".into(),
+        kinds: vec![common::KIND.into()],
+        signer: evledger::ledger::trust_init::RoleSigner::Key(
+            common::release_key().verifying_key(),
+        ),
+    }];
+    let trust = evledger::ledger::trust_init::trust_file_text(&ledger, &[], &grants)
+        .expect("trust file")
+        .text;
     // Write the trust file first: the bundle's presence is what a later run looks for.
     std::fs::write(trust_path(), trust).expect("write trust file");
     let tmp = bundle_path().with_extension("cbor.tmp");

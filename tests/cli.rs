@@ -1165,3 +1165,87 @@ fn a_closed_stdout_is_not_an_error() {
     let out = env.run(&["log", "--ledger", LEDGER]);
     assert!(out.ok().len() > 256 * 1024);
 }
+
+#[test]
+fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
+    let env = Env::new();
+    env.init();
+    env.run(&common::Env::record_args(INPUT, "2026-03-10T09:30:00Z"))
+        .ok();
+    env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
+        .ok();
+    // Without --role: the log key, and the signer only as a comment.
+    let out = env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("no roles"), "{}", out.stderr);
+    let bare = std::fs::read_to_string(env.path("bare.toml")).unwrap();
+    assert!(!bare.contains("[[roles]]"), "{bare}");
+    assert!(
+        bare.contains("#     signed firmware-build; first at index 0"),
+        "{bare}"
+    );
+    let v = env.run(&["verify", "b.cbor", "--trust", "bare.toml"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    // With a role for the release key, the bundle verifies.
+    let role = common::release_role();
+    env.run(&[
+        "trust", "init", "--out", "rel.toml", "--role", &role, "--ledger", LEDGER,
+    ])
+    .ok();
+    let v = env.run(&["verify", "b.cbor", "--trust", "rel.toml"]);
+    assert_eq!(v.code, 0, "{v:?}");
+    // The vendor's key also given the lab's role: a warning, and a comment in the file.
+    let pub_key = common::root().join("keys.example/release-engineer.key.pub");
+    let lab = format!("lab=countersignature:key:{}", pub_key.display());
+    let root = common::root().join("keys.example/accreditation-root-ca.pem");
+    let lab_root = format!("lab=countersignature:x509-root:{}", root.display());
+    let out = env.run(&[
+        "trust",
+        "init",
+        "--out",
+        "both.toml",
+        "--role",
+        &role,
+        "--role",
+        &lab,
+        "--role",
+        &lab_root,
+        "--ledger",
+        LEDGER,
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.lines().any(|l| l.starts_with("warning: key ")
+            && l.contains(
+                "holds the vendor role release-engineering and the independent role lab"
+            )),
+        "{}",
+        out.stderr
+    );
+    let both = std::fs::read_to_string(env.path("both.toml")).unwrap();
+    assert!(
+        both.contains("# WARNING: key ") && both.contains("the independent role lab"),
+        "{both}"
+    );
+    assert!(both.contains("x509_roots = ["), "{both}");
+    let v = env.run(&["verify", "b.cbor", "--trust", "both.toml"]);
+    assert_eq!(v.code, 0, "the file parses, roots included: {v:?}");
+    // A malformed --role is a usage error that shows the syntax.
+    let out = env.run(&[
+        "trust",
+        "init",
+        "--out",
+        "x.toml",
+        "--role",
+        "lab:countersignature",
+        "--ledger",
+        LEDGER,
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("expected NAME=KIND[,KIND…]:SIGNER"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path("x.toml").exists());
+}

@@ -150,3 +150,60 @@ fn verify_enforces_the_witness_quorum() {
     );
     assert!(out.stdout.contains("2 of 3 trusted witnesses cosigned"));
 }
+
+#[test]
+fn one_witness_listed_under_two_names_counts_once() {
+    use evledger::note::CosignatureVerifier;
+    let w = World::new();
+    let a = grow(&w, "A", "a", 1, 2, u64::MAX);
+    let ledger_dir = w.path("A");
+    let (w1_dir, w1) = w.witness("witness.example/w1");
+    let c = w.cosign_ok(&w1_dir, &a[1], None, 100);
+    ok(&[
+        "checkpoint",
+        "--cosigned",
+        s(&c),
+        "--ledger",
+        s(&ledger_dir),
+    ]);
+    // The same key under a second name: `cosignature/v1` does not sign the name, so w1's one
+    // cosignature, copied under the alias, verifies under it too.
+    let real = CosignatureVerifier::parse(&w1).expect("vkey");
+    let alias = CosignatureVerifier::new("witness.example/alias", *real.key()).expect("alias");
+    let b = bundle(&w, "b1");
+    let mut parsed =
+        Bundle::parse(&std::fs::read(&b).expect("read"), &BundleLimits::default()).expect("bundle");
+    let mut note = Note::parse(&parsed.checkpoint).expect("note");
+    let copied: Vec<_> = note
+        .signatures()
+        .iter()
+        .filter(|sig| sig.name == real.name())
+        .map(|sig| {
+            let mut sig = sig.clone();
+            sig.name = alias.name().to_owned();
+            sig.key_id = alias.key_id();
+            sig
+        })
+        .collect();
+    assert_eq!(copied.len(), 1);
+    for sig in copied {
+        note.add_signature(sig);
+    }
+    parsed.checkpoint = note.to_text();
+    let twice = w.path("b1-twice");
+    std::fs::write(&twice, parsed.to_cbor()).expect("write");
+    let alias_vkey = alias.to_string();
+    let trust = trust_file(&w, "twice.toml", 2, &[&w1, &alias_vkey]);
+    let out = evl(&["verify", s(&twice), "--trust", s(&trust)]);
+    assert_eq!(out.code, 1, "one witness met a quorum of 2: {}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("1 of 1 trusted witnesses cosigned; quorum is 2"),
+        "{}",
+        out.stdout
+    );
+    // With quorum 1 the one witness suffices, under either name.
+    let trust = trust_file(&w, "once.toml", 1, &[&w1, &alias_vkey]);
+    let out = evl(&["verify", s(&twice), "--trust", s(&trust)]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}

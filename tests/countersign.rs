@@ -96,11 +96,17 @@ impl Fixture {
     }
 
     fn trust(&self, lab_role: &str) -> TrustFile {
+        let role = format!(
+            "release-engineering=firmware-build:key:{}",
+            example("release-engineer.key.pub").display()
+        );
         let vkey = self.ok(&[
             "trust",
             "init",
             "--out",
             self.path("t.toml").to_str().expect("path"),
+            "--role",
+            &role,
         ]);
         assert!(vkey.is_empty());
         let generated = std::fs::read_to_string(self.path("t.toml")).expect("trust");

@@ -8,6 +8,7 @@ use ed25519_dalek::SigningKey;
 use evledger::evidence::{Evidence, InputFormat};
 use evledger::export::{self, BundleOptions, Selection};
 use evledger::keys::KeyId;
+use evledger::ledger::trust_init::{RoleGrant, RoleSigner, TrustInit, trust_file_text};
 use evledger::ledger::{Ledger, LedgerError, Signer};
 use evledger::trust::TrustFile;
 use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle};
@@ -307,6 +308,26 @@ fn a_forged_rotation_by_a_non_owner_grants_nothing() {
     assert!(failures(&r, b)[0].contains("not pinned by the trust file nor introduced"));
 }
 
+/// `trust init` for `ledger` with the roles given as (name, kinds, kid).
+fn trust_init(ledger: &Ledger, roles: &[(&str, &[&str], &SigningKey)]) -> TrustInit {
+    let grants: Vec<RoleGrant> = roles
+        .iter()
+        .map(|(name, kinds, key)| RoleGrant {
+            name: (*name).to_owned(),
+            kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+            signer: RoleSigner::Kid(KeyId::of(&key.verifying_key())),
+        })
+        .collect();
+    trust_file_text(ledger, &[], &grants).expect("trust init")
+}
+
+fn parse_trust(text: &str) -> TrustFile {
+    TrustFile::parse(text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust")
+}
+
 #[test]
 fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -322,7 +343,12 @@ fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
     ledger
         .record(&build(2), &signer(&new), 102)
         .expect("record");
-    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    let made = trust_init(
+        &ledger,
+        &[("release-engineering", &["firmware-build"], &old)],
+    );
+    let text = &made.text;
+    assert!(made.warnings.is_empty(), "{:?}", made.warnings);
     assert!(
         text.contains(&B64.encode(old.verifying_key().to_bytes())),
         "{text}"
@@ -331,12 +357,165 @@ fn trust_init_pins_the_first_key_and_leaves_rotations_to_the_log() {
         !text.contains(&B64.encode(new.verifying_key().to_bytes())),
         "a rotated-to key must not be pinned from index 0:\n{text}"
     );
-    let t = TrustFile::parse(&text, "t.toml", &|n: &str| {
-        Err(format!("{n}: not available"))
-    })
-    .expect("trust");
+    assert!(
+        text.contains(&format!(
+            "rotated to by kid {} at index 1: acts in that key's roles from index 2 on",
+            KeyId::of(&old.verifying_key())
+        )),
+        "{text}"
+    );
+    let r = verify_all(&mut ledger, &parse_trust(text));
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+}
+
+#[test]
+fn trust_init_without_roles_pins_the_log_key_and_lists_signers_only_as_comments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let key = SigningKey::from_bytes(&[21; 32]);
+    ledger
+        .record(&build(1), &signer(&key), 100)
+        .expect("record");
+    let made = trust_init(&ledger, &[]);
+    let t = parse_trust(&made.text);
+    assert!(t.roles.is_empty(), "{}", made.text);
+    assert_eq!(t.log_keys.len(), 1);
+    assert!(
+        !made
+            .text
+            .contains(&B64.encode(key.verifying_key().to_bytes()))
+    );
+    let kid = KeyId::of(&key.verifying_key());
+    assert!(
+        made.text.contains(&format!(
+            "#   kid {kid}\n#     signed firmware-build; first at index 0\n"
+        )),
+        "{}",
+        made.text
+    );
+    // Nothing verifies until the buyer states who signs what.
+    let r = verify_all(&mut ledger, &t);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(failures(&r, 0)[0].contains("not pinned by the trust file"));
+}
+
+#[test]
+fn a_trust_file_with_roles_for_every_signer_verifies_a_ledger_with_key_events() {
+    // A key that already signs is introduced later; another is rotated to. With a role for each
+    // signer that signs before any key event names it, the whole ledger verifies.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let (release, second, third) = (
+        SigningKey::from_bytes(&[31; 32]),
+        SigningKey::from_bytes(&[32; 32]),
+        SigningKey::from_bytes(&[33; 32]),
+    );
+    ledger
+        .record(&build(1), &signer(&release), 100)
+        .expect("record");
+    ledger
+        .record(&build(2), &signer(&second), 101)
+        .expect("second key signs before it is introduced");
+    ledger
+        .record(&key_event("introduce", &second, ""), &signer(&release), 102)
+        .expect("introduce");
+    ledger
+        .record(&build(3), &signer(&second), 103)
+        .expect("record");
+    ledger
+        .record(&key_event("rotate", &third, ""), &signer(&release), 104)
+        .expect("rotate");
+    ledger
+        .record(&build(4), &signer(&third), 105)
+        .expect("record");
+    let rel: &[&str] = &["firmware-build", "key-event"];
+    let made = trust_init(
+        &ledger,
+        &[
+            ("release-engineering", rel, &release),
+            ("release-engineering", rel, &second),
+        ],
+    );
+    let t = parse_trust(&made.text);
+    assert_eq!(t.roles.len(), 1, "{}", made.text);
+    assert_eq!(t.roles[0].keys.len(), 2, "{}", made.text);
     let r = verify_all(&mut ledger, &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    // Without the second key's own role, its build before the introduction fails.
+    let made = trust_init(&ledger, &[("release-engineering", rel, &release)]);
+    let r = verify_all(&mut ledger, &parse_trust(&made.text));
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(
+        failures(&r, 1)[0].contains("only introduced for index 3 on"),
+        "{:?}",
+        failures(&r, 1)
+    );
+}
+
+#[test]
+fn trust_init_warns_when_a_vendor_key_is_also_given_an_independent_role() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let legal = SigningKey::from_bytes(&[41; 32]);
+    ledger
+        .record(&build(1), &signer(&legal), 100)
+        .expect("record");
+    let made = trust_init(
+        &ledger,
+        &[
+            ("product-legal", &["firmware-build", "lab-result"], &legal),
+            ("lab", &["countersignature"], &legal),
+        ],
+    );
+    assert_eq!(made.warnings.len(), 1, "{:?}", made.warnings);
+    let w = &made.warnings[0];
+    assert!(
+        w.starts_with(&format!(
+            "key {} holds the vendor role product-legal and the independent role lab",
+            KeyId::of(&legal.verifying_key())
+        )),
+        "{w}"
+    );
+    assert!(
+        made.text.contains(&format!("# WARNING: {w}\n")),
+        "{}",
+        made.text
+    );
+    // A role name given twice with different kinds is refused.
+    let grants = [
+        RoleGrant {
+            name: "lab".into(),
+            kinds: vec!["countersignature".into()],
+            signer: RoleSigner::Kid(KeyId::of(&legal.verifying_key())),
+        },
+        RoleGrant {
+            name: "lab".into(),
+            kinds: vec!["lab-result".into()],
+            signer: RoleSigner::Key(SigningKey::from_bytes(&[42; 32]).verifying_key()),
+        },
+    ];
+    let e = trust_file_text(&ledger, &[], &grants).expect_err("kinds differ");
+    assert_eq!(
+        e.to_string(),
+        "role lab: given with kinds countersignature and with kinds lab-result; give one list"
+    );
+    // A kid the ledger does not hold is refused.
+    let stranger = SigningKey::from_bytes(&[43; 32]);
+    let e = trust_file_text(
+        &ledger,
+        &[],
+        &[RoleGrant {
+            name: "lab".into(),
+            kinds: vec!["countersignature".into()],
+            signer: RoleSigner::Kid(KeyId::of(&stranger.verifying_key())),
+        }],
+    )
+    .expect_err("unknown kid");
+    assert!(
+        e.to_string()
+            .contains("the ledger holds no signer key with kid"),
+        "{e}"
+    );
 }
 
 fn trust_with(ledger: &Ledger, pinned: &[&SigningKey]) -> TrustFile {
@@ -439,9 +618,8 @@ fn the_ledger_names_the_event_that_ends_the_key_earliest_as_the_verifier_does() 
 }
 
 #[test]
-fn trust_init_lets_the_pinned_key_sign_what_its_successors_sign() {
-    // The first key only hands over; its successor signs builds. The successor acts in the first
-    // key's role, so that role must allow builds for the bundle to verify with the file unedited.
+fn a_role_given_to_the_first_key_carries_to_its_successor() {
+    // The first key only hands over; its successor signs builds in the first key's role.
     let dir = tempfile::tempdir().expect("tempdir");
     let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
     let (first, second) = (
@@ -454,19 +632,66 @@ fn trust_init_lets_the_pinned_key_sign_what_its_successors_sign() {
     ledger
         .record(&build(1), &signer(&second), 101)
         .expect("record");
-    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
-    assert!(
-        text.contains("kinds = [\"firmware-build\", \"key-event\"]"),
-        "{text}"
+    let made = trust_init(
+        &ledger,
+        &[("release-engineering", &["firmware-build"], &first)],
     );
     assert!(
-        !text.contains(&B64.encode(second.verifying_key().to_bytes())),
-        "{text}"
+        !made
+            .text
+            .contains(&B64.encode(second.verifying_key().to_bytes())),
+        "{}",
+        made.text
     );
-    let t = TrustFile::parse(&text, "t.toml", &|n: &str| {
+    let r = verify_all(&mut ledger, &parse_trust(&made.text));
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+}
+
+#[test]
+fn introducing_a_known_key_grants_its_role_only_from_the_next_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ledger = Ledger::init(&dir.path().join("l"), "test.example/log").expect("init");
+    let release = SigningKey::from_bytes(&[1; 32]);
+    let legal = SigningKey::from_bytes(&[2; 32]);
+    // The product/legal key, pinned for claims only, signs a build before anyone let it...
+    let early = append_raw(&mut ledger, &build(1), &legal, 100);
+    // ...then release engineering introduces it, and it signs another.
+    let intro = ledger
+        .record(&key_event("introduce", &legal, ""), &signer(&release), 101)
+        .expect("introduce");
+    let later = ledger
+        .record(&build(2), &signer(&legal), 102)
+        .expect("introduced key records");
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n\
+         [[roles]]\nname = \"release-engineering\"\nkinds = [\"firmware-build\"]\npublic_keys = [\"{}\"]\n\
+         [[roles]]\nname = \"product-legal\"\nkinds = [\"claim\"]\npublic_keys = [\"{}\"]\n",
+        ledger.log_verifier().expect("log key"),
+        B64.encode(release.verifying_key().to_bytes()),
+        B64.encode(legal.verifying_key().to_bytes())
+    );
+    let t = TrustFile::parse(&text, "trust.toml", &|n: &str| {
         Err(format!("{n}: not available"))
     })
-    .expect("trust");
+    .expect("trust file");
     let r = verify_all(&mut ledger, &t);
-    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(
+        failures(&r, intro.index).is_empty(),
+        "{:?}",
+        failures(&r, intro.index)
+    );
+    assert!(
+        failures(&r, later.index).is_empty(),
+        "{:?}",
+        failures(&r, later.index)
+    );
+    let f = failures(&r, early);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].contains(
+            "acts in role release-engineering, which may sign firmware-build, only from index 2"
+        ),
+        "{f:?}"
+    );
 }

@@ -85,7 +85,14 @@ fn bundles_from_before_a_rotation_keep_verifying() {
     assert!(checkpoint_failure(&r).is_some());
 
     // The updated trust file, as `trust init` writes it after the rotation: both verify.
-    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[]).expect("trust init");
+    let grants = [evledger::ledger::trust_init::RoleGrant {
+        name: "release-engineering".into(),
+        kinds: vec!["firmware-build".into()],
+        signer: evledger::ledger::trust_init::RoleSigner::Key(release.verifying_key()),
+    }];
+    let text = evledger::ledger::trust_init::trust_file_text(&ledger, &[], &grants)
+        .expect("trust init")
+        .text;
     assert!(
         text.contains(&format!(
             "{{ vkey = \"{old}\", from_size = 0, to_size = 3 }}"

@@ -166,11 +166,14 @@ fn reads_work_and_writes_are_refused(ro: &ReadOnlyLedger) {
         ro.ok(&["audit", "--ledger", LEDGER]),
         "ok: 4 entries, 7 nodes, 1 checkpoints recomputed and verified\n"
     );
+    let role = common::release_role();
     ro.ok(&[
         "trust",
         "init",
         "--out",
         "out/trust.toml",
+        "--role",
+        &role,
         "--ledger",
         LEDGER,
     ]);
@@ -319,11 +322,14 @@ fn a_ledger_made_by_0_1_can_be_read_read_only_without_migrating() {
         serde_json::from_str(&ro.ok(&["log", "--json", "--ledger", LEDGER])).unwrap();
     assert_eq!(log.as_array().unwrap().len(), 7);
     ro.ok(&["prove", "3", "--ledger", LEDGER]);
+    let role = common::release_role();
     ro.ok(&[
         "trust",
         "init",
         "--out",
         "out/trust.toml",
+        "--role",
+        &role,
         "--ledger",
         LEDGER,
     ]);

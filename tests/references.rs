@@ -58,7 +58,12 @@ impl Fixture {
             text = text.replace(placeholder, hash);
         }
         assert!(!text.contains('@'), "{file}: unfilled placeholder");
-        let evidence = Evidence::from_input(kind, &text, InputFormat::Toml)
+        self.record_text(kind, file, &text)
+    }
+
+    /// Records evidence given as TOML text; returns the entry hash (hex).
+    fn record_text(&mut self, kind: &str, file: &str, text: &str) -> Result<String, LedgerError> {
+        let evidence = Evidence::from_input(kind, text, InputFormat::Toml)
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         // Distinct signing times keep otherwise identical statements distinct.
         self.iat += 1;
@@ -342,5 +347,116 @@ fn incident_affecting_a_missing_build_is_refused() {
         &[("@FW_420@", ABSENT), ("@FW_421@", &c.fw421)],
         "affected.builds[0]",
         &format!("entry {ABSENT} is not in the ledger"),
+    );
+}
+
+/// The verifier's `remediation.fix_build` checks for an incident affecting `affected` with the
+/// fix `fix` (entry hashes, hex): (passed, message) each.
+fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)> {
+    use base64::Engine as _;
+    use evledger::export::{self, BundleOptions, Selection};
+    use evledger::verify::{Outcome, verify_bundle};
+    f.ok(
+        "incident",
+        INCIDENT,
+        &[("@FW_420@", affected), ("@FW_421@", fix)],
+    );
+    let text = format!(
+        "version = 1\n[log]\nkeys = [\"{}\"]\n[[roles]]\nname = \"vendor\"\nkinds = [\"firmware-build\", \"lab-result\", \"countersignature\", \"claim\", \"incident\"]\npublic_keys = [\"{}\"]\n",
+        f.ledger.log_verifier().expect("log key"),
+        base64::engine::general_purpose::STANDARD.encode(f.key.verifying_key().to_bytes())
+    );
+    let trust = evledger::trust::TrustFile::parse(&text, "t.toml", &|n: &str| {
+        Err(format!("{n}: not available"))
+    })
+    .expect("trust");
+    let sel = Selection {
+        all: true,
+        entries: Vec::new(),
+    };
+    let b = export::build(&mut f.ledger, &sel, &BundleOptions::default()).expect("bundle");
+    verify_bundle(&b.to_cbor(), &trust, &[])
+        .checks
+        .iter()
+        .filter(|c| c.field.as_deref() == Some("remediation.fix_build"))
+        .filter(|c| !c.message.starts_with("cites entry"))
+        .map(|c| (c.outcome == Outcome::Pass, c.message.clone()))
+        .collect()
+}
+
+/// Firmware 4.2.1 with `from` replaced by `to`.
+fn fw421_with(from: &str, to: &str) -> String {
+    let path = format!(
+        "{}/examples/facegate/firmware-4.2.1.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).expect("example");
+    assert!(text.contains(from), "{from}");
+    text.replace(from, to)
+}
+
+#[test]
+fn the_verifier_accepts_a_later_build_of_the_same_product_as_the_fix() {
+    let mut f = Fixture::new();
+    let c = f.chain();
+    let checks = fix_checks(&mut f, &c.fw420, &c.fw421);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert!(checks[0].0, "{checks:?}");
+    assert!(
+        checks[0]
+            .1
+            .starts_with("is a later build of the same product as affected.builds[0]"),
+        "{checks:?}"
+    );
+}
+
+#[test]
+fn the_verifier_refuses_a_fix_that_is_not_a_later_build_of_the_same_product() {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "family = \"FaceGate 3D\"",
+            "family = \"PalmGate\"",
+            "the fix is a build of Aurelis Security Systems PalmGate, not of the affected product Aurelis Security Systems FaceGate 3D",
+        ),
+        (
+            "vendor = \"Aurelis Security Systems\"",
+            "vendor = \"Other Devices Ltd\"",
+            "not of the affected product",
+        ),
+        (
+            "models = [\"FG3-100\", \"FG3-200W\"]",
+            "models = [\"FG3-900\"]",
+            "runs on models FG3-900, none of the affected build's models FG3-100, FG3-200W",
+        ),
+        (
+            "security_version = 8",
+            "security_version = 6",
+            "is not later than the affected build: security_version 6 build_number 4210 against 7 4200",
+        ),
+    ];
+    for (from, to, why) in cases {
+        let mut f = Fixture::new();
+        let c = f.chain();
+        let unrelated = f
+            .record_text("firmware-build", "unrelated", &fw421_with(from, to))
+            .expect("record");
+        let checks = fix_checks(&mut f, &c.fw420, &unrelated);
+        assert_eq!(checks.len(), 1, "{to}: {checks:?}");
+        assert!(!checks[0].0, "{to}: {checks:?}");
+        assert!(checks[0].1.contains(why), "{to}: {checks:?}");
+        assert!(
+            checks[0]
+                .1
+                .ends_with("a fix must be a later build of the same product"),
+            "{checks:?}"
+        );
+    }
+    // An older build offered as the fix of a newer one.
+    let mut f = Fixture::new();
+    let c = f.chain();
+    let checks = fix_checks(&mut f, &c.fw421, &c.fw420);
+    assert!(
+        checks.len() == 1 && !checks[0].0 && checks[0].1.contains("is not later"),
+        "{checks:?}"
     );
 }

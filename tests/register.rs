@@ -604,11 +604,25 @@ fn vendor_with_lab_result(v: &Env) -> String {
         LEDGER,
     ])
     .ok();
+    let release = format!(
+        "release-engineering=firmware-build:key:{}",
+        root()
+            .join("keys.example/release-engineer.key.pub")
+            .display()
+    );
+    let legal = format!(
+        "product-legal=lab-result,claim,incident:key:{}",
+        root().join("keys.example/product-legal.key.pub").display()
+    );
     v.run(&[
         "trust",
         "init",
         "--out",
         "vendor.trust.toml",
+        "--role",
+        &release,
+        "--role",
+        &legal,
         "--ledger",
         LEDGER,
     ])

@@ -42,8 +42,18 @@ fn verify_fails_closed_without_the_feature() {
     env.audit_ok();
     env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
         .ok();
-    env.run(&["trust", "init", "--ledger", LEDGER, "--out", "trust.toml"])
-        .ok();
+    let role = common::release_role();
+    env.run(&[
+        "trust",
+        "init",
+        "--ledger",
+        LEDGER,
+        "--out",
+        "trust.toml",
+        "--role",
+        &role,
+    ])
+    .ok();
     let v = env.run(&["verify", "b.cbor", "--trust", "trust.toml"]);
     assert_eq!(v.code, 1, "{v:?}");
     assert!(

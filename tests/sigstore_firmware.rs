@@ -60,8 +60,18 @@ fn record(env: &Env, input: &str, case: &str, extra: &[&str]) -> common::Out {
 
 /// `trust init` plus the pinned trusted root.
 fn trust(env: &Env, pin: bool) {
-    env.run(&["trust", "init", "--ledger", LEDGER, "--out", "trust.toml"])
-        .ok();
+    let role = common::release_role();
+    env.run(&[
+        "trust",
+        "init",
+        "--ledger",
+        LEDGER,
+        "--out",
+        "trust.toml",
+        "--role",
+        &role,
+    ])
+    .ok();
     if pin {
         let mut t = std::fs::read_to_string(env.path("trust.toml")).unwrap();
         t.push_str("\n[sigstore]\ntrusted_roots = [\"trusted_root.json\"]\n");

@@ -278,28 +278,3 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
         .map_err(err)?;
     Ok(bytes)
 }
-
-/// `evledger trust init`.
-pub fn trust_init(dir: &Path, out: &Path, profiles: &[String]) -> Result<(), CliError> {
-    let ledger = Ledger::open_read_only(dir)?;
-    let text = crate::ledger::trust_init::trust_file_text(&ledger, profiles)?;
-    let exists = || {
-        CliError::new(format!("{}: file exists", out.display()))
-            .hint("choose another --out; trust files are never overwritten")
-    };
-    if out.exists() {
-        return Err(exists());
-    }
-    crate::durable::create_new(out, text.as_bytes(), 0o644).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            exists()
-        } else {
-            CliError::new(format!("{}: {e}", out.display()))
-        }
-    })?;
-    eprintln!(
-        "wrote {}; confirm every key in it out of band before relying on it",
-        out.display()
-    );
-    Ok(())
-}

@@ -560,7 +560,8 @@ pub enum SigstoreCommand {
 /// Trust file subcommands.
 #[derive(Subcommand, Debug)]
 pub enum TrustCommand {
-    /// Write a starting trust file from a ledger: its log key and the keys that signed each kind.
+    /// Write a starting trust file from a ledger: its log key, the roles given with --role, and
+    /// the signers the ledger holds as comments (never as roles).
     Init {
         /// Trust file to create.
         #[arg(long, value_name = "FILE")]
@@ -568,6 +569,11 @@ pub enum TrustCommand {
         /// A policy profile to name in the file (relative to it); repeatable.
         #[arg(long, value_name = "FILE")]
         profile: Vec<String>,
+        /// A role to pin, NAME=KIND[,KIND…]:SIGNER with SIGNER kid:HEX (a signer key the ledger
+        /// holds), key:FILE.pub or x509-root:ROOT.pem; repeatable (the same NAME again adds a
+        /// signer). Example: --role lab=countersignature:key:lab.pub
+        #[arg(long, value_name = "NAME=KINDS:SIGNER")]
+        role: Vec<crate::ledger::trust_init::RoleArg>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -866,9 +872,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             key.as_deref(),
             json,
         ),
-        Command::Trust(TrustCommand::Init { out, profile, dir }) => {
-            bundle_cmds::trust_init(&dir.ledger, &out, &profile)
-        }
+        Command::Trust(TrustCommand::Init {
+            out,
+            profile,
+            role,
+            dir,
+        }) => trust_file::init(&dir.ledger, &out, &profile, &role),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Reading a trust file from disk: its text, and each file it names, relative to its directory.
+//! Reading a trust file from disk: its text, and each file it names, relative to its directory;
+//! and writing a starting one (`evledger trust init`).
 //!
 //! The verifier parses a trust file from text and reads the files it names through a function
 //! ([`crate::trust::ReadNamed`]); this is that function for the command line.
@@ -6,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use super::CliError;
+use crate::ledger::Ledger;
+use crate::ledger::trust_init::{self, RoleArg, RoleGrant, RoleSigner, SignerArg, TrustInitError};
 use crate::trust::TrustFile;
 
 /// Reads a trust file and every file it names (X.509 roots, profiles, Sigstore trusted roots).
@@ -28,5 +31,102 @@ pub fn files_beside(base: &Path) -> impl Fn(&str) -> Result<Vec<u8>, String> {
     move |name| {
         let file = base.join(name);
         std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
+    }
+}
+
+/// `evledger trust init`: writes a starting trust file from the ledger in `dir`, with the roles
+/// `roles` state (their key and root files read here), and prints any warning on stderr.
+///
+/// # Errors
+/// The ledger cannot be read, a `--role` file cannot be read or parsed, a role names a kid the
+/// ledger does not hold, or `out` exists.
+pub fn init(
+    dir: &Path,
+    out: &Path,
+    profiles: &[String],
+    roles: &[RoleArg],
+) -> Result<(), CliError> {
+    let grants = roles
+        .iter()
+        .map(|r| grant(r, out))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ledger = Ledger::open_read_only(dir)?;
+    let made = trust_init::trust_file_text(&ledger, profiles, &grants).map_err(|e| match e {
+        TrustInitError::Ledger(e) => CliError::from(e),
+        other => CliError::new(other.to_string()),
+    })?;
+    let exists = || {
+        CliError::new(format!("{}: file exists", out.display()))
+            .hint("choose another --out; trust files are never overwritten")
+    };
+    if out.exists() {
+        return Err(exists());
+    }
+    crate::durable::create_new(out, made.text.as_bytes(), 0o644).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            CliError::new(format!("{}: {e}", out.display()))
+        }
+    })?;
+    for w in &made.warnings {
+        eprintln!("warning: {w}");
+    }
+    if roles.is_empty() {
+        eprintln!(
+            "wrote {} with the log key and no roles: the signers the ledger holds are listed in it as comments; give roles with --role NAME=KIND[,KIND…]:SIGNER once you have confirmed their keys out of band",
+            out.display()
+        );
+    } else {
+        eprintln!(
+            "wrote {}; confirm every key in it out of band before relying on it",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// A `--role` argument with its file read: a public key, or an X.509 root written into the
+/// trust file relative to the directory of `out`.
+fn grant(r: &RoleArg, out: &Path) -> Result<RoleGrant, CliError> {
+    let signer = match &r.signer {
+        SignerArg::Kid(kid) => RoleSigner::Kid(*kid),
+        SignerArg::KeyFile(file) => RoleSigner::Key(
+            crate::keys::read_verifying_key(Path::new(file))
+                .map_err(|e| CliError::new(format!("--role {}: {e}", r.name)))?,
+        ),
+        SignerArg::X509Root(file) => {
+            let path = Path::new(file);
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| CliError::new(format!("--role {}: {file}: {e}", r.name)))?;
+            crate::x509::Certificate::from_pem_chain(&pem).map_err(|e| {
+                CliError::new(format!("--role {}: {file}: {e}", r.name))
+                    .hint("x509-root: names a PEM file of root certificates")
+            })?;
+            RoleSigner::X509Root {
+                path: relative_to_trust_file(path, out),
+                pem,
+            }
+        }
+    };
+    Ok(RoleGrant {
+        name: r.name.clone(),
+        kinds: r.kinds.clone(),
+        signer,
+    })
+}
+
+/// How a trust file at `out` names `file`: relative to the trust file's directory when `file`
+/// is inside it, otherwise its absolute path.
+fn relative_to_trust_file(file: &Path, out: &Path) -> String {
+    let base = out.parent().filter(|p| !p.as_os_str().is_empty());
+    let base = base.unwrap_or(Path::new("."));
+    let (Ok(file_abs), Ok(base_abs)) = (std::fs::canonicalize(file), std::fs::canonicalize(base))
+    else {
+        return file.display().to_string();
+    };
+    match file_abs.strip_prefix(&base_abs) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => file_abs.display().to_string(),
     }
 }

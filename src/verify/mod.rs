@@ -20,7 +20,7 @@ pub mod trust;
 
 pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::bundle::{Bundle, BundleLimits};
 use crate::checkpoint::Checkpoint;
@@ -313,11 +313,18 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<Checkpoint> {
 fn witnessed_time(trust: &TrustFile, note: &str) -> Option<u64> {
     let w = trust.witnesses.as_ref()?;
     let note = Note::parse(note).ok()?;
-    let mut times: Vec<u64> = w
+    // One timestamp per distinct public key: `cosignature/v1` does not sign the witness's name,
+    // so one cosignature listed under two names is still one witness.
+    let mut by_key: BTreeMap<[u8; 32], u64> = BTreeMap::new();
+    for (k, t) in w
         .keys
         .iter()
-        .filter_map(|k| k.verify(&note).ok().flatten())
-        .collect();
+        .filter_map(|k| k.verify(&note).ok().flatten().map(|t| (k, t)))
+    {
+        let slot = by_key.entry(k.key().to_bytes()).or_insert(t);
+        *slot = (*slot).max(t);
+    }
+    let mut times: Vec<u64> = by_key.into_values().collect();
     times.sort_unstable();
     times.get(w.quorum.max(1) - 1).copied()
 }
@@ -356,16 +363,22 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
     if w.quorum == 0 {
         return;
     }
-    let mut valid = 0usize;
+    // Witnesses are counted by public key: `cosignature/v1` does not sign the witness's name,
+    // so one key listed under two names, with its one cosignature copied under both, is one
+    // witness.
+    let mut valid: BTreeSet<[u8; 32]> = BTreeSet::new();
+    let listed: BTreeSet<[u8; 32]> = w.keys.iter().map(|k| k.key().to_bytes()).collect();
     let mut problems = Vec::new();
     for key in &w.keys {
         match key.verify(note) {
-            Ok(Some(_)) => valid += 1,
+            Ok(Some(_)) => {
+                valid.insert(key.key().to_bytes());
+            }
             Ok(None) => {}
             Err(e) => problems.push(format!("{}: {e}", key.name())),
         }
     }
-    let quorum = w.quorum;
+    let (valid, quorum) = (valid.len(), w.quorum);
     for p in problems {
         run.fail(Step::Witnesses, None, p);
     }
@@ -376,7 +389,7 @@ fn check_witnesses(run: &mut Run<'_>, note: &Note) {
         valid >= quorum,
         format!(
             "{valid} of {} trusted witnesses cosigned; quorum is {quorum}",
-            w.keys.len()
+            listed.len()
         ),
     );
 }
@@ -651,6 +664,56 @@ fn check_references(run: &mut Run<'_>, entries: &[ParsedEntry]) {
             };
             run.check(Step::References, Some(e.index), Some(r.path), ok, msg);
         }
+        if let Evidence::Incident(inc) = &e.evidence {
+            check_fix_build(run, e.index, inc, &by_hash);
+        }
+    }
+}
+
+/// Step 8 (continued): an incident's `remediation.fix_build` is a later build of the same
+/// product as each affected build (`specs/evidence.md`, "incident"); a fix citing an unrelated
+/// build would let an incident look fixed by anything.
+fn check_fix_build(
+    run: &mut Run<'_>,
+    index: u64,
+    inc: &crate::evidence::Incident,
+    by_hash: &HashMap<[u8; 32], &ParsedEntry>,
+) {
+    let Some(fix) = inc.remediation.as_ref().and_then(|r| r.fix_build) else {
+        return;
+    };
+    // A citation that is missing or of another kind has already failed above.
+    let Some(Evidence::FirmwareBuild(fix_build)) = by_hash.get(&fix.0).map(|t| &t.evidence) else {
+        return;
+    };
+    for (i, a) in inc.affected.builds.iter().enumerate() {
+        let Some(t) = by_hash.get(&a.0) else { continue };
+        let Evidence::FirmwareBuild(affected) = &t.evidence else {
+            continue;
+        };
+        let (ok, msg) = match crate::evidence::fix_follows(fix_build, affected) {
+            Ok(()) => (
+                true,
+                format!(
+                    "is a later build of the same product as affected.builds[{i}] (entry {})",
+                    t.index
+                ),
+            ),
+            Err(why) => (
+                false,
+                format!(
+                    "the fix {why} (affected.builds[{i}], entry {}): a fix must be a later build of the same product",
+                    t.index
+                ),
+            ),
+        };
+        run.check(
+            Step::References,
+            Some(index),
+            Some("remediation.fix_build".to_owned()),
+            ok,
+            msg,
+        );
     }
 }
 

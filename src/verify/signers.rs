@@ -178,8 +178,15 @@ pub(super) fn check_signatures(
             .trust
             .roles
             .iter()
-            .find(|r| standing.roles.contains(&r.name) && r.kinds.iter().any(|k| k == kind))
+            .find(|r| standing.acts_in(&r.name, e.index) && r.kinds.iter().any(|k| k == kind))
             .map(|r| r.name.clone());
+        // A role that would allow the kind but was granted only after this entry.
+        let later = run
+            .trust
+            .roles
+            .iter()
+            .filter(|r| r.kinds.iter().any(|k| k == kind))
+            .find_map(|r| standing.roles.get(&r.name).map(|from| (&r.name, *from)));
         match role {
             Some(name) => {
                 run.pass(
@@ -192,7 +199,13 @@ pub(super) fn check_signatures(
             None => run.fail(
                 Step::Signer,
                 Some(e.index),
-                format!("no role in the trust file lets kid {} sign {kind}", h.kid),
+                match later {
+                    Some((name, from)) => format!(
+                        "kid {} acts in role {name}, which may sign {kind}, only from index {from} (granted by a key event after this entry)",
+                        h.kid
+                    ),
+                    None => format!("no role in the trust file lets kid {} sign {kind}", h.kid),
+                },
             ),
         }
     }

@@ -53,7 +53,8 @@ pub struct Env {
     pub dir: tempfile::TempDir,
 }
 
-fn root() -> PathBuf {
+/// The crate's source directory.
+pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -67,6 +68,16 @@ pub fn chmod(path: &Path, mode: u32) {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The `trust init --role` that pins the example release key ([`KEY`]) for firmware builds.
+pub fn release_role() -> String {
+    format!(
+        "release-engineering=firmware-build:key:{}",
+        root()
+            .join("keys.example/release-engineer.key.pub")
+            .display()
+    )
 }
 
 impl Env {

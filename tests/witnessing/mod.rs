@@ -227,7 +227,20 @@ pub fn grow(
 /// Writes a trust file for ledger A requiring `quorum` of `witnesses`.
 pub fn trust_file(w: &World, name: &str, quorum: usize, witnesses: &[&str]) -> PathBuf {
     let p = w.path(name);
-    ok(&["trust", "init", "--out", s(&p), "--ledger", s(&w.path("A"))]);
+    let role = format!(
+        "release-engineering=firmware-build:key:{}",
+        s(&w.path("release.key.pub"))
+    );
+    ok(&[
+        "trust",
+        "init",
+        "--out",
+        s(&p),
+        "--role",
+        &role,
+        "--ledger",
+        s(&w.path("A")),
+    ]);
     let keys: Vec<String> = witnesses.iter().map(|k| format!("{k:?}")).collect();
     let mut text = read(&p);
     text.push_str(&format!(

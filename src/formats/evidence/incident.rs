@@ -329,3 +329,38 @@ fn is_region(r: &str) -> bool {
 fn is_token(s: &str) -> bool {
     (1..=100).contains(&s.len()) && s.chars().all(|c| c.is_ascii_graphic())
 }
+
+/// Whether `fix` can be the fix of an incident affecting `affected`: a later build of the same
+/// product (`specs/evidence.md`, "incident"). The same product means the same `product.vendor`
+/// and `product.family` and at least one model in common; later means a higher
+/// `(security_version, build_number)` pair, compared security version first.
+///
+/// # Errors
+/// The first condition that fails, in words fit for a report.
+pub fn fix_follows(fix: &FirmwareBuild, affected: &FirmwareBuild) -> Result<(), String> {
+    let (f, a) = (&fix.product, &affected.product);
+    if f.vendor != a.vendor || f.family != a.family {
+        return Err(format!(
+            "is a build of {} {}, not of the affected product {} {}",
+            f.vendor, f.family, a.vendor, a.family
+        ));
+    }
+    if !f.models.iter().any(|m| a.models.contains(m)) {
+        return Err(format!(
+            "runs on models {}, none of the affected build's models {}",
+            f.models.join(", "),
+            a.models.join(", ")
+        ));
+    }
+    let (fv, av) = (
+        (fix.security_version, fix.build_number),
+        (affected.security_version, affected.build_number),
+    );
+    if fv <= av {
+        return Err(format!(
+            "is not later than the affected build: security_version {} build_number {} against {} {}",
+            fv.0, fv.1, av.0, av.1
+        ));
+    }
+    Ok(())
+}

@@ -14,7 +14,8 @@
 //!
 //! What one event does when trusted is written once, in [`LoggedKeyEvent::ends`] and
 //! [`judge`]: an `introduce` or `rotate` gives its subject the signer's roles from the next index
-//! on; a `rotate` ends its signer from the next index; a `revoke` ends its subject from its
+//! on, also when the subject is already known (pinned in other roles, or introduced earlier): a
+//! role is never granted for entries at or before the event; a `rotate` ends its signer from the next index; a `revoke` ends its subject from its
 //! `effective_index` (default: its own index). Standing is judged by log position only.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,13 +180,15 @@ impl Lineage {
     }
 }
 
-/// A key's standing: its public key, the roles it acts in, and the indexes at which it may sign.
+/// A key's standing: its public key, the roles it acts in (each from a log index on), and the
+/// indexes at which it may sign.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Standing {
     /// The public key.
     pub key: VerifyingKey,
-    /// Names of the roles the key acts in.
-    pub roles: BTreeSet<String>,
+    /// The roles the key acts in, each with the first log index at which it acts in it (0 for a
+    /// pinned role, the next index after the granting key event otherwise).
+    pub roles: BTreeMap<String, u64>,
     /// First log index at which it may sign (0 for pinned keys).
     pub valid_from: u64,
     /// When its standing ended, if it did.
@@ -225,10 +228,31 @@ impl Standing {
     pub fn pinned(key: VerifyingKey, roles: BTreeSet<String>) -> Standing {
         Standing {
             key,
-            roles,
+            roles: roles.into_iter().map(|r| (r, 0)).collect(),
             valid_from: 0,
             end: None,
         }
+    }
+
+    /// Whether the key acts in `role` for an entry at `index` (its standing aside: see
+    /// [`Standing::refuses`]).
+    pub fn acts_in(&self, role: &str, index: u64) -> bool {
+        self.roles.get(role).is_some_and(|from| *from <= index)
+    }
+
+    /// The names of the roles the key acts in at `index`, in ascending order.
+    pub fn roles_at(&self, index: u64) -> BTreeSet<String> {
+        self.roles
+            .iter()
+            .filter(|(_, from)| **from <= index)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Gives the key `role` from index `from` on, unless it already acts in it earlier.
+    fn grant(&mut self, role: &str, from: u64) {
+        let slot = self.roles.entry(role.to_owned()).or_insert(from);
+        *slot = (*slot).min(from);
     }
 
     /// Why the key may not sign at `index`, if it may not.
@@ -261,8 +285,7 @@ impl KeyBook {
         self.keys
             .entry(KeyId::of(&key))
             .or_insert_with(|| Standing::pinned(key, BTreeSet::new()))
-            .roles
-            .insert(role.to_owned());
+            .grant(role, 0);
     }
 
     /// The standing of `kid`, if the book knows it.
@@ -492,15 +515,17 @@ fn replay_one(
     let (Some(subject), Some(subject_key)) = (e.subject(), e.event.key.verifying_key()) else {
         return EventOutcome::MalformedKey;
     };
-    // The signer's roles as they are before this event changes anything.
-    let roles: Vec<String> = signer.roles.iter().cloned().collect();
+    // The signer's roles at the event's index, before this event changes anything.
+    let held = signer.roles_at(e.index);
+    let roles: Vec<String> = held.iter().cloned().collect();
     match e.event.event {
         KeyEventType::Introduce | KeyEventType::Rotate => {
+            let from = e.index.saturating_add(1);
             let standing = book.keys.entry(subject).or_insert_with(|| {
                 let mut s = Standing {
                     key: subject_key,
-                    roles: BTreeSet::new(),
-                    valid_from: e.index.saturating_add(1),
+                    roles: BTreeMap::new(),
+                    valid_from: from,
                     end: None,
                 };
                 if let Some((from, by)) = assumed.get(&subject) {
@@ -508,7 +533,11 @@ fn replay_one(
                 }
                 s
             });
-            standing.roles.extend(signer.roles.iter().cloned());
+            // From the next index on, whether or not the key was known before: an already
+            // known key must not gain the roles for what it signed before.
+            for role in &held {
+                standing.grant(role, from);
+            }
             if let Some(end) = e.ends(e.signer) {
                 book.end(&e.signer, end);
             }
@@ -522,7 +551,7 @@ fn replay_one(
             let allowed = subject == e.signer
                 || book
                     .get(&subject)
-                    .is_some_and(|t| t.roles.iter().any(|r| signer.roles.contains(r)));
+                    .is_some_and(|t| t.roles_at(e.index).iter().any(|r| held.contains(r)));
             if !allowed {
                 return EventOutcome::MayNotRevoke { subject };
             }
@@ -678,6 +707,36 @@ mod tests {
                 .iter()
                 .all(|e| e.outcome.took_effect() == Some(&["rel".to_owned()][..]))
         );
+    }
+
+    #[test]
+    fn introducing_a_known_key_adds_roles_from_the_next_index_only() {
+        let book = pinned(&[(1, "rel"), (2, "legal")]);
+        let (intro, again) = (
+            event(KeyEventType::Introduce, 2, None),
+            event(KeyEventType::Introduce, 2, None),
+        );
+        let j = judge_all(&book, &[at(4, 1, &intro), at(6, 1, &again)]);
+        let two = j.book.get(&kid(2)).expect("pinned");
+        assert_eq!(two.valid_from, 0, "a pinned key still signs from 0");
+        assert!(two.acts_in("legal", 0));
+        assert!(!two.acts_in("rel", 4), "not at or before the event");
+        assert!(two.acts_in("rel", 5));
+        assert_eq!(
+            two.roles.get("rel"),
+            Some(&5),
+            "a second grant keeps the first start"
+        );
+        assert_eq!(two.roles_at(3), BTreeSet::from(["legal".to_owned()]));
+        // A key introduced by one role and later by another gains the second only later.
+        let book = pinned(&[(1, "rel"), (3, "lab")]);
+        let (by_rel, by_lab) = (
+            event(KeyEventType::Introduce, 2, None),
+            event(KeyEventType::Introduce, 2, None),
+        );
+        let j = judge_all(&book, &[at(1, 1, &by_rel), at(7, 3, &by_lab)]);
+        let two = j.book.get(&kid(2)).expect("introduced");
+        assert!(two.acts_in("rel", 2) && !two.acts_in("lab", 7) && two.acts_in("lab", 8));
     }
 
     #[test]

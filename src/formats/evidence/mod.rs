@@ -28,6 +28,7 @@ pub use firmware_build::{
 };
 pub use incident::{
     Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,
+    fix_follows,
 };
 pub use key_event::{EventKey, KeyEvent, KeyEventType};
 pub use lab_result::{
