@@ -356,11 +356,33 @@ fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)>
     use base64::Engine as _;
     use evledger::export::{self, BundleOptions, Selection};
     use evledger::verify::{Outcome, verify_bundle};
-    f.ok(
-        "incident",
-        INCIDENT,
-        &[("@FW_420@", affected), ("@FW_421@", fix)],
-    );
+    let fills = [("@FW_420@", affected), ("@FW_421@", fix)];
+    if let Err(e) = f.record("incident", INCIDENT, &fills) {
+        // Registration refuses such a fix; a log that holds one anyway (a hostile or older
+        // ledger) must still be caught by the verifier, so append it past registration.
+        assert!(
+            matches!(&e, LedgerError::Reference { path, .. } if path == "remediation.fix_build"),
+            "{e}"
+        );
+        let path = format!(
+            "{}/examples/facegate/{INCIDENT}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path)
+            .expect("example")
+            .replace("@FW_420@", affected)
+            .replace("@FW_421@", fix);
+        let evidence = Evidence::from_input("incident", &text, InputFormat::Toml).expect("input");
+        f.iat += 1;
+        let signer = Signer {
+            key: &f.key,
+            issuer: "Aurelis Security Systems",
+            subject: INCIDENT,
+            x5chain: Vec::new(),
+        };
+        let entry = evledger::ledger::new_entry(&evidence, &signer, f.iat).expect("sign");
+        f.ledger.append(&[entry]).expect("append");
+    }
     let text = format!(
         "version = 1\n[log]\nkeys = [\"{}\"]\n[[roles]]\nname = \"vendor\"\nkinds = [\"firmware-build\", \"lab-result\", \"countersignature\", \"claim\", \"incident\"]\npublic_keys = [\"{}\"]\n",
         f.ledger.log_verifier().expect("log key"),

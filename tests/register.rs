@@ -794,3 +794,74 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     );
     assert_ne!(out.code, 0, "{out:?}");
 }
+
+/// An incident whose fix is a build of another product is refused at registration, as the
+/// buyer's verifier would refuse it; the real fix goes in.
+#[test]
+fn an_incident_fixed_by_another_products_build_is_refused() {
+    let v = vendor();
+    for (from, to) in [
+        ("keys.example/release-engineer.key", "release.key"),
+        ("keys.example/product-legal.key", "legal.key"),
+    ] {
+        std::fs::copy(root().join(from), v.path(to)).unwrap();
+        chmod(&v.path(to), 0o600);
+    }
+    let rec = |kind: &str, input: &str, key: &str, iat: &str| {
+        v.run(&[
+            "record",
+            kind,
+            input,
+            "--key",
+            key,
+            "--issuer",
+            "Aurelis",
+            "--subject",
+            "FG3",
+            "--iat",
+            iat,
+            "--ledger",
+            LEDGER,
+        ])
+    };
+    let example =
+        |name: &str| std::fs::read_to_string(root().join("examples/facegate").join(name)).unwrap();
+    v.write("fw420.toml", &example("firmware-4.2.0.toml"));
+    v.write("fw421.toml", &example("firmware-4.2.1.toml"));
+    v.write(
+        "other.toml",
+        &example("firmware-4.2.1.toml").replace("family = \"FaceGate 3D\"", "family = \"DoorPad\""),
+    );
+    let hash = |out: common::Out| out.ok().split(' ').next().unwrap().to_owned();
+    let fw420 = hash(rec(
+        "firmware-build",
+        "fw420.toml",
+        "release.key",
+        "1796000000",
+    ));
+    let fw421 = hash(rec(
+        "firmware-build",
+        "fw421.toml",
+        "release.key",
+        "1796000001",
+    ));
+    let other = hash(rec(
+        "firmware-build",
+        "other.toml",
+        "release.key",
+        "1796000002",
+    ));
+    let incident = example("incident-aur-2026-014.toml").replace("@FW_420@", &fw420);
+    v.write("bad.toml", &incident.replace("@FW_421@", &other));
+    let out = rec("incident", "bad.toml", "legal.key", "1796000003");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("remediation.fix_build: entry")
+            && out.stderr.contains("not of the affected product"),
+        "{out:?}"
+    );
+    assert_eq!(v.log().len(), 3);
+    v.write("good.toml", &incident.replace("@FW_421@", &fw421));
+    rec("incident", "good.toml", "legal.key", "1796000004").ok();
+    v.audit_ok();
+}

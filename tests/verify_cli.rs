@@ -13,8 +13,11 @@ fn exported() -> Env {
     env.record(INPUT, 100).ok();
     env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
         .ok();
-    env.run(&["trust", "init", "--out", "t.toml", "--ledger", LEDGER])
-        .ok();
+    let role = common::release_role();
+    env.run(&[
+        "trust", "init", "--out", "t.toml", "--role", &role, "--ledger", LEDGER,
+    ])
+    .ok();
     env
 }
 
@@ -84,8 +87,11 @@ fn exported_describing(fw_size: usize) -> Env {
     env.record(INPUT, 100).ok();
     env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
         .ok();
-    env.run(&["trust", "init", "--out", "t.toml", "--ledger", LEDGER])
-        .ok();
+    let role = common::release_role();
+    env.run(&[
+        "trust", "init", "--out", "t.toml", "--role", &role, "--ledger", LEDGER,
+    ])
+    .ok();
     env
 }
 

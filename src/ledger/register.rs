@@ -257,6 +257,7 @@ fn after_signature<W: StoreWrite>(
 ) -> Result<(NewEntry, Option<SignerRule>), LedgerError> {
     let h = st.header();
     check_references(&*tx, evidence)?;
+    check_fix_build(&*tx, evidence)?;
     check_documents(evidence, &sub.documents)?;
     if let Some(check) = options.documents {
         check(evidence, &sub.documents)?;
@@ -465,6 +466,47 @@ pub(super) fn check_references<R: StoreRead>(
                 });
             }
             Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks that an incident's `remediation.fix_build` is a later build of the same product as
+/// each affected build (`evidence::fix_follows`, the rule the verifier applies), so the ledger
+/// never takes an incident whose fix the buyer's verifier would refuse.
+fn check_fix_build<R: StoreRead>(r: &R, evidence: &Evidence) -> Result<(), LedgerError> {
+    let Evidence::Incident(inc) = evidence else {
+        return Ok(());
+    };
+    let Some(fix) = inc.remediation.as_ref().and_then(|r| r.fix_build.as_ref()) else {
+        return Ok(());
+    };
+    let build = |hash: &[u8; 32]| -> Result<Option<crate::evidence::FirmwareBuild>, LedgerError> {
+        let Some(e) = r.find(hash)? else {
+            return Ok(None);
+        };
+        let st = SignedStatement::parse(&e.statement)?;
+        match Evidence::from_payload(&e.kind, st.payload()) {
+            Ok(Evidence::FirmwareBuild(fb)) => Ok(Some(fb)),
+            _ => Ok(None),
+        }
+    };
+    // Citations were checked first: both exist and are firmware builds.
+    let Some(fix_build) = build(&fix.0)? else {
+        return Ok(());
+    };
+    for affected in &inc.affected.builds {
+        if let Some(a) = build(&affected.0)?
+            && let Err(why) = crate::evidence::fix_follows(&fix_build, &a)
+        {
+            return Err(LedgerError::Reference {
+                path: "remediation.fix_build".into(),
+                reason: format!(
+                    "entry {} {why} (affected build {})",
+                    crate::hex::encode(&fix.0),
+                    crate::hex::encode(&affected.0)
+                ),
+            });
         }
     }
     Ok(())
