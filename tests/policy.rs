@@ -927,11 +927,25 @@ fn affected_profile() -> Profile {
 /// Builds, lab result, countersignature, the incident (edited, recorded at `incident_iat`) and
 /// the Level 2 claim at `claim_iat`; verifies the claim's bundle with the affected-build rule.
 fn affected_report(edit: impl Fn(String) -> String, claim_iat: u64) -> (Report, u64) {
+    affected_report_in_order(edit, claim_iat, false)
+}
+
+/// As [`affected_report`], with the claim logged before the incident when `claim_first`.
+fn affected_report_in_order(
+    edit: impl Fn(String) -> String,
+    claim_iat: u64,
+    claim_first: bool,
+) -> (Report, u64) {
     let mut p = Pad::standard();
     let inc = edit(p.s.example(INCIDENT));
-    p.f.record("incident", &inc, Who::Legal);
     let text = p.s.example(CLAIM2);
+    if !claim_first {
+        p.f.record("incident", &inc, Who::Legal);
+    }
     let c = p.f.record_at("claim", &text, Who::Legal, claim_iat);
+    if claim_first {
+        p.f.record("incident", &inc, Who::Legal);
+    }
     p.verify(&c, &TrustSpec::default(), &[affected_profile()])
 }
 
@@ -953,7 +967,7 @@ fn claim_on_build_with_open_unfixed_incident_fails() {
         &r,
         AFFECTED,
         c,
-        "applies_to.builds[0] is affected by open incident AUR-2026-014 (entry 4) with no fix build, and the claim was made after aware-at",
+        "applies_to.builds[0] is affected by open incident AUR-2026-014 (entry 4) with no fix build, known when the claim was made: the incident is in the log before the claim (entry 4 < entry 5)",
     );
 }
 
@@ -973,9 +987,22 @@ fn claim_on_fixed_build_passes() {
 }
 
 #[test]
-fn claim_before_aware_at_passes() {
-    let (r, c) = affected_report(unfixed, BEFORE_AWARE);
+fn claim_logged_before_the_incident_and_made_before_aware_at_passes() {
+    let (r, c) = affected_report_in_order(unfixed, BEFORE_AWARE, true);
     assert_rule_passes(&r, AFFECTED, c, "no build it covers is affected");
+}
+
+/// The attack: a claim logged after the incident, its own `iat` back-dated before aware-at.
+/// The log's order is not the signer's to choose, so the incident was known.
+#[test]
+fn a_back_dated_claim_logged_after_the_incident_fails() {
+    let (r, c) = affected_report(unfixed, BEFORE_AWARE);
+    assert_rule_fails(
+        &r,
+        AFFECTED,
+        c,
+        "known when the claim was made: the incident is in the log before the claim (entry 4 < entry 5)",
+    );
 }
 
 #[test]

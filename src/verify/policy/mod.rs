@@ -489,7 +489,8 @@ fn elapsed(from: i64, to: i64) -> String {
 
 fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     for (ce, claim) in view.claims() {
-        let made = ce.iat as i64;
+        // Checked: a time past i64 (up to u64::MAX) is later than any aware-at, never negative.
+        let made = i64::try_from(ce.iat).unwrap_or(i64::MAX);
         let mut problems = Vec::new();
         for (bi, b) in claim.applies_to.builds.iter().enumerate() {
             for (ie, inc) in view.incidents() {
@@ -501,9 +502,25 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                     .remediation
                     .as_ref()
                     .is_some_and(|r| r.fix_build.is_some());
-                if open && made >= inc.aware_at.0 && !fixed {
+                // Known when the claim was made: by the log's order, which the signer cannot
+                // choose (the incident is in the log before the claim), or by the claim's own
+                // `iat`, which can only make it later, never earlier.
+                let known = if ie.index < ce.index {
+                    Some(format!(
+                        "the incident is in the log before the claim (entry {} < entry {})",
+                        ie.index, ce.index
+                    ))
+                } else if made >= inc.aware_at.0 {
+                    Some("its iat is after aware-at".to_owned())
+                } else {
+                    None
+                };
+                if let Some(how) = known
+                    && open
+                    && !fixed
+                {
                     problems.push(format!(
-                        "applies_to.builds[{bi}] is affected by open incident {} (entry {}) with no fix build, and the claim was made after aware-at",
+                        "applies_to.builds[{bi}] is affected by open incident {} (entry {}) with no fix build, known when the claim was made: {how}",
                         inc.incident_id, ie.index
                     ));
                 }
