@@ -554,9 +554,8 @@ fn a_revocation_racing_a_registration_never_lets_the_revoked_key_in() {
     assert!(report.is_clean(), "{:?}", report.findings);
 }
 
-/// The vendor's side of the lab flow: a build and its PAD lab result recorded, a checkpoint, the
-/// lab result's bundle and the vendor's trust file for the lab. Returns the lab result's hash.
-fn vendor_with_lab_result(v: &Env) -> String {
+/// The vendor's own signing keys, in its directory: `release.key` and `legal.key`.
+fn vendor_keys(v: &Env) {
     for (from, to) in [
         ("keys.example/release-engineer.key", "release.key"),
         ("keys.example/product-legal.key", "legal.key"),
@@ -564,22 +563,33 @@ fn vendor_with_lab_result(v: &Env) -> String {
         std::fs::copy(root().join(from), v.path(to)).unwrap();
         chmod(&v.path(to), 0o600);
     }
+}
+
+/// `evledger record KIND INPUT` in the vendor's ledger, signed with `key` at `iat`.
+fn record_as(v: &Env, kind: &str, input: &str, key: &str, iat: &str) -> common::Out {
+    v.run(&[
+        "record",
+        kind,
+        input,
+        "--key",
+        key,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FG3",
+        "--iat",
+        iat,
+        "--ledger",
+        LEDGER,
+    ])
+}
+
+/// The vendor's side of the lab flow: a build and its PAD lab result recorded, a checkpoint, the
+/// lab result's bundle and the vendor's trust file for the lab. Returns the lab result's hash.
+fn vendor_with_lab_result(v: &Env) -> String {
+    vendor_keys(v);
     let rec = |kind: &str, input: &str, key: &str, iat: &str| {
-        let out = v.run(&[
-            "record",
-            kind,
-            input,
-            "--key",
-            key,
-            "--issuer",
-            "Aurelis",
-            "--subject",
-            "FG3",
-            "--iat",
-            iat,
-            "--ledger",
-            LEDGER,
-        ]);
+        let out = record_as(v, kind, input, key, iat);
         out.ok().split(' ').next().unwrap().to_owned()
     };
     std::fs::copy(
@@ -800,30 +810,8 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
 #[test]
 fn an_incident_fixed_by_another_products_build_is_refused() {
     let v = vendor();
-    for (from, to) in [
-        ("keys.example/release-engineer.key", "release.key"),
-        ("keys.example/product-legal.key", "legal.key"),
-    ] {
-        std::fs::copy(root().join(from), v.path(to)).unwrap();
-        chmod(&v.path(to), 0o600);
-    }
-    let rec = |kind: &str, input: &str, key: &str, iat: &str| {
-        v.run(&[
-            "record",
-            kind,
-            input,
-            "--key",
-            key,
-            "--issuer",
-            "Aurelis",
-            "--subject",
-            "FG3",
-            "--iat",
-            iat,
-            "--ledger",
-            LEDGER,
-        ])
-    };
+    vendor_keys(&v);
+    let rec = |kind: &str, input: &str, key: &str, iat: &str| record_as(&v, kind, input, key, iat);
     let example =
         |name: &str| std::fs::read_to_string(root().join("examples/facegate").join(name)).unwrap();
     v.write("fw420.toml", &example("firmware-4.2.0.toml"));

@@ -8,7 +8,12 @@ use serde_json::Value as J;
 
 /// A ledger with one firmware build, exported to `b.cbor`, and its trust file `t.toml`.
 fn exported() -> Env {
-    let env = Env::new();
+    export(Env::new())
+}
+
+/// Records `INPUT` as the environment holds it, exports the ledger to `b.cbor`, and writes the
+/// trust file `t.toml` pinning the release key for firmware builds.
+fn export(env: Env) -> Env {
     env.init();
     env.record(INPUT, 100).ok();
     env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
@@ -83,16 +88,7 @@ fn exported_describing(fw_size: usize) -> Env {
             &common::sha256_hex(SBOM.as_bytes()),
         );
     env.write(INPUT, &input);
-    env.init();
-    env.record(INPUT, 100).ok();
-    env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
-        .ok();
-    let role = common::release_role();
-    env.run(&[
-        "trust", "init", "--out", "t.toml", "--role", &role, "--ledger", LEDGER,
-    ])
-    .ok();
-    env
+    export(env)
 }
 
 fn artifact_checks(v: &J) -> Vec<J> {
