@@ -56,6 +56,14 @@ impl ReadOnlyLedger {
             chmod(env.dir.path(), 0o755);
             std::os::unix::fs::chown(env.path(KEY), Some(NOBODY), Some(NOBODY)).unwrap();
         }
+        // The role's public key beside the ledger: `nobody` may not reach the checkout (a clone
+        // under a private directory), only the test directory.
+        std::fs::copy(
+            common::root().join("keys.example/release-engineer.key.pub"),
+            env.path("release.pub"),
+        )
+        .unwrap();
+        chmod(&env.path("release.pub"), 0o644);
         let out = env.path("out");
         std::fs::create_dir(&out).unwrap();
         chmod(&out, 0o777);
@@ -86,6 +94,11 @@ impl ReadOnlyLedger {
             .current_dir(self.env.dir.path())
             .env_remove("EVLEDGER_DIR");
         c.output().unwrap().into()
+    }
+
+    /// The `trust init --role` that pins the release key, read from the test directory.
+    fn release_role(&self) -> String {
+        "release-engineering=firmware-build:key:release.pub".to_owned()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -166,7 +179,7 @@ fn reads_work_and_writes_are_refused(ro: &ReadOnlyLedger) {
         ro.ok(&["audit", "--ledger", LEDGER]),
         "ok: 4 entries, 7 nodes, 1 checkpoints recomputed and verified\n"
     );
-    let role = common::release_role();
+    let role = ro.release_role();
     ro.ok(&[
         "trust",
         "init",
@@ -322,7 +335,7 @@ fn a_ledger_made_by_0_1_can_be_read_read_only_without_migrating() {
         serde_json::from_str(&ro.ok(&["log", "--json", "--ledger", LEDGER])).unwrap();
     assert_eq!(log.as_array().unwrap().len(), 7);
     ro.ok(&["prove", "3", "--ledger", LEDGER]);
-    let role = common::release_role();
+    let role = ro.release_role();
     ro.ok(&[
         "trust",
         "init",
