@@ -223,7 +223,7 @@ pub fn countersign_detached(a: &DetachedCountersign<'_>) -> Result<(), CliError>
         Step::Signature | Step::Signer | Step::References => {
             with_roles && c.entry == Some(target.index)
         }
-        Step::Sigstore | Step::Artifact | Step::Policy => false,
+        Step::Completeness | Step::Sigstore | Step::Artifact | Step::Policy => false,
     };
     let failed: Vec<String> = report
         .checks

@@ -19,8 +19,12 @@ use sha2::{Digest, Sha256};
 use crate::cbor::{self, Value};
 use crate::merkle::Hash;
 
-/// The format version this code writes and reads.
-pub const BUNDLE_VERSION: u64 = 1;
+/// The format version this code writes: 2, whose bundles carry the log's adverse index and every
+/// adverse entry below it (`specs/completeness.md`).
+pub const BUNDLE_VERSION: u64 = 2;
+
+/// The oldest format version this code reads: version 1 bundles verify, without completeness.
+pub const OLDEST_BUNDLE_VERSION: u64 = 1;
 
 /// Bounds applied when parsing an untrusted bundle.
 #[derive(Clone, Copy, Debug)]
@@ -73,8 +77,10 @@ pub struct ConsistencyItem {
 }
 
 /// A parsed bundle (structure only; nothing in it is verified yet).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bundle {
+    /// The format version ([`OLDEST_BUNDLE_VERSION`] ..= [`BUNDLE_VERSION`]).
+    pub version: u64,
     /// The checkpoint's signed note.
     pub checkpoint: String,
     /// Entries by ascending index.
@@ -83,6 +89,18 @@ pub struct Bundle {
     pub consistency: Vec<ConsistencyItem>,
     /// Attached documents by lower-case hex SHA-256.
     pub attachments: BTreeMap<String, Vec<u8>>,
+}
+
+impl Default for Bundle {
+    fn default() -> Self {
+        Bundle {
+            version: BUNDLE_VERSION,
+            checkpoint: String::new(),
+            entries: Vec::new(),
+            consistency: Vec::new(),
+            attachments: BTreeMap::new(),
+        }
+    }
 }
 
 /// Why a bundle is not well-formed.
@@ -126,7 +144,7 @@ impl Bundle {
         let mut map = vec![
             (
                 Value::text("evledger-bundle"),
-                Value::Unsigned(BUNDLE_VERSION),
+                Value::Unsigned(self.version),
             ),
             (
                 Value::text("checkpoint"),
@@ -207,11 +225,18 @@ impl Bundle {
                 .ok_or_else(|| field("top level", "has a non-text key"))?;
             match key {
                 "evledger-bundle" => {
-                    if v.as_u64() != Some(BUNDLE_VERSION) {
-                        return Err(field(
-                            key,
-                            format!("version {v} is not supported (expected {BUNDLE_VERSION})"),
-                        ));
+                    match v.as_u64() {
+                        Some(n) if (OLDEST_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&n) => {
+                            b.version = n;
+                        }
+                        _ => {
+                            return Err(field(
+                                key,
+                                format!(
+                                    "version {v} is not supported (expected {OLDEST_BUNDLE_VERSION} to {BUNDLE_VERSION})"
+                                ),
+                            ));
+                        }
                     }
                     version = true;
                 }

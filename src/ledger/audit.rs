@@ -3,12 +3,13 @@
 //! For every entry: the entry hash, the indexed header columns, the statement profile, the
 //! payload's schema and the signature (under the signer key registered for its kid). For the
 //! tree: every stored node, recomputed by replaying the leaves, and the node count. For every
-//! checkpoint: its root at its size, its body, and its signature by the log key.
+//! checkpoint: its root at its size, its body, and its signature by the log key. For every
+//! adverse index: that it commits to exactly the adverse entries before it.
 
 use sha2::{Digest as _, Sha256};
 
 use crate::checkpoint;
-use crate::evidence::Evidence;
+use crate::evidence::{AdverseDigest, Evidence};
 use crate::ledger::Ledger;
 use crate::merkle::{self, Frontier};
 use crate::statement::{self, SignedStatement};
@@ -71,6 +72,8 @@ pub fn audit<S: Store>(
     );
     let mut expected_index = 0u64;
     let mut expected_refs = 0u64;
+    let mut adverse = AdverseDigest::default();
+    let log_keys = ledger.log_keys().unwrap_or_default();
     store.for_each_entry(&mut |e| {
         let at = format!("entry {}", e.index);
         if e.index != expected_index {
@@ -134,6 +137,41 @@ pub fn audit<S: Store>(
                     }
                 }
                 let signer = store.signer_key(&h.kid)?;
+                // The log's adverse index must commit to exactly the adverse entries before it.
+                match &evidence {
+                    Some(Evidence::AdverseIndex(ix)) => {
+                        if !signer.is_some_and(|k| log_keys.contains(&k)) {
+                            findings.push(find(
+                                at.clone(),
+                                "adverse index not signed by a log key of this ledger".into(),
+                            ));
+                        }
+                        if ix.log != ledger.info().origin || ix.size != e.index {
+                            findings.push(find(
+                                at.clone(),
+                                format!(
+                                    "adverse index for log {:?} covering the entries below {}, not this log's entries below its own index",
+                                    ix.log, ix.size
+                                ),
+                            ));
+                        } else if !adverse.matches(ix) {
+                            findings.push(find(
+                                at.clone(),
+                                format!(
+                                    "the adverse index commits to {} adverse entries with digest {}, the log holds {} with digest {}",
+                                    ix.count,
+                                    ix.digest,
+                                    adverse.count,
+                                    crate::hex::encode(&adverse.digest)
+                                ),
+                            ));
+                        }
+                    }
+                    Some(ev) if ev.is_adverse() => {
+                        adverse.add(e.index, &actual);
+                    }
+                    _ => {}
+                }
                 // The refs index decides what bundles carry: every term must be there.
                 if let (Some(ev), Some(key)) = (&evidence, &signer) {
                     let mut terms = crate::ledger::index_terms(ev, key);

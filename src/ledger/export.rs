@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{Bundle, BundleEntry, ConsistencyItem};
 use crate::evidence::key_standing::LoggedKeyEvent;
 use crate::evidence::{Evidence, KeyEvent, Kind as _};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError, adverse};
 use crate::merkle::{self, Hash};
 use crate::statement::SignedStatement;
 use crate::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
@@ -158,14 +158,9 @@ pub fn build<S: Store>(
     selection: &Selection,
     options: &BundleOptions,
 ) -> Result<Bundle, ExportError> {
-    let indexes: Vec<u64> = if selection.all {
-        (0..ledger.store().size()?).collect()
-    } else {
-        closure(ledger, &selection.entries)?.into_iter().collect()
-    };
-    let Some(&max_index) = indexes.last() else {
+    if (!selection.all && selection.entries.is_empty()) || ledger.store().size()? == 0 {
         return Err(ExportError::Empty);
-    };
+    }
     let since = match &options.since {
         Some(note) => Some(check_since(ledger, note)?),
         None => None,
@@ -176,8 +171,34 @@ pub fn build<S: Store>(
                 .into(),
         ));
     }
-    let min_size = (max_index + 1).max(since.as_ref().map_or(0, |(size, _)| *size));
-    let cp = covering_checkpoint(ledger, min_size)?;
+    let since_size = since.as_ref().map_or(0, |(size, _)| *size);
+    let mut min_size = if selection.all {
+        ledger.store().size()?
+    } else {
+        let seeds = closure(ledger, &selection.entries)?;
+        seeds.last().map_or(0, |&i| i + 1)
+    }
+    .max(since_size);
+    // The checkpoint decides which adverse entries the bundle must carry, and those (with their
+    // closure) may need a larger checkpoint: at most a second round, whose fresh checkpoint
+    // covers the whole log.
+    let (cp, anchored, indexes) = loop {
+        let (cp, anchored) = covering_checkpoint(ledger, min_size)?;
+        let indexes: Vec<u64> = if selection.all {
+            (0..cp.size).collect()
+        } else {
+            let mut seeds = selection.entries.clone();
+            if anchored {
+                seeds.extend(adverse_seeds(ledger, cp.size)?);
+            }
+            closure(ledger, &seeds)?.into_iter().collect()
+        };
+        match indexes.last() {
+            None => return Err(ExportError::Empty),
+            Some(&max) if max < cp.size => break (cp, anchored, indexes),
+            Some(&max) => min_size = max + 1,
+        }
+    };
     // Every entry and proof from one snapshot, read under one shared lock.
     let (entries, consistency, kept) = ledger.store().read_snapshot(|store| {
         let mut entries = Vec::with_capacity(indexes.len());
@@ -211,6 +232,14 @@ pub fn build<S: Store>(
         .map(|d| (crate::hex::encode(&Sha256::digest(d)), d.clone()))
         .collect();
     Ok(Bundle {
+        // A bundle shows completeness only against an anchored checkpoint (a read-only ledger
+        // whose latest checkpoint predates the adverse index cannot sign one): it is then written
+        // as version 1, which verifiers read as "completeness not shown".
+        version: if anchored {
+            crate::bundle::BUNDLE_VERSION
+        } else {
+            crate::bundle::OLDEST_BUNDLE_VERSION
+        },
         checkpoint: cp.note,
         entries,
         consistency,
@@ -248,15 +277,41 @@ fn kept_documents<S: Store>(store: &S, e: &StoredEntry) -> Result<Vec<Vec<u8>>, 
     Ok(out)
 }
 
-/// The latest checkpoint if it covers `min_size` entries, else a freshly signed one.
+/// The latest checkpoint if it covers `min_size` entries and is anchored by the log's adverse
+/// index, else a freshly signed one (which is); with whether it is anchored. A ledger that cannot
+/// be written falls back to its latest covering checkpoint, anchored or not.
 fn covering_checkpoint<S: Store>(
     ledger: &mut Ledger<S>,
     min_size: u64,
-) -> Result<StoredCheckpoint, ExportError> {
-    match ledger.store().latest_checkpoint()? {
-        Some(cp) if cp.size >= min_size => Ok(cp),
-        _ => Ok(ledger.checkpoint()?),
+) -> Result<(StoredCheckpoint, bool), ExportError> {
+    if let Some(cp) = ledger.store().latest_checkpoint()?
+        && cp.size >= min_size
+    {
+        let anchored = adverse::anchored(ledger.store(), cp.size)?;
+        if anchored || ledger.store().check_writable().is_err() {
+            return Ok((cp, anchored));
+        }
     }
+    Ok((ledger.checkpoint()?, true))
+}
+
+/// The entries a bundle proved against an anchored checkpoint of `size` must carry: the adverse
+/// index just below it and every adverse entry before that (`specs/completeness.md`).
+fn adverse_seeds<S: Store>(
+    ledger: &Ledger<S>,
+    size: u64,
+) -> Result<Vec<StoredEntry>, ExportError> {
+    let store = ledger.store();
+    let Some(anchor) = size.checked_sub(1) else {
+        return Ok(Vec::new());
+    };
+    let mut seeds = Vec::new();
+    adverse::for_each_adverse(store, 0, anchor, &mut |e| {
+        seeds.push(e);
+        Ok(())
+    })?;
+    seeds.push(store.entry(anchor)?);
+    Ok(seeds)
 }
 
 /// Verifies an earlier checkpoint against this log's key and tree; returns its size and note.

@@ -145,6 +145,23 @@ impl<S: Store> Ledger<S> {
         }))
     }
 
+    /// The key that signs the log's own statements (the adverse index): the first registered log
+    /// key this ledger holds, the one whose signature comes first on every checkpoint.
+    ///
+    /// # Errors
+    /// As [`Ledger::log_signers`].
+    pub(super) fn index_key(&self) -> Result<SigningKey, LedgerError> {
+        for key in &self.log_keys()? {
+            if let Some(private) = self.held_log_key(key)? {
+                return Ok(private);
+            }
+        }
+        self.log_signers()?;
+        Err(LedgerError::Checkpoint(
+            "this ledger holds none of its log keys".into(),
+        ))
+    }
+
     /// Starts a log key rotation: registers `key` and keeps its private half (in the ledger
     /// directory, or in memory), so that checkpoints are signed by the old and the new key until
     /// the old one is retired.

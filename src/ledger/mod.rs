@@ -18,6 +18,7 @@ use crate::store::{
     StoredCheckpoint, StoredEntry,
 };
 
+pub(crate) mod adverse;
 pub mod audit;
 mod certificates;
 pub mod cosignatures;
@@ -482,7 +483,12 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
-    /// grown (or if another process stored a checkpoint for a larger tree meanwhile).
+    /// grown since it.
+    ///
+    /// Unless the last entry already is one, the log first appends its adverse index (an
+    /// `adverse-index` statement signed with the log key, committing to every adverse entry
+    /// before it), in the same transaction, so that the checkpoint covers it
+    /// (`specs/completeness.md`).
     ///
     /// The root signed is recomputed, never read: from the statements appended since the latest
     /// checkpoint and the stored nodes at its size, which must fold to its signed root; every node
@@ -496,48 +502,55 @@ impl<S: Store> Ledger<S> {
         let size = self.store.size()?;
         if let Some(latest) = self.store.latest_checkpoint()?
             && latest.size == size
+            && adverse::anchored(&self.store, size)?
         {
             return Ok(latest);
         }
         self.store.check_writable()?;
         let signers = self.log_signers()?;
-        // One snapshot: the size, the latest checkpoint, the entries after it and their nodes are
-        // read together, so the root recomputed is the root of one state of the log.
-        let head = self
-            .store
-            .read_snapshot(|store| recompute::head(store, &self.info))?;
-        let (size, root) = (head.size, head.hash);
-        let cp = Checkpoint {
-            origin: self.info.origin.clone(),
-            size,
-            root,
-            extensions: Vec::new(),
-        };
-        let mut note = cp
-            .sign(&signers[0])
-            .map_err(|e| LedgerError::Checkpoint(e.to_string()))?;
-        for extra in &signers[1..] {
-            let sig = extra
-                .sign(note.text())
+        let index_key = self.index_key()?;
+        let info = &self.info;
+        // One write transaction: the adverse index is appended as the last entry and the
+        // checkpoint signed over exactly that tree, so no other writer can slip an entry between
+        // the index and the checkpoint it anchors.
+        self.store.write(|tx| {
+            recompute::check_append(&*tx, info)?;
+            let size = tx.size()?;
+            if !adverse::anchored(&*tx, size)? {
+                let entry = adverse::next_index(&*tx, info, &index_key, size)?;
+                tx.append(std::slice::from_ref(&entry))?;
+            }
+            // The root signed is recomputed from the entries, never read.
+            let head = recompute::head(&*tx, info)?;
+            let (size, root) = (head.size, head.hash);
+            if let Some(latest) = tx.latest_checkpoint()?
+                && latest.size == size
+            {
+                return Ok(latest);
+            }
+            let cp = Checkpoint {
+                origin: info.origin.clone(),
+                size,
+                root,
+                extensions: Vec::new(),
+            };
+            let mut note = cp
+                .sign(&signers[0])
                 .map_err(|e| LedgerError::Checkpoint(e.to_string()))?;
-            note.add_signature(sig);
-        }
-        let stored = StoredCheckpoint {
-            size,
-            root,
-            note: note.to_text(),
-        };
-        match self.store.add_checkpoint(&stored) {
-            Ok(()) => Ok(stored),
-            // Another process stored a checkpoint for a larger tree after `size` was read. It
-            // covers everything this one would, so it is the answer; failing would make two
-            // concurrent `evledger checkpoint` runs error out for no fault of the user.
-            Err(StoreError::CheckpointRegression { .. }) => Ok(self
-                .store
-                .latest_checkpoint()?
-                .ok_or_else(|| StoreError::Corrupt("the latest checkpoint vanished".into()))?),
-            Err(e) => Err(e.into()),
-        }
+            for extra in &signers[1..] {
+                let sig = extra
+                    .sign(note.text())
+                    .map_err(|e| LedgerError::Checkpoint(e.to_string()))?;
+                note.add_signature(sig);
+            }
+            let stored = StoredCheckpoint {
+                size,
+                root,
+                note: note.to_text(),
+            };
+            tx.add_checkpoint(&stored)?;
+            Ok(stored)
+        })
     }
 
     /// Resolves an entry named by its full hex entry hash or by its index.

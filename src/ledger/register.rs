@@ -238,6 +238,14 @@ fn before_signature<R: StoreRead>(
     let st = SignedStatement::parse(&sub.statement)?;
     let evidence = Evidence::from_payload(&st.header().kind, st.payload())
         .map_err(|e| LedgerError::Payload(e.to_string()))?;
+    if let Evidence::AdverseIndex(_) = evidence {
+        // Only the log writes its index, as the last entry before a checkpoint: a registered
+        // one could never anchor a checkpoint and would only confuse readers.
+        return Err(LedgerError::Payload(
+            crate::evidence::EvidenceError::LogOnly(crate::evidence::AdverseIndex::KIND)
+                .to_string(),
+        ));
+    }
     let key = signer_key(r, rules, &st, options)?;
     Ok((st, evidence, key))
 }

@@ -12,13 +12,14 @@
 //! current time and the checkpoint the buyer remembers. The command line and a web page load
 //! those and pass them in.
 
+mod completeness;
 pub mod policy;
 mod report;
 mod signers;
 mod sigstore;
 pub mod trust;
 
-pub use report::{Check, EntrySummary, Outcome, Report, Step, Verdict};
+pub use report::{Check, Completeness, EntrySummary, Outcome, Report, Step, Verdict};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -123,6 +124,9 @@ pub fn verify_bundle_with(
             origin: None,
             tree_size: None,
             checkpoint_signers: Vec::new(),
+            completeness: Completeness::NotShown {
+                reason: "the bundle did not parse".into(),
+            },
             entries: Vec::new(),
             checks: Vec::new(),
         },
@@ -138,7 +142,15 @@ pub fn verify_bundle_with(
     }
     let head = head.map(|cp| RootHash::new(cp.size, cp.root));
     let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
-    let roles = signers::check_signatures(&mut run, &entries, &included);
+    let (roles, log_signed) = signers::check_signatures(&mut run, &entries, &included);
+    run.report.completeness = completeness::check_completeness(
+        &mut run,
+        &bundle,
+        &entries,
+        head.as_ref(),
+        &included,
+        &log_signed,
+    );
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
     let witnessed_at = |index: u64| {
@@ -178,7 +190,8 @@ pub fn verify_bundle_with(
             })
             .collect(),
         &bundle.attachments,
-    );
+    )
+    .with_completeness(run.report.completeness.clone());
     if profiles.is_empty() {
         run.pass(
             Step::Policy,

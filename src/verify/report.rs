@@ -32,6 +32,8 @@ pub enum Step {
     Signature,
     /// Each signer's role (and certificate chain) for the entry's kind.
     Signer,
+    /// The bundle carries every adverse entry the log's adverse index commits to.
+    Completeness,
     /// Every citation resolves inside the bundle, to an allowed kind.
     References,
     /// Each firmware build's attached Sigstore bundle, re-checked offline against a trusted root
@@ -55,6 +57,7 @@ impl Step {
             Step::Inclusion => "inclusion",
             Step::Signature => "signature",
             Step::Signer => "signer",
+            Step::Completeness => "completeness",
             Step::References => "references",
             Step::Sigstore => "sigstore",
             Step::Artifact => "artifact",
@@ -152,6 +155,48 @@ pub struct EntrySummary {
     pub witnessed_at: Option<u64>,
 }
 
+/// Whether the bundle shows that no adverse entry was withheld (`specs/completeness.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Completeness {
+    /// Every adverse entry the log committed to below `tree_size` is in the bundle.
+    Shown {
+        /// The checkpoint's tree size.
+        tree_size: u64,
+        /// How many adverse entries the log committed to (all carried).
+        adverse_entries: u64,
+    },
+    /// It is not shown, and why.
+    NotShown {
+        /// Why not.
+        reason: String,
+    },
+}
+
+impl Completeness {
+    /// The tree size up to which no adverse entry was withheld, when that is shown.
+    pub fn shown_to(&self) -> Option<u64> {
+        match self {
+            Completeness::Shown { tree_size, .. } => Some(*tree_size),
+            Completeness::NotShown { .. } => None,
+        }
+    }
+
+    /// One line for the human report.
+    pub fn describe(&self) -> String {
+        match self {
+            Completeness::Shown {
+                tree_size,
+                adverse_entries,
+            } => format!(
+                "no adverse entry was withheld up to tree size {tree_size} ({adverse_entries} adverse entr{} carried)",
+                if *adverse_entries == 1 { "y" } else { "ies" }
+            ),
+            Completeness::NotShown { reason } => format!("NOT SHOWN: {reason}"),
+        }
+    }
+}
+
 /// The full verification report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -165,6 +210,8 @@ pub struct Report {
     pub tree_size: Option<u64>,
     /// The checkpoint's signers as (name, key id) for out-of-band comparison when no log key is pinned.
     pub checkpoint_signers: Vec<String>,
+    /// Whether no adverse entry was withheld (key events, incidents, superseding claims).
+    pub completeness: Completeness,
     /// Entries in the bundle.
     pub entries: Vec<EntrySummary>,
     /// Every check, in order.
@@ -222,6 +269,7 @@ impl Report {
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
             put!(s, "log {o} at tree size {n}");
         }
+        put!(s, "completeness: {}", self.completeness.describe());
         let failed: Vec<&Check> = self
             .checks
             .iter()

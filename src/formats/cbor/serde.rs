@@ -973,6 +973,7 @@ mod tests {
             Evidence::Claim(x) => serde_json::to_value(x),
             Evidence::Incident(x) => serde_json::to_value(x),
             Evidence::KeyEvent(x) => serde_json::to_value(x),
+            Evidence::AdverseIndex(x) => serde_json::to_value(x),
         };
         conv(json.expect("to JSON"))
     }

@@ -6,6 +6,7 @@
 //! hashes are 64 lowercase hex digits. A payload is accepted only if it is exactly the
 //! deterministic encoding of a valid value of its kind, so one meaning has one byte string.
 
+mod adverse_index;
 mod claim;
 mod countersignature;
 mod files;
@@ -16,6 +17,7 @@ pub mod key_standing;
 mod lab_result;
 mod types;
 
+pub use adverse_index::{ADVERSE_DIGEST_DOMAIN, AdverseDigest, AdverseIndex, MAY_BE_ADVERSE};
 pub use claim::{
     AppliesTo, Approval, Assertion, AssertionType, CLAIM_EVIDENCE, Channel, ChannelKind, Claim,
     Comparator,
@@ -51,6 +53,14 @@ pub const KINDS: &[&str] = &[
     Incident::KIND,
     KeyEvent::KIND,
 ];
+
+/// Refuses input of a kind only the log writes.
+fn refuse_log_only(kind: &str) -> Result<(), EvidenceError> {
+    if kind == AdverseIndex::KIND {
+        return Err(EvidenceError::LogOnly(AdverseIndex::KIND));
+    }
+    Ok(())
+}
 
 /// One validation problem: where it is and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +171,9 @@ pub enum EvidenceError {
     /// The kind name is not one this version knows.
     #[error("unknown evidence kind {0:?} (known: {known})", known = KINDS.join(", "))]
     UnknownKind(String),
+    /// The kind is written by the log itself, never from input.
+    #[error("kind {0:?} is written by the log itself before each checkpoint; it cannot be recorded or signed")]
+    LogOnly(&'static str),
     /// The input is not well-formed TOML or JSON.
     #[error("{format} syntax: {message}")]
     Syntax {
@@ -234,6 +247,8 @@ pub enum Evidence {
     Incident(Incident),
     /// A signer key's introduction, rotation or revocation.
     KeyEvent(KeyEvent),
+    /// The log's commitment to its adverse entries, written by the log itself.
+    AdverseIndex(AdverseIndex),
 }
 
 macro_rules! each_kind {
@@ -245,6 +260,7 @@ macro_rules! each_kind {
             Evidence::Claim($v) => $e,
             Evidence::Incident($v) => $e,
             Evidence::KeyEvent($v) => $e,
+            Evidence::AdverseIndex($v) => $e,
         }
     };
 }
@@ -259,6 +275,7 @@ impl Evidence {
         text: &str,
         format: InputFormat,
     ) -> Result<Evidence, EvidenceError> {
+        refuse_log_only(kind)?;
         Self::read_kind(kind, JsonReader::new(parse_input(text, format)?, None))
     }
 
@@ -275,6 +292,7 @@ impl Evidence {
         format: InputFormat,
         files: &FileResolver<'_>,
     ) -> Result<Evidence, EvidenceError> {
+        refuse_log_only(kind)?;
         Self::read_kind(
             kind,
             JsonReader::new(parse_input(text, format)?, Some(files)),
@@ -311,6 +329,7 @@ impl Evidence {
             Claim::KIND => reader.read().map(Evidence::Claim),
             Incident::KIND => reader.read().map(Evidence::Incident),
             KeyEvent::KIND => reader.read().map(Evidence::KeyEvent),
+            AdverseIndex::KIND => reader.read().map(Evidence::AdverseIndex),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }

@@ -151,6 +151,22 @@ macro_rules! reads {
                 self.state.entries.iter().try_for_each(|e| f(e.clone()))
             }
 
+            fn for_each_entry_of_kinds(
+                &self,
+                kinds: &[&str],
+                from: u64,
+                below: u64,
+                f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+            ) -> Result<(), StoreError> {
+                self.state
+                    .entries
+                    .iter()
+                    .filter(|e| {
+                        (from..below).contains(&e.index) && kinds.contains(&e.kind.as_str())
+                    })
+                    .try_for_each(|e| f(e.clone()))
+            }
+
             fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
                 Ok(self
                     .state

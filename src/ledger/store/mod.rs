@@ -205,6 +205,18 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
         &self,
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Calls `f` for every entry at an index in `from .. below` whose kind is one of `kinds`, in
+    /// index order (how the ledger finds the entries that may be adverse, `specs/completeness.md`).
+    ///
+    /// # Errors
+    /// On read failure or the first error `f` returns.
+    fn for_each_entry_of_kinds(
+        &self,
+        kinds: &[&str],
+        from: u64,
+        below: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Indexes of the entries that cite `target`, ascending.
     ///
     /// # Errors

@@ -135,6 +135,9 @@ fn has_table(conn: &Connection, name: &str) -> Result<bool, StoreError> {
 /// The registration policy: who may register which kind (`key_type` is `ed25519` with a raw
 /// 32-byte public key as `value`, or `x509-root` with a DER certificate). Created by the first
 /// rule added, so ledgers made before it existed need no migration to be read.
+/// Finds the entries of a kind in index order (`StoreRead::for_each_entry_of_kinds`).
+const ENTRIES_KIND_INDEX: &str = "CREATE INDEX IF NOT EXISTS entries_kind ON entries (kind, idx);";
+
 const SIGNER_RULES_TABLE: &str = "CREATE TABLE IF NOT EXISTS signer_rules (
     kind     TEXT NOT NULL,
     key_type TEXT NOT NULL CHECK (key_type IN ('ed25519', 'x509-root')),
@@ -235,6 +238,7 @@ impl SqliteStore {
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(DOCUMENTS_TABLE)?;
         tx.execute_batch(SIGNER_RULES_TABLE)?;
+        tx.execute_batch(ENTRIES_KIND_INDEX)?;
         for t in APPEND_ONLY_TABLES {
             tx.execute_batch(&append_only_triggers(t))?;
         }
@@ -578,6 +582,32 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
         Ok(())
     }
 
+    fn for_each_entry_of_kinds(
+        &self,
+        kinds: &[&str],
+        from: u64,
+        below: u64,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // One query per kind on the (kind, idx) index, merged by index.
+        let mut found = Vec::new();
+        for kind in kinds {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE kind = ?1 AND idx >= ?2 AND idx < ?3"
+            ))?;
+            let mut rows = stmt.query(rusqlite::params![
+                kind,
+                i64::try_from(from).unwrap_or(i64::MAX),
+                i64::try_from(below).unwrap_or(i64::MAX)
+            ])?;
+            while let Some(r) = rows.next()? {
+                found.push(make_entry(row_to_entry(r)?)?);
+            }
+        }
+        found.sort_unstable_by_key(|e| e.index);
+        found.into_iter().try_for_each(f)
+    }
+
     fn citing(&self, target: &Hash) -> Result<Vec<u64>, StoreError> {
         // Sorted here, not by ORDER BY: with ORDER BY, SQLite re-prepares this statement every
         // time ?1 is bound (its reprepare count grows by one per run), and registration asks
@@ -887,6 +917,8 @@ impl StoreWrite for SqliteTx<'_> {
         // The comparison with the latest size and the insert happen under the transaction's
         // write lock.
         let tx = &self.tx;
+        // A ledger created before the index existed gets it with its next checkpoint.
+        tx.execute_batch(ENTRIES_KIND_INDEX)?;
         let latest: Option<i64> =
             tx.query_row("SELECT MAX(size) FROM checkpoints", [], |r| r.get(0))?;
         if let Some(latest) = latest {

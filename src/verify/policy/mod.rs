@@ -15,7 +15,7 @@ use crate::evidence::{
     AssertionType, Claim, Comparator, ComponentRole, Evidence, FirmwareBuild, Incident, LabResult,
     SpeciesCategory, VerdictResult,
 };
-use crate::verify::{Check, Outcome, Step};
+use crate::verify::{Check, Completeness, Outcome, Step};
 
 /// One entry as the policy sees it.
 pub struct PolicyEntry<'a> {
@@ -38,6 +38,7 @@ pub struct PolicyView<'a> {
     entries: Vec<PolicyEntry<'a>>,
     by_hash: HashMap<[u8; 32], usize>,
     attachments: &'a BTreeMap<String, Vec<u8>>,
+    completeness: Completeness,
 }
 
 impl<'a> PolicyView<'a> {
@@ -52,7 +53,16 @@ impl<'a> PolicyView<'a> {
             entries,
             by_hash,
             attachments,
+            completeness: Completeness::NotShown {
+                reason: "not checked".into(),
+            },
         }
+    }
+
+    /// Sets what the completeness step found, for rules that require it.
+    pub fn with_completeness(mut self, completeness: Completeness) -> Self {
+        self.completeness = completeness;
+        self
     }
 
     /// A verified entry by hash (one whose checks passed).
@@ -108,6 +118,22 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             } => wording(rule, *require_attachments, view, &mut out),
             Rule::IncidentNotification { .. } => notifications(rule, view, &mut out),
             Rule::NoClaimOnAffectedBuild { .. } => affected_builds(rule, view, &mut out),
+            Rule::BundleComplete { .. } => out.push(Check {
+                step: Step::Policy,
+                entry: None,
+                field: None,
+                outcome: if view.completeness.shown_to().is_some() {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                },
+                message: format!(
+                    "{}: the bundle must show that no adverse entry was withheld: {}",
+                    rule.id(),
+                    view.completeness.describe()
+                ),
+                citation: Some(rule.citation().to_owned()),
+            }),
         }
     }
     out

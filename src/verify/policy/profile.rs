@@ -124,6 +124,14 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// The bundle must show that no adverse entry was withheld (`specs/completeness.md`): a
+    /// version 1 bundle, or one whose completeness check failed, does not meet it.
+    BundleComplete {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+    },
 }
 
 fn yes() -> bool {
@@ -137,7 +145,8 @@ impl Rule {
             Rule::PadClaimBacked { id, .. }
             | Rule::ClaimWordingMatches { id, .. }
             | Rule::IncidentNotification { id, .. }
-            | Rule::NoClaimOnAffectedBuild { id, .. } => id,
+            | Rule::NoClaimOnAffectedBuild { id, .. }
+            | Rule::BundleComplete { id, .. } => id,
         }
     }
 
@@ -147,7 +156,8 @@ impl Rule {
             Rule::PadClaimBacked { citation, .. }
             | Rule::ClaimWordingMatches { citation, .. }
             | Rule::IncidentNotification { citation, .. }
-            | Rule::NoClaimOnAffectedBuild { citation, .. } => citation,
+            | Rule::NoClaimOnAffectedBuild { citation, .. }
+            | Rule::BundleComplete { citation, .. } => citation,
         }
     }
 }
