@@ -68,7 +68,9 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
 
     record(&mut honest, &release, 1);
     record(&mut honest, &release, 2);
-    let cp2 = honest.checkpoint().expect("checkpoint").note;
+    // The checkpoint the buyer first sees: the one its bundle is proved against, which ends with
+    // the log's adverse index (entry 2), so size 3.
+    let cp2 = honest.anchored_checkpoint().expect("checkpoint").note;
     let b2 = bundle_all(&mut honest, None);
     assert_eq!(buyer.verify(&b2).verdict, Verdict::Verified, "first sight");
 
@@ -78,7 +80,7 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     assert!(r.checks.iter().any(|c| {
         c.message
-            .contains("extends the remembered checkpoint (size 2 to 3)")
+            .contains("extends the remembered checkpoint (size 3 to 5)")
     }));
 
     // A bigger bundle without a proof from the remembered size is not accepted.
@@ -87,13 +89,14 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     let r = buyer.verify(&b4);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     assert!(
-        failure(&r).contains("no consistency proof from the remembered checkpoint (size 3)"),
+        failure(&r).contains("no consistency proof from the remembered checkpoint (size 5)"),
         "{}",
         failure(&r)
     );
 
-    // The fork at the remembered size: same size, another root.
-    for n in [1, 2, 30] {
+    // The fork at the remembered size: same size, another root (four entries and the log's
+    // adverse index make size 5).
+    for n in [1, 2, 30, 31] {
         record(&mut fork, &release, n);
     }
     let f3 = bundle_all(&mut fork, None);
@@ -101,24 +104,24 @@ fn a_forked_log_is_caught_and_an_honest_one_is_followed() {
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     let msg = failure(&r);
     assert!(
-        msg.starts_with("the log has shown two histories: at tree size 3"),
+        msg.starts_with("the log has shown two histories: at tree size 5"),
         "{msg}"
     );
 
-    // The fork grown further, with a proof from its own size-3 checkpoint: the roots at size 3 differ.
-    let fcp3 = fork.checkpoint().expect("checkpoint").note;
-    record(&mut fork, &release, 31);
-    let f4 = bundle_all(&mut fork, Some(fcp3));
+    // The fork grown further, with a proof from its own size-5 checkpoint: the roots at size 5 differ.
+    let fcp5 = fork.anchored_checkpoint().expect("checkpoint").note;
+    record(&mut fork, &release, 32);
+    let f4 = bundle_all(&mut fork, Some(fcp5));
     let msg = failure(&buyer.verify(&f4));
     assert!(
-        msg.starts_with("the log has shown two histories: at tree size 3"),
+        msg.starts_with("the log has shown two histories: at tree size 5"),
         "{msg}"
     );
 
     // An honest bundle older than what the buyer remembers cannot be placed.
     let msg = failure(&buyer.verify(&b2));
     assert!(
-        msg.contains("older than the remembered one (size 3)"),
+        msg.contains("older than the remembered one (size 5)"),
         "{msg}"
     );
 }

@@ -80,11 +80,13 @@ fn indexes(b: &Bundle) -> Vec<u64> {
 #[test]
 fn all_selection_verifies() {
     let b = bundles();
+    // Every entry of evidence; the log's adverse index (entry 7) travels under its own key.
     assert_eq!(indexes(&parsed(&b.all)), vec![0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(parsed(&b.all).adverse_index.map(|e| e.index), Some(7));
     // The over-claim is in --all, so the PAD profile fails it; without profiles everything verifies.
     let r = verify_bundle(&b.all, &trust(), &[]);
     assert_verified(&r);
-    assert_eq!(r.tree_size, Some(7));
+    assert_eq!(r.tree_size, Some(8));
     assert_eq!(r.origin.as_deref(), Some(ORIGIN));
     assert_fails(
         &verify(&b.all),
@@ -127,7 +129,7 @@ fn since_and_attach_verify() {
             .any(|c| c.step == step && c.outcome == Outcome::Pass && c.message.contains(frag))
     };
     assert!(
-        passed(Step::Consistency, "tree size 2 is a prefix of tree size 7"),
+        passed(Step::Consistency, "tree size 2 is a prefix of tree size 8"),
         "{}",
         r.render()
     );
@@ -456,7 +458,7 @@ fn alter_checkpoint_line(bytes: &[u8], n: usize, line: &str) -> Vec<u8> {
 
 #[test]
 fn checkpoint_size_altered_fails() {
-    let r = verify(&alter_checkpoint_line(&bundles().claim2, 1, "8"));
+    let r = verify(&alter_checkpoint_line(&bundles().claim2, 1, "9"));
     assert_fails(
         &r,
         Verdict::VerificationFailed,
@@ -591,7 +593,7 @@ fn altered_consistency_proof_does_not_verify_and_accuses_no_fork() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the consistency proof from size 2 to 7 does not verify: consistency proof does not verify",
+        "the consistency proof from size 2 to 8 does not verify: consistency proof does not verify",
     );
     assert!(!r.render().contains("two histories"), "{}", r.render());
 }
@@ -600,7 +602,7 @@ fn altered_consistency_proof_does_not_verify_and_accuses_no_fork() {
 fn a_signed_checkpoint_of_the_same_size_with_another_root_is_two_histories() {
     let keys = Keys::new();
     let mut b = parsed(&bundles().claim2);
-    b.consistency[0].from = signed_checkpoint(ORIGIN, 7, [2; 32], &keys.log);
+    b.consistency[0].from = signed_checkpoint(ORIGIN, 8, [2; 32], &keys.log);
     b.consistency[0].proof = Vec::new();
     let r = verify(&b.to_cbor());
     assert_fails(
@@ -608,7 +610,7 @@ fn a_signed_checkpoint_of_the_same_size_with_another_root_is_two_histories() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the log has shown two histories: checkpoint at size 7 (root 0202",
+        "the log has shown two histories: checkpoint at size 8 (root 0202",
     );
 }
 
@@ -622,7 +624,7 @@ fn truncated_consistency_proof_fails() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the consistency proof from tree size 2 to 7 is malformed: consistency proof from tree size 2 to 7 has 1 hashes, expected 2",
+        "the consistency proof from tree size 2 to 8 is malformed: consistency proof from tree size 2 to 8 has 1 hashes, expected 2",
     );
 }
 
@@ -644,7 +646,7 @@ fn consistency_from_a_later_checkpoint_is_malformed_not_two_histories() {
         Verdict::VerificationFailed,
         Step::Consistency,
         None,
-        "the consistency proof from tree size 8 to 7 is malformed: old tree size 8 is larger than new tree size 7",
+        "the consistency proof from tree size 10 to 8 is malformed: old tree size 10 is larger than new tree size 8",
     );
     assert!(!r.render().contains("two histories"), "{}", r.render());
 }
@@ -716,7 +718,7 @@ fn the_empty_tree_with_its_root_is_a_prefix_of_every_tree() {
     assert!(
         r.checks.iter().any(|c| c.step == Step::Consistency
             && c.outcome == Outcome::Pass
-            && c.message == "tree size 0 is a prefix of tree size 7"),
+            && c.message == "tree size 0 is a prefix of tree size 8"),
         "{}",
         r.render()
     );
@@ -743,7 +745,7 @@ fn a_remembered_empty_tree_is_judged_by_its_root() {
             .iter()
             .any(|c| c.field.as_deref() == Some("remembered checkpoint")
                 && c.outcome == Outcome::Pass
-                && c.message == "extends the remembered checkpoint (size 0 to 7)"),
+                && c.message == "extends the remembered checkpoint (size 0 to 8)"),
         "{}",
         r.render()
     );
@@ -865,8 +867,8 @@ fn non_shortest_integer_is_invalid() {
         .position(|w| w == key)
         .expect("version key")
         + key.len();
-    assert_eq!(bytes[at], 0x01);
-    bytes.splice(at..at + 1, [0x18, 0x01]);
+    assert_eq!(bytes[at], 0x02);
+    bytes.splice(at..at + 1, [0x18, 0x02]);
     assert_invalid(
         &bytes,
         &format!("non-shortest integer or length encoding at byte {at}"),
@@ -1035,16 +1037,16 @@ fn proof_element_of_31_bytes_is_invalid() {
 }
 
 #[test]
-fn version_2_is_invalid() {
+fn version_3_is_invalid() {
     let bytes = with_top_level(&bundles().claim2, |m| {
         m.iter_mut()
             .find(|(k, _)| k.as_text() == Some("evledger-bundle"))
             .expect("version")
-            .1 = Value::Unsigned(2);
+            .1 = Value::Unsigned(3);
     });
     assert_invalid(
         &bytes,
-        "bundle evledger-bundle: version 2 is not supported (expected 1)",
+        "bundle evledger-bundle: version 3 is not supported (expected 1 to 2)",
     );
 }
 
@@ -1289,7 +1291,10 @@ mod cli {
         let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
         assert_eq!(j["verdict"], "policy-not-met");
         assert_eq!(j["origin"], ORIGIN);
-        assert_eq!(j["tree_size"], 7);
+        assert_eq!(j["tree_size"], 8);
+        assert_eq!(j["completeness"]["status"], "shown");
+        assert_eq!(j["completeness"]["tree_size"], 8);
+        assert_eq!(j["completeness"]["adverse_entries"], 1);
         let checks = j["checks"].as_array().expect("checks");
         assert!(!checks.is_empty());
         for c in checks {

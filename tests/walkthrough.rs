@@ -35,8 +35,13 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         stderr.contains("receipts/kbl-0142.cose.receipt.cbor"),
         "{stderr}"
     );
-    assert!(stdout.contains("ok: 7 entries"), "audit:\n{stdout}");
+    // Seven statements, and the log's adverse index before three of the checkpoints.
+    assert!(stdout.contains("ok: 10 entries"), "audit:\n{stdout}");
     assert!(stdout.contains("VERIFIED: 6 entries"), "{stdout}");
+    assert!(
+        stdout.contains("completeness: no adverse entry was withheld up to tree size 10"),
+        "{stdout}"
+    );
     assert!(stdout.contains("POLICY NOT MET"), "{stdout}");
     assert!(
         stdout.contains("shows iBeta PAD level 2, below the claimed level 3"),

@@ -89,6 +89,9 @@ pub struct Bundle {
     pub consistency: Vec<ConsistencyItem>,
     /// Attached documents by lower-case hex SHA-256.
     pub attachments: BTreeMap<String, Vec<u8>>,
+    /// The log's adverse index at the checkpoint (the entry at index `size - 1`), with its
+    /// inclusion proof: version 2 and later (`specs/completeness.md`).
+    pub adverse_index: Option<BundleEntry>,
 }
 
 impl Default for Bundle {
@@ -99,6 +102,7 @@ impl Default for Bundle {
             entries: Vec::new(),
             consistency: Vec::new(),
             attachments: BTreeMap::new(),
+            adverse_index: None,
         }
     }
 }
@@ -138,6 +142,14 @@ fn hashes(v: &[Hash]) -> Value {
     Value::Array(v.iter().map(|h| Value::Bytes(h.to_vec())).collect())
 }
 
+fn entry_value(e: &BundleEntry) -> Value {
+    Value::Map(vec![
+        (Value::text("index"), Value::Unsigned(e.index)),
+        (Value::text("statement"), Value::Bytes(e.statement.clone())),
+        (Value::text("proof"), hashes(&e.proof)),
+    ])
+}
+
 impl Bundle {
     /// Encodes the bundle as deterministic CBOR.
     pub fn to_cbor(&self) -> Vec<u8> {
@@ -152,20 +164,12 @@ impl Bundle {
             ),
             (
                 Value::text("entries"),
-                Value::Array(
-                    self.entries
-                        .iter()
-                        .map(|e| {
-                            Value::Map(vec![
-                                (Value::text("index"), Value::Unsigned(e.index)),
-                                (Value::text("statement"), Value::Bytes(e.statement.clone())),
-                                (Value::text("proof"), hashes(&e.proof)),
-                            ])
-                        })
-                        .collect(),
-                ),
+                Value::Array(self.entries.iter().map(entry_value).collect()),
             ),
         ];
+        if let Some(e) = &self.adverse_index {
+            map.push((Value::text("adverse-index"), entry_value(e)));
+        }
         if !self.consistency.is_empty() {
             map.push((
                 Value::text("consistency"),
@@ -253,6 +257,7 @@ impl Bundle {
                 }
                 "consistency" => b.consistency = parse_consistency(v, limits)?,
                 "attachments" => b.attachments = parse_attachments(v, limits)?,
+                "adverse-index" => b.adverse_index = Some(parse_entry(v, key, limits)?),
                 other => {
                     return Err(field(
                         format!("key {other:?}"),
@@ -269,6 +274,12 @@ impl Bundle {
             if !present {
                 return Err(field(name, "is missing"));
             }
+        }
+        if b.version < 2 && b.adverse_index.is_some() {
+            return Err(field(
+                "key \"adverse-index\"",
+                "is not part of bundle version 1",
+            ));
         }
         Ok(b)
     }
@@ -336,42 +347,51 @@ fn parse_entries(v: &Value, limits: &BundleLimits) -> Result<Vec<BundleEntry>, B
     let mut out: Vec<BundleEntry> = Vec::with_capacity(items.len());
     for (i, e) in items.iter().enumerate() {
         let at = format!("entries[{i}]");
-        exact_keys(e, &at, &["index", "statement", "proof"])?;
-        let index = e
-            .get_text_key("index")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| {
-                field(
-                    format!("{at}.index"),
-                    "is missing or not an unsigned integer",
-                )
-            })?;
+        let entry = parse_entry(e, &at, limits)?;
         if let Some(prev) = out.last()
-            && index <= prev.index
+            && entry.index <= prev.index
         {
             return Err(field(
                 format!("{at}.index"),
-                format!("{index} is not above the previous index {}", prev.index),
+                format!(
+                    "{} is not above the previous index {}",
+                    entry.index, prev.index
+                ),
             ));
         }
-        let statement = e
-            .get_text_key("statement")
-            .and_then(Value::as_bytes)
-            .ok_or_else(|| field(format!("{at}.statement"), "is missing or not a byte string"))?;
-        if statement.len() > limits.max_statement {
-            return Err(field(
-                format!("{at}.statement"),
-                format!("is {} bytes, over the limit", statement.len()),
-            ));
-        }
-        let proof = parse_proof(e.get_text_key("proof"), &format!("{at}.proof"), limits)?;
-        out.push(BundleEntry {
-            index,
-            statement: statement.to_vec(),
-            proof,
-        });
+        out.push(entry);
     }
     Ok(out)
+}
+
+/// One entry map: exactly `index`, `statement` and `proof`, each within `limits`.
+fn parse_entry(e: &Value, at: &str, limits: &BundleLimits) -> Result<BundleEntry, BundleError> {
+    exact_keys(e, at, &["index", "statement", "proof"])?;
+    let index = e
+        .get_text_key("index")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| {
+            field(
+                format!("{at}.index"),
+                "is missing or not an unsigned integer",
+            )
+        })?;
+    let statement = e
+        .get_text_key("statement")
+        .and_then(Value::as_bytes)
+        .ok_or_else(|| field(format!("{at}.statement"), "is missing or not a byte string"))?;
+    if statement.len() > limits.max_statement {
+        return Err(field(
+            format!("{at}.statement"),
+            format!("is {} bytes, over the limit", statement.len()),
+        ));
+    }
+    let proof = parse_proof(e.get_text_key("proof"), &format!("{at}.proof"), limits)?;
+    Ok(BundleEntry {
+        index,
+        statement: statement.to_vec(),
+        proof,
+    })
 }
 
 fn parse_consistency(

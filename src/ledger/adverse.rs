@@ -84,17 +84,9 @@ fn previous_index<R: StoreRead + ?Sized>(
     }
 }
 
-/// The index statement to append at `size` (covering the entries `0 .. size`), signed with `key`:
-/// the previous index's count and digest, extended with the adverse entries since it.
-///
-/// # Errors
-/// Storage errors, a stored entry that does not decode, or a signing failure.
-pub(crate) fn next_index<R: StoreRead + ?Sized>(
-    r: &R,
-    info: &LedgerInfo,
-    key: &SigningKey,
-    size: u64,
-) -> Result<NewEntry, LedgerError> {
+/// The running digest of the adverse entries below `size`: the previous index statement's,
+/// extended with the adverse entries after it.
+fn digest_below<R: StoreRead + ?Sized>(r: &R, size: u64) -> Result<AdverseDigest, StoreError> {
     let (mut acc, from) = match previous_index(r, size)? {
         Some(prev) => (
             AdverseDigest::resume(prev.count, prev.digest.0, prev.size),
@@ -106,6 +98,35 @@ pub(crate) fn next_index<R: StoreRead + ?Sized>(
         acc.add(e.index, &e.entry_hash);
         Ok(())
     })?;
+    Ok(acc)
+}
+
+/// Whether the log has anything to commit to below `size`: at least one adverse entry. A
+/// checkpoint is preceded by the log's index only then, or when a bundle asks for it.
+pub(crate) fn has_adverse<R: StoreRead + ?Sized>(r: &R, size: u64) -> Result<bool, StoreError> {
+    if previous_index(r, size)?.is_some_and(|p| p.count > 0) {
+        return Ok(true);
+    }
+    let mut any = false;
+    for_each_adverse(r, 0, size, &mut |_| {
+        any = true;
+        Ok(())
+    })?;
+    Ok(any)
+}
+
+/// The index statement to append at `size` (covering the entries `0 .. size`), signed with
+/// `key`, and how many adverse entries it commits to.
+///
+/// # Errors
+/// Storage errors, a stored entry that does not decode, or a signing failure.
+pub(crate) fn next_index<R: StoreRead + ?Sized>(
+    r: &R,
+    info: &LedgerInfo,
+    key: &SigningKey,
+    size: u64,
+) -> Result<(NewEntry, u64), LedgerError> {
+    let acc = digest_below(r, size)?;
     let index = Evidence::AdverseIndex(AdverseIndex {
         log: info.origin.clone(),
         size,
@@ -123,5 +144,5 @@ pub(crate) fn next_index<R: StoreRead + ?Sized>(
         subject: INDEX_SUBJECT,
         x5chain: Vec::new(),
     };
-    new_entry(&index, &signer, iat)
+    Ok((new_entry(&index, &signer, iat)?, acc.count))
 }

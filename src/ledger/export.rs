@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::{Bundle, BundleEntry, ConsistencyItem};
 use crate::evidence::key_standing::LoggedKeyEvent;
-use crate::evidence::{Evidence, KeyEvent, Kind as _};
+use crate::evidence::{AdverseIndex, Evidence, KeyEvent, Kind as _};
 use crate::ledger::{Ledger, LedgerError, adverse};
 use crate::merkle::{self, Hash};
 use crate::statement::SignedStatement;
@@ -200,11 +200,16 @@ pub fn build<S: Store>(
         }
     };
     // Every entry and proof from one snapshot, read under one shared lock.
-    let (entries, consistency, kept) = ledger.store().read_snapshot(|store| {
+    let (entries, anchor, consistency, kept) = ledger.store().read_snapshot(|store| {
         let mut entries = Vec::with_capacity(indexes.len());
         let mut kept: Vec<Vec<u8>> = Vec::new();
         for idx in indexes {
             let e = store.entry(idx)?;
+            // The log's own index statements are not evidence; the one that anchors the
+            // checkpoint travels under its own key.
+            if e.kind == AdverseIndex::KIND {
+                continue;
+            }
             kept.extend(kept_documents(store, &e)?);
             let proof = merkle::prove_inclusion(store, idx, cp.size).map_err(proof_err)?;
             entries.push(BundleEntry {
@@ -213,6 +218,18 @@ pub fn build<S: Store>(
                 proof: proof.into_hashes(),
             });
         }
+        let anchor = match cp.size.checked_sub(1) {
+            Some(at) if anchored => {
+                let e = store.entry(at)?;
+                let proof = merkle::prove_inclusion(store, at, cp.size).map_err(proof_err)?;
+                Some(BundleEntry {
+                    index: at,
+                    statement: e.statement,
+                    proof: proof.into_hashes(),
+                })
+            }
+            _ => None,
+        };
         let mut consistency = Vec::new();
         if let Some((old_size, note)) = since
             && old_size < cp.size
@@ -223,8 +240,11 @@ pub fn build<S: Store>(
                 proof: proof.into_hashes(),
             });
         }
-        Ok::<_, ExportError>((entries, consistency, kept))
+        Ok::<_, ExportError>((entries, anchor, consistency, kept))
     })?;
+    if entries.is_empty() {
+        return Err(ExportError::Empty);
+    }
     let attachments: BTreeMap<String, Vec<u8>> = options
         .attachments
         .iter()
@@ -242,6 +262,7 @@ pub fn build<S: Store>(
         },
         checkpoint: cp.note,
         entries,
+        adverse_index: anchor,
         consistency,
         attachments,
     })
@@ -292,15 +313,12 @@ fn covering_checkpoint<S: Store>(
             return Ok((cp, anchored));
         }
     }
-    Ok((ledger.checkpoint()?, true))
+    Ok((ledger.anchored_checkpoint()?, true))
 }
 
-/// The entries a bundle proved against an anchored checkpoint of `size` must carry: the adverse
-/// index just below it and every adverse entry before that (`specs/completeness.md`).
-fn adverse_seeds<S: Store>(
-    ledger: &Ledger<S>,
-    size: u64,
-) -> Result<Vec<StoredEntry>, ExportError> {
+/// The entries a bundle proved against an anchored checkpoint of `size` must carry: every adverse
+/// entry before the adverse index just below it (`specs/completeness.md`).
+fn adverse_seeds<S: Store>(ledger: &Ledger<S>, size: u64) -> Result<Vec<StoredEntry>, ExportError> {
     let store = ledger.store();
     let Some(anchor) = size.checked_sub(1) else {
         return Ok(Vec::new());
@@ -310,7 +328,6 @@ fn adverse_seeds<S: Store>(
         seeds.push(e);
         Ok(())
     })?;
-    seeds.push(store.entry(anchor)?);
     Ok(seeds)
 }
 

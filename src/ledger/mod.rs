@@ -485,10 +485,10 @@ impl<S: Store> Ledger<S> {
     /// Signs and stores a checkpoint over the whole log, or returns the latest if the log has not
     /// grown since it.
     ///
-    /// Unless the last entry already is one, the log first appends its adverse index (an
+    /// Once the log holds an adverse entry, the log first appends its adverse index (an
     /// `adverse-index` statement signed with the log key, committing to every adverse entry
-    /// before it), in the same transaction, so that the checkpoint covers it
-    /// (`specs/completeness.md`).
+    /// before it) unless the last entry already is one, in the same transaction, so that the
+    /// checkpoint covers it (`specs/completeness.md`).
     ///
     /// The root signed is recomputed, never read: from the statements appended since the latest
     /// checkpoint and the stored nodes at its size, which must fold to its signed root; every node
@@ -499,10 +499,25 @@ impl<S: Store> Ledger<S> {
     /// [`StoreError::ReadOnly`]; [`LedgerError::Damaged`] naming the first inconsistency (nothing
     /// is signed then); key, signing or storage errors.
     pub fn checkpoint(&mut self) -> Result<StoredCheckpoint, LedgerError> {
+        self.sign_checkpoint(false)
+    }
+
+    /// Signs and stores a checkpoint as [`Ledger::checkpoint`] does, whose last entry is always
+    /// the log's adverse index, even one committing to no adverse entry: the checkpoint a bundle
+    /// needs to show completeness. Returns the latest checkpoint if it already is one.
+    ///
+    /// # Errors
+    /// As [`Ledger::checkpoint`].
+    pub fn anchored_checkpoint(&mut self) -> Result<StoredCheckpoint, LedgerError> {
+        self.sign_checkpoint(true)
+    }
+
+    fn sign_checkpoint(&mut self, always_index: bool) -> Result<StoredCheckpoint, LedgerError> {
         let size = self.store.size()?;
         if let Some(latest) = self.store.latest_checkpoint()?
             && latest.size == size
-            && adverse::anchored(&self.store, size)?
+            && (adverse::anchored(&self.store, size)?
+                || !(always_index || adverse::has_adverse(&self.store, size)?))
         {
             return Ok(latest);
         }
@@ -517,8 +532,10 @@ impl<S: Store> Ledger<S> {
             recompute::check_append(&*tx, info)?;
             let size = tx.size()?;
             if !adverse::anchored(&*tx, size)? {
-                let entry = adverse::next_index(&*tx, info, &index_key, size)?;
-                tx.append(std::slice::from_ref(&entry))?;
+                let (entry, count) = adverse::next_index(&*tx, info, &index_key, size)?;
+                if always_index || count > 0 {
+                    tx.append(std::slice::from_ref(&entry))?;
+                }
             }
             // The root signed is recomputed from the entries, never read.
             let head = recompute::head(&*tx, info)?;

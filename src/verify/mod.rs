@@ -131,7 +131,7 @@ pub fn verify_bundle_with(
             checks: Vec::new(),
         },
     };
-    let Some((bundle, entries)) = parse(&mut run, bytes) else {
+    let Some((bundle, entries, anchor)) = parse(&mut run, bytes) else {
         run.report.conclude();
         return run.report;
     };
@@ -142,14 +142,13 @@ pub fn verify_bundle_with(
     }
     let head = head.map(|cp| RootHash::new(cp.size, cp.root));
     let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
-    let (roles, log_signed) = signers::check_signatures(&mut run, &entries, &included);
+    let roles = signers::check_signatures(&mut run, &entries, &included);
     run.report.completeness = completeness::check_completeness(
         &mut run,
         &bundle,
         &entries,
+        anchor.as_ref(),
         head.as_ref(),
-        &included,
-        &log_signed,
     );
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
@@ -217,8 +216,59 @@ pub fn verify_bundle_with(
     run.report
 }
 
-/// Step 1: strict parsing of the bundle, every statement and every payload.
-fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> {
+/// Parses one statement and its payload.
+fn parse_statement(statement: &[u8]) -> Result<(SignedStatement, Evidence), String> {
+    let st = SignedStatement::parse(statement).map_err(|err| format!("statement: {err}"))?;
+    let kind = st.header().kind.clone();
+    let ev = Evidence::from_payload(&kind, st.payload())
+        .map_err(|err| format!("{kind} payload: {err}"))?;
+    Ok((st, ev))
+}
+
+/// The bundle's adverse index (`adverse-index`), parsed: it must be the log's index statement.
+fn parse_anchor(run: &mut Run<'_>, bundle: &Bundle) -> Result<Option<ParsedEntry>, ()> {
+    let Some(e) = &bundle.adverse_index else {
+        return Ok(None);
+    };
+    let fail = |run: &mut Run<'_>, why: String| {
+        run.check(
+            Step::Parse,
+            Some(e.index),
+            Some("adverse-index".into()),
+            false,
+            why,
+        );
+    };
+    match parse_statement(&e.statement) {
+        Err(why) => {
+            fail(run, why);
+            Err(())
+        }
+        Ok((st, ev @ Evidence::AdverseIndex(_))) => Ok(Some(ParsedEntry {
+            index: e.index,
+            entry_hash: st.entry_hash(),
+            statement: st,
+            evidence: ev,
+        })),
+        Ok((st, _)) => {
+            fail(
+                run,
+                format!(
+                    "is a {} statement, not the log's adverse index",
+                    st.header().kind
+                ),
+            );
+            Err(())
+        }
+    }
+}
+
+/// Step 1: strict parsing of the bundle, every statement and every payload, and the log's
+/// adverse index when the bundle carries one.
+fn parse(
+    run: &mut Run<'_>,
+    bytes: &[u8],
+) -> Option<(Bundle, Vec<ParsedEntry>, Option<ParsedEntry>)> {
     let bundle = match Bundle::parse(bytes, &BundleLimits::default()) {
         Ok(b) => b,
         Err(e) => {
@@ -239,6 +289,15 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
         };
         let kind = st.header().kind.clone();
         let ev = match Evidence::from_payload(&kind, st.payload()) {
+            Ok(Evidence::AdverseIndex(_)) => {
+                run.fail(
+                    Step::Parse,
+                    Some(e.index),
+                    "an adverse-index statement belongs under the bundle's \"adverse-index\" key, not among its entries",
+                );
+                ok = false;
+                continue;
+            }
             Ok(ev) => ev,
             Err(err) => {
                 run.fail(Step::Parse, Some(e.index), format!("{kind} payload: {err}"));
@@ -265,18 +324,20 @@ fn parse(run: &mut Run<'_>, bytes: &[u8]) -> Option<(Bundle, Vec<ParsedEntry>)> 
             evidence: ev,
         });
     }
-    if ok {
-        run.pass(
-            Step::Parse,
-            None,
-            format!(
-                "bundle, {} statements and payloads are well-formed deterministic CBOR",
-                entries.len()
-            ),
-        );
-        Some((bundle, entries))
-    } else {
-        None
+    let anchor = parse_anchor(run, &bundle);
+    match anchor {
+        Ok(anchor) if ok => {
+            run.pass(
+                Step::Parse,
+                None,
+                format!(
+                    "bundle, {} statements and payloads are well-formed deterministic CBOR",
+                    entries.len() + usize::from(anchor.is_some())
+                ),
+            );
+            Some((bundle, entries, anchor))
+        }
+        _ => None,
     }
 }
 

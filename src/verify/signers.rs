@@ -62,13 +62,12 @@ fn event_checks(signer: KeyId, outcome: &EventOutcome) -> Vec<(Step, bool, Strin
     }
 }
 
-/// Checks every signature and signer role; returns the role each verified entry's signer acts
-/// in, and the log's adverse index statements whose signature by a pinned log key verified.
+/// Checks every signature and signer role; returns the role each verified entry's signer acts in.
 pub(super) fn check_signatures(
     run: &mut Run<'_>,
     entries: &[ParsedEntry],
     included: &HashSet<u64>,
-) -> (HashMap<u64, String>, HashSet<u64>) {
+) -> HashMap<u64, String> {
     let mut pinned = KeyBook::default();
     for role in &run.trust.roles {
         for key in &role.keys {
@@ -122,33 +121,8 @@ pub(super) fn check_signatures(
     let mut batch = Vec::new();
     let mut pending = Vec::new();
     let mut certified: HashMap<u64, (Standing, String)> = HashMap::new();
-    let mut by_log_key: HashMap<u64, String> = HashMap::new();
     for e in entries.iter().filter(|e| !done.contains(&e.index)) {
         let kid = e.statement.header().kid;
-        if let Evidence::AdverseIndex(_) = e.evidence {
-            // The log's own statement: signed by a log key the trust file pins for the tree it
-            // anchors (the entries up to and including it), never by a signer role.
-            let size = e.index.saturating_add(1);
-            match run.trust.log_keys.iter().find(|k| {
-                KeyId::of(k.verifier.key()) == kid
-                    && k.from_size <= size
-                    && k.to_size.is_none_or(|to| size <= to)
-            }) {
-                Some(k) => {
-                    batch.push((&e.statement, *k.verifier.key()));
-                    pending.push(e);
-                    by_log_key.insert(e.index, k.verifier.to_string());
-                }
-                None => run.fail(
-                    Step::Signature,
-                    Some(e.index),
-                    format!(
-                        "adverse index signed by kid {kid}, which is not a log key the trust file pins for tree size {size}"
-                    ),
-                ),
-            }
-            continue;
-        }
         if !book.contains(&kid) && !e.statement.header().x5chain.is_empty() {
             match certificate_standing(run.trust, e) {
                 Ok((standing, how)) => {
@@ -180,20 +154,10 @@ pub(super) fn check_signatures(
     let refs: Vec<(&statement::SignedStatement, &VerifyingKey)> =
         batch.iter().map(|(s, k)| (*s, k)).collect();
     let results = statement::check_many(&refs);
-    let mut log_signed = HashSet::new();
     for (e, result) in pending.into_iter().zip(results) {
         let h = e.statement.header();
         if let Err(err) = result {
             run.fail(Step::Signature, Some(e.index), err.to_string());
-            continue;
-        }
-        if let Some(key) = by_log_key.get(&e.index) {
-            run.pass(
-                Step::Signature,
-                Some(e.index),
-                format!("the log's adverse index, signed by pinned log key {key}"),
-            );
-            log_signed.insert(e.index);
             continue;
         }
         run.pass(
@@ -245,7 +209,7 @@ pub(super) fn check_signatures(
             ),
         }
     }
-    (roles, log_signed)
+    roles
 }
 
 /// A signer with a certificate chain (COSE x5chain) instead of a pinned key: the leaf must carry

@@ -172,7 +172,9 @@ pub enum EvidenceError {
     #[error("unknown evidence kind {0:?} (known: {known})", known = KINDS.join(", "))]
     UnknownKind(String),
     /// The kind is written by the log itself, never from input.
-    #[error("kind {0:?} is written by the log itself before each checkpoint; it cannot be recorded or signed")]
+    #[error(
+        "kind {0:?} is written by the log itself before each checkpoint; it cannot be recorded or signed"
+    )]
     LogOnly(&'static str),
     /// The input is not well-formed TOML or JSON.
     #[error("{format} syntax: {message}")]

@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
-             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`"
+             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, `bundle-complete`"
         );
     }
 
