@@ -66,10 +66,20 @@ fn collected_cosignatures_are_stored_once_and_travel_in_checkpoints() {
     assert!(audit.starts_with("ok:"), "{audit}");
 }
 
+/// `evledger checkpoint --anchor`, written to `name`: the checkpoint a bundle of a log without
+/// adverse entries is proved against, so the one to have witnessed.
+fn anchored(w: &World, ledger: &str, name: &str) -> PathBuf {
+    let note = ok(&["checkpoint", "--anchor", "--ledger", s(&w.path(ledger))]);
+    let p = w.path(name);
+    std::fs::write(&p, note).expect("write checkpoint");
+    p
+}
+
 #[test]
 fn verify_enforces_the_witness_quorum() {
     let w = World::new();
-    let a = grow(&w, "A", "a", 1, 2, u64::MAX);
+    grow(&w, "A", "a", 1, 2, u64::MAX);
+    let cp = anchored(&w, "A", "a-anchored");
     let ledger_dir = w.path("A");
     let ledger = s(&ledger_dir);
     let ws: Vec<(PathBuf, String)> = (1..=4)
@@ -79,7 +89,7 @@ fn verify_enforces_the_witness_quorum() {
     let trust = trust_file(&w, "buyer.toml", 2, &[&ws[0].1, &ws[1].1, &ws[2].1]);
     let verify = |b: &Path| evl(&["verify", s(b), "--trust", s(&trust)]);
     let collect = |i: usize, t: u64| {
-        let c = w.cosign_ok(&ws[i].0, &a[1], None, t);
+        let c = w.cosign_ok(&ws[i].0, &cp, None, t);
         ok(&["checkpoint", "--cosigned", s(&c), "--ledger", ledger]);
     };
 
@@ -155,10 +165,11 @@ fn verify_enforces_the_witness_quorum() {
 fn one_witness_listed_under_two_names_counts_once() {
     use evledger::note::CosignatureVerifier;
     let w = World::new();
-    let a = grow(&w, "A", "a", 1, 2, u64::MAX);
+    grow(&w, "A", "a", 1, 2, u64::MAX);
+    let cp = anchored(&w, "A", "a-anchored");
     let ledger_dir = w.path("A");
     let (w1_dir, w1) = w.witness("witness.example/w1");
-    let c = w.cosign_ok(&w1_dir, &a[1], None, 100);
+    let c = w.cosign_ok(&w1_dir, &cp, None, 100);
     ok(&[
         "checkpoint",
         "--cosigned",

@@ -39,10 +39,12 @@ fn a_ledger_made_by_0_1_opens_audits_proves_and_grows() {
     let proof = env.run(&["prove", "3", "--ledger", LEDGER]);
     assert_eq!(proof.code, 0, "{proof:?}");
 
-    // It takes new entries and signs checkpoints that extend the ones 0.1.0 signed.
+    // It takes new entries and signs checkpoints that extend the ones 0.1.0 signed; the log
+    // holds an incident, so the checkpoint first appends the log's adverse index (entry 8).
     env.record(common::INPUT, 1_900_000_000).ok();
     let cp = env.run(&["checkpoint", "--ledger", LEDGER]);
-    assert!(cp.ok().contains("\n8\n"), "{cp:?}");
+    assert!(cp.ok().contains("\n9\n"), "{cp:?}");
+    assert_eq!(env.log()[8]["kind"], "adverse-index");
     env.audit_ok();
     std::fs::write(
         env.path("old.cp"),
@@ -50,7 +52,7 @@ fn a_ledger_made_by_0_1_opens_audits_proves_and_grows() {
     )
     .unwrap();
     std::fs::write(env.path("new.cp"), &cp.stdout).unwrap();
-    let proof = env.run(&["consistency", "7", "8", "--json", "--ledger", LEDGER]);
+    let proof = env.run(&["consistency", "7", "9", "--json", "--ledger", LEDGER]);
     std::fs::write(env.path("p.json"), proof.ok()).unwrap();
     let trust = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys.example/buyer.trust.toml");
     let check = env.run(&[
@@ -85,6 +87,15 @@ fn bundles_issued_by_0_1_keep_their_verdict() {
         )
         .unwrap();
         assert_eq!(now["verdict"], then["verdict"], "{name}");
+        // A version 1 bundle cannot show completeness, and says so without failing.
+        assert_eq!(now["completeness"]["status"], "not-shown", "{name}");
+        assert!(
+            now["completeness"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("bundle version 1 predates the log's adverse index"),
+            "{name}"
+        );
         assert_eq!(now["entries"], then["entries"], "{name}");
         // Every check that failed then fails now, and nothing that passed then fails now.
         let failed = |v: &serde_json::Value| -> Vec<String> {

@@ -41,12 +41,13 @@ fn bundles_from_before_a_rotation_keep_verifying() {
     record(&mut ledger, &release, 1);
     record(&mut ledger, &release, 2);
     let cp1 = ledger.checkpoint().expect("checkpoint").note;
+    // The bundle needs a checkpoint that ends with the log's adverse index: entry 2, size 3.
     let before = bundle_all(&mut ledger, None);
 
     // Rotation window: both keys sign.
     let next = SigningKey::from_bytes(&[10; 32]);
     let new = NoteVerifier::new(ORIGIN, next.verifying_key()).expect("vkey");
-    assert_eq!(ledger.add_log_key(&next).expect("add"), 2);
+    assert_eq!(ledger.add_log_key(&next).expect("add"), 3);
     record(&mut ledger, &release, 3);
     let cp2 = ledger.checkpoint().expect("checkpoint");
     assert_eq!(
@@ -95,12 +96,12 @@ fn bundles_from_before_a_rotation_keep_verifying() {
         .text;
     assert!(
         text.contains(&format!(
-            "{{ vkey = \"{old}\", from_size = 0, to_size = 3 }}"
+            "{{ vkey = \"{old}\", from_size = 0, to_size = 4 }}"
         )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("{{ vkey = \"{new}\", from_size = 3 }}")),
+        text.contains(&format!("{{ vkey = \"{new}\", from_size = 4 }}")),
         "{text}"
     );
     let t_both = TrustFile::parse(&text, "t.toml", &|n: &str| {
@@ -112,16 +113,16 @@ fn bundles_from_before_a_rotation_keep_verifying() {
         assert_eq!(r.verdict, Verdict::Verified, "{name}: {}", r.render());
     }
 
-    // Pinning the new key only from size 3 on: the old bundle's size-2 checkpoint is outside its range.
+    // Pinning the new key only from size 4 on: the old bundle's size-3 checkpoint is outside its range.
     let t_new = trust(
-        &format!("[{{ vkey = \"{new}\", from_size = 3 }}]"),
+        &format!("[{{ vkey = \"{new}\", from_size = 4 }}]"),
         &release,
     );
     let r = verify_bundle(&before, &t_new, &[]);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     let msg = checkpoint_failure(&r).expect("checkpoint failure");
     assert!(
-        msg.contains("no pinned log key is trusted for tree size 2"),
+        msg.contains("no pinned log key is trusted for tree size 3"),
         "{msg}"
     );
 }

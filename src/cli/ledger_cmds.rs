@@ -276,9 +276,13 @@ pub fn log_key_retire(dir: &Path, key: &Path) -> Result<(), CliError> {
 }
 
 /// `evledger checkpoint`.
-pub fn checkpoint(dir: &Path) -> Result<(), CliError> {
+pub fn checkpoint(dir: &Path, anchor: bool) -> Result<(), CliError> {
     let mut ledger = open(dir)?;
-    let cp = ledger.checkpoint()?;
+    let cp = if anchor {
+        ledger.anchored_checkpoint()?
+    } else {
+        ledger.checkpoint()?
+    };
     outln!("{}", cp.note.trim_end_matches('\n'));
     eprintln!("checkpoint at size {}", cp.size);
     Ok(())

@@ -299,14 +299,21 @@ pub enum Command {
     Signer(SignerCommand),
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
-    /// The note carries the witness cosignatures collected for it. With --cosigned, sign nothing:
-    /// store the cosignature lines of witness-cosigned copies of stored checkpoints, then print
-    /// those checkpoints with every cosignature collected so far.
+    /// The note carries the witness cosignatures collected for it. Once the log holds an adverse
+    /// entry (a key event, an incident, a superseding claim), the log first appends its adverse
+    /// index, so that bundles can show completeness against the checkpoint; --anchor does so even
+    /// before. With --cosigned, sign nothing: store the cosignature lines of witness-cosigned
+    /// copies of stored checkpoints, then print those checkpoints with every cosignature
+    /// collected so far.
     /// Example: evledger witness cosign cp.note --state w1 > cp.w1 && evledger checkpoint --cosigned cp.w1
     Checkpoint {
         /// A cosigned copy of a stored checkpoint (what `evledger witness cosign` prints); repeatable.
         #[arg(long, value_name = "FILE")]
         cosigned: Vec<PathBuf>,
+        /// End the tree with the log's adverse index even if the log holds no adverse entry yet,
+        /// as a bundle's checkpoint must: witness this checkpoint and bundles can use it.
+        #[arg(long, conflicts_with = "cosigned")]
+        anchor: bool,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -780,10 +787,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Signer(SignerCommand::List { json, dir }) => {
             register_cmds::signer_list(&dir.ledger, json)
         }
-        Command::Checkpoint { cosigned, dir } if cosigned.is_empty() => {
-            ledger_cmds::checkpoint(&dir.ledger)
+        Command::Checkpoint {
+            cosigned,
+            anchor,
+            dir,
+        } if cosigned.is_empty() => ledger_cmds::checkpoint(&dir.ledger, anchor),
+        Command::Checkpoint { cosigned, dir, .. } => {
+            witness_cmds::collect(&dir.ledger, &cosigned)
         }
-        Command::Checkpoint { cosigned, dir } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::ConsistencyCheck {
             a,
             b,

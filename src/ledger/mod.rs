@@ -529,16 +529,17 @@ impl<S: Store> Ledger<S> {
         // checkpoint signed over exactly that tree, so no other writer can slip an entry between
         // the index and the checkpoint it anchors.
         self.store.write(|tx| {
-            recompute::check_append(&*tx, info)?;
-            let size = tx.size()?;
-            if !adverse::anchored(&*tx, size)? {
-                let (entry, count) = adverse::next_index(&*tx, info, &index_key, size)?;
+            // The root signed is recomputed from the entries, never read; the same recomputation
+            // checks every row the index would extend, so damage is refused before anything is
+            // appended.
+            let mut head = recompute::head(&*tx, info)?;
+            if !adverse::anchored(&*tx, head.size)? {
+                let (entry, count) = adverse::next_index(&*tx, info, &index_key, head.size)?;
                 if always_index || count > 0 {
                     tx.append(std::slice::from_ref(&entry))?;
+                    head = recompute::head(&*tx, info)?;
                 }
             }
-            // The root signed is recomputed from the entries, never read.
-            let head = recompute::head(&*tx, info)?;
             let (size, root) = (head.size, head.hash);
             if let Some(latest) = tx.latest_checkpoint()?
                 && latest.size == size
