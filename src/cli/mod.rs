@@ -792,9 +792,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             anchor,
             dir,
         } if cosigned.is_empty() => ledger_cmds::checkpoint(&dir.ledger, anchor),
-        Command::Checkpoint { cosigned, dir, .. } => {
-            witness_cmds::collect(&dir.ledger, &cosigned)
-        }
+        Command::Checkpoint { cosigned, dir, .. } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::ConsistencyCheck {
             a,
             b,

@@ -62,7 +62,7 @@ impl Kind for AdverseIndex {
 /// The running digest of a log's adverse entries: `d_0` is 32 zero bytes and
 /// `d_{k+1} = SHA-256("evledger adverse-index v1" || d_k || index as 8 bytes big-endian || entry hash)`
 /// for the k-th adverse entry in index order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AdverseDigest {
     /// Adverse entries folded in so far.
     pub count: u64,
@@ -74,16 +74,6 @@ pub struct AdverseDigest {
 
 /// The domain separation prefix of every step of [`AdverseDigest`].
 pub const ADVERSE_DIGEST_DOMAIN: &[u8] = b"evledger adverse-index v1";
-
-impl Default for AdverseDigest {
-    fn default() -> Self {
-        AdverseDigest {
-            count: 0,
-            digest: [0; 32],
-            last: None,
-        }
-    }
-}
 
 impl AdverseDigest {
     /// Continues from a committed count and digest (a previous index statement's).
