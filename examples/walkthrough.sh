@@ -145,6 +145,11 @@ if [ -n "$seen" ]; then
   proof=(--proof "$out/witness.proof")
 fi
 evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+
+step "the operator configures the witness once, then stores its cosignature (checked against its key)"
+if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
+  evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
+fi
 evl checkpoint --cosigned "$out/cosigned.checkpoint"
 
 step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"

@@ -1,14 +1,17 @@
-//! Collecting cosignatures into the ledger (`evledger checkpoint --cosigned`) and the buyer's
-//! witness quorum in `evledger verify`: 0, k-1, k and n valid cosignatures, an unknown witness,
-//! a corrupted cosignature from a known one.
+//! Collecting cosignatures into the ledger (`evledger checkpoint --cosigned`), checked against
+//! the witnesses the operator configured (`evledger witness add`), and the buyer's witness quorum
+//! in `evledger verify`: 0, k-1, k and n valid cosignatures, an unknown witness, a corrupted
+//! cosignature from a known one.
 #![cfg(feature = "cli")]
 
 mod witnessing;
 
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use evledger::bundle::{Bundle, BundleLimits};
-use evledger::note::Note;
+use evledger::note::{CosignatureVerifier, Note};
 use witnessing::{ORIGIN, World, bundle, evl, fails, grow, ok, read, s, trust_file};
 
 #[test]
@@ -23,6 +26,13 @@ fn collected_cosignatures_are_stored_once_and_travel_in_checkpoints() {
     let c2 = w.cosign_ok(&w2, &c1, None, 11);
     let ledger_dir = w.path("A");
     let ledger = s(&ledger_dir);
+    for name in ["witness.example/w1", "witness.example/w2"] {
+        let vkey = read(
+            &w.path(&format!("witness-{}", name.replace('/', "-")))
+                .join("witness.vkey"),
+        );
+        ok(&["witness", "add", vkey.trim_end(), "--ledger", ledger]);
+    }
     let printed = ok(&["checkpoint", "--cosigned", s(&c2), "--ledger", ledger]);
     assert_eq!(printed, read(&c2));
     // Again, and with w1's copy: nothing new, nothing repeated.
@@ -85,6 +95,10 @@ fn verify_enforces_the_witness_quorum() {
     let ws: Vec<(PathBuf, String)> = (1..=4)
         .map(|i| w.witness(&format!("witness.example/w{i}")))
         .collect();
+    // The operator configures all four; the buyer trusts three.
+    for (_, vkey) in &ws {
+        ok(&["witness", "add", vkey, "--ledger", ledger]);
+    }
     // k = 2 of n = 3 trusted; w4 is unknown to the buyer.
     let trust = trust_file(&w, "buyer.toml", 2, &[&ws[0].1, &ws[1].1, &ws[2].1]);
     let verify = |b: &Path| evl(&["verify", s(b), "--trust", s(&trust)]);
@@ -163,12 +177,12 @@ fn verify_enforces_the_witness_quorum() {
 
 #[test]
 fn one_witness_listed_under_two_names_counts_once() {
-    use evledger::note::CosignatureVerifier;
     let w = World::new();
     grow(&w, "A", "a", 1, 2, u64::MAX);
     let cp = anchored(&w, "A", "a-anchored");
     let ledger_dir = w.path("A");
     let (w1_dir, w1) = w.witness("witness.example/w1");
+    ok(&["witness", "add", &w1, "--ledger", s(&ledger_dir)]);
     let c = w.cosign_ok(&w1_dir, &cp, None, 100);
     ok(&[
         "checkpoint",
@@ -217,4 +231,234 @@ fn one_witness_listed_under_two_names_counts_once() {
     let trust = trust_file(&w, "once.toml", 1, &[&w1, &alias_vkey]);
     let out = evl(&["verify", s(&twice), "--trust", s(&trust)]);
     assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+/// The file `name` with the signature line of `witness` replaced by `line` (or removed).
+fn with_line(w: &World, from: &Path, name: &str, witness: &str, line: Option<&str>) -> PathBuf {
+    let text = read(from);
+    let out: String = text
+        .lines()
+        .filter_map(|l| {
+            if l.starts_with(&format!("— {witness} ")) {
+                line.map(|x| format!("{x}\n"))
+            } else {
+                Some(format!("{l}\n"))
+            }
+        })
+        .collect();
+    let p = w.path(name);
+    std::fs::write(&p, out).expect("write");
+    p
+}
+
+#[test]
+fn a_garbage_line_under_a_configured_witness_is_refused_and_nothing_is_stored() {
+    let w = World::new();
+    grow(&w, "A", "a", 1, 2, u64::MAX);
+    // The checkpoint bundles use, so that the cosignatures collected travel in the bundle below.
+    let cp = anchored(&w, "A", "a-anchored");
+    let ledger_dir = w.path("A");
+    let ledger = s(&ledger_dir);
+    let (w1_dir, w1) = w.witness("witness.example/w1");
+    let (w2_dir, w2) = w.witness("witness.example/w2");
+    ok(&["witness", "add", &w1, "--ledger", ledger]);
+    ok(&["witness", "add", &w2, "--ledger", ledger]);
+    let good = w.cosign_ok(&w2_dir, &cp, None, 100);
+    let c = w.cosign_ok(&w1_dir, &cp, None, 100);
+    // w1's name and key id, with 72 bytes that are no signature of this checkpoint: stored, it
+    // would fail every later bundle at this size for every buyer who trusts w1.
+    let real = read(&c);
+    let w1_line = real
+        .lines()
+        .find(|l| l.starts_with("— witness.example/w1 "))
+        .expect("w1 line");
+    let sig = B64
+        .decode(w1_line.rsplit(' ').next().expect("sig"))
+        .expect("base64");
+    let mut forged = sig.clone();
+    forged[40] ^= 1;
+    let garbage = format!("— witness.example/w1 {}", B64.encode(&forged));
+    let bad = with_line(
+        &w,
+        &c,
+        "garbage.cosigned",
+        "witness.example/w1",
+        Some(&garbage),
+    );
+    let line = read(&bad).lines().position(|l| l == garbage).expect("line") + 1;
+    let before = ok(&["checkpoint", "--ledger", ledger]);
+    // With a genuine file beside it: all or nothing, the genuine one is not stored either.
+    let (_, err) = fails(
+        1,
+        &[
+            "checkpoint",
+            "--cosigned",
+            s(&good),
+            "--cosigned",
+            s(&bad),
+            "--ledger",
+            ledger,
+        ],
+    );
+    assert!(
+        err.starts_with(&format!(
+            "error: {}: line {line}: the cosignature of witness \"witness.example/w1\" does not verify over this checkpoint: ",
+            s(&bad)
+        )) && err.contains("; nothing was stored\nhint: "),
+        "{err}"
+    );
+    assert_eq!(
+        ok(&["checkpoint", "--ledger", ledger]),
+        before,
+        "nothing stored"
+    );
+
+    // A line of a witness nobody configured: refused the same way, naming it.
+    let (w3_dir, _) = w.witness("witness.example/w3");
+    let c3 = w.cosign_ok(&w3_dir, &cp, None, 100);
+    let (_, err) = fails(1, &["checkpoint", "--cosigned", s(&c3), "--ledger", ledger]);
+    assert!(
+        err.contains("the signature of \"witness.example/w3\" (key id ")
+            && err.contains("is not from a configured witness; nothing was stored")
+            && err.contains("hint: `evledger witness list`"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(&["checkpoint", "--ledger", ledger]),
+        before,
+        "nothing stored"
+    );
+
+    // A line under w1's name but another key: refused, saying which key id w1 has.
+    let impostor = w.path("impostor-key");
+    ok(&["key", "generate", "--out", s(&impostor)]);
+    let (w1b_dir, _) = {
+        let dir = w.path("witness-impostor");
+        let vkey = ok(&[
+            "witness",
+            "init",
+            "--name",
+            "witness.example/w1",
+            "--log-key",
+            &w.log_vkey,
+            "--out",
+            s(&dir),
+            "--key",
+            s(&impostor),
+        ]);
+        (dir, vkey)
+    };
+    let ci = w.cosign_ok(&w1b_dir, &cp, None, 100);
+    let (_, err) = fails(1, &["checkpoint", "--cosigned", s(&ci), "--ledger", ledger]);
+    assert!(
+        err.contains(": the configured witness \"witness.example/w1\" has key id "),
+        "{err}"
+    );
+
+    // The genuine files are stored, and a bundle made now verifies for a buyer trusting w1.
+    ok(&[
+        "checkpoint",
+        "--cosigned",
+        s(&c),
+        "--cosigned",
+        s(&good),
+        "--ledger",
+        ledger,
+    ]);
+    let trust = trust_file(&w, "buyer.toml", 1, &[&w1]);
+    let out = evl(&["verify", s(&bundle(&w, "b")), "--trust", s(&trust)]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+}
+
+#[test]
+fn cosignatures_need_a_configured_witness() {
+    let w = World::new();
+    let a = grow(&w, "A", "a", 1, 2, u64::MAX);
+    let ledger_dir = w.path("A");
+    let ledger = s(&ledger_dir);
+    let (w1_dir, w1) = w.witness("witness.example/w1");
+    let c = w.cosign_ok(&w1_dir, &a[1], None, 100);
+    let (_, err) = fails(1, &["checkpoint", "--cosigned", s(&c), "--ledger", ledger]);
+    assert_eq!(
+        err,
+        "error: no witness is configured for this ledger, so no cosignature can be checked\n\
+         hint: add each witness whose cosignatures you collect: evledger witness add VKEY (the key `evledger witness init` printed for it)\n"
+    );
+    let out = evl(&["witness", "list", "--ledger", ledger]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr.starts_with("no witness is configured"),
+        "{}",
+        out.stderr
+    );
+
+    // Added from its vkey file, with a URL; listed in order.
+    let vkey_file = w1_dir.join("witness.vkey");
+    ok(&[
+        "witness",
+        "add",
+        s(&vkey_file),
+        "--url",
+        "https://w1.example/",
+        "--ledger",
+        ledger,
+    ]);
+    assert_eq!(
+        ok(&["witness", "list", "--ledger", ledger]),
+        format!("{w1} https://w1.example/\n")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["witness", "list", "--json", "--ledger", ledger]))
+            .expect("json");
+    assert_eq!(
+        json,
+        serde_json::json!([{"name": "witness.example/w1", "vkey": w1, "url": "https://w1.example/"}])
+    );
+    // One key under a second name, or a second key under the same name: refused.
+    let real = CosignatureVerifier::parse(&w1).expect("vkey");
+    let alias = CosignatureVerifier::new("witness.example/alias", *real.key()).expect("alias");
+    let (_, err) = fails(
+        1,
+        &["witness", "add", &alias.to_string(), "--ledger", ledger],
+    );
+    assert!(
+        err.starts_with(
+            "error: the configured witness \"witness.example/w1\" already has this key\nhint: "
+        ),
+        "{err}"
+    );
+    let (_, w1_again) = w.witness("witness.example/w1-second");
+    let other = CosignatureVerifier::parse(&w1_again).expect("vkey");
+    let renamed = CosignatureVerifier::new("witness.example/w1", *other.key()).expect("renamed");
+    let (_, err) = fails(
+        1,
+        &["witness", "add", &renamed.to_string(), "--ledger", ledger],
+    );
+    assert!(err.contains("already has this name"), "{err}");
+    // A URL that is not http(s), and the log's own key as a witness: refused.
+    let (_, err) = fails(
+        1,
+        &[
+            "witness", "add", &w1_again, "--url", "ftp://x", "--ledger", ledger,
+        ],
+    );
+    assert!(err.contains("must start with https:// or http://"), "{err}");
+    let log = evledger::note::NoteVerifier::parse(&w.log_vkey).expect("log vkey");
+    let itself = CosignatureVerifier::new("witness.example/self", *log.key()).expect("vkey");
+    let (_, err) = fails(
+        1,
+        &["witness", "add", &itself.to_string(), "--ledger", ledger],
+    );
+    assert!(
+        err.contains("a log cannot witness its own checkpoints"),
+        "{err}"
+    );
+    assert_eq!(
+        ok(&["witness", "list", "--ledger", ledger]).lines().count(),
+        1
+    );
+    // Now the cosignature is stored.
+    let out = evl(&["checkpoint", "--cosigned", s(&c), "--ledger", ledger]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("stored 1 new"), "{}", out.stderr);
 }

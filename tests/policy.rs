@@ -57,7 +57,8 @@ fn unknown_rule_type() {
     assert_eq!(
         parse_err(&MINIMAL.replace("no-claim-on-affected-build", "no-claims-at-all")),
         "rule[0].type: unknown variant `no-claims-at-all`, expected one of `pad-claim-backed`, \
-         `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, `bundle-complete`"
+         `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, \
+         `certificate-time`, `bundle-complete`"
     );
 }
 

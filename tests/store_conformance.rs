@@ -1,7 +1,7 @@
 //! The store conformance suite: every `Store` implementation must pass each case below, which
 //! state the contract of `specs/store.md` (dense indexes, the tree's nodes, all-or-nothing
 //! writes, reads inside a transaction, duplicates, checkpoints that never go back, cosignatures,
-//! documents, log keys, the registration policy). Add a backend to `backends!` to hold it to the
+//! documents, log keys, the registration policy, witnesses). Add a backend to `backends!` to hold it to the
 //! same contract.
 
 mod common;
@@ -12,7 +12,7 @@ use evledger::ledger::{self, Ledger, LedgerError, Signer};
 use evledger::merkle::{self, EMPTY_ROOT, Hash};
 use evledger::store::{
     LedgerInfo, MemoryStore, NewEntry, RuleSigner, SignerRule, SqliteStore, Store, StoreError,
-    StoreRead, StoreWrite, StoredCheckpoint,
+    StoreRead, StoreWrite, StoredCheckpoint, StoredWitness,
 };
 use sha2::{Digest as _, Sha256};
 
@@ -382,6 +382,41 @@ fn signer_rules_are_kept_once_in_order<S: Store>(mut s: S) {
     assert_eq!(s.signer_rules().unwrap(), vec![key, root]);
 }
 
+fn witnesses_are_kept_in_order_once_by_name_and_by_key<S: Store>(mut s: S) {
+    let w = |name: &str, seed: u8, url: Option<&str>| StoredWitness {
+        name: name.into(),
+        key: SigningKey::from_bytes(&[seed; 32]).verifying_key(),
+        url: url.map(str::to_owned),
+    };
+    assert_eq!(s.witnesses().unwrap(), vec![]);
+    s.add_witness(&w("witness.example/w2", 2, Some("https://w2.example")))
+        .unwrap();
+    s.add_witness(&w("witness.example/w1", 1, None)).unwrap();
+    // One name, one key: a second witness with either is refused, and nothing is added.
+    assert!(matches!(
+        s.add_witness(&w("witness.example/w1", 3, None)),
+        Err(StoreError::WitnessConflict { ref existing, what: "name" }) if existing == "witness.example/w1"
+    ));
+    assert!(matches!(
+        s.add_witness(&w("witness.example/alias", 2, None)),
+        Err(StoreError::WitnessConflict { ref existing, what: "key" }) if existing == "witness.example/w2"
+    ));
+    // Inside a write that is abandoned, nothing stays.
+    let abandoned: Result<(), Abandoned> = s.write(|tx| {
+        tx.add_witness(&w("witness.example/w3", 3, None))?;
+        assert_eq!(tx.witnesses()?.len(), 3);
+        Err(Abandoned)
+    });
+    assert!(abandoned.is_err());
+    assert_eq!(
+        s.witnesses().unwrap(),
+        vec![
+            w("witness.example/w2", 2, Some("https://w2.example")),
+            w("witness.example/w1", 1, None)
+        ]
+    );
+}
+
 /// The ledger's own operations over the store: record, checkpoint, prove, audit.
 fn a_ledger_over_the_store_records_proves_and_audits<S: Store>(mut l: Ledger<S>) {
     let key = SigningKey::from_bytes(&[9; 32]);
@@ -433,6 +468,7 @@ macro_rules! backends {
                 documents_are_kept_under_their_digest,
                 log_keys_are_added_once_with_their_size,
                 signer_rules_are_kept_once_in_order,
+                witnesses_are_kept_in_order_once_by_name_and_by_key,
             );
 
             #[test]

@@ -304,7 +304,9 @@ pub enum Command {
     /// index, so that bundles can show completeness against the checkpoint; --anchor does so even
     /// before. With --cosigned, sign nothing: store the cosignature lines of witness-cosigned
     /// copies of stored checkpoints, then print those checkpoints with every cosignature
-    /// collected so far.
+    /// collected so far. Every line must be a valid cosignature of that checkpoint by a witness
+    /// configured with `evledger witness add`; one that is not refuses every file given, and
+    /// nothing is stored.
     /// Example: evledger witness cosign cp.note --state w1 > cp.w1 && evledger checkpoint --cosigned cp.w1
     Checkpoint {
         /// A cosigned copy of a stored checkpoint (what `evledger witness cosign` prints); repeatable.
@@ -368,7 +370,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         proof: Option<PathBuf>,
     },
-    /// Run a witness: cosign a log's checkpoints after checking each extends the last one cosigned.
+    /// Run a witness (init, cosign), or configure the ledger's witnesses (add, list).
     #[command(subcommand)]
     Witness(WitnessCommand),
     /// List the entries.
@@ -609,6 +611,35 @@ pub enum WitnessCommand {
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
     },
+    /// Configure a witness on the ledger: its cosignatures may then be stored.
+    ///
+    /// The ledger operator's command (it needs --ledger). `evledger checkpoint --cosigned` stores
+    /// only cosignatures that verify under a configured witness's key. VKEY is the cosignature key
+    /// `evledger witness init` printed, or a file holding it. A name or a key already configured
+    /// is refused; a witness is never removed (the table is append-only).
+    /// Example: evledger witness add "$(cat w1/witness.vkey)" --url https://w1.example --ledger ledger
+    Add {
+        /// The witness's cosignature verifier key (<name>+<key id>+<key>) or a file holding it.
+        vkey: String,
+        /// Where the witness can be asked for cosignatures (https:// or http://).
+        #[arg(long)]
+        url: Option<String>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
+    /// List the witnesses configured on the ledger, in the order added.
+    ///
+    /// One line each: the cosignature verifier key, then the URL if one was given.
+    /// Example: evledger witness list --ledger ledger
+    List {
+        /// Print as a JSON array of {name, vkey, url}.
+        #[arg(long)]
+        json: bool,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
     /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
     ///
     /// Verifies the log's signature, then checks the checkpoint against the last one this
@@ -812,6 +843,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             out,
             key,
         }) => witness_cmds::init(&name, &log_key, &out, key.as_deref()),
+        Command::Witness(WitnessCommand::Add { vkey, url, dir }) => {
+            witness_cmds::add(&dir.ledger, &vkey, url.as_deref())
+        }
+        Command::Witness(WitnessCommand::List { json, dir }) => {
+            witness_cmds::list(&dir.ledger, json)
+        }
         Command::Witness(WitnessCommand::Cosign {
             checkpoint,
             proof,

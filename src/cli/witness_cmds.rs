@@ -1,4 +1,5 @@
-//! `evledger witness init|cosign`, `evledger checkpoint --cosigned` and `evledger consistency-check`.
+//! `evledger witness init|cosign|add|list`, `evledger checkpoint --cosigned` and
+//! `evledger consistency-check`.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -13,7 +14,8 @@ use crate::checkpoint::{self, VerifiedCheckpoint};
 use crate::keys;
 use crate::ledger::Ledger;
 use crate::ledger::cosignatures;
-use crate::note::NoteVerifier;
+use crate::ledger::witnesses::WitnessError as WitnessesError;
+use crate::note::{CosignatureVerifier, NoteVerifier};
 use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
 
 /// Exit code of a usage error (as clap uses for bad arguments).
@@ -159,22 +161,46 @@ pub fn cosign(
     Ok(())
 }
 
-/// `evledger checkpoint --cosigned FILE...`.
+/// `evledger checkpoint --cosigned FILE...`: every line of every file is checked against the
+/// configured witnesses before anything is stored; one bad line stores nothing.
 pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError> {
     let mut ledger = Ledger::open(dir)?;
-    let mut notes: Vec<(u64, String)> = Vec::new();
-    for f in files {
-        let text = read_text(f)?;
-        let c = cosignatures::collect(&mut ledger, &text).map_err(|e| {
-            let err = CliError::new(format!("{}: {e}", f.display()));
-            match e {
-                cosignatures::CollectError::NoCheckpoint { .. }
-                | cosignatures::CollectError::NotThisCheckpoint { .. } => err.hint(
-                    "give the witness a checkpoint printed by `evledger checkpoint` for this ledger",
-                ),
-                _ => err,
+    let texts = files
+        .iter()
+        .map(|f| read_text(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let notes: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let collected = cosignatures::collect(&mut ledger, &notes).map_err(|(i, e)| {
+        use cosignatures::CollectError as E;
+        let file = files.get(i).map(|f| f.display().to_string()).unwrap_or_default();
+        let hint = match &e {
+            E::NoWitnesses => {
+                return CliError::new(e.to_string()).hint(
+                    "add each witness whose cosignatures you collect: evledger witness add VKEY (the key `evledger witness init` printed for it)",
+                );
             }
-        })?;
+            E::Store(_) | E::Ledger(_) => return CliError::new(format!("nothing stored: {e}")),
+            E::NoCheckpoint { .. } | E::NotThisCheckpoint { .. } => {
+                "give the witness a checkpoint printed by `evledger checkpoint` for this ledger"
+            }
+            E::UnknownWitness { .. } => {
+                "`evledger witness list` shows the configured witnesses; add this one with `evledger witness add VKEY` if you trust it, or remove the line"
+            }
+            E::BadCosignature { .. } => {
+                "the line is not this witness's cosignature of this checkpoint; ask the witness to cosign it again"
+            }
+            E::MalformedNote(_) | E::MalformedCheckpoint(_) => {
+                "give the note as `evledger witness cosign` printed it"
+            }
+        };
+        CliError::new(format!(
+            "{file}: {}; nothing was stored",
+            crate::terminal::escape(&e.to_string())
+        ))
+        .hint(hint)
+    })?;
+    let mut printed: Vec<(u64, String)> = Vec::new();
+    for (f, c) in files.iter().zip(collected) {
         eprintln!(
             "{}: stored {} new cosignature line(s) for the checkpoint of size {} ({} ignored: already stored, or the log's own)",
             f.display(),
@@ -182,12 +208,95 @@ pub fn collect(dir: &Path, files: &[std::path::PathBuf]) -> Result<(), CliError>
             c.size,
             c.ignored
         );
-        notes.retain(|(size, _)| *size != c.size);
-        notes.push((c.size, c.note));
+        printed.retain(|(size, _)| *size != c.size);
+        printed.push((c.size, c.note));
     }
-    notes.sort_by_key(|(size, _)| *size);
-    for (_, note) in notes {
+    printed.sort_by_key(|(size, _)| *size);
+    for (_, note) in printed {
         print_all(&note);
+    }
+    Ok(())
+}
+
+/// A cosignature verifier key given as the key itself or as a file holding it on one line.
+fn parse_witness_key(arg: &str) -> Result<CosignatureVerifier, CliError> {
+    let direct = CosignatureVerifier::parse(arg);
+    if let Ok(v) = direct {
+        return Ok(v);
+    }
+    let path = Path::new(arg);
+    if path.is_file() {
+        let text = read_text(path)?;
+        return CosignatureVerifier::parse(text.trim_end_matches('\n')).map_err(|e| {
+            CliError::new(format!("{}: {e}", path.display())).hint(
+                "the file must hold the line `evledger witness init` printed: <name>+<key id>+<key>",
+            )
+        });
+    }
+    Err(CliError::new(format!(
+        "VKEY: {}",
+        direct.err().map(|e| e.to_string()).unwrap_or_default()
+    ))
+    .hint("pass the witness's cosignature key as `evledger witness init` printed it (<name>+<key id>+<key>, type 0x04), or a file holding it"))
+}
+
+/// `evledger witness add`.
+pub fn add(dir: &Path, vkey: &str, url: Option<&str>) -> Result<(), CliError> {
+    let verifier = parse_witness_key(vkey)?;
+    let mut ledger = Ledger::open(dir)?;
+    ledger.add_witness(&verifier, url).map_err(|e| {
+        let err = CliError::new(crate::terminal::escape(&e.to_string()));
+        match e {
+            WitnessesError::Store(crate::store::StoreError::WitnessConflict { .. }) => err.hint(
+                "a witness is configured once, under one name and one key; `evledger witness list` shows them",
+            ),
+            WitnessesError::Store(s) => s.into(),
+            WitnessesError::Ledger(l) => l.into(),
+            _ => err,
+        }
+    })?;
+    eprintln!(
+        "added witness {}: `evledger checkpoint --cosigned` now stores its cosignatures",
+        crate::terminal::escape(verifier.name())
+    );
+    Ok(())
+}
+
+/// `evledger witness list`.
+pub fn list(dir: &Path, json_out: bool) -> Result<(), CliError> {
+    let ledger = Ledger::open_read_only(dir)?;
+    let witnesses = ledger.witnesses()?;
+    if json_out {
+        let list: Vec<_> = witnesses
+            .iter()
+            .map(|w| {
+                let mut o = serde_json::json!({
+                    "name": w.verifier.name(),
+                    "vkey": w.verifier.to_string(),
+                });
+                if let Some(u) = &w.url {
+                    o["url"] = serde_json::Value::String(u.clone());
+                }
+                o
+            })
+            .collect();
+        print_all(&format!("{}\n", serde_json::Value::Array(list)));
+        return Ok(());
+    }
+    let mut out = String::new();
+    for w in &witnesses {
+        out.push_str(&crate::terminal::escape(&w.verifier.to_string()));
+        if let Some(u) = &w.url {
+            out.push(' ');
+            out.push_str(&crate::terminal::escape(u));
+        }
+        out.push('\n');
+    }
+    print_all(&out);
+    if witnesses.is_empty() {
+        eprintln!(
+            "no witness is configured; `evledger witness add VKEY` adds one, and `evledger checkpoint --cosigned` stores only configured witnesses' cosignatures"
+        );
     }
     Ok(())
 }

@@ -4,17 +4,20 @@
 //! keeps such lines beside the stored checkpoint, and every read of the checkpoint (`evledger
 //! checkpoint`, bundles) presents the note with them appended.
 //!
-//! The ledger does not know which witnesses a buyer trusts, so it cannot check cosignatures. It
-//! stores the signature lines of a note whose text is byte for byte a stored checkpoint's text
-//! and that parses as a signed note, except lines the stored note already carries and lines under
-//! the log's own key name and key id (those are log signatures, not cosignatures). A buyer's
-//! verifier checks the cosignatures of the witnesses its trust file names and ignores the others,
-//! as c2sp.org/tlog-cosignature asks.
+//! A stored line can never be removed, and every later bundle at that size carries it: a line
+//! that does not verify under a witness a buyer trusts would fail every such bundle for that
+//! buyer, and junk lines would fill the note's room for signatures. So every line is verified
+//! before anything is stored, against the witnesses the operator configured
+//! ([`Ledger::add_witness`]): it must carry the name and key id of a configured witness and be a
+//! valid `cosignature/v1` over the checkpoint's text. One line that fails refuses the whole
+//! collection, and nothing is stored. Lines the stored note already carries and lines under the
+//! log's own key name and key id (log signatures, not cosignatures) are not stored, and not
+//! checked again.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::ledger::{Ledger, LedgerError};
 use crate::note::{MAX_SIGNATURES, Note, NoteError};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreWrite};
 
 /// Why cosignatures could not be collected.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,33 @@ pub enum CollectError {
         /// The cosigned checkpoint's origin.
         origin: String,
     },
+    /// No witness is configured, so no cosignature can be checked.
+    #[error("no witness is configured for this ledger, so no cosignature can be checked")]
+    NoWitnesses,
+    /// A signature line carries a name and key id that no configured witness has.
+    #[error("line {line}: the signature of {name:?} (key id {}) is not from a configured witness{}", crate::hex::encode(.key_id), .configured.map(|k| format!(": the configured witness {name:?} has key id {}", crate::hex::encode(&k))).unwrap_or_default())]
+    UnknownWitness {
+        /// The line of the file (counting from 1).
+        line: usize,
+        /// The name the line carries.
+        name: String,
+        /// The key id the line carries.
+        key_id: [u8; 4],
+        /// The key id of the configured witness of that name, if there is one.
+        configured: Option<[u8; 4]>,
+    },
+    /// A line of a configured witness is malformed or does not verify over the checkpoint.
+    #[error(
+        "line {line}: the cosignature of witness {witness:?} does not verify over this checkpoint: {reason}"
+    )]
+    BadCosignature {
+        /// The line of the file (counting from 1).
+        line: usize,
+        /// The witness's name.
+        witness: String,
+        /// Why it does not verify.
+        reason: NoteError,
+    },
     /// Storage failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -62,14 +92,70 @@ pub struct Collected {
     pub note: String,
 }
 
-/// Stores the cosignature lines of `cosigned`, a copy of one of the ledger's checkpoints.
+/// What one note offers to store, once every line has been checked.
+struct Plan {
+    size: u64,
+    lines: Vec<String>,
+    offered: usize,
+    max_lines: usize,
+}
+
+/// Stores the cosignature lines of `notes`, each a copy of one of the ledger's checkpoints,
+/// after checking every line against the configured witnesses; returns what each note added.
 ///
 /// # Errors
-/// [`CollectError`]; nothing is stored on error.
+/// The index of the note at fault (0 for [`CollectError::NoWitnesses`] and failures of the
+/// store's write) and the [`CollectError`]; nothing is stored on error, from any note.
 pub fn collect<S: Store>(
     ledger: &mut Ledger<S>,
+    notes: &[&str],
+) -> Result<Vec<Collected>, (usize, CollectError)> {
+    let witnesses = ledger.witnesses().map_err(|e| (0, e.into()))?;
+    if witnesses.is_empty() {
+        return Err((0, CollectError::NoWitnesses));
+    }
+    let log_key = ledger.log_verifier().map_err(|e| (0, e.into()))?;
+    // Checked against reads made before the write: checkpoints and witnesses are append-only,
+    // so what a line was checked against still holds when it is stored.
+    let mut plans = Vec::with_capacity(notes.len());
+    for (i, text) in notes.iter().enumerate() {
+        plans.push(plan(ledger, &witnesses, &log_key, text).map_err(|e| (i, e))?);
+    }
+    let added = ledger
+        .store_mut()
+        .write(|tx| {
+            plans
+                .iter()
+                .map(|p| tx.add_cosignatures(p.size, &p.lines, p.max_lines))
+                .collect::<Result<Vec<usize>, StoreError>>()
+        })
+        .map_err(|e| (0, e.into()))?;
+    let mut out = Vec::with_capacity(plans.len());
+    for (p, added) in plans.iter().zip(added) {
+        let note = ledger
+            .store()
+            .checkpoint_at(p.size)
+            .map_err(|e| (0, e.into()))?
+            .ok_or((0, CollectError::NoCheckpoint { size: p.size }))?
+            .note;
+        out.push(Collected {
+            size: p.size,
+            added,
+            ignored: p.offered - added,
+            note,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks one cosigned note against the stored checkpoint of its size and the configured
+/// witnesses, and finds the lines it would add.
+fn plan<S: Store>(
+    ledger: &Ledger<S>,
+    witnesses: &[crate::ledger::witnesses::Witness],
+    log_key: &crate::note::NoteVerifier,
     cosigned: &str,
-) -> Result<Collected, CollectError> {
+) -> Result<Plan, CollectError> {
     let given = Note::parse(cosigned).map_err(CollectError::MalformedNote)?;
     let cp = Checkpoint::parse(given.text()).map_err(CollectError::MalformedCheckpoint)?;
     let stored = ledger
@@ -88,39 +174,56 @@ pub fn collect<S: Store>(
             origin: cp.origin,
         });
     }
-    let log_key = ledger.log_verifier()?;
     let carried: Vec<String> = stored_note
         .signatures()
         .iter()
         .map(|s| s.to_string())
         .collect();
+    // The file's text lines, the blank line, then one signature per line.
+    let first_signature_line = given.text().lines().count() + 2;
     let mut lines: Vec<String> = Vec::new();
-    for sig in given.signatures() {
+    for (j, sig) in given.signatures().iter().enumerate() {
         let line = sig.to_string();
         let is_log_signature = sig.name == log_key.name() && sig.key_id == log_key.key_id();
-        if !is_log_signature && !carried.contains(&line) && !lines.contains(&line) {
-            lines.push(line);
+        if is_log_signature || carried.contains(&line) || lines.contains(&line) {
+            continue;
         }
+        let at = first_signature_line + j;
+        let Some(w) = witnesses
+            .iter()
+            .find(|w| w.verifier.name() == sig.name && w.verifier.key_id() == sig.key_id)
+        else {
+            return Err(CollectError::UnknownWitness {
+                line: at,
+                name: sig.name.clone(),
+                key_id: sig.key_id,
+                configured: witnesses
+                    .iter()
+                    .find(|w| w.verifier.name() == sig.name)
+                    .map(|w| w.verifier.key_id()),
+            });
+        };
+        // This line alone, over the checkpoint's text.
+        let mut one = Note::new(given.text()).map_err(CollectError::MalformedNote)?;
+        one.add_signature(sig.clone());
+        if let Err(reason) = w.verifier.verify(&one) {
+            return Err(CollectError::BadCosignature {
+                line: at,
+                witness: sig.name.clone(),
+                reason,
+            });
+        }
+        lines.push(line);
     }
-    let ignored = given.signatures().len() - lines.len();
     // The note's own lines (as the log stored it) stay; the rest of its room is for cosignatures.
     // Cosignatures are read after the note, and only ever grow, so every carried line that is not
     // among them is one of the note's own.
     let collected = ledger.store().cosignatures(cp.size)?;
     let own = carried.iter().filter(|l| !collected.contains(l)).count();
-    let max_lines = MAX_SIGNATURES.saturating_sub(own);
-    let added = ledger
-        .store_mut()
-        .add_cosignatures(cp.size, &lines, max_lines)?;
-    let note = ledger
-        .store()
-        .checkpoint_at(cp.size)?
-        .ok_or(CollectError::NoCheckpoint { size: cp.size })?
-        .note;
-    Ok(Collected {
+    Ok(Plan {
         size: cp.size,
-        added,
-        ignored: ignored + (lines.len() - added),
-        note,
+        offered: given.signatures().len(),
+        lines,
+        max_lines: MAX_SIGNATURES.saturating_sub(own),
     })
 }

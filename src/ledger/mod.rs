@@ -28,6 +28,7 @@ mod recompute;
 mod register;
 pub mod store;
 pub mod trust_init;
+pub mod witnesses;
 
 pub use crate::statement::Signer;
 pub use certificates::{X5Chain, load_x5chain};

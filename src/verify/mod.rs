@@ -19,7 +19,7 @@ mod signers;
 mod sigstore;
 pub mod trust;
 
-pub use report::{Check, Completeness, EntrySummary, Outcome, Report, Step, Verdict};
+pub use report::{Check, Clock, Completeness, EntrySummary, Outcome, Report, Step, Verdict};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -68,8 +68,24 @@ impl Run<'_> {
             field,
             outcome: if ok { Outcome::Pass } else { Outcome::Fail },
             message: message.into(),
+            clock: None,
             citation: None,
         });
+    }
+
+    /// Adds a check that judged a time by `clock`.
+    pub(super) fn check_clocked(
+        &mut self,
+        step: Step,
+        entry: Option<u64>,
+        ok: bool,
+        clock: Clock,
+        message: impl Into<String>,
+    ) {
+        self.check(step, entry, None, ok, message);
+        if let Some(c) = self.report.checks.last_mut() {
+            c.clock = Some(clock);
+        }
     }
 
     pub(super) fn pass(&mut self, step: Step, entry: Option<u64>, message: impl Into<String>) {
@@ -142,14 +158,6 @@ pub fn verify_bundle_with(
     }
     let head = head.map(|cp| RootHash::new(cp.size, cp.root));
     let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
-    let roles = signers::check_signatures(&mut run, &entries, &included);
-    run.report.completeness = completeness::check_completeness(
-        &mut run,
-        &bundle,
-        &entries,
-        anchor.as_ref(),
-        head.as_ref(),
-    );
     let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
     let witnessed_at = |index: u64| {
@@ -163,6 +171,17 @@ pub fn verify_bundle_with(
             .map(|(_, t)| *t)
             .min()
     };
+    // Certificates are judged at the witnessed time where there is one, so the time is derived
+    // before the signers are.
+    let (roles, certificate_clocks) =
+        signers::check_signatures(&mut run, &entries, &included, &witnessed_at);
+    run.report.completeness = completeness::check_completeness(
+        &mut run,
+        &bundle,
+        &entries,
+        anchor.as_ref(),
+        head.as_ref(),
+    );
     for e in &mut run.report.entries {
         e.witnessed_at = witnessed_at(e.index);
     }
@@ -185,6 +204,7 @@ pub fn verify_bundle_with(
                     .filter(|_| included.contains(&e.index))
                     .cloned(),
                 witnessed_at: witnessed_at(e.index),
+                certificate_clock: certificate_clocks.get(&e.index).copied(),
                 evidence: &e.evidence,
             })
             .collect(),

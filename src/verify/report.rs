@@ -76,6 +76,29 @@ pub enum Outcome {
     Fail,
 }
 
+/// The clock a check judged a time by (`specs/verification.md`, "Clocks").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Clock {
+    /// A time trusted witnesses attest: the entry was in the log by then.
+    Witnessed,
+    /// The log's order only: which entry came first, no time.
+    Logged,
+    /// A time the signer wrote (`iat`, `sent_at`), which it could have back-dated.
+    SelfAsserted,
+}
+
+impl Clock {
+    /// The clock's name as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Witnessed => "witnessed",
+            Clock::Logged => "logged",
+            Clock::SelfAsserted => "self-asserted",
+        }
+    }
+}
+
 /// One check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
@@ -91,6 +114,9 @@ pub struct Check {
     pub outcome: Outcome,
     /// What was checked, or why it failed.
     pub message: String,
+    /// For a check that judged a time: the clock it used (the message says so in words too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<Clock>,
     /// For policy checks: where the rule comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub citation: Option<String>,

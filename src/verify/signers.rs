@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ed25519_dalek::VerifyingKey;
 
-use super::{ParsedEntry, Run, Step};
+use super::{Clock, ParsedEntry, Run, Step};
 use crate::evidence::Evidence;
 use crate::evidence::key_standing::{self, EventOutcome, KeyBook, LoggedKeyEvent, Standing};
 use crate::keys::KeyId;
@@ -62,12 +62,18 @@ fn event_checks(signer: KeyId, outcome: &EventOutcome) -> Vec<(Step, bool, Strin
     }
 }
 
-/// Checks every signature and signer role; returns the role each verified entry's signer acts in.
+/// Checks every signature and signer role; returns the role each verified entry's signer acts
+/// in, and for each signer trusted through a certificate the clock its chain was validated by.
+///
+/// `witnessed_at` gives an entry's witnessed time, if it has one: a certificate must be valid
+/// then, when the entry is known to have been in the log, and not only at the `iat` its signer
+/// wrote.
 pub(super) fn check_signatures(
     run: &mut Run<'_>,
     entries: &[ParsedEntry],
     included: &HashSet<u64>,
-) -> HashMap<u64, String> {
+    witnessed_at: &dyn Fn(u64) -> Option<u64>,
+) -> (HashMap<u64, String>, HashMap<u64, Clock>) {
     let mut pinned = KeyBook::default();
     for role in &run.trust.roles {
         for key in &role.keys {
@@ -75,6 +81,7 @@ pub(super) fn check_signatures(
         }
     }
     let mut roles = HashMap::new();
+    let mut clocks = HashMap::new();
 
     // Key events first, in log order: each may change the standing of later signers.
     let mut statements: HashMap<u64, &statement::SignedStatement> = HashMap::new();
@@ -120,17 +127,20 @@ pub(super) fn check_signatures(
     // Every other entry: standing at its index, then the signature (many at once), then the role.
     let mut batch = Vec::new();
     let mut pending = Vec::new();
-    let mut certified: HashMap<u64, (Standing, String)> = HashMap::new();
+    let mut certified: HashMap<u64, (Standing, String, Clock)> = HashMap::new();
     for e in entries.iter().filter(|e| !done.contains(&e.index)) {
         let kid = e.statement.header().kid;
         if !book.contains(&kid) && !e.statement.header().x5chain.is_empty() {
-            match certificate_standing(run.trust, e) {
-                Ok((standing, how)) => {
+            match certificate_standing(run.trust, e, witnessed_at(e.index)) {
+                Ok((standing, how, clock)) => {
                     batch.push((&e.statement, standing.key));
                     pending.push(e);
-                    certified.insert(e.index, (standing, how));
+                    certified.insert(e.index, (standing, how, clock));
                 }
-                Err(why) => run.fail(Step::Signer, Some(e.index), why),
+                Err((why, Some(clock))) => {
+                    run.check_clocked(Step::Signer, Some(e.index), false, clock, why)
+                }
+                Err((why, None)) => run.fail(Step::Signer, Some(e.index), why),
             }
             continue;
         }
@@ -166,10 +176,10 @@ pub(super) fn check_signatures(
             format!("signed by kid {}", h.kid),
         );
         let kind = h.kind.as_str();
-        let (standing, how) = match certified.get(&e.index) {
-            Some((s, how)) => (s, format!(" ({how})")),
+        let (standing, how, clock) = match certified.get(&e.index) {
+            Some((s, how, clock)) => (s, format!(" ({how})"), Some(*clock)),
             None => match book.get(&h.kid) {
-                Some(s) => (s, String::new()),
+                Some(s) => (s, String::new(), None),
                 // Only entries whose kid is in the book or certified were queued above.
                 None => continue,
             },
@@ -189,11 +199,14 @@ pub(super) fn check_signatures(
             .find_map(|r| standing.roles.get(&r.name).map(|from| (&r.name, *from)));
         match role {
             Some(name) => {
-                run.pass(
-                    Step::Signer,
-                    Some(e.index),
-                    format!("role {name} may sign {kind}{how}"),
-                );
+                let msg = format!("role {name} may sign {kind}{how}");
+                match clock {
+                    Some(clock) => {
+                        run.check_clocked(Step::Signer, Some(e.index), true, clock, msg);
+                        clocks.insert(e.index, clock);
+                    }
+                    None => run.pass(Step::Signer, Some(e.index), msg),
+                }
                 roles.insert(e.index, name);
             }
             None => run.fail(
@@ -209,33 +222,53 @@ pub(super) fn check_signatures(
             ),
         }
     }
-    roles
+    (roles, clocks)
 }
 
 /// A signer with a certificate chain (COSE x5chain) instead of a pinned key: the leaf must carry
 /// the statement's key, and the chain must lead to an X.509 root of a role that may sign the
-/// entry's kind, valid at the statement's `iat`.
-fn certificate_standing(trust: &TrustFile, e: &ParsedEntry) -> Result<(Standing, String), String> {
+/// entry's kind, valid at the statement's `iat` and, when the entry has a witnessed time, at that
+/// time too (`specs/verification.md`, "Certificates and clocks").
+///
+/// Returns the standing, how the chain was validated (for the report) and the clock it was
+/// validated by; an error carries the clock when the chain was tried at a time.
+fn certificate_standing(
+    trust: &TrustFile,
+    e: &ParsedEntry,
+    witnessed: Option<u64>,
+) -> Result<(Standing, String, Clock), (String, Option<Clock>)> {
     let h = e.statement.header();
     let chain = h
         .x5chain
         .iter()
         .enumerate()
         .map(|(i, der)| Certificate::from_der(der).map_err(|err| format!("x5chain[{i}]: {err}")))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|why| (why, None))?;
     let leaf = chain
         .first()
-        .ok_or("x5chain is empty")?
+        .ok_or(("x5chain is empty".to_owned(), None))?
         .ed25519_key()
-        .map_err(|err| format!("x5chain[0]: {err}"))?;
+        .map_err(|err| (format!("x5chain[0]: {err}"), None))?;
     if KeyId::of(&leaf) != h.kid {
-        return Err(format!(
-            "the certificate's key ({}) is not the statement's kid {}",
-            KeyId::of(&leaf),
-            h.kid
+        return Err((
+            format!(
+                "the certificate's key ({}) is not the statement's kid {}",
+                KeyId::of(&leaf),
+                h.kid
+            ),
+            None,
         ));
     }
-    let at = i64::try_from(h.issued_at).map_err(|_| "iat is out of range".to_owned())?;
+    let iat = i64::try_from(h.issued_at).map_err(|_| ("iat is out of range".to_owned(), None))?;
+    // A cosignature timestamp is at most 2^63 - 1 (`specs/checkpoint.md`), so it fits; should
+    // one not, the entry is treated as having none rather than wrapping.
+    let witnessed = witnessed.and_then(|w| i64::try_from(w).ok());
+    let clock = if witnessed.is_some() {
+        Clock::Witnessed
+    } else {
+        Clock::SelfAsserted
+    };
     let mut roles = BTreeSet::new();
     let mut how = String::new();
     let mut last_err = None;
@@ -244,27 +277,65 @@ fn certificate_standing(trust: &TrustFile, e: &ParsedEntry) -> Result<(Standing,
         .iter()
         .filter(|r| !r.x509_roots.is_empty() && r.kinds.contains(&h.kind))
     {
-        match verify_chain(&chain, &r.x509_roots, at) {
+        // With a witnessed time the chain must be valid then, when the entry is known to have
+        // been in the log: a back-dated iat cannot revive an expired certificate. It must also
+        // be valid at the iat its signer wrote, as without witnesses.
+        let checked = match witnessed {
+            Some(w) => verify_chain(&chain, &r.x509_roots, w)
+                .map_err(|err| {
+                    format!(
+                        "at the witnessed time {}, by which the entry was in the log (clock: witnessed): {err}",
+                        crate::time::format_rfc3339(w)
+                    )
+                })
+                .and_then(|_| {
+                    verify_chain(&chain, &r.x509_roots, iat).map_err(|err| {
+                        format!(
+                            "at its iat {} (self-asserted): {err}",
+                            crate::time::format_rfc3339(iat)
+                        )
+                    })
+                }),
+            None => verify_chain(&chain, &r.x509_roots, iat).map_err(|err| {
+                format!(
+                    "at its iat {} (clock: self-asserted, no witnessed time): {err}",
+                    crate::time::format_rfc3339(iat)
+                )
+            }),
+        };
+        match checked {
             Ok(root) => {
                 roles.insert(r.name.clone());
-                how = format!(
-                    "certificate {} chains to {} at iat {}",
-                    chain[0].subject(),
-                    root.subject(),
-                    crate::time::format_rfc3339(at)
-                );
+                how = match witnessed {
+                    Some(w) => format!(
+                        "certificate {} chains to {} at the witnessed time {}, by which the entry was in the log, and at iat {}; clock: witnessed",
+                        chain[0].subject(),
+                        root.subject(),
+                        crate::time::format_rfc3339(w),
+                        crate::time::format_rfc3339(iat)
+                    ),
+                    None => format!(
+                        "certificate {} chains to {} at iat {}; clock: self-asserted iat, no witnessed time",
+                        chain[0].subject(),
+                        root.subject(),
+                        crate::time::format_rfc3339(iat)
+                    ),
+                };
             }
-            Err(err) => last_err = Some(err.to_string()),
+            Err(err) => last_err = Some(err),
         }
     }
     if roles.is_empty() {
         return Err(match last_err {
-            Some(err) => format!("certificate chain not trusted: {err}"),
-            None => format!(
-                "signer kid {} is not pinned, and no role with X.509 roots may sign {}",
-                h.kid, h.kind
+            Some(err) => (format!("certificate chain not trusted {err}"), Some(clock)),
+            None => (
+                format!(
+                    "signer kid {} is not pinned, and no role with X.509 roots may sign {}",
+                    h.kid, h.kind
+                ),
+                None,
             ),
         });
     }
-    Ok((Standing::pinned(leaf, roles), how))
+    Ok((Standing::pinned(leaf, roles), how, clock))
 }

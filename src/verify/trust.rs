@@ -37,7 +37,7 @@ use sha2::Digest as _;
 use crate::checkpoint::{self, Checkpoint, VerifiedCheckpoint};
 use crate::keys::KeyId;
 use crate::note::{CosignatureVerifier, Note, NoteVerifier};
-use crate::policy::Profile;
+use crate::policy::{DeadlineClock, Profile};
 use crate::x509::Certificate;
 
 /// Gives the bytes of a file a trust file names, by the name as written in the trust file
@@ -350,7 +350,30 @@ impl TrustFile {
         for (i, p) in raw.profiles.iter().enumerate() {
             let at = format!("profiles[{i}]");
             let text = read_text(read, p).map_err(|e| invalid(at.clone(), e))?;
-            profiles.push(Profile::parse(&text).map_err(|e| invalid(at, format!("{p}: {e}")))?);
+            let profile =
+                Profile::parse(&text).map_err(|e| invalid(at.clone(), format!("{p}: {e}")))?;
+            // The strict clock rests on witnesses: a trust file that asks for none would let
+            // a bundle without cosignatures stand for one with them.
+            let quorum = witnesses.as_ref().map_or(0, |w| w.quorum);
+            if let Some(j) = profile
+                .rules
+                .iter()
+                .position(|r| r.clock() == Some(DeadlineClock::Witnessed))
+                && quorum == 0
+            {
+                return Err(invalid(
+                    at,
+                    format!(
+                        "{p}: rule[{j}].clock: \"witnessed\" needs witnesses, but this trust file's witnesses.quorum is {quorum}{}; set quorum = 1 or more under [witnesses], or use clock = \"witnessed-if-present\"",
+                        if witnesses.is_none() {
+                            " (no [witnesses] table)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            profiles.push(profile);
         }
         Ok(TrustFile {
             name: name.to_owned(),

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     LedgerInfo, NewEntry, SignerRule, Store, StoreError, StoreRead, StoreWrite, StoredCheckpoint,
-    StoredEntry,
+    StoredEntry, StoredWitness,
 };
 use crate::keys::KeyId;
 use crate::merkle::{self, Frontier, Hash, NodeSource};
@@ -42,6 +42,7 @@ struct State {
     checkpoints: BTreeMap<u64, (Hash, String)>,
     cosignatures: BTreeMap<u64, Vec<String>>,
     documents: BTreeMap<Hash, Vec<u8>>,
+    witnesses: Vec<StoredWitness>,
 }
 
 /// One change a transaction made, and so one step of undoing it.
@@ -55,6 +56,7 @@ enum Undo {
     Checkpoint(u64),
     Cosignature(u64),
     Document(Hash),
+    Witness,
 }
 
 impl MemoryStore {
@@ -73,6 +75,7 @@ impl MemoryStore {
                 checkpoints: BTreeMap::new(),
                 cosignatures: BTreeMap::new(),
                 documents: BTreeMap::new(),
+                witnesses: Vec::new(),
             },
         }
     }
@@ -231,6 +234,10 @@ macro_rules! reads {
                     .unwrap_or_default())
             }
 
+            fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError> {
+                Ok(self.state.witnesses.clone())
+            }
+
             fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
                 Ok(self.state.documents.get(sha256).cloned())
             }
@@ -333,6 +340,25 @@ impl StoreWrite for MemoryTx<'_> {
         Ok(true)
     }
 
+    fn add_witness(&mut self, witness: &StoredWitness) -> Result<(), StoreError> {
+        for w in &self.state.witnesses {
+            let what = if w.name == witness.name {
+                "name"
+            } else if w.key == witness.key {
+                "key"
+            } else {
+                continue;
+            };
+            return Err(StoreError::WitnessConflict {
+                existing: w.name.clone(),
+                what,
+            });
+        }
+        self.state.witnesses.push(witness.clone());
+        self.undo.push(Undo::Witness);
+        Ok(())
+    }
+
     fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
         if let Some(&latest) = self.state.checkpoints.keys().next_back() {
             if cp.size < latest {
@@ -433,6 +459,9 @@ impl Drop for MemoryTx<'_> {
                 }
                 Undo::Document(k) => {
                     s.documents.remove(&k);
+                }
+                Undo::Witness => {
+                    s.witnesses.pop();
                 }
             }
         }

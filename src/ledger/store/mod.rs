@@ -84,6 +84,18 @@ pub struct LedgerInfo {
     pub log_key: VerifyingKey,
 }
 
+/// A witness the operator configured: the ledger stores only cosignatures that verify under a
+/// configured witness's key, and the service asks configured witnesses for cosignatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWitness {
+    /// The witness's name, the key name of its cosignature verifier key.
+    pub name: String,
+    /// Its Ed25519 public key.
+    pub key: VerifyingKey,
+    /// Where it can be asked for cosignatures, if the operator gave one.
+    pub url: Option<String>,
+}
+
 /// Who may register statements of a kind: one rule of the registration policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignerRule {
@@ -162,6 +174,15 @@ pub enum StoreError {
         count: usize,
         /// The most it may have.
         max: usize,
+    },
+    /// A configured witness already has this name or this key (a key under two names would
+    /// count twice toward nothing but confusion: a cosignature does not sign the name).
+    #[error("the configured witness {existing:?} already has this {what}")]
+    WitnessConflict {
+        /// The name of the witness already configured.
+        existing: String,
+        /// `name` or `key`.
+        what: &'static str,
     },
     /// An index or size beyond the log.
     #[error("{what} {value} is beyond the log (size {size})")]
@@ -272,6 +293,12 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError>;
+    /// The configured witnesses, in the order they were added (none for a ledger that predates
+    /// the table).
+    ///
+    /// # Errors
+    /// On read failure.
+    fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError>;
     /// The stored document with this SHA-256, if any.
     ///
     /// # Errors
@@ -306,6 +333,12 @@ pub trait StoreWrite: StoreRead {
     /// # Errors
     /// On write failure.
     fn add_signer_rule(&mut self, rule: &SignerRule) -> Result<bool, StoreError>;
+    /// Adds a witness to the configured ones; a witness is never changed or removed.
+    ///
+    /// # Errors
+    /// [`StoreError::WitnessConflict`] when a configured witness has the same name or key; a
+    /// write failure.
+    fn add_witness(&mut self, witness: &StoredWitness) -> Result<(), StoreError>;
     /// Stores a checkpoint unless one for a larger size exists (compare-and-swap on the latest
     /// size); storing the latest size again keeps the stored note.
     ///
@@ -399,6 +432,14 @@ pub trait Store: StoreRead {
         max_lines: usize,
     ) -> Result<usize, StoreError> {
         self.write(|tx| tx.add_cosignatures(size, lines, max_lines))
+    }
+
+    /// Adds a witness in one transaction; see [`StoreWrite::add_witness`].
+    ///
+    /// # Errors
+    /// As [`StoreWrite::add_witness`].
+    fn add_witness(&mut self, witness: &StoredWitness) -> Result<(), StoreError> {
+        self.write(|tx| tx.add_witness(witness))
     }
 
     /// Adds a registration-policy rule in one transaction; see [`StoreWrite::add_signer_rule`].

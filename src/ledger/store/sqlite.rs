@@ -3,17 +3,18 @@
 //! Schema invariants, enforced by the database itself:
 //! - `entries.idx` is dense: each insert must take exactly the next index;
 //! - `entries.entry_hash` is unique (duplicate statements are refused);
-//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers`, `log_keys`, `checkpoints` or
-//!   `cosignatures` can be updated or deleted, nor replaced by `INSERT OR REPLACE` (which deletes
+//! - no row of `meta`, `entries`, `nodes`, `refs`, `signers`, `log_keys`, `checkpoints`,
+//!   `cosignatures` or `witnesses` can be updated or deleted, nor replaced by `INSERT OR REPLACE` (which deletes
 //!   without firing delete triggers, so tables also refuse an insert over an existing key;
 //!   `entries` by its dense-index rule);
 //! - a checkpoint's size never goes below the latest one, nor beyond the log;
 //! - a cosignature line belongs to a stored checkpoint, and is stored once per checkpoint;
-//! - a document is stored under its SHA-256 (computed by the store) and never changes.
+//! - a document is stored under its SHA-256 (computed by the store) and never changes;
+//! - a witness name and a witness key are each configured at most once.
 //!
-//! Ledgers written before the `cosignatures` or `documents` table existed get it (with its
-//! triggers) in the first transaction that stores a cosignature or a document; until then reads
-//! treat it as empty.
+//! Ledgers written before the `cosignatures`, `documents` or `witnesses` table existed get it
+//! (with its triggers) in the first transaction that stores a cosignature, a document or a
+//! witness; until then reads treat it as empty.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +24,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     LedgerInfo, NewEntry, RuleSigner, SignerRule, Store, StoreError, StoreRead, StoreWrite,
-    StoredCheckpoint, StoredEntry,
+    StoredCheckpoint, StoredEntry, StoredWitness,
 };
 use crate::keys::KeyId;
 use crate::merkle::{self, Frontier, Hash, NodeSource};
@@ -110,6 +111,7 @@ const APPEND_ONLY_TABLES: &[&str] = &[
     "cosignatures",
     "documents",
     "signer_rules",
+    "witnesses",
 ];
 
 /// The `documents` table and its insert trigger, created with [`SCHEMA`] and, for ledgers created
@@ -144,6 +146,18 @@ const SIGNER_RULES_TABLE: &str = "CREATE TABLE IF NOT EXISTS signer_rules (
     value    BLOB NOT NULL,
     UNIQUE (kind, key_type, value)
 );";
+
+/// The witnesses the operator configured (`evledger witness add`), in `rowid` order. Created
+/// with a new ledger and, for ledgers made before it existed, by the first witness added; reads
+/// treat a missing table as empty. A name and a key are each configured at most once.
+const WITNESSES_TABLE: &str = "CREATE TABLE IF NOT EXISTS witnesses (
+    name       TEXT NOT NULL UNIQUE,
+    public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
+    url        TEXT
+);
+CREATE TRIGGER IF NOT EXISTS witnesses_no_replace BEFORE INSERT ON witnesses
+WHEN EXISTS (SELECT 1 FROM witnesses WHERE name = NEW.name OR public_key = NEW.public_key)
+BEGIN SELECT RAISE(ABORT, 'witnesses is append-only'); END;";
 
 /// The `cosignatures` table as [`SCHEMA`] creates it, for ledgers created before it existed.
 /// Rows keep their insertion order in `rowid` (nothing is ever deleted).
@@ -239,6 +253,7 @@ impl SqliteStore {
         tx.execute_batch(DOCUMENTS_TABLE)?;
         tx.execute_batch(SIGNER_RULES_TABLE)?;
         tx.execute_batch(ENTRIES_KIND_INDEX)?;
+        tx.execute_batch(WITNESSES_TABLE)?;
         for t in APPEND_ONLY_TABLES {
             tx.execute_batch(&append_only_triggers(t))?;
         }
@@ -753,6 +768,10 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
         cosignature_lines(self.conn(), size)
     }
 
+    fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError> {
+        witness_rows(self.conn())
+    }
+
     fn signer_rules(&self) -> Result<Vec<SignerRule>, StoreError> {
         if !has_table(self.conn(), "signer_rules")? {
             return Ok(Vec::new());
@@ -949,6 +968,34 @@ impl StoreWrite for SqliteTx<'_> {
         Ok(())
     }
 
+    fn add_witness(&mut self, witness: &StoredWitness) -> Result<(), StoreError> {
+        // The conflict check and the insert happen under the transaction's write lock.
+        let tx = &self.tx;
+        // A ledger created before the table existed gets it here, in the same transaction.
+        tx.execute_batch(WITNESSES_TABLE)?;
+        tx.execute_batch(&append_only_triggers("witnesses"))?;
+        let key = witness.key.to_bytes();
+        let existing: Option<(String, Vec<u8>)> = tx
+            .query_row(
+                "SELECT name, public_key FROM witnesses WHERE name = ?1 OR public_key = ?2 ORDER BY rowid LIMIT 1",
+                params![witness.name, key.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((name, _)) = existing {
+            let what = if name == witness.name { "name" } else { "key" };
+            return Err(StoreError::WitnessConflict {
+                existing: name,
+                what,
+            });
+        }
+        tx.execute(
+            "INSERT INTO witnesses (name, public_key, url) VALUES (?1, ?2, ?3)",
+            params![witness.name, key.as_slice(), witness.url],
+        )?;
+        Ok(())
+    }
+
     fn add_signer_rule(&mut self, rule: &SignerRule) -> Result<bool, StoreError> {
         let tx = &self.tx;
         tx.execute_batch(SIGNER_RULES_TABLE)?;
@@ -1072,6 +1119,35 @@ fn make_checkpoint(
         root: to_hash(&root, "checkpoint root")?,
         note,
     })
+}
+
+/// The configured witnesses, in the order added; none if the table does not exist yet.
+fn witness_rows(conn: &Connection) -> Result<Vec<StoredWitness>, StoreError> {
+    if !has_table(conn, "witnesses")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT name, public_key, url FROM witnesses ORDER BY rowid")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (name, key, url) = row?;
+        let key = <[u8; 32]>::try_from(key.as_slice())
+            .ok()
+            .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "witness {name:?}: stored public key is not an Ed25519 key"
+                ))
+            })?;
+        Ok(StoredWitness { name, key, url })
+    })
+    .collect()
 }
 
 /// The cosignature lines stored for the checkpoint at `size`, in the order they were stored.
@@ -1216,6 +1292,38 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn witnesses_are_never_changed_and_an_older_ledger_reads_none() {
+        let (dir, mut store) = new_store();
+        let w = |name: &str, seed: u8| StoredWitness {
+            name: name.into(),
+            key: ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key(),
+            url: None,
+        };
+        store.add_witness(&w("w1", 1)).unwrap();
+        for sql in [
+            "UPDATE witnesses SET url = 'https://x.test'",
+            "DELETE FROM witnesses",
+            "INSERT OR REPLACE INTO witnesses (name, public_key) SELECT name, public_key FROM witnesses",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        // What a ledger created before the witnesses table looks like: read as none, and the
+        // first witness added creates the table with its triggers.
+        store
+            .conn
+            .execute_batch("DROP TRIGGER witnesses_no_update; DROP TRIGGER witnesses_no_delete; DROP TRIGGER witnesses_no_replace; DROP TABLE witnesses")
+            .unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.witnesses().unwrap(), vec![]);
+        store.add_witness(&w("w2", 2)).unwrap();
+        assert_eq!(store.witnesses().unwrap(), vec![w("w2", 2)]);
+        let err = store.conn.execute("DELETE FROM witnesses", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
     }
 
     #[test]

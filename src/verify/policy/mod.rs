@@ -15,7 +15,7 @@ use crate::evidence::{
     AssertionType, Claim, Comparator, ComponentRole, Evidence, FirmwareBuild, Incident, LabResult,
     SpeciesCategory, VerdictResult,
 };
-use crate::verify::{Check, Completeness, Outcome, Step};
+use crate::verify::{Check, Clock, Completeness, Outcome, Step};
 
 /// One entry as the policy sees it.
 pub struct PolicyEntry<'a> {
@@ -29,6 +29,8 @@ pub struct PolicyEntry<'a> {
     pub role: Option<String>,
     /// Earliest time trusted witnesses attest it was in the log, if any.
     pub witnessed_at: Option<u64>,
+    /// For a signer trusted through a certificate: the clock its chain was validated by.
+    pub certificate_clock: Option<Clock>,
     /// The evidence.
     pub evidence: &'a Evidence,
 }
@@ -102,7 +104,23 @@ fn check(rule: &Rule, entry: u64, field: Option<String>, ok: bool, message: Stri
         field,
         outcome: if ok { Outcome::Pass } else { Outcome::Fail },
         message: format!("{}: {message}", rule.id()),
+        clock: None,
         citation: Some(rule.citation().to_owned()),
+    }
+}
+
+/// A check that judged a time by `clock`.
+fn clocked(
+    rule: &Rule,
+    entry: u64,
+    field: Option<String>,
+    ok: bool,
+    clock: Clock,
+    message: String,
+) -> Check {
+    Check {
+        clock: Some(clock),
+        ..check(rule, entry, field, ok, message)
     }
 }
 
@@ -133,7 +151,9 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                     view.completeness.describe()
                 ),
                 citation: Some(rule.citation().to_owned()),
+                clock: None,
             }),
+            Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
         }
     }
     out
@@ -429,9 +449,29 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             .iter()
             .filter(|n| &n.regime == regime)
             .collect();
+        let witnessed_clock = matches!(
+            clock,
+            DeadlineClock::WitnessedIfPresent | DeadlineClock::Witnessed
+        );
+        // The strict clock accepts no self-asserted time: without a witnessed time the
+        // notification cannot be shown in time (an accepted reason needs no time).
+        if *clock == DeadlineClock::Witnessed && ie.witnessed_at.is_none() && !sent.is_empty() {
+            out.push(clocked(
+                rule,
+                ie.index,
+                Some("notifications".into()),
+                false,
+                Clock::Witnessed,
+                format!(
+                    "incident {}: {regime} notification has no witnessed time, and the clock \"witnessed\" accepts no self-asserted sent_at: the bundle's checkpoint needs cosignatures from a quorum of trusted witnesses",
+                    inc.incident_id
+                ),
+            ));
+            continue;
+        }
         // With witnessed time, the notification record itself must have been in the log, as
         // trusted witnesses attest, by the deadline: a back-dated sent_at cannot pass.
-        if *clock == DeadlineClock::WitnessedIfPresent
+        if witnessed_clock
             && let Some(w) = ie.witnessed_at
             && !sent.is_empty()
         {
@@ -451,17 +491,20 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                     ""
                 }
             );
-            out.push(check(
+            out.push(clocked(
                 rule,
                 ie.index,
                 Some("notifications".into()),
                 ok,
+                Clock::Witnessed,
                 format!("incident {}: {msg}", inc.incident_id),
             ));
             continue;
         }
+        // The fallback of "witnessed-if-present" is said plainly: the exporter's own clock
+        // decided, whatever clock the profile hoped for.
         let clock_note = if *clock == DeadlineClock::WitnessedIfPresent {
-            " (self-asserted sent_at: no witnessed time)"
+            " (self-asserted sent_at: no witnessed time, so the exporter's own clock decided)"
         } else {
             " (self-asserted sent_at)"
         };
@@ -494,13 +537,14 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                 ),
             },
         };
-        out.push(check(
-            rule,
-            ie.index,
-            Some("notifications".into()),
-            ok,
-            format!("incident {}: {msg}", inc.incident_id),
-        ));
+        let message = format!("incident {}: {msg}", inc.incident_id);
+        let field = Some("notifications".into());
+        // Without a notification no time was judged.
+        out.push(if sent.is_empty() {
+            check(rule, ie.index, field, ok, message)
+        } else {
+            clocked(rule, ie.index, field, ok, Clock::SelfAsserted, message)
+        });
     }
 }
 
@@ -518,6 +562,8 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         // Checked: a time past i64 (up to u64::MAX) is later than any aware-at, never negative.
         let made = i64::try_from(ce.iat).unwrap_or(i64::MAX);
         let mut problems = Vec::new();
+        // Whether the claim's iat was compared with an aware-at (else log order alone decided).
+        let mut iat_judged = false;
         for (bi, b) in claim.applies_to.builds.iter().enumerate() {
             for (ie, inc) in view.incidents() {
                 if ie.role.is_none() || !inc.affected.builds.iter().any(|x| x.0 == b.0) {
@@ -537,8 +583,10 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                         ie.index, ce.index
                     ))
                 } else if made >= inc.aware_at.0 {
+                    iat_judged = true;
                     Some("its iat is after aware-at".to_owned())
                 } else {
+                    iat_judged = true;
                     None
                 };
                 if let Some(how) = known
@@ -559,7 +607,45 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         } else {
             problems.join("; ")
         };
-        out.push(check(rule, ce.index, None, ok, msg));
+        let clock = if iat_judged {
+            Clock::SelfAsserted
+        } else {
+            Clock::Logged
+        };
+        out.push(clocked(rule, ce.index, None, ok, clock, msg));
+    }
+}
+
+/// `certificate-time`: each verified entry whose signer is trusted through a certificate had its
+/// chain validated at a witnessed time, when the rule's clock is `witnessed`.
+fn certificate_times(
+    rule: &Rule,
+    clock: DeadlineClock,
+    view: &PolicyView<'_>,
+    out: &mut Vec<Check>,
+) {
+    for e in view.entries.iter().filter(|e| e.role.is_some()) {
+        let Some(used) = e.certificate_clock else {
+            continue;
+        };
+        let (ok, msg) = match (used, e.witnessed_at) {
+            (Clock::Witnessed, Some(w)) => (
+                true,
+                format!(
+                    "the signer's certificate was valid at the witnessed time {}, by which the entry was in the log",
+                    crate::time::format_rfc3339(i64::try_from(w).unwrap_or(i64::MAX))
+                ),
+            ),
+            _ if clock == DeadlineClock::Witnessed => (
+                false,
+                "the signer's certificate was checked only at its self-asserted iat: the entry has no witnessed time, and the clock \"witnessed\" requires one (the bundle's checkpoint needs cosignatures from a quorum of trusted witnesses)".to_owned(),
+            ),
+            _ => (
+                true,
+                "the signer's certificate was checked at its self-asserted iat: the entry has no witnessed time, so the signer's own clock decided".to_owned(),
+            ),
+        };
+        out.push(clocked(rule, e.index, None, ok, used, msg));
     }
 }
 

@@ -42,16 +42,33 @@ pub enum BuildMatch {
     SamePadModel,
 }
 
-/// The time a notification deadline is checked against.
+/// Which clock a rule judges times by (`specs/policy.md`, "Clocks").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeadlineClock {
-    /// The notification's own `sent_at` (self-asserted by the exporter).
+    /// Times the signer wrote (`sent_at`, `iat`): the exporter's own clock.
     #[default]
     SelfAsserted,
-    /// The time trusted witnesses attest the incident entry was in the log, when the bundle has
-    /// one; otherwise `sent_at`, and the report says so.
+    /// The time trusted witnesses attest the entry was in the log, when the bundle has one;
+    /// otherwise the self-asserted time, and the report says so.
     WitnessedIfPresent,
+    /// Only the time trusted witnesses attest: without it the check fails. The trust file must
+    /// ask for a quorum of at least one witness.
+    Witnessed,
+    /// Only the log's order: no time at all, self-asserted or witnessed.
+    Logged,
+}
+
+impl DeadlineClock {
+    /// The value as a profile writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeadlineClock::SelfAsserted => "self-asserted",
+            DeadlineClock::WitnessedIfPresent => "witnessed-if-present",
+            DeadlineClock::Witnessed => "witnessed",
+            DeadlineClock::Logged => "logged",
+        }
+    }
 }
 
 /// One rule: its identity and citation, and what it checks.
@@ -124,6 +141,16 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// Each signer trusted through a certificate must have had its certificate checked at a
+    /// time the clock allows.
+    CertificateTime {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// `witnessed` (a witnessed time is required) or `witnessed-if-present`.
+        clock: DeadlineClock,
+    },
     /// The bundle must show that no adverse entry was withheld (`specs/completeness.md`): a
     /// version 1 bundle, or one whose completeness check failed, does not meet it.
     BundleComplete {
@@ -138,6 +165,25 @@ fn yes() -> bool {
     true
 }
 
+/// Why a rule cannot judge by `clock`, if it cannot.
+fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
+    match (rule, clock) {
+        // Log order says which entry came first, never how many hours passed.
+        (Rule::IncidentNotification { .. }, DeadlineClock::Logged) => Some(
+            "\"logged\" cannot judge a deadline in hours: log order shows which entry came first, not when; use \"witnessed\", \"witnessed-if-present\" or \"self-asserted\"".to_owned(),
+        ),
+        // A certificate's validity is a period of time: log order alone cannot place an entry
+        // in it, and the self-asserted iat is what the signer step already uses without witnesses.
+        (Rule::CertificateTime { .. }, DeadlineClock::Logged | DeadlineClock::SelfAsserted) => {
+            Some(format!(
+                "{:?} is not a clock this rule accepts; use \"witnessed\" (a certificate must be checked at a witnessed time) or \"witnessed-if-present\"",
+                clock.name()
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl Rule {
     /// The rule's id.
     pub fn id(&self) -> &str {
@@ -146,6 +192,7 @@ impl Rule {
             | Rule::ClaimWordingMatches { id, .. }
             | Rule::IncidentNotification { id, .. }
             | Rule::NoClaimOnAffectedBuild { id, .. }
+            | Rule::CertificateTime { id, .. }
             | Rule::BundleComplete { id, .. } => id,
         }
     }
@@ -157,7 +204,18 @@ impl Rule {
             | Rule::ClaimWordingMatches { citation, .. }
             | Rule::IncidentNotification { citation, .. }
             | Rule::NoClaimOnAffectedBuild { citation, .. }
+            | Rule::CertificateTime { citation, .. }
             | Rule::BundleComplete { citation, .. } => citation,
+        }
+    }
+
+    /// The rule's clock, for rules that judge times by one.
+    pub fn clock(&self) -> Option<DeadlineClock> {
+        match self {
+            Rule::IncidentNotification { clock, .. } | Rule::CertificateTime { clock, .. } => {
+                Some(*clock)
+            }
+            _ => None,
         }
     }
 }
@@ -192,6 +250,9 @@ impl Profile {
                     "rule[{i}].deadline_hours: {deadline_hours} exceeds the limit of {MAX_DEADLINE_HOURS} hours (100 years)"
                 ));
             }
+            if let Some(why) = r.clock().and_then(|c| clock_refused(r, c)) {
+                return Err(format!("rule[{i}].clock: {why}"));
+            }
         }
         Ok(p)
     }
@@ -211,7 +272,8 @@ mod tests {
         assert_eq!(
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
-             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, `bundle-complete`"
+             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, \
+             `certificate-time`, `bundle-complete`"
         );
     }
 
