@@ -587,7 +587,7 @@ rejects! {
         "/applies_to/models" => to(json!([])),
         "/applies_to/builds" => DEL,
     } => "applies_to: must list at least one model or build";
-    claim_duplicate_model: CLAIM, { "/applies_to/models/1" => to(json!("FG3-100")) } =>
+    claim_duplicate_model: CLAIM, { "/applies_to/models/-" => to(json!("FG3-100")) } =>
         "applies_to.models[1]: duplicates an earlier item";
     claim_empty_model: CLAIM, { "/applies_to/models/0" => to(json!("")) } =>
         "applies_to.models[0]: must not be empty";

@@ -464,7 +464,13 @@ mod generate {
         ));
         variants.push((
             "checkpoint-size-altered.cbor",
-            with(&|b| b.checkpoint = b.checkpoint.replacen("\n7\n", "\n8\n", 1)),
+            with(&|b| {
+                // The size line (the note's second line), one larger.
+                let mut lines: Vec<String> = b.checkpoint.split('\n').map(str::to_owned).collect();
+                let size: u64 = lines[1].parse().expect("size line");
+                lines[1] = (size + 1).to_string();
+                b.checkpoint = lines.join("\n");
+            }),
         ));
         variants.push((
             "consistency-from-unpinned-key.cbor",
@@ -528,11 +534,11 @@ mod generate {
             edit(&|m| m.retain(|(k, _)| k.as_text() != Some("entries"))),
         ));
         variants.push((
-            "version-2.cbor",
+            "version-3.cbor",
             edit(&|m| {
                 for (k, v) in m.iter_mut() {
                     if k.as_text() == Some("evledger-bundle") {
-                        *v = Value::Unsigned(2);
+                        *v = Value::Unsigned(3);
                     }
                 }
             }),

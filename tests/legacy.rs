@@ -69,8 +69,25 @@ fn a_ledger_made_by_0_1_opens_audits_proves_and_grows() {
 
 #[test]
 fn bundles_issued_by_0_1_keep_their_verdict() {
+    // The buyer's trust file with the profiles as they were then (profiles/): a profile the buyer
+    // later makes stricter may change a verdict; what the bundle proves does not.
     let env = Env::new();
-    let trust = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys.example/buyer.trust.toml");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(repo.join("keys.example/buyer.trust.toml"))
+        .unwrap()
+        .replace(
+            "../specs/profiles/",
+            &format!("{}/", fixture("profiles").display()),
+        )
+        .replace(
+            "accreditation-root-ca.pem",
+            &repo
+                .join("keys.example/accreditation-root-ca.pem")
+                .display()
+                .to_string(),
+        );
+    std::fs::write(env.path("buyer.trust.toml"), text).unwrap();
+    let trust = env.path("buyer.trust.toml");
     for (name, code) in [("claim-level2", 0), ("claim-level3", 4)] {
         let bundle = fixture(&format!("{name}.bundle.cbor"));
         let out = env.run(&[

@@ -40,7 +40,7 @@ fn minimal_profile_parses() {
 fn shipped_profiles_parse() {
     let p = profiles();
     assert_eq!(p[0].id, "pad-ibeta-level2");
-    assert_eq!(p[0].rules.len(), 3);
+    assert_eq!(p[0].rules.len(), 4);
     assert_eq!(p[1].id, "incident-gdpr-art33");
 }
 
@@ -57,8 +57,8 @@ fn unknown_rule_type() {
     assert_eq!(
         parse_err(&MINIMAL.replace("no-claim-on-affected-build", "no-claims-at-all")),
         "rule[0].type: unknown variant `no-claims-at-all`, expected one of `pad-claim-backed`, \
-         `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, \
-         `certificate-time`, `bundle-complete`"
+         `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
+         `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
     );
 }
 
@@ -467,7 +467,13 @@ fn pad_countersigned_by_a_key_of_another_role_fails() {
 fn pad_countersignature_not_required_passes_without_one() {
     let mut p = Pad::new(|t| t, None);
     let c = p.claim(|t| t);
-    let profile = pad_profile(&[("countersigner_role = \"lab\"", "")]);
+    let profile = pad_profile(&[
+        ("countersigner_role = \"lab\"", ""),
+        (
+            "scheme_operators = [{ scheme = \"iBeta PAD\", roles = [\"lab\"] }]",
+            "",
+        ),
+    ]);
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[profile]);
     assert_rule_passes(&r, PAD, c, "backed by lab result 2");
 }
@@ -669,7 +675,7 @@ fn attached_document_without_the_wording_fails() {
         .example(CLAIM2)
         .replace("CLM-FG3-PAD-002", "CLM-FG3-PAD-009")
         .replace(
-            "bf8538d4f1f406a950b03b372f80eb0339cf62daf124e8eb09966e888eeaa1c9",
+            "bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae",
             &digest,
         );
     let c = f.record("claim", &text, Who::Legal);
@@ -701,7 +707,7 @@ fn required_attachments_missing_fail() {
         &r,
         WORDING,
         4,
-        "document bf8538d4f1f406a950b03b372f80eb0339cf62daf124e8eb09966e888eeaa1c9 for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
+        "document bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
     );
     assert_eq!(r.failures(), 2, "{}", r.render());
     // Not required: no check at all.
@@ -1032,4 +1038,122 @@ fn unverified_incident_is_not_held_against_a_claim() {
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[affected_profile()]);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     assert_rule_passes(&r, AFFECTED, c, "no build it covers is affected");
+}
+
+// ---------------------------------------------------------------------------------------------
+// PAD claims as the schemes define them: tested models, scheme operators, report age, wording
+
+/// The claim with the FG3-200W, which the lab did not test, added to its models.
+fn with_untested_model(t: String) -> String {
+    t.replace(
+        r#"models = ["FG3-100"]"#,
+        r#"models = ["FG3-100", "FG3-200W"]"#,
+    )
+}
+
+#[test]
+fn pad_claim_on_an_untested_model_fails_unless_the_profile_accepts_the_same_pad_model() {
+    let mut p = Pad::standard();
+    let untested = p.claim(with_untested_model);
+    let (r, c) = p.verify(&untested, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "applies_to.models[1] FG3-200W was not tested: lab result 2 tested the FG3-100 (your profile accepts only the tested model",
+    );
+    // Both builds the claim covers run on the FG3-200W and ship the tested PAD model: a profile
+    // that accepts that equivalence, explicitly, is met.
+    let same = pad_profile(&[(
+        r#"model_match = "tested-model""#,
+        r#"model_match = "same-pad-model""#,
+    )]);
+    let (r, c) = p.verify(&untested, &TrustSpec::default(), &[same]);
+    assert_rule_passes(&r, PAD, c, "backed by lab result 2");
+}
+
+#[test]
+fn pad_results_must_come_from_the_schemes_operator() {
+    let mut p = Pad::standard();
+    let claim = p.claim(|t| t);
+    // The lab's countersignature is in role lab, which the shipped profile accepts for iBeta PAD.
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_passes(&r, PAD, c, "backed by lab result 2");
+    // A profile that accepts only another role for the scheme.
+    let other = pad_profile(&[(r#"roles = ["lab"]"#, r#"roles = ["ibeta"]"#)]);
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[other]);
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "lab result 2 (report KBL-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta, which your profile accepts as issuing iBeta PAD results",
+    );
+    // A profile that names operators, none of them for the scheme.
+    let none = pad_profile(&[(
+        r#"scheme = "iBeta PAD", roles"#,
+        r#"scheme = "FIDO", roles"#,
+    )]);
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[none]);
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "the profile names no operator for scheme iBeta PAD, so no result under it is accepted",
+    );
+}
+
+#[test]
+fn pad_report_age_needs_a_witnessed_time_never_the_claims_own() {
+    let mut p = Pad::standard();
+    let c = p.claim(|t| t);
+    let aged = pad_profile(&[("# max_report_age_days = 730", "max_report_age_days = 730")]);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[aged]);
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "the age of report KBL-PAD-2026-0142 cannot be judged: the claim has no witnessed time",
+    );
+    let check = rule_checks(&r, PAD)
+        .into_iter()
+        .find(|x| x.entry == Some(c))
+        .expect("check");
+    assert_eq!(check.clock, Some(evledger::verify::Clock::Witnessed));
+}
+
+const ATTRIBUTION: &str = "pad-level-attribution";
+
+#[test]
+fn wording_that_credits_the_standard_with_a_level_is_flagged() {
+    let mut p = Pad::standard();
+    let loose = "passed ISO/IEC 30107-3 Level 2 presentation attack detection testing";
+    let claim = p.claim(|t| {
+        t.replace(
+            "passed iBeta PAD Level 2 presentation attack detection testing to ISO/IEC 30107-3",
+            loose,
+        )
+    });
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_fails(
+        &r,
+        ATTRIBUTION,
+        c,
+        "words a level as if ISO/IEC 30107-3 defined it",
+    );
+    // A buyer who accepts the loose phrase gets a note instead.
+    let lenient = pad_profile(&[(
+        r#"on_misattribution = "fail""#,
+        r#"on_misattribution = "note""#,
+    )]);
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[lenient]);
+    assert_rule_passes(&r, ATTRIBUTION, c, "note: claim");
+    // The shipped wording names the scheme.
+    let shipped = p.claim(|t| t.replace("CLM-FG3-PAD-002", "CLM-10"));
+    let (r, c) = p.verify(&shipped, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_passes(
+        &r,
+        ATTRIBUTION,
+        c,
+        "gives ISO/IEC 30107-3 no level of its own",
+    );
 }

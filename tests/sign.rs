@@ -600,7 +600,7 @@ fn every_digest_of_a_document_may_be_given_as_a_file() {
         (
             "claim",
             "claim-pad-level2.toml",
-            "document_sha256 = \"9e6f0293bcb06dc3dc865f5a1b2436e2be7028a0118c76b42e2d4c8909ca044d\"",
+            "document_sha256 = \"952b00c36876d994b3c1cab2d12e44ddd5fa8c04e950960cc955aabbeca8d92f\"",
             "document_file = \"doc-brochure.txt\"",
             "/channels/1/document_sha256",
             "doc-brochure.txt",

@@ -168,8 +168,9 @@ fn the_cli_reads_named_files_beside_the_trust_file_and_names_what_is_missing() {
     )
     .unwrap();
     for p in ["pad-ibeta-level2.toml", "incident-gdpr-art33.toml"] {
+        // The profiles as they were when the 0.1.0 bundle was issued.
         std::fs::copy(
-            repo(&format!("specs/profiles/{p}")),
+            repo(&format!("tests/fixtures/legacy-0.1/profiles/{p}")),
             env.path(&format!("buyer/profiles/{p}")),
         )
         .unwrap();

@@ -160,8 +160,16 @@ fn overclaim_fails_policy_naming_the_level() {
         Some(5),
         "shows iBeta PAD level 2, below the claimed level 3",
     );
+    // Its wording also credits ISO/IEC 30107-3 with the scheme's level.
+    assert_fails(
+        &r,
+        Verdict::PolicyNotMet,
+        Step::Policy,
+        Some(5),
+        "words a level as if ISO/IEC 30107-3 defined it",
+    );
     assert_eq!(r.verdict.exit_code(), 4);
-    assert_eq!(r.failures(), 1, "{}", r.render());
+    assert_eq!(r.failures(), 2, "{}", r.render());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1303,7 +1311,8 @@ mod cli {
             assert!(c["message"].is_string(), "{c}");
         }
         let failed: Vec<_> = checks.iter().filter(|c| c["outcome"] == "fail").collect();
-        assert_eq!(failed.len(), 1);
+        // The level over-claim, and the wording that credits the standard with a level.
+        assert_eq!(failed.len(), 2);
         assert_eq!(failed[0]["step"], "policy");
         assert_eq!(failed[0]["entry"], 5);
         assert_eq!(failed[0]["field"], "assertions[0]");

@@ -5,9 +5,12 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod pad;
 mod profile;
 
-pub use profile::{BuildMatch, DeadlineClock, PROFILE_FORMAT, Profile, Rule};
+pub use profile::{
+    BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
+};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -136,6 +139,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             } => wording(rule, *require_attachments, view, &mut out),
             Rule::IncidentNotification { .. } => notifications(rule, view, &mut out),
             Rule::NoClaimOnAffectedBuild { .. } => affected_builds(rule, view, &mut out),
+            Rule::PadLevelAttribution { .. } => pad::level_attribution(rule, view, &mut out),
             Rule::BundleComplete { .. } => out.push(Check {
                 step: Step::Policy,
                 entry: None,
@@ -220,6 +224,9 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         require_verdict_pass,
         countersigner_role,
         build_match,
+        model_match,
+        scheme_operators,
+        max_report_age_days,
         ..
     } = rule
     else {
@@ -330,6 +337,14 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                         Some(_) => {}
                     }
                 }
+                p.extend(pad::operator_problem(scheme_operators, view, le, lab));
+                p.extend(pad::model_problems(*model_match, view, claim, le, lab));
+                p.extend(pad::age_problem(
+                    *max_report_age_days,
+                    ce.witnessed_at,
+                    le,
+                    lab,
+                ));
                 if let Some(role) = countersigner_role {
                     let countersigned = view.entries.iter().any(|e| {
                         e.role.as_deref() == Some(role.as_str())
@@ -379,7 +394,14 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
             } else {
                 format!("{says}; but {}", problems.join("; "))
             };
-            out.push(check(rule, ce.index, field, problems.is_empty(), message));
+            out.push(pad::pad_check(
+                rule,
+                ce.index,
+                field,
+                problems.is_empty(),
+                message,
+                max_report_age_days.map(|_| Clock::Witnessed),
+            ));
         }
     }
 }

@@ -42,6 +42,40 @@ pub enum BuildMatch {
     SamePadModel,
 }
 
+/// Which claimed device models a lab result can back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelMatch {
+    /// Only the model the lab tested on.
+    #[default]
+    TestedModel,
+    /// The tested model, or a model that a claimed build ships the tested PAD model to (the
+    /// build's `product.models` lists it and its PAD model digests equal the tested build's).
+    SamePadModel,
+}
+
+/// Who may issue results under a scheme: the trust-file roles that stand behind them.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeOperator {
+    /// The scheme, as lab results and claims name it (e.g. `iBeta PAD`).
+    pub scheme: String,
+    /// Roles of the buyer's trust file whose signature or countersignature on a lab result shows
+    /// that the scheme's operator (or a lab it accredits) issued it.
+    pub roles: Vec<String>,
+}
+
+/// What a rule does with a finding the buyer may treat as a failure or only a note.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// The check fails.
+    #[default]
+    Fail,
+    /// The check passes, and its message begins `note:` with the finding.
+    Note,
+}
+
 /// Which clock a rule judges times by (`specs/policy.md`, "Clocks").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -104,6 +138,31 @@ pub enum Rule {
         countersigner_role: Option<String>,
         /// Which builds the result can back.
         build_match: BuildMatch,
+        /// Which claimed models the result can back (default: only the tested model).
+        #[serde(default)]
+        model_match: ModelMatch,
+        /// Who may issue results under each scheme (none listed: not checked).
+        #[serde(default)]
+        scheme_operators: Vec<SchemeOperator>,
+        /// Oldest report a claim may rest on: days from the report's `issued` to the witnessed
+        /// time the claim was in the log.
+        #[serde(default)]
+        max_report_age_days: Option<u64>,
+    },
+    /// A claim's wording must not attribute a scheme's level to ISO/IEC 30107-3, which defines
+    /// no attack-potential levels.
+    PadLevelAttribution {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Fail the check, or pass it with a note.
+        #[serde(default)]
+        on_misattribution: Severity,
+        /// Words that name a scheme; one of them between the standard and `level` makes the
+        /// level the scheme's (default: `iBeta`, `FIDO`).
+        #[serde(default = "default_scheme_words")]
+        scheme_words: Vec<String>,
     },
     /// A claim's wording must appear exactly in each attached channel document.
     ClaimWordingMatches {
@@ -165,6 +224,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_scheme_words() -> Vec<String> {
+    vec!["iBeta".into(), "FIDO".into()]
+}
+
 /// Why a rule cannot judge by `clock`, if it cannot.
 fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
     match (rule, clock) {
@@ -193,7 +256,8 @@ impl Rule {
             | Rule::IncidentNotification { id, .. }
             | Rule::NoClaimOnAffectedBuild { id, .. }
             | Rule::CertificateTime { id, .. }
-            | Rule::BundleComplete { id, .. } => id,
+            | Rule::BundleComplete { id, .. }
+            | Rule::PadLevelAttribution { id, .. } => id,
         }
     }
 
@@ -205,7 +269,8 @@ impl Rule {
             | Rule::IncidentNotification { citation, .. }
             | Rule::NoClaimOnAffectedBuild { citation, .. }
             | Rule::CertificateTime { citation, .. }
-            | Rule::BundleComplete { citation, .. } => citation,
+            | Rule::BundleComplete { citation, .. }
+            | Rule::PadLevelAttribution { citation, .. } => citation,
         }
     }
 
@@ -272,8 +337,8 @@ mod tests {
         assert_eq!(
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
-             `claim-wording-matches`, `incident-notification`, `no-claim-on-affected-build`, \
-             `certificate-time`, `bundle-complete`"
+             `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
+             `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
         );
     }
 
