@@ -813,15 +813,23 @@ fn check_fix_build(
 
 /// Step 8 (continued): every attachment is a document some entry cites by digest; an uncited
 /// attachment is unsigned material riding along, and is refused rather than shown as evidence.
+///
+/// The citations are gathered once, in one pass over the entries (the first entry and field to
+/// cite each digest), so the check costs O((attachments + citations) log n), however many
+/// attachments and entries a bundle has.
 fn check_attachments(run: &mut Run<'_>, bundle: &Bundle, entries: &[ParsedEntry]) {
+    if bundle.attachments.is_empty() {
+        return;
+    }
+    let mut citations: HashMap<[u8; 32], (u64, String)> = HashMap::new();
+    for e in entries {
+        for (path, d) in e.evidence.document_digests() {
+            citations.entry(d).or_insert((e.index, path));
+        }
+    }
     for digest in bundle.attachments.keys() {
-        let cited = entries.iter().find_map(|e| {
-            e.evidence
-                .document_digests()
-                .into_iter()
-                .find(|(_, d)| crate::hex::encode(d) == *digest)
-                .map(|(path, _)| (e.index, path))
-        });
+        // Attachment keys are lower-case hex SHA-256 digests (checked when the bundle parsed).
+        let cited = crate::hex::decode_array::<32>(digest).and_then(|d| citations.get(&d));
         let field = Some(format!("attachments[{digest}]"));
         match cited {
             Some((index, path)) => run.check(

@@ -208,7 +208,7 @@ impl Kind for Claim {
         for (i, c) in self.channels.iter().enumerate() {
             p.text(&format!("channels[{i}].locator"), &c.locator, 2000);
         }
-        p.unique("channels", &self.channels, |c| (c.kind, c.locator.clone()));
+        p.unique("channels", &self.channels, |c| (c.kind, c.locator.as_str()));
 
         let a = &self.applies_to;
         p.check(
@@ -242,7 +242,7 @@ impl Kind for Claim {
             p.text(&format!("approvals[{i}].name"), &ap.name, 200);
         }
         p.unique("approvals", &self.approvals, |ap| {
-            (ap.role.clone(), ap.name.clone())
+            (ap.role.as_str(), ap.name.as_str())
         });
     }
 

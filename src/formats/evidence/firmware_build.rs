@@ -212,7 +212,7 @@ impl Kind for FirmwareBuild {
         for (i, m) in self.product.models.iter().enumerate() {
             p.text(&format!("product.models[{i}]"), m, 200);
         }
-        p.unique("product.models", &self.product.models, |m| m.clone());
+        p.unique("product.models", &self.product.models, String::as_str);
         p.text("version", &self.version, 100);
         p.text("source.repo", &self.source.repo, 1000);
         let c = &self.source.commit;
@@ -230,7 +230,7 @@ impl Kind for FirmwareBuild {
             p.text(&format!("artifacts[{i}].name"), &a.name, 500);
             p.check(a.size > 0, format!("artifacts[{i}].size"), "must be > 0");
         }
-        p.unique("artifacts", &self.artifacts, |a| a.name.clone());
+        p.unique("artifacts", &self.artifacts, |a| a.name.as_str());
         for (i, s) in self.sbom.iter().enumerate() {
             p.text(&format!("sbom[{i}].format"), &s.format, 100);
         }

@@ -163,7 +163,7 @@ impl Kind for Incident {
                 "must be an upper-case region code such as EU, DE or US-CA",
             );
         }
-        p.unique("affected.regions", &a.regions, |r| r.clone());
+        p.unique("affected.regions", &a.regions, |r| r);
         p.texts("affected.data_categories", &a.data_categories, 200);
 
         for (i, t) in self.timeline.iter().enumerate() {

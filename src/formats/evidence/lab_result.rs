@@ -256,7 +256,7 @@ impl Kind for LabResult {
                 );
             }
         }
-        p.unique("species", &self.species, |s| s.id.clone());
+        p.unique("species", &self.species, |s| s.id.as_str());
 
         p.text("verdict.criteria", &self.verdict.criteria, 2000);
         p.texts("limitations", &self.limitations, 2000);

@@ -114,13 +114,21 @@ impl Problems {
         for (i, s) in items.iter().enumerate() {
             self.text(&format!("{path}[{i}]"), s, max);
         }
-        self.unique(path, items, |s| s.clone());
+        self.unique(path, items, String::as_str);
     }
 
-    /// Requires the items of a list to be unique by `key`.
-    pub fn unique<T, K: PartialEq>(&mut self, path: &str, items: &[T], key: impl Fn(&T) -> K) {
+    /// Requires the items of a list to be unique by `key`; each item equal to an earlier one is
+    /// a problem at its own index. One hash-set insertion per item of a borrowed key, so a list
+    /// of n items costs O(n), never a comparison per pair (`specs/verification.md`, "Cost").
+    pub fn unique<'a, T, K: Eq + std::hash::Hash>(
+        &mut self,
+        path: &str,
+        items: &'a [T],
+        key: impl Fn(&'a T) -> K,
+    ) {
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, a) in items.iter().enumerate() {
-            if items[..i].iter().any(|b| key(b) == key(a)) {
+            if !seen.insert(key(a)) {
                 self.add(format!("{path}[{i}]"), "duplicates an earlier item");
             }
         }

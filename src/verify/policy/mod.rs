@@ -406,17 +406,26 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     }
 }
 
+/// Each attached document is searched once per distinct wording, however many channels and
+/// claims name it: a search costs the document's length, so repeating it per channel would let
+/// a bundle of many channels naming one large document cost their product.
 fn wording(rule: &Rule, require_attachments: bool, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    let mut searched: HashMap<(String, &str), bool> = HashMap::new();
     for (ce, claim) in view.claims() {
         for (i, ch) in claim.channels.iter().enumerate() {
             let Some(digest) = &ch.document_sha256 else {
                 continue;
             };
             let field = Some(format!("channels[{i}]"));
-            match view.attachments.get(&digest.to_string()) {
+            let key = digest.to_string();
+            match view.attachments.get(&key) {
                 Some(doc) => {
-                    let found =
-                        std::str::from_utf8(doc).is_ok_and(|t| t.contains(claim.wording.as_str()));
+                    let found = *searched
+                        .entry((key, claim.wording.as_str()))
+                        .or_insert_with(|| {
+                            std::str::from_utf8(doc)
+                                .is_ok_and(|t| t.contains(claim.wording.as_str()))
+                        });
                     let msg = if found {
                         format!(
                             "the attached {} document contains the claim's exact wording",

@@ -1,0 +1,271 @@
+//! The verifier's cost on hostile bundles (`specs/verification.md`, "Cost"): each case is refused
+//! or reported as it should be, and the peak of live heap bytes while verifying stays under a
+//! bound, counted by this binary's global allocator. Nothing here is timed: a quadratic check
+//! shows up as allocations too (every case that was quadratic cloned or re-encoded per pair), and
+//! the fuzz corpus replays the same inputs (`fuzz/corpus/verify_bundle/hostile-*`).
+
+mod hostile_inputs;
+use hostile_inputs as hostile;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use evledger::bundle::{Bundle, BundleLimits};
+use evledger::cbor;
+use evledger::policy::Profile;
+use evledger::trust::TrustFile;
+use evledger::verify::{Report, Verdict, verify_bundle};
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Allocation calls, so that a test can also bound how many times a case allocates.
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(by: usize) {
+    let now = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged and only
+// updates counters besides.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as received (the caller upholds `alloc`'s contract).
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            CALLS.fetch_add(1, Relaxed);
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            CALLS.fetch_add(1, Relaxed);
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` through this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`; the caller upholds `realloc`'s contract.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            CALLS.fetch_add(1, Relaxed);
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// One measurement at a time: the counters are global.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// What `f` cost: the peak of live heap bytes above those live when it started, and the number
+/// of allocation calls.
+fn cost<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let calls = CALLS.load(Relaxed);
+    let out = f();
+    let peak = PEAK.load(Relaxed).saturating_sub(base);
+    (out, peak, CALLS.load(Relaxed) - calls)
+}
+
+const MIB: usize = 1 << 20;
+
+/// The goal of `specs/verification.md`: at most 8x the input plus 16 MiB.
+fn memory_goal(input: usize) -> usize {
+    8 * input + 16 * MIB
+}
+
+fn trust() -> TrustFile {
+    let text = include_str!("../fuzz/trust.toml");
+    TrustFile::parse(text, "fuzz/trust.toml", &|n: &str| {
+        Err(format!("{n}: none"))
+    })
+    .expect("fuzz/trust.toml parses")
+}
+
+fn profiles() -> Vec<Profile> {
+    [
+        include_str!("../specs/profiles/pad-ibeta-level2.toml"),
+        include_str!("../specs/profiles/incident-gdpr-art33.toml"),
+    ]
+    .iter()
+    .map(|p| Profile::parse(p).expect("shipped profile parses"))
+    .collect()
+}
+
+/// Verifies `bytes` and renders the report both ways, returning the report, the peak heap
+/// bytes and the allocation calls.
+fn verify(bytes: &[u8]) -> (Report, usize, usize) {
+    let (trust, profiles) = (trust(), profiles());
+    cost(|| {
+        let r = verify_bundle(bytes, &trust, &profiles);
+        let _ = (r.render(), r.to_json());
+        r
+    })
+}
+
+fn has_message(r: &Report, fragment: &str) -> bool {
+    r.checks.iter().any(|c| c.message.contains(fragment))
+}
+
+#[test]
+fn duplicate_models_are_found_in_n_log_n() {
+    let bytes = hostile::unique_models(20_000);
+    let (r, peak, calls) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::InvalidBundle);
+    assert!(
+        has_message(&r, "applies_to.models[19999]: duplicates an earlier item"),
+        "{}",
+        r.render()
+    );
+    // The quadratic check cloned both strings of every pair: 2 x 20,000^2 / 2 allocations.
+    assert!(calls < 20 * 20_000, "{calls} allocation calls");
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
+#[test]
+fn uncited_attachments_are_looked_up_once() {
+    let bytes = hostile::uncited_attachments(200, 4096);
+    let (r, peak, calls) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(has_message(
+        &r,
+        "no entry in the bundle cites this document's digest"
+    ));
+    // Rebuilding every entry as JSON per attachment made millions of allocations.
+    assert!(calls < 2_000_000, "{calls} allocation calls");
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
+#[test]
+fn one_document_is_searched_once_per_wording() {
+    let bytes = hostile::wording_channels(2_000, 256 << 10);
+    let (r, peak, _) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    let misses = r
+        .checks
+        .iter()
+        .filter(|c| {
+            c.message
+                .contains("does not contain the claim's exact wording")
+        })
+        .count();
+    assert_eq!(misses, 2_000, "each channel still gets its check");
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
+#[test]
+fn nested_arrays_in_a_payload_reserve_only_what_is_there() {
+    let bytes = hostile::nested_payload();
+    let (r, peak, _) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::InvalidBundle);
+    assert!(has_message(&r, "claim payload"), "{}", r.render());
+    // The declared counts add up to 32 x 1 MiB items of 32 bytes: 1 GiB.
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
+#[test]
+fn nested_arrays_decode_within_the_input() {
+    let bytes = hostile::nested_arrays(32, 1 << 20);
+    let (r, peak, _) = cost(|| cbor::decode(&bytes));
+    assert!(r.is_err());
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+    let deep = hostile::nested_arrays(40, 16);
+    assert!(matches!(
+        cbor::decode(&deep),
+        Err(cbor::CborError::TooDeep { max: 32, .. })
+    ));
+}
+
+#[test]
+fn nested_entries_are_refused_at_the_first_item() {
+    let bytes = hostile::nested_bundle(1 << 20);
+    let (r, peak, _) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::InvalidBundle);
+    assert!(has_message(&r, "entries[0]"), "{}", r.render());
+    // Refused before any generic value tree is built.
+    assert!(peak < 4 * MIB, "peak {peak} bytes");
+}
+
+#[test]
+fn a_large_bundle_stays_within_the_memory_goal() {
+    let bytes = hostile::big_bundle(4 << 20);
+    let (r, peak, _) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
+#[test]
+fn a_bundle_parses_without_a_value_tree() {
+    let bytes = hostile::big_bundle(4 << 20);
+    let (b, peak, _) = cost(|| Bundle::parse(&bytes, &BundleLimits::default()));
+    let b = b.expect("parses");
+    assert_eq!(b.to_cbor(), bytes);
+    // The statements copied out, and little else.
+    assert!(peak < bytes.len() + bytes.len() / 4, "peak {peak} bytes");
+}
+
+/// Writes every hostile bundle to `$HOSTILE_DIR` (default `target/hostile/`), for
+/// `/usr/bin/time -v evledger verify` (BENCHMARKS.md, "Hostile input").
+#[test]
+#[ignore = "writes files; run by hand"]
+fn write_hostile_files() {
+    let dir = std::env::var_os("HOSTILE_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../hostile"),
+        std::path::PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).expect("create the output directory");
+    let files: [(&str, Vec<u8>); 7] = [
+        ("unique-models.cbor", hostile::unique_models(15_000)),
+        (
+            "uncited-attachments.cbor",
+            hostile::uncited_attachments(400, 4096),
+        ),
+        (
+            "wording-channels.cbor",
+            hostile::wording_channels(2_000, 800 << 10),
+        ),
+        ("nested-payload.cbor", hostile::nested_payload()),
+        ("nested-bundle.cbor", hostile::nested_bundle(1 << 20)),
+        ("big-32m.cbor", hostile::big_bundle(32 << 20)),
+        ("big-53k.cbor", hostile::big_bundle(53_000 * 1_700)),
+    ];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).expect("write");
+        eprintln!("{} {}", path.display(), bytes.len());
+    }
+    let profiles = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/profiles");
+    let trust = include_str!("../fuzz/trust.toml").replacen(
+        "version = 1\n",
+        &format!(
+            "version = 1\nprofiles = [\"{profiles}/pad-ibeta-level2.toml\", \"{profiles}/incident-gdpr-art33.toml\"]\n"
+        ),
+        1,
+    );
+    std::fs::write(dir.join("trust.toml"), trust).expect("write");
+}
