@@ -344,6 +344,12 @@ pub fn decode_canonical(bytes: &[u8]) -> Result<Value, CborError> {
     Ok(v)
 }
 
+/// Most items an array or map reserves room for before its items are read: 4 KiB worth of
+/// values. A count is only a claim by the input; room beyond this grows as items actually
+/// decode, each taking at least one input byte, so nested containers that each declare a huge
+/// count cost what their items cost, never what they declare (`specs/cbor.md`, "Limits").
+const RESERVE_ITEMS: usize = 4096 / std::mem::size_of::<Value>();
+
 struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -430,7 +436,7 @@ impl<'a> Decoder<'a> {
                 self.check_depth(depth, start)?;
                 // Every item takes at least one byte, so a count beyond the remaining input is a lie.
                 let count = self.len(n, start, remaining.min(self.limits.max_items))?;
-                let mut items = Vec::with_capacity(count);
+                let mut items = Vec::with_capacity(count.min(RESERVE_ITEMS));
                 for _ in 0..count {
                     items.push(self.item(depth + 1)?);
                 }
@@ -439,7 +445,7 @@ impl<'a> Decoder<'a> {
             5 => {
                 self.check_depth(depth, start)?;
                 let count = self.len(n, start, (remaining / 2).min(self.limits.max_items))?;
-                let mut entries = Vec::with_capacity(count);
+                let mut entries = Vec::with_capacity(count.min(RESERVE_ITEMS / 2));
                 let mut prev_key: Option<&[u8]> = None;
                 for _ in 0..count {
                     let key_start = self.pos;
