@@ -77,13 +77,17 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// One measurement at a time: the counters are global.
+/// One test at a time: the counters are global, so every test of this binary holds this lock
+/// from its first allocation to its last (no other thread allocates while one measures).
 static SERIAL: Mutex<()> = Mutex::new(());
 
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What `f` cost: the peak of live heap bytes above those live when it started, and the number
-/// of allocation calls.
+/// of allocation calls. The caller holds [`serial`].
 fn cost<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let base = LIVE.load(Relaxed);
     PEAK.store(base, Relaxed);
     let calls = CALLS.load(Relaxed);
@@ -134,6 +138,7 @@ fn has_message(r: &Report, fragment: &str) -> bool {
 
 #[test]
 fn duplicate_models_are_found_in_n_log_n() {
+    let _serial = serial();
     let bytes = hostile::unique_models(20_000);
     let (r, peak, calls) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::InvalidBundle);
@@ -149,6 +154,7 @@ fn duplicate_models_are_found_in_n_log_n() {
 
 #[test]
 fn uncited_attachments_are_looked_up_once() {
+    let _serial = serial();
     let bytes = hostile::uncited_attachments(200, 4096);
     let (r, peak, calls) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
@@ -163,6 +169,7 @@ fn uncited_attachments_are_looked_up_once() {
 
 #[test]
 fn one_document_is_searched_once_per_wording() {
+    let _serial = serial();
     let bytes = hostile::wording_channels(2_000, 256 << 10);
     let (r, peak, _) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
@@ -180,16 +187,21 @@ fn one_document_is_searched_once_per_wording() {
 
 #[test]
 fn nested_arrays_in_a_payload_reserve_only_what_is_there() {
+    let _serial = serial();
     let bytes = hostile::nested_payload();
     let (r, peak, _) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::InvalidBundle);
     assert!(has_message(&r, "claim payload"), "{}", r.render());
-    // The declared counts add up to 32 x 1 MiB items of 32 bytes: 1 GiB.
-    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+    // The declared counts add up to 32 x 1 MiB items of 32 bytes: 1 GiB. What remains is the
+    // one value per byte of filler that really is there: a payload's decoded tree may cost 32
+    // bytes per payload byte beyond the goal (`specs/verification.md`, "Cost").
+    let tree = 32 * evledger::statement::MAX_STATEMENT_LEN;
+    assert!(peak < memory_goal(bytes.len()) + tree, "peak {peak} bytes");
 }
 
 #[test]
 fn nested_arrays_decode_within_the_input() {
+    let _serial = serial();
     let bytes = hostile::nested_arrays(32, 1 << 20);
     let (r, peak, _) = cost(|| cbor::decode(&bytes));
     assert!(r.is_err());
@@ -202,17 +214,23 @@ fn nested_arrays_decode_within_the_input() {
 }
 
 #[test]
-fn nested_entries_are_refused_at_the_first_item() {
-    let bytes = hostile::nested_bundle(1 << 20);
+fn nested_entries_are_refused_without_a_value_tree() {
+    let _serial = serial();
+    let bytes = hostile::nested_bundle(900_000);
     let (r, peak, _) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::InvalidBundle);
-    assert!(has_message(&r, "entries[0]"), "{}", r.render());
+    assert!(
+        has_message(&r, "cbor: unexpected end of input"),
+        "{}",
+        r.render()
+    );
     // Refused before any generic value tree is built.
     assert!(peak < 4 * MIB, "peak {peak} bytes");
 }
 
 #[test]
 fn a_large_bundle_stays_within_the_memory_goal() {
+    let _serial = serial();
     let bytes = hostile::big_bundle(4 << 20);
     let (r, peak, _) = verify(&bytes);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
@@ -221,6 +239,7 @@ fn a_large_bundle_stays_within_the_memory_goal() {
 
 #[test]
 fn a_bundle_parses_without_a_value_tree() {
+    let _serial = serial();
     let bytes = hostile::big_bundle(4 << 20);
     let (b, peak, _) = cost(|| Bundle::parse(&bytes, &BundleLimits::default()));
     let b = b.expect("parses");
@@ -234,6 +253,7 @@ fn a_bundle_parses_without_a_value_tree() {
 #[test]
 #[ignore = "writes files; run by hand"]
 fn write_hostile_files() {
+    let _serial = serial();
     let dir = std::env::var_os("HOSTILE_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../hostile"),
         std::path::PathBuf::from,
@@ -250,7 +270,7 @@ fn write_hostile_files() {
             hostile::wording_channels(2_000, 800 << 10),
         ),
         ("nested-payload.cbor", hostile::nested_payload()),
-        ("nested-bundle.cbor", hostile::nested_bundle(1 << 20)),
+        ("nested-bundle.cbor", hostile::nested_bundle(900_000)),
         ("big-32m.cbor", hostile::big_bundle(32 << 20)),
         ("big-53k.cbor", hostile::big_bundle(53_000 * 1_700)),
     ];

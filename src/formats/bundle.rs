@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::cbor::{self, Value};
+use crate::cbor::{self, Cursor, Item, Value};
 use crate::merkle::Hash;
 
 /// The format version this code writes: 2, whose bundles carry the log's adverse index and every
@@ -202,6 +202,11 @@ impl Bundle {
 
     /// Parses a bundle strictly within `limits`.
     ///
+    /// The bytes are first checked as one deterministic CBOR item (allocating nothing), then
+    /// read field by field in place: no generic value tree is built, an unknown key is refused
+    /// without reading its value, and the parsed bundle holds little beyond copies of the
+    /// statements and attachments (`specs/bundle.md`, "Parsing cost").
+    ///
     /// # Errors
     /// [`BundleError`] naming the first field that is wrong.
     pub fn parse(bytes: &[u8], limits: &BundleLimits) -> Result<Bundle, BundleError> {
@@ -211,29 +216,34 @@ impl Bundle {
                 max: limits.max_bytes,
             });
         }
-        let root = cbor::decode_with(
+        cbor::validate_with(
             bytes,
             cbor::Limits {
                 max_depth: 8,
                 max_items: limits.max_entries.max(limits.max_attachments) as u64,
             },
         )?;
-        let map = root
-            .as_map()
-            .ok_or_else(|| field("top level", "is not a map"))?;
+        let mut c = Cursor::new(bytes);
+        let Item::Map(pairs) = c.next()? else {
+            return Err(field("top level", "is not a map"));
+        };
         let mut b = Bundle::default();
         let (mut version, mut checkpoint, mut entries) = (false, false, false);
-        for (k, v) in map {
-            let key = k
-                .as_text()
-                .ok_or_else(|| field("top level", "has a non-text key"))?;
+        for _ in 0..pairs {
+            let Item::Text(key) = c.next()? else {
+                return Err(field("top level", "has a non-text key"));
+            };
             match key {
                 "evledger-bundle" => {
-                    match v.as_u64() {
-                        Some(n) if (OLDEST_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&n) => {
+                    let at = c.position();
+                    match c.next()? {
+                        Item::Unsigned(n)
+                            if (OLDEST_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&n) =>
+                        {
                             b.version = n;
                         }
                         _ => {
+                            let v = c.at(at).value()?;
                             return Err(field(
                                 key,
                                 format!(
@@ -245,19 +255,19 @@ impl Bundle {
                     version = true;
                 }
                 "checkpoint" => {
-                    b.checkpoint = v
-                        .as_text()
-                        .ok_or_else(|| field(key, "is not text"))?
-                        .to_owned();
+                    let Item::Text(t) = c.next()? else {
+                        return Err(field(key, "is not text"));
+                    };
+                    b.checkpoint = t.to_owned();
                     checkpoint = true;
                 }
                 "entries" => {
-                    b.entries = parse_entries(v, limits)?;
+                    b.entries = parse_entries(&mut c, limits)?;
                     entries = true;
                 }
-                "consistency" => b.consistency = parse_consistency(v, limits)?,
-                "attachments" => b.attachments = parse_attachments(v, limits)?,
-                "adverse-index" => b.adverse_index = Some(parse_entry(v, key, limits)?),
+                "consistency" => b.consistency = parse_consistency(&mut c, limits)?,
+                "attachments" => b.attachments = parse_attachments(&mut c, limits)?,
+                "adverse-index" => b.adverse_index = Some(parse_entry(&mut c, key, limits)?),
                 other => {
                     return Err(field(
                         format!("key {other:?}"),
@@ -285,69 +295,81 @@ impl Bundle {
     }
 }
 
+/// Reads a proof at the cursor (`None` when its key was absent).
 fn parse_proof(
-    v: Option<&Value>,
+    c: Option<Cursor<'_>>,
     at: &str,
     limits: &BundleLimits,
 ) -> Result<Vec<Hash>, BundleError> {
-    let items = v
-        .ok_or_else(|| field(at, "is missing"))?
-        .as_array()
-        .ok_or_else(|| field(at, "is not an array"))?;
-    if items.len() > limits.max_proof {
+    let mut c = c.ok_or_else(|| field(at, "is missing"))?;
+    let Item::Array(n) = c.next()? else {
+        return Err(field(at, "is not an array"));
+    };
+    if n > limits.max_proof {
         return Err(field(
             at,
-            format!(
-                "has {} hashes, over the limit of {}",
-                items.len(),
-                limits.max_proof
-            ),
+            format!("has {n} hashes, over the limit of {}", limits.max_proof),
         ));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            h.as_bytes()
-                .and_then(|b| Hash::try_from(b).ok())
-                .ok_or_else(|| field(format!("{at}[{i}]"), "is not a 32-byte hash"))
+    (0..n)
+        .map(|i| match c.next()? {
+            Item::Bytes(b) => {
+                Hash::try_from(b).map_err(|_| field(format!("{at}[{i}]"), "is not a 32-byte hash"))
+            }
+            _ => Err(field(format!("{at}[{i}]"), "is not a 32-byte hash")),
         })
         .collect()
 }
 
-/// Checks that a map has exactly the given text keys.
-fn exact_keys(v: &Value, at: &str, keys: &[&str]) -> Result<(), BundleError> {
-    let m = v.as_map().ok_or_else(|| field(at, "is not a map"))?;
-    for (k, _) in m {
-        match k.as_text() {
-            Some(t) if keys.contains(&t) => {}
-            _ => return Err(field(at, format!("has unexpected key {k}"))),
-        }
+/// Reads a map that may hold only the given text keys, returning a cursor at each key's value
+/// (in the order of `keys`) and leaving `c` after the map. Every key is checked before any
+/// value is read, and values are skipped without being decoded.
+fn exact_keys<'a, const N: usize>(
+    c: &mut Cursor<'a>,
+    at: &str,
+    keys: [&str; N],
+) -> Result<[Option<Cursor<'a>>; N], BundleError> {
+    let Item::Map(pairs) = c.next()? else {
+        return Err(field(at, "is not a map"));
+    };
+    let mut out: [Option<Cursor<'a>>; N] = std::array::from_fn(|_| None);
+    for _ in 0..pairs {
+        let key_at = c.position();
+        let slot = match c.next()? {
+            Item::Text(t) => keys.iter().position(|k| *k == t),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            let k = c.at(key_at).value()?;
+            return Err(field(at, format!("has unexpected key {k}")));
+        };
+        out[slot] = Some(c.clone());
+        c.skip()?;
     }
-    Ok(())
+    Ok(out)
 }
 
-fn parse_entries(v: &Value, limits: &BundleLimits) -> Result<Vec<BundleEntry>, BundleError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| field("entries", "is not an array"))?;
-    if items.is_empty() {
+fn parse_entries(
+    c: &mut Cursor<'_>,
+    limits: &BundleLimits,
+) -> Result<Vec<BundleEntry>, BundleError> {
+    let Item::Array(n) = c.next()? else {
+        return Err(field("entries", "is not an array"));
+    };
+    if n == 0 {
         return Err(field("entries", "is empty"));
     }
-    if items.len() > limits.max_entries {
+    if n > limits.max_entries {
         return Err(field(
             "entries",
-            format!(
-                "has {} entries, over the limit of {}",
-                items.len(),
-                limits.max_entries
-            ),
+            format!("has {n} entries, over the limit of {}", limits.max_entries),
         ));
     }
-    let mut out: Vec<BundleEntry> = Vec::with_capacity(items.len());
-    for (i, e) in items.iter().enumerate() {
+    // The count was validated against the input: every entry is there.
+    let mut out: Vec<BundleEntry> = Vec::with_capacity(n);
+    for i in 0..n {
         let at = format!("entries[{i}]");
-        let entry = parse_entry(e, &at, limits)?;
+        let entry = parse_entry(c, &at, limits)?;
         if let Some(prev) = out.last()
             && entry.index <= prev.index
         {
@@ -365,28 +387,37 @@ fn parse_entries(v: &Value, limits: &BundleLimits) -> Result<Vec<BundleEntry>, B
 }
 
 /// One entry map: exactly `index`, `statement` and `proof`, each within `limits`.
-fn parse_entry(e: &Value, at: &str, limits: &BundleLimits) -> Result<BundleEntry, BundleError> {
-    exact_keys(e, at, &["index", "statement", "proof"])?;
-    let index = e
-        .get_text_key("index")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| {
-            field(
+fn parse_entry(
+    c: &mut Cursor<'_>,
+    at: &str,
+    limits: &BundleLimits,
+) -> Result<BundleEntry, BundleError> {
+    let [index, statement, proof] = exact_keys(c, at, ["index", "statement", "proof"])?;
+    let index = match index.map(|mut c| c.next()).transpose()? {
+        Some(Item::Unsigned(n)) => n,
+        _ => {
+            return Err(field(
                 format!("{at}.index"),
                 "is missing or not an unsigned integer",
-            )
-        })?;
-    let statement = e
-        .get_text_key("statement")
-        .and_then(Value::as_bytes)
-        .ok_or_else(|| field(format!("{at}.statement"), "is missing or not a byte string"))?;
+            ));
+        }
+    };
+    let statement = match statement.map(|mut c| c.next()).transpose()? {
+        Some(Item::Bytes(b)) => b,
+        _ => {
+            return Err(field(
+                format!("{at}.statement"),
+                "is missing or not a byte string",
+            ));
+        }
+    };
     if statement.len() > limits.max_statement {
         return Err(field(
             format!("{at}.statement"),
             format!("is {} bytes, over the limit", statement.len()),
         ));
     }
-    let proof = parse_proof(e.get_text_key("proof"), &format!("{at}.proof"), limits)?;
+    let proof = parse_proof(proof, &format!("{at}.proof"), limits)?;
     Ok(BundleEntry {
         index,
         statement: statement.to_vec(),
@@ -395,58 +426,56 @@ fn parse_entry(e: &Value, at: &str, limits: &BundleLimits) -> Result<BundleEntry
 }
 
 fn parse_consistency(
-    v: &Value,
+    c: &mut Cursor<'_>,
     limits: &BundleLimits,
 ) -> Result<Vec<ConsistencyItem>, BundleError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| field("consistency", "is not an array"))?;
-    if items.is_empty() || items.len() > limits.max_consistency {
+    let Item::Array(n) = c.next()? else {
+        return Err(field("consistency", "is not an array"));
+    };
+    if n == 0 || n > limits.max_consistency {
         return Err(field(
             "consistency",
             format!("must hold 1 to {} proofs", limits.max_consistency),
         ));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
+    (0..n)
+        .map(|i| {
             let at = format!("consistency[{i}]");
-            exact_keys(c, &at, &["from", "proof"])?;
-            let from = c
-                .get_text_key("from")
-                .and_then(Value::as_text)
-                .ok_or_else(|| field(format!("{at}.from"), "is missing or not text"))?;
+            let [from, proof] = exact_keys(c, &at, ["from", "proof"])?;
+            let from = match from.map(|mut c| c.next()).transpose()? {
+                Some(Item::Text(t)) => t,
+                _ => return Err(field(format!("{at}.from"), "is missing or not text")),
+            };
             Ok(ConsistencyItem {
                 from: from.to_owned(),
-                proof: parse_proof(c.get_text_key("proof"), &format!("{at}.proof"), limits)?,
+                proof: parse_proof(proof, &format!("{at}.proof"), limits)?,
             })
         })
         .collect()
 }
 
 fn parse_attachments(
-    v: &Value,
+    c: &mut Cursor<'_>,
     limits: &BundleLimits,
 ) -> Result<BTreeMap<String, Vec<u8>>, BundleError> {
-    let m = v
-        .as_map()
-        .ok_or_else(|| field("attachments", "is not a map"))?;
-    if m.is_empty() || m.len() > limits.max_attachments {
+    let Item::Map(n) = c.next()? else {
+        return Err(field("attachments", "is not a map"));
+    };
+    if n == 0 || n > limits.max_attachments {
         return Err(field(
             "attachments",
             format!("must hold 1 to {} documents", limits.max_attachments),
         ));
     }
     let mut out = BTreeMap::new();
-    for (k, v) in m {
-        let key = k
-            .as_text()
-            .ok_or_else(|| field("attachments", "has a non-text key"))?;
+    for _ in 0..n {
+        let Item::Text(key) = c.next()? else {
+            return Err(field("attachments", "has a non-text key"));
+        };
         let at = format!("attachments[{key:?}]");
-        let data = v
-            .as_bytes()
-            .ok_or_else(|| field(&at, "is not a byte string"))?;
+        let Item::Bytes(data) = c.next()? else {
+            return Err(field(&at, "is not a byte string"));
+        };
         if !crate::hex::is_lower_hex(key, 32) {
             return Err(field(&at, "key is not a lower-case hex SHA-256"));
         }

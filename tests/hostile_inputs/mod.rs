@@ -139,18 +139,33 @@ pub fn wording_channels(channels: usize, doc_len: usize) -> Vec<u8> {
     b.to_cbor()
 }
 
-/// `depth` arrays nested in each other, each declaring as many items as there are bytes left,
-/// then `filler` zero bytes.
+/// `depth` arrays nested in each other, each declaring as many items as there are bytes after
+/// its head, around `filler` zero bytes.
 pub fn nested_arrays(depth: usize, filler: usize) -> Vec<u8> {
-    let total = depth * 5 + filler;
-    let mut out = Vec::with_capacity(total);
+    let mut out = vec![0; filler];
     for _ in 0..depth {
-        let left = (total - out.len() - 5) as u32;
-        out.push(0x9a);
-        out.extend_from_slice(&left.to_be_bytes());
+        let mut head = Vec::new();
+        array_head(out.len() as u64, &mut head);
+        head.extend_from_slice(&out);
+        out = head;
     }
-    out.resize(total, 0);
     out
+}
+
+/// An array head of `n` items in shortest form.
+fn array_head(n: u64, out: &mut Vec<u8>) {
+    match n {
+        0..24 => out.push(0x80 | n as u8),
+        24..0x100 => out.extend([0x98, n as u8]),
+        0x100..0x1_0000 => {
+            out.push(0x99);
+            out.extend((n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0x9a);
+            out.extend((n as u32).to_be_bytes());
+        }
+    }
 }
 
 /// A claim statement whose payload is [`nested_arrays`] 32 deep, filling the statement limit:

@@ -332,6 +332,128 @@ pub fn decode_with(bytes: &[u8], limits: Limits) -> Result<Value, CborError> {
     Ok(v)
 }
 
+/// Checks that `bytes` are exactly one deterministic CBOR data item within `limits`, with the
+/// same checks and errors, in the same order, as [`decode_with`], but allocating nothing: a
+/// structure can then be read in place with a [`Cursor`] instead of through a [`Value`] tree.
+///
+/// # Errors
+/// As [`decode_with`].
+pub fn validate_with(bytes: &[u8], limits: Limits) -> Result<(), CborError> {
+    let mut d = Decoder {
+        buf: bytes,
+        pos: 0,
+        limits,
+    };
+    d.skip(0)?;
+    if d.pos != bytes.len() {
+        return Err(CborError::TrailingBytes {
+            offset: d.pos,
+            count: bytes.len() - d.pos,
+        });
+    }
+    Ok(())
+}
+
+/// One item's head as a [`Cursor`] reads it: scalars and strings whole (strings borrowed from
+/// the input), containers as their count, the items of which follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// Major type 0.
+    Unsigned(u64),
+    /// Major type 1, holding `-1 - n`.
+    Negative(u64),
+    /// A byte string.
+    Bytes(&'a [u8]),
+    /// A text string.
+    Text(&'a str),
+    /// An array of this many items.
+    Array(usize),
+    /// A map of this many pairs.
+    Map(usize),
+    /// A tag; its content follows.
+    Tag(u64),
+    /// false, true or null.
+    Simple(u8),
+}
+
+/// Reads deterministic CBOR in place, one head at a time, for structures read field by field
+/// (bundles) after [`validate_with`] accepted the bytes. It checks lengths against the input
+/// as it goes, so it never reads out of bounds even on bytes not validated, but it applies no
+/// other rule: validate first.
+#[derive(Clone, Debug)]
+pub struct Cursor<'a> {
+    d: Decoder<'a>,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Cursor<'a> {
+        Cursor {
+            d: Decoder {
+                buf: bytes,
+                pos: 0,
+                limits: Limits {
+                    max_depth: usize::MAX,
+                    max_items: u64::MAX,
+                },
+            },
+        }
+    }
+
+    /// The offset of the next head.
+    pub fn position(&self) -> usize {
+        self.d.pos
+    }
+
+    /// Reads the next head (and a string's content).
+    ///
+    /// # Errors
+    /// [`CborError`] if the input ends or a string is not valid UTF-8.
+    pub fn next(&mut self) -> Result<Item<'a>, CborError> {
+        let (major, n, start) = self.d.head()?;
+        let remaining = (self.d.buf.len() - self.d.pos) as u64;
+        Ok(match major {
+            0 => Item::Unsigned(n),
+            1 => Item::Negative(n),
+            2 => Item::Bytes(self.d.take(self.d.len(n, start, remaining)?)?),
+            3 => {
+                let b = self.d.take(self.d.len(n, start, remaining)?)?;
+                Item::Text(
+                    std::str::from_utf8(b).map_err(|_| CborError::InvalidUtf8 { offset: start })?,
+                )
+            }
+            4 => Item::Array(self.d.len(n, start, remaining)?),
+            5 => Item::Map(self.d.len(n, start, remaining / 2)?),
+            6 => Item::Tag(n),
+            // `head` yields major type 7 only for false (20), true (21) and null (22).
+            _ => Item::Simple(n as u8),
+        })
+    }
+
+    /// Skips one whole item, containers with everything in them.
+    ///
+    /// # Errors
+    /// As [`Cursor::next`].
+    pub fn skip(&mut self) -> Result<(), CborError> {
+        self.d.skip(0)
+    }
+
+    /// Decodes the next whole item as a [`Value`] (for messages that show it).
+    ///
+    /// # Errors
+    /// As [`Cursor::next`].
+    pub fn value(&mut self) -> Result<Value, CborError> {
+        self.d.item(0)
+    }
+
+    /// A cursor at `offset` of the same input (an offset this cursor reported).
+    pub fn at(&self, offset: usize) -> Cursor<'a> {
+        let mut c = self.clone();
+        c.d.pos = offset.min(self.d.buf.len());
+        c
+    }
+}
+
 /// Decodes strictly, then confirms that re-encoding gives back the same bytes.
 ///
 /// # Errors
@@ -350,6 +472,7 @@ pub fn decode_canonical(bytes: &[u8]) -> Result<Value, CborError> {
 /// count cost what their items cost, never what they declare (`specs/cbor.md`, "Limits").
 const RESERVE_ITEMS: usize = 4096 / std::mem::size_of::<Value>();
 
+#[derive(Clone, Debug)]
 struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -478,6 +601,64 @@ impl<'a> Decoder<'a> {
                 21 => Value::Bool(true),
                 _ => Value::Null,
             }),
+        }
+    }
+
+    /// Walks one item with exactly the checks and errors of [`Decoder::item`], in the same
+    /// order, building nothing: what [`validate_with`] runs.
+    fn skip(&mut self, depth: usize) -> Result<(), CborError> {
+        let (major, n, start) = self.head()?;
+        let remaining = (self.buf.len() - self.pos) as u64;
+        match major {
+            2 => {
+                let l = self.len(n, start, remaining)?;
+                self.take(l).map(|_| ())
+            }
+            3 => {
+                let l = self.len(n, start, remaining)?;
+                let b = self.take(l)?;
+                std::str::from_utf8(b)
+                    .map(|_| ())
+                    .map_err(|_| CborError::InvalidUtf8 { offset: start })
+            }
+            4 => {
+                self.check_depth(depth, start)?;
+                let count = self.len(n, start, remaining.min(self.limits.max_items))?;
+                for _ in 0..count {
+                    self.skip(depth + 1)?;
+                }
+                Ok(())
+            }
+            5 => {
+                self.check_depth(depth, start)?;
+                let count = self.len(n, start, (remaining / 2).min(self.limits.max_items))?;
+                let mut prev_key: Option<&[u8]> = None;
+                for _ in 0..count {
+                    let key_start = self.pos;
+                    self.skip(depth + 1)?;
+                    let key_bytes = &self.buf[key_start..self.pos];
+                    if let Some(prev) = prev_key {
+                        match prev.cmp(key_bytes) {
+                            std::cmp::Ordering::Less => {}
+                            std::cmp::Ordering::Equal => {
+                                return Err(CborError::DuplicateKey { offset: key_start });
+                            }
+                            std::cmp::Ordering::Greater => {
+                                return Err(CborError::UnsortedKeys { offset: key_start });
+                            }
+                        }
+                    }
+                    prev_key = Some(key_bytes);
+                    self.skip(depth + 1)?;
+                }
+                Ok(())
+            }
+            6 => {
+                self.check_depth(depth, start)?;
+                self.skip(depth + 1)
+            }
+            // Integers and simple values are complete with their head.
+            _ => Ok(()),
         }
     }
 
