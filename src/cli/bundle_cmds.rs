@@ -171,11 +171,12 @@ pub fn verify(
         .map(CheckpointMemory::open)
         .transpose()
         .map_err(|e| dir_error(e.to_string()))?;
-    // The bundle's checkpoint names the log whose remembered checkpoint applies; an unparsable
-    // bundle is reported by the verifier itself.
-    let checkpoint = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default())
-        .ok()
-        .map(|b| b.checkpoint);
+    // Parsed once: the bundle's checkpoint names the log whose remembered checkpoint applies,
+    // and the verifier takes the parsed bundle; an unparsable bundle is reported by the
+    // verifier's report like any other failed check.
+    let parsed = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default());
+    drop(bytes);
+    let checkpoint = parsed.as_ref().ok().map(|b| b.checkpoint.clone());
     let mut options = VerifyOptions {
         now: Some(super::now()),
         held,
@@ -191,7 +192,11 @@ pub fn verify(
     } else {
         &trust.profiles[..]
     };
-    let report = crate::verify::verify_bundle_with(&bytes, &trust, profiles, &options);
+    let report = match &parsed {
+        Ok(bundle) => crate::verify::verify_parsed_with(bundle, &trust, profiles, &options),
+        Err(e) => crate::verify::invalid_bundle(&trust, e),
+    };
+    drop(parsed);
     // The report first: a failure to remember must not hide what was verified.
     if json {
         outln!("{}", report.to_json());

@@ -162,7 +162,7 @@ pub struct DetachedCountersign<'a> {
 /// one of its entries into a statement file the vendor registers. No ledger is needed.
 pub fn countersign_detached(a: &DetachedCountersign<'_>) -> Result<(), CliError> {
     use crate::bundle::{Bundle, BundleLimits};
-    use crate::verify::{Outcome, Step, VerifyOptions, verify_bundle_with};
+    use crate::verify::{Outcome, Step, VerifyOptions, verify_parsed_with};
     if !a.dry_run && !a.force && a.out.symlink_metadata().is_ok() {
         return Err(exists(a.out));
     }
@@ -205,8 +205,8 @@ pub fn countersign_detached(a: &DetachedCountersign<'_>) -> Result<(), CliError>
             .hint("name the entry by its entry hash or log index, as the vendor's bundle lists it (`evledger verify BUNDLE` prints them)")
         })?;
     let target_hash = crate::statement::entry_hash(&target.statement);
-    let report = verify_bundle_with(
-        &bytes,
+    let report = verify_parsed_with(
+        &bundle,
         &trust,
         &trust.profiles,
         &VerifyOptions {

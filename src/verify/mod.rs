@@ -133,7 +133,25 @@ pub fn verify_bundle_with(
     profiles: &[Profile],
     options: &VerifyOptions,
 ) -> Report {
-    let mut run = Run {
+    match Bundle::parse(bytes, &BundleLimits::default()) {
+        Ok(bundle) => verify_parsed_with(&bundle, trust, profiles, options),
+        Err(e) => invalid_bundle(trust, &e),
+    }
+}
+
+/// The report on a bundle that did not parse: step 1 failed with `error`, nothing else was
+/// checked. A caller that parsed the bundle itself ([`Bundle::parse`], as the command line does
+/// to find the log's remembered checkpoint) reports its error with this, so that each bundle is
+/// parsed once.
+pub fn invalid_bundle(trust: &TrustFile, error: &crate::bundle::BundleError) -> Report {
+    let mut run = new_run(trust);
+    run.fail(Step::Parse, None, error.to_string());
+    run.report.conclude();
+    run.report
+}
+
+fn new_run(trust: &TrustFile) -> Run<'_> {
+    Run {
         trust,
         report: Report {
             verdict: Verdict::VerificationFailed,
@@ -146,8 +164,19 @@ pub fn verify_bundle_with(
             entries: Vec::new(),
             checks: Vec::new(),
         },
-    };
-    let Some((bundle, entries, anchor)) = parse(&mut run, bytes) else {
+    }
+}
+
+/// Verifies a bundle already parsed with [`Bundle::parse`] and the default limits: everything
+/// [`verify_bundle_with`] checks after parsing the bytes.
+pub fn verify_parsed_with(
+    bundle: &Bundle,
+    trust: &TrustFile,
+    profiles: &[Profile],
+    options: &VerifyOptions,
+) -> Report {
+    let mut run = new_run(trust);
+    let Some((entries, anchor)) = parse(&mut run, bundle) else {
         run.report.conclude();
         return run.report;
     };
@@ -285,17 +314,7 @@ fn parse_anchor(run: &mut Run<'_>, bundle: &Bundle) -> Result<Option<ParsedEntry
 
 /// Step 1: strict parsing of the bundle, every statement and every payload, and the log's
 /// adverse index when the bundle carries one.
-fn parse(
-    run: &mut Run<'_>,
-    bytes: &[u8],
-) -> Option<(Bundle, Vec<ParsedEntry>, Option<ParsedEntry>)> {
-    let bundle = match Bundle::parse(bytes, &BundleLimits::default()) {
-        Ok(b) => b,
-        Err(e) => {
-            run.fail(Step::Parse, None, e.to_string());
-            return None;
-        }
-    };
+fn parse(run: &mut Run<'_>, bundle: &Bundle) -> Option<(Vec<ParsedEntry>, Option<ParsedEntry>)> {
     let mut entries = Vec::with_capacity(bundle.entries.len());
     let mut ok = true;
     for e in &bundle.entries {
@@ -344,7 +363,7 @@ fn parse(
             evidence: ev,
         });
     }
-    let anchor = parse_anchor(run, &bundle);
+    let anchor = parse_anchor(run, bundle);
     match anchor {
         Ok(anchor) if ok => {
             run.pass(
@@ -355,7 +374,7 @@ fn parse(
                     entries.len() + usize::from(anchor.is_some())
                 ),
             );
-            Some((bundle, entries, anchor))
+            Some((entries, anchor))
         }
         _ => None,
     }

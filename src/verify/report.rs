@@ -317,11 +317,18 @@ impl Report {
             }
             put!(s, "all checks:");
         }
-        let general: Vec<&Check> = self.checks.iter().filter(|c| c.entry.is_none()).collect();
-        for c in general {
-            line(&mut s, "  ", c);
+        // Checks grouped by entry in one pass, in report order: rendering costs O(checks), never
+        // a scan of every check per entry.
+        let mut by_entry: std::collections::HashMap<u64, Vec<&Check>> =
+            std::collections::HashMap::with_capacity(self.entries.len());
+        for c in &self.checks {
+            match c.entry {
+                None => line(&mut s, "  ", c),
+                Some(i) => by_entry.entry(i).or_default().push(c),
+            }
         }
         for e in &self.entries {
+            let checks = by_entry.get(&e.index).map_or(&[][..], Vec::as_slice);
             put!(
                 s,
                 "entry {} {} {} by {} ({})",
@@ -338,13 +345,14 @@ impl Report {
                     "    in the log by {} (witnessed)",
                     crate::time::format_rfc3339(t as i64)
                 );
-            } else if self.checks.iter().any(|c| {
-                c.entry == Some(e.index) && c.step == Step::Inclusion && c.outcome == Outcome::Fail
-            }) {
+            } else if checks
+                .iter()
+                .any(|c| c.step == Step::Inclusion && c.outcome == Outcome::Fail)
+            {
                 // Whatever the checkpoints' witnesses saw, it is not shown that they saw this entry.
                 put!(s, "    no witnessed time: not proved to be in the log");
             }
-            for c in self.checks.iter().filter(|c| c.entry == Some(e.index)) {
+            for c in checks {
                 line(&mut s, "  ", c);
             }
         }
