@@ -248,6 +248,40 @@ fn a_bundle_parses_without_a_value_tree() {
     assert!(peak < bytes.len() + bytes.len() / 4, "peak {peak} bytes");
 }
 
+/// `witness cosign` and `consistency-check` read a file of any size only up to a signed note's
+/// largest size, then refuse it naming the file and the limit.
+#[test]
+fn oversized_notes_are_refused_after_the_limit() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = dir.path().join("huge.note");
+    let limit = evledger::note::MAX_NOTE_LEN;
+    std::fs::write(&big, vec![b'a'; limit + 1]).expect("write");
+    let runs: [&[&str]; 2] = [
+        &["witness", "cosign", "huge.note", "--state", "w"],
+        &[
+            "consistency-check",
+            "huge.note",
+            "huge.note",
+            "--log-key",
+            "aurelis.example/evidence-log+8242b643+AVycbfJhycuEBHV3aq782US0BTKPqyj5s6le9ASQ096E",
+        ],
+    ];
+    for args in runs {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_evledger"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run evledger");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains(&format!("huge.note: over the limit of {limit} bytes")),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 /// Writes every hostile bundle to `$HOSTILE_DIR` (default `target/hostile/`), for
 /// `/usr/bin/time -v evledger verify` (BENCHMARKS.md, "Hostile input").
 #[test]

@@ -31,8 +31,33 @@ fn print_all(text: &str) {
     }
 }
 
+/// Largest file these commands read: a signed note at its largest (its text and 100 signature
+/// lines, [`crate::note::MAX_NOTE_LEN`]). Proof, key and cosigned-note files are smaller still.
+/// A longer file is refused after reading one byte past the limit, so a file of any size costs
+/// at most this much memory.
+pub const MAX_INPUT_LEN: usize = crate::note::MAX_NOTE_LEN;
+
 fn read_text(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+    use std::io::Read as _;
+    let err = |e: std::io::Error| CliError::new(format!("{}: {e}", path.display()));
+    let f = std::fs::File::open(path).map_err(err)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_INPUT_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() > MAX_INPUT_LEN {
+        return Err(CliError::new(format!(
+            "{}: over the limit of {MAX_INPUT_LEN} bytes",
+            path.display()
+        ))
+        .hint("a signed note, its proof and key files are far smaller: is this the right file?"));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
 }
 
 /// A C2SP verifier key given as the key itself or as a file holding it on one line.
