@@ -282,6 +282,28 @@ fn oversized_notes_are_refused_after_the_limit() {
     }
 }
 
+/// Progress reaches the end of every per-entry stage, and reports nothing past it.
+#[test]
+fn progress_covers_every_stage() {
+    let _serial = serial();
+    let bundle = Bundle::parse(hostile::GOOD_BUILDS, &BundleLimits::default()).expect("parses");
+    let n = bundle.entries.len() as u64;
+    let seen = std::cell::RefCell::new(Vec::new());
+    let r = evledger::verify::verify_parsed_with_progress(
+        &bundle,
+        &trust(),
+        &profiles(),
+        &Default::default(),
+        &|stage, done, total| seen.borrow_mut().push((stage, done, total)),
+    );
+    assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+    let seen = seen.into_inner();
+    for stage in ["parsing", "proofs", "signatures", "references"] {
+        assert!(seen.contains(&(stage, n, n)), "{stage}: {seen:?}");
+    }
+    assert!(seen.iter().all(|(_, done, total)| done <= total));
+}
+
 /// Writes every hostile bundle to `$HOSTILE_DIR` (default `target/hostile/`), for
 /// `/usr/bin/time -v evledger verify` (BENCHMARKS.md, "Hostile input").
 #[test]

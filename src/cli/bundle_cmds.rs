@@ -59,7 +59,14 @@ pub fn bundle(
         attachments: export::read_attachments(attach).map_err(CliError::new)?,
         since,
     };
-    let b: Bundle = export::build(&mut ledger, &selection, &options).map_err(export_error)?;
+    let bar = progress_bar("bundling {bar:40} {pos}/{len} entries {eta}");
+    let b: Bundle =
+        export::build_with_progress(&mut ledger, &selection, &options, &|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(export_error)?;
+    bar.finish_and_clear();
     let bytes = b.to_cbor();
     write_atomically(out, &bytes)?;
     // Signature lines other than the log's own: the witness cosignatures collected so far.
@@ -193,7 +200,22 @@ pub fn verify(
         &trust.profiles[..]
     };
     let report = match &parsed {
-        Ok(bundle) => crate::verify::verify_parsed_with(bundle, &trust, profiles, &options),
+        Ok(bundle) => {
+            let bar = progress_bar("{msg:>10} {bar:40} {pos}/{len}");
+            let report = crate::verify::verify_parsed_with_progress(
+                bundle,
+                &trust,
+                profiles,
+                &options,
+                &|stage, done, total| {
+                    bar.set_message(stage);
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            );
+            bar.finish_and_clear();
+            report
+        }
         Err(e) => crate::verify::invalid_bundle(&trust, e),
     };
     drop(parsed);
@@ -228,6 +250,21 @@ pub fn verify(
         ))
         .code(code)),
     }
+}
+
+/// A progress bar on stderr when stderr is a terminal, and one that draws nothing otherwise, so
+/// scripts and logs never see it (`specs/cli.md`, "Progress").
+pub(super) fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Hashes a file the buyer holds, streaming it: a firmware image may be larger than memory.

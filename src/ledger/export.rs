@@ -158,6 +158,19 @@ pub fn build<S: Store>(
     selection: &Selection,
     options: &BundleOptions,
 ) -> Result<Bundle, ExportError> {
+    build_with_progress(ledger, selection, options, &|_, _| {})
+}
+
+/// [`build`], calling `progress(done, total)` every 256 entries read and proved, and at the end.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_progress<S: Store>(
+    ledger: &mut Ledger<S>,
+    selection: &Selection,
+    options: &BundleOptions,
+    progress: &dyn Fn(u64, u64),
+) -> Result<Bundle, ExportError> {
     if (!selection.all && selection.entries.is_empty()) || ledger.store().size()? == 0 {
         return Err(ExportError::Empty);
     }
@@ -203,7 +216,11 @@ pub fn build<S: Store>(
     let (entries, anchor, consistency, kept) = ledger.store().read_snapshot(|store| {
         let mut entries = Vec::with_capacity(indexes.len());
         let mut kept: Vec<Vec<u8>> = Vec::new();
-        for idx in indexes {
+        let total = indexes.len() as u64;
+        for (i, idx) in indexes.into_iter().enumerate() {
+            if i % 256 == 0 {
+                progress(i as u64, total);
+            }
             let e = store.entry(idx)?;
             // The log's own index statements are not evidence; the one that anchors the
             // checkpoint travels under its own key.

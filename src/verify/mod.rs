@@ -51,9 +51,20 @@ pub struct ParsedEntry {
 pub(super) struct Run<'a> {
     pub(super) trust: &'a TrustFile,
     report: Report,
+    progress: &'a dyn Fn(&'static str, u64, u64),
 }
 
+/// How often the per-entry steps report progress, in entries.
+const PROGRESS_EVERY: usize = 256;
+
 impl Run<'_> {
+    /// Reports `done` of `total` items of `stage` every [`PROGRESS_EVERY`] items and at the end.
+    fn progress(&self, stage: &'static str, done: usize, total: usize) {
+        if done % PROGRESS_EVERY == 0 || done == total {
+            (self.progress)(stage, done as u64, total as u64);
+        }
+    }
+
     pub(super) fn check(
         &mut self,
         step: Step,
@@ -144,14 +155,15 @@ pub fn verify_bundle_with(
 /// to find the log's remembered checkpoint) reports its error with this, so that each bundle is
 /// parsed once.
 pub fn invalid_bundle(trust: &TrustFile, error: &crate::bundle::BundleError) -> Report {
-    let mut run = new_run(trust);
+    let mut run = new_run(trust, &|_, _, _| {});
     run.fail(Step::Parse, None, error.to_string());
     run.report.conclude();
     run.report
 }
 
-fn new_run(trust: &TrustFile) -> Run<'_> {
+fn new_run<'a>(trust: &'a TrustFile, progress: &'a dyn Fn(&'static str, u64, u64)) -> Run<'a> {
     Run {
+        progress,
         trust,
         report: Report {
             verdict: Verdict::VerificationFailed,
@@ -175,7 +187,21 @@ pub fn verify_parsed_with(
     profiles: &[Profile],
     options: &VerifyOptions,
 ) -> Report {
-    let mut run = new_run(trust);
+    verify_parsed_with_progress(bundle, trust, profiles, options, &|_, _, _| {})
+}
+
+/// [`verify_parsed_with`], calling `progress(stage, done, total)` as it goes: `"parsing"`,
+/// `"proofs"` and `"references"` every 256 entries and at their end, `"signatures"` before
+/// and after the signatures are checked together, `"policy"` per profile. The command line draws
+/// it as a progress bar on a terminal; the verifier itself prints nothing.
+pub fn verify_parsed_with_progress(
+    bundle: &Bundle,
+    trust: &TrustFile,
+    profiles: &[Profile],
+    options: &VerifyOptions,
+    progress: &dyn Fn(&'static str, u64, u64),
+) -> Report {
+    let mut run = new_run(trust, progress);
     let Some((entries, anchor)) = parse(&mut run, bundle) else {
         run.report.conclude();
         return run.report;
@@ -202,8 +228,10 @@ pub fn verify_parsed_with(
     };
     // Certificates are judged at the witnessed time where there is one, so the time is derived
     // before the signers are.
+    run.progress("signatures", 0, entries.len());
     let (roles, certificate_clocks) =
         signers::check_signatures(&mut run, &entries, &included, &witnessed_at);
+    run.progress("signatures", entries.len(), entries.len());
     run.report.completeness = completeness::check_completeness(
         &mut run,
         &bundle,
@@ -247,7 +275,8 @@ pub fn verify_parsed_with(
             "no policy profile is named by the trust file: signatures, proofs and references were checked, no claim was judged against rules",
         );
     }
-    for profile in profiles {
+    for (i, profile) in profiles.iter().enumerate() {
+        (run.progress)("policy", i as u64, profiles.len() as u64);
         let checks = policy::evaluate(profile, &view);
         if checks.is_empty() {
             run.pass(
@@ -317,7 +346,9 @@ fn parse_anchor(run: &mut Run<'_>, bundle: &Bundle) -> Result<Option<ParsedEntry
 fn parse(run: &mut Run<'_>, bundle: &Bundle) -> Option<(Vec<ParsedEntry>, Option<ParsedEntry>)> {
     let mut entries = Vec::with_capacity(bundle.entries.len());
     let mut ok = true;
-    for e in &bundle.entries {
+    let total = bundle.entries.len();
+    for (i, e) in bundle.entries.iter().enumerate() {
+        run.progress("parsing", i, total);
         let st = match SignedStatement::parse(&e.statement) {
             Ok(st) => st,
             Err(err) => {
@@ -363,6 +394,7 @@ fn parse(run: &mut Run<'_>, bundle: &Bundle) -> Option<(Vec<ParsedEntry>, Option
             evidence: ev,
         });
     }
+    run.progress("parsing", total, total);
     let anchor = parse_anchor(run, bundle);
     match anchor {
         Ok(anchor) if ok => {
@@ -724,7 +756,8 @@ fn check_inclusion(
     let mut included = HashSet::new();
     // Parsing succeeded for every entry, so `entries` follows `bundle.entries` one to one and
     // each entry hash is computed once.
-    for (e, parsed) in bundle.entries.iter().zip(entries) {
+    for (i, (e, parsed)) in bundle.entries.iter().zip(entries).enumerate() {
+        run.progress("proofs", i, entries.len());
         let Some(head) = head else {
             run.fail(
                 Step::Inclusion,
@@ -746,6 +779,7 @@ fn check_inclusion(
             Err(err) => run.fail(Step::Inclusion, Some(e.index), err.to_string()),
         }
     }
+    run.progress("proofs", entries.len(), entries.len());
     included
 }
 
@@ -753,7 +787,8 @@ fn check_inclusion(
 fn check_references(run: &mut Run<'_>, entries: &[ParsedEntry]) {
     let by_hash: HashMap<[u8; 32], &ParsedEntry> =
         entries.iter().map(|e| (e.entry_hash, e)).collect();
-    for e in entries {
+    for (i, e) in entries.iter().enumerate() {
+        run.progress("references", i, entries.len());
         for r in e.evidence.references() {
             let hex = crate::hex::encode(&r.entry);
             let (ok, msg) = match by_hash.get(&r.entry) {
@@ -781,6 +816,7 @@ fn check_references(run: &mut Run<'_>, entries: &[ParsedEntry]) {
             check_fix_build(run, e.index, inc, &by_hash);
         }
     }
+    run.progress("references", entries.len(), entries.len());
 }
 
 /// Step 8 (continued): an incident's `remediation.fix_build` is a later build of the same
