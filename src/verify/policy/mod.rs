@@ -12,7 +12,7 @@ pub use profile::{
     BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
 };
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::evidence::{
     AssertionType, Claim, Comparator, ComponentRole, Evidence, FirmwareBuild, Incident, LabResult,
@@ -232,6 +232,16 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     else {
         return;
     };
+    // (role, lab result) of every countersignature by a trusted signer, gathered once rather
+    // than searched for per assertion and lab result.
+    let countersignatures: HashSet<(&str, [u8; 32])> = view
+        .entries
+        .iter()
+        .filter_map(|e| match (e.role.as_deref(), e.evidence) {
+            (Some(role), Evidence::Countersignature(c)) => Some((role, c.target.0)),
+            _ => None,
+        })
+        .collect();
     for (ce, claim) in view.claims() {
         for (ai, a) in claim.assertions.iter().enumerate() {
             if a.kind != AssertionType::Pad {
@@ -346,10 +356,7 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                     lab,
                 ));
                 if let Some(role) = countersigner_role {
-                    let countersigned = view.entries.iter().any(|e| {
-                        e.role.as_deref() == Some(role.as_str())
-                            && matches!(e.evidence, Evidence::Countersignature(c) if c.target.0 == le.entry_hash)
-                    });
+                    let countersigned = countersignatures.contains(&(role.as_str(), le.entry_hash));
                     if !countersigned {
                         p.push(format!(
                             "lab result {} is not countersigned by a key in role {role}",
@@ -589,6 +596,16 @@ fn elapsed(from: i64, to: i64) -> String {
 }
 
 fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
+    // The incidents by trusted signers affecting each build, in log order, gathered once: each
+    // claimed build is then a lookup, not a pass over every incident and its builds.
+    let mut affecting: HashMap<[u8; 32], Vec<(&PolicyEntry<'_>, &Incident)>> = HashMap::new();
+    for (ie, inc) in view.incidents().filter(|(ie, _)| ie.role.is_some()) {
+        for b in &inc.affected.builds {
+            let list = affecting.entry(b.0).or_default();
+            // An incident lists a build once (its builds are unique), so this never repeats one.
+            list.push((ie, inc));
+        }
+    }
     for (ce, claim) in view.claims() {
         // Checked: a time past i64 (up to u64::MAX) is later than any aware-at, never negative.
         let made = i64::try_from(ce.iat).unwrap_or(i64::MAX);
@@ -596,10 +613,7 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         // Whether the claim's iat was compared with an aware-at (else log order alone decided).
         let mut iat_judged = false;
         for (bi, b) in claim.applies_to.builds.iter().enumerate() {
-            for (ie, inc) in view.incidents() {
-                if ie.role.is_none() || !inc.affected.builds.iter().any(|x| x.0 == b.0) {
-                    continue;
-                }
+            for &(ie, inc) in affecting.get(&b.0).map_or(&[][..], Vec::as_slice) {
                 let open = inc.closed_at.is_none_or(|c| c.0 > made);
                 let fixed = inc
                     .remediation

@@ -53,25 +53,28 @@ pub(super) fn model_problems(
     lab: &LabResult,
 ) -> Vec<String> {
     let tested = view.build(&lab.target.build.0).map(pad_models);
+    // Equivalence only where the profile allows it: a claimed build that runs on the model ships
+    // the PAD model the lab tested. The models of such builds are gathered once, so each claimed
+    // model is a lookup rather than a pass over every claimed build.
+    let mut equivalent: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    if model_match == ModelMatch::SamePadModel
+        && let Some(t) = tested.as_ref().filter(|t| !t.is_empty())
+    {
+        for b in &claim.applies_to.builds {
+            if let Some(fb) = view.build(&b.0)
+                && &pad_models(fb) == t
+            {
+                equivalent.extend(fb.product.models.iter().map(String::as_str));
+            }
+        }
+    }
     claim
         .applies_to
         .models
         .iter()
         .enumerate()
         .filter(|(_, m)| **m != lab.target.model)
-        .filter(|(_, m)| {
-            // Equivalence only where the profile allows it: a claimed build that runs on the model
-            // ships the PAD model the lab tested.
-            !(model_match == ModelMatch::SamePadModel
-                && tested.as_ref().is_some_and(|t| {
-                    !t.is_empty()
-                        && claim.applies_to.builds.iter().any(|b| {
-                            view.build(&b.0).is_some_and(|fb| {
-                                fb.product.models.iter().any(|x| x == *m) && &pad_models(fb) == t
-                            })
-                        })
-                }))
-        })
+        .filter(|(_, m)| !equivalent.contains(m.as_str()))
         .map(|(mi, m)| {
             format!(
                 "applies_to.models[{mi}] {m} was not tested: lab result {} tested the {}{}",
