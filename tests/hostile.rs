@@ -304,6 +304,51 @@ fn progress_covers_every_stage() {
     assert!(seen.iter().all(|(_, done, total)| done <= total));
 }
 
+/// Writes the hostile seeds of the fuzz corpus (`fuzz/corpus/*/hostile-*`), smaller versions of
+/// the cases above that `tests/fuzz_corpus.rs` replays on every test run.
+#[test]
+#[ignore = "writes the fuzz corpus; run by hand"]
+fn write_hostile_seeds() {
+    let _serial = serial();
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        std::fs::write(corpus.join(target).join(name), bytes).expect("write seed");
+    };
+    let bundles = [
+        ("hostile-unique-models.cbor", hostile::unique_models(4_000)),
+        (
+            "hostile-uncited-attachments.cbor",
+            hostile::uncited_attachments(20, 1_000),
+        ),
+        (
+            "hostile-wording-channels.cbor",
+            hostile::wording_channels(300, 32 << 10),
+        ),
+        (
+            "hostile-nested-payload.cbor",
+            hostile::nested_payload_of(32 << 10),
+        ),
+        (
+            "hostile-nested-bundle.cbor",
+            hostile::nested_bundle(32 << 10),
+        ),
+    ];
+    for (name, bytes) in &bundles {
+        write("verify_bundle", name, bytes);
+        write("bundle_parse", name, bytes);
+    }
+    write(
+        "cbor_decode",
+        "hostile-nested-arrays.cbor",
+        &hostile::nested_arrays(32, 32 << 10),
+    );
+    write(
+        "cbor_decode",
+        "hostile-too-deep.cbor",
+        &hostile::nested_arrays(33, 1),
+    );
+}
+
 /// Writes every hostile bundle to `$HOSTILE_DIR` (default `target/hostile/`), for
 /// `/usr/bin/time -v evledger verify` (BENCHMARKS.md, "Hostile input").
 #[test]

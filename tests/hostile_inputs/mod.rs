@@ -171,9 +171,14 @@ fn array_head(n: u64, out: &mut Vec<u8>) {
 /// A claim statement whose payload is [`nested_arrays`] 32 deep, filling the statement limit:
 /// decoding it must not reserve what the counts declare.
 pub fn nested_payload() -> Vec<u8> {
+    nested_payload_of(statement::MAX_STATEMENT_LEN - 1024)
+}
+
+/// [`nested_payload`] around `filler` bytes.
+pub fn nested_payload_of(filler: usize) -> Vec<u8> {
     let seed = parse(GOOD_CLAIM);
     let (header, _) = template(&seed, "claim");
-    let payload = nested_arrays(32, statement::MAX_STATEMENT_LEN - 1024);
+    let payload = nested_arrays(32, filler);
     bundle_of(&seed, vec![restate(&header, &payload)]).to_cbor()
 }
 
