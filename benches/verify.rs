@@ -9,6 +9,9 @@
 //! Group `verify`, in entries (signatures) per second:
 //! - `verify_bundle`: `verify::verify_bundle` on the bundle bytes, everything included (parse,
 //!   checkpoint, inclusion proofs, signatures with `verify_strict`'s acceptance, roles, report);
+//! - `verify_text`, `verify_json`: what `evledger verify` does after reading the file: parse
+//!   once, `verify_parsed_with`, then render the human report or the JSON report (goal: text at
+//!   most 10 % over JSON);
 //! - `verify_strict_each`: the same 10,000 signatures, `VerifyingKey::verify_strict` one by one;
 //! - `verify_batch`: the same 10,000 signatures through `ed25519_dalek::verify_batch`.
 //!
@@ -156,6 +159,23 @@ fn bench_verify(c: &mut Criterion) {
             let report = verify::verify_bundle(&bytes, &trust, &[]);
             assert_eq!(report.verdict, Verdict::Verified);
             black_box(report)
+        })
+    });
+    // What `evledger verify` does after reading the file: parse once, verify, render.
+    g.bench_function("verify_text", |b| {
+        b.iter(|| {
+            let bundle = Bundle::parse(&bytes, &BundleLimits::default()).expect("parses");
+            let report = verify::verify_parsed_with(&bundle, &trust, &[], &Default::default());
+            assert_eq!(report.verdict, Verdict::Verified);
+            black_box(report.render())
+        })
+    });
+    g.bench_function("verify_json", |b| {
+        b.iter(|| {
+            let bundle = Bundle::parse(&bytes, &BundleLimits::default()).expect("parses");
+            let report = verify::verify_parsed_with(&bundle, &trust, &[], &Default::default());
+            assert_eq!(report.verdict, Verdict::Verified);
+            black_box(report.to_json())
         })
     });
     g.bench_function("verify_strict_each", |b| {

@@ -224,19 +224,19 @@ impl Bundle {
             },
         )?;
         let mut c = Cursor::new(bytes);
-        let Item::Map(pairs) = c.next()? else {
+        let Item::Map(pairs) = c.read()? else {
             return Err(field("top level", "is not a map"));
         };
         let mut b = Bundle::default();
         let (mut version, mut checkpoint, mut entries) = (false, false, false);
         for _ in 0..pairs {
-            let Item::Text(key) = c.next()? else {
+            let Item::Text(key) = c.read()? else {
                 return Err(field("top level", "has a non-text key"));
             };
             match key {
                 "evledger-bundle" => {
                     let at = c.position();
-                    match c.next()? {
+                    match c.read()? {
                         Item::Unsigned(n)
                             if (OLDEST_BUNDLE_VERSION..=BUNDLE_VERSION).contains(&n) =>
                         {
@@ -255,7 +255,7 @@ impl Bundle {
                     version = true;
                 }
                 "checkpoint" => {
-                    let Item::Text(t) = c.next()? else {
+                    let Item::Text(t) = c.read()? else {
                         return Err(field(key, "is not text"));
                     };
                     b.checkpoint = t.to_owned();
@@ -302,7 +302,7 @@ fn parse_proof(
     limits: &BundleLimits,
 ) -> Result<Vec<Hash>, BundleError> {
     let mut c = c.ok_or_else(|| field(at, "is missing"))?;
-    let Item::Array(n) = c.next()? else {
+    let Item::Array(n) = c.read()? else {
         return Err(field(at, "is not an array"));
     };
     if n > limits.max_proof {
@@ -312,7 +312,7 @@ fn parse_proof(
         ));
     }
     (0..n)
-        .map(|i| match c.next()? {
+        .map(|i| match c.read()? {
             Item::Bytes(b) => {
                 Hash::try_from(b).map_err(|_| field(format!("{at}[{i}]"), "is not a 32-byte hash"))
             }
@@ -329,13 +329,13 @@ fn exact_keys<'a, const N: usize>(
     at: &str,
     keys: [&str; N],
 ) -> Result<[Option<Cursor<'a>>; N], BundleError> {
-    let Item::Map(pairs) = c.next()? else {
+    let Item::Map(pairs) = c.read()? else {
         return Err(field(at, "is not a map"));
     };
     let mut out: [Option<Cursor<'a>>; N] = std::array::from_fn(|_| None);
     for _ in 0..pairs {
         let key_at = c.position();
-        let slot = match c.next()? {
+        let slot = match c.read()? {
             Item::Text(t) => keys.iter().position(|k| *k == t),
             _ => None,
         };
@@ -353,7 +353,7 @@ fn parse_entries(
     c: &mut Cursor<'_>,
     limits: &BundleLimits,
 ) -> Result<Vec<BundleEntry>, BundleError> {
-    let Item::Array(n) = c.next()? else {
+    let Item::Array(n) = c.read()? else {
         return Err(field("entries", "is not an array"));
     };
     if n == 0 {
@@ -393,7 +393,7 @@ fn parse_entry(
     limits: &BundleLimits,
 ) -> Result<BundleEntry, BundleError> {
     let [index, statement, proof] = exact_keys(c, at, ["index", "statement", "proof"])?;
-    let index = match index.map(|mut c| c.next()).transpose()? {
+    let index = match index.map(|mut c| c.read()).transpose()? {
         Some(Item::Unsigned(n)) => n,
         _ => {
             return Err(field(
@@ -402,7 +402,7 @@ fn parse_entry(
             ));
         }
     };
-    let statement = match statement.map(|mut c| c.next()).transpose()? {
+    let statement = match statement.map(|mut c| c.read()).transpose()? {
         Some(Item::Bytes(b)) => b,
         _ => {
             return Err(field(
@@ -429,7 +429,7 @@ fn parse_consistency(
     c: &mut Cursor<'_>,
     limits: &BundleLimits,
 ) -> Result<Vec<ConsistencyItem>, BundleError> {
-    let Item::Array(n) = c.next()? else {
+    let Item::Array(n) = c.read()? else {
         return Err(field("consistency", "is not an array"));
     };
     if n == 0 || n > limits.max_consistency {
@@ -442,7 +442,7 @@ fn parse_consistency(
         .map(|i| {
             let at = format!("consistency[{i}]");
             let [from, proof] = exact_keys(c, &at, ["from", "proof"])?;
-            let from = match from.map(|mut c| c.next()).transpose()? {
+            let from = match from.map(|mut c| c.read()).transpose()? {
                 Some(Item::Text(t)) => t,
                 _ => return Err(field(format!("{at}.from"), "is missing or not text")),
             };
@@ -458,7 +458,7 @@ fn parse_attachments(
     c: &mut Cursor<'_>,
     limits: &BundleLimits,
 ) -> Result<BTreeMap<String, Vec<u8>>, BundleError> {
-    let Item::Map(n) = c.next()? else {
+    let Item::Map(n) = c.read()? else {
         return Err(field("attachments", "is not a map"));
     };
     if n == 0 || n > limits.max_attachments {
@@ -469,11 +469,11 @@ fn parse_attachments(
     }
     let mut out = BTreeMap::new();
     for _ in 0..n {
-        let Item::Text(key) = c.next()? else {
+        let Item::Text(key) = c.read()? else {
             return Err(field("attachments", "has a non-text key"));
         };
         let at = format!("attachments[{key:?}]");
-        let Item::Bytes(data) = c.next()? else {
+        let Item::Bytes(data) = c.read()? else {
             return Err(field(&at, "is not a byte string"));
         };
         if !crate::hex::is_lower_hex(key, 32) {

@@ -60,7 +60,7 @@ const PROGRESS_EVERY: usize = 256;
 impl Run<'_> {
     /// Reports `done` of `total` items of `stage` every [`PROGRESS_EVERY`] items and at the end.
     fn progress(&self, stage: &'static str, done: usize, total: usize) {
-        if done % PROGRESS_EVERY == 0 || done == total {
+        if done.is_multiple_of(PROGRESS_EVERY) || done == total {
             (self.progress)(stage, done as u64, total as u64);
         }
     }
@@ -206,14 +206,14 @@ pub fn verify_parsed_with_progress(
         run.report.conclude();
         return run.report;
     };
-    let head = check_checkpoint(&mut run, &bundle);
-    let proved = check_consistency(&mut run, &bundle, head.as_ref());
+    let head = check_checkpoint(&mut run, bundle);
+    let proved = check_consistency(&mut run, bundle, head.as_ref());
     if let Some(remembered) = &options.remembered {
-        check_remembered(&mut run, &bundle, head.as_ref(), remembered);
+        check_remembered(&mut run, bundle, head.as_ref(), remembered);
     }
     let head = head.map(|cp| RootHash::new(cp.size, cp.root));
-    let included = check_inclusion(&mut run, &bundle, &entries, head.as_ref());
-    let witnessed = witnessed_times(run.trust, &bundle, head.as_ref(), &proved);
+    let included = check_inclusion(&mut run, bundle, &entries, head.as_ref());
+    let witnessed = witnessed_times(run.trust, bundle, head.as_ref(), &proved);
     // An entry was in the log by the earliest witnessed checkpoint that covers its index.
     let witnessed_at = |index: u64| {
         // Only an entry proved to be in the log inherits the checkpoint's witnessed time.
@@ -234,7 +234,7 @@ pub fn verify_parsed_with_progress(
     run.progress("signatures", entries.len(), entries.len());
     run.report.completeness = completeness::check_completeness(
         &mut run,
-        &bundle,
+        bundle,
         &entries,
         anchor.as_ref(),
         head.as_ref(),
@@ -243,8 +243,8 @@ pub fn verify_parsed_with_progress(
         e.witnessed_at = witnessed_at(e.index);
     }
     check_references(&mut run, &entries);
-    check_attachments(&mut run, &bundle, &entries);
-    sigstore::check_sigstore(&mut run, &bundle, &entries, options.now);
+    check_attachments(&mut run, bundle, &entries);
+    sigstore::check_sigstore(&mut run, bundle, &entries, options.now);
     // An entry vouches for a file only when it is shown to be in the log and signed by a signer
     // trusted for its kind.
     let vouches = |index: u64| included.contains(&index) && roles.contains_key(&index);
