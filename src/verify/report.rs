@@ -6,10 +6,27 @@ use crate::terminal::escape;
 /// evidence text, messages quoting them) are escaped, so the line cannot move the cursor, clear
 /// the screen or reorder text; only the report's own newline ends it.
 macro_rules! put {
-    ($s:expr, $($arg:tt)*) => {{
-        $s.push_str(&escape(&format!($($arg)*)));
-        $s.push('\n');
-    }};
+    ($s:expr, $($arg:tt)*) => {
+        push_line(std::borrow::BorrowMut::borrow_mut(&mut $s), format_args!($($arg)*))
+    };
+}
+
+/// Formats one line straight onto the report and escapes it in place only if it holds a
+/// character that needs it: no allocation per line for the lines (nearly all) that do not.
+fn push_line(s: &mut String, line: std::fmt::Arguments<'_>) {
+    use std::fmt::Write as _;
+    let start = s.len();
+    // Writing to a String cannot fail.
+    let _ = s.write_fmt(line);
+    let escaped = match escape(&s[start..]) {
+        std::borrow::Cow::Owned(e) => Some(e),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    if let Some(e) = escaped {
+        s.truncate(start);
+        s.push_str(&e);
+    }
+    s.push('\n');
 }
 
 use serde::Serialize;
@@ -304,13 +321,13 @@ impl Report {
         if !failed.is_empty() {
             put!(s, "failed:");
             for c in failed {
-                let at = c.entry.map(|i| format!("entry {i} ")).unwrap_or_default();
-                let field = c
-                    .field
-                    .as_deref()
-                    .map(|f| format!("{f}: "))
-                    .unwrap_or_default();
-                put!(s, "  {at}{}: {field}{}", c.step.name(), c.message);
+                let step = c.step.name();
+                match (c.entry, c.field.as_deref()) {
+                    (Some(i), Some(f)) => put!(s, "  entry {i} {step}: {f}: {}", c.message),
+                    (Some(i), None) => put!(s, "  entry {i} {step}: {}", c.message),
+                    (None, Some(f)) => put!(s, "  {step}: {f}: {}", c.message),
+                    (None, None) => put!(s, "  {step}: {}", c.message),
+                }
                 if let Some(cite) = &c.citation {
                     put!(s, "    rule source: {cite}");
                 }
@@ -365,15 +382,12 @@ fn line(s: &mut String, indent: &str, c: &Check) {
         Outcome::Pass => "ok  ",
         Outcome::Fail => "FAIL",
     };
-    let field = c
-        .field
-        .as_deref()
-        .map(|f| format!(" {f}:"))
-        .unwrap_or_default();
-    put!(
-        s,
-        "{indent}{mark} {:<11}{field} {}",
-        c.step.name(),
-        c.message
-    );
+    let step = c.step.name();
+    match c.field.as_deref() {
+        Some(f) => push_line(
+            s,
+            format_args!("{indent}{mark} {step:<11} {f}: {}", c.message),
+        ),
+        None => push_line(s, format_args!("{indent}{mark} {step:<11} {}", c.message)),
+    }
 }
