@@ -20,7 +20,7 @@ use crate::statement::SignedStatement;
 use crate::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
 
 /// Kinds pulled in because they cite a selected entry (not only because a selected entry cites them).
-const CITING_KINDS: &[&str] = &["countersignature", "incident"];
+const CITING_KINDS: &[&str] = &["countersignature", "incident", "certification"];
 
 /// What to put in a bundle.
 #[derive(Clone, Debug, Default)]

@@ -974,6 +974,8 @@ mod tests {
             Evidence::Incident(x) => serde_json::to_value(x),
             Evidence::KeyEvent(x) => serde_json::to_value(x),
             Evidence::AdverseIndex(x) => serde_json::to_value(x),
+            Evidence::AccuracyResult(x) => serde_json::to_value(x),
+            Evidence::Certification(x) => serde_json::to_value(x),
         };
         conv(json.expect("to JSON"))
     }
