@@ -5,11 +5,14 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod accuracy;
+mod certification;
 mod pad;
 mod profile;
 
 pub use profile::{
-    BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
+    BuildMatch, DeadlineClock, DifferentialRate, ModelMatch, PROFILE_FORMAT, Profile, Rule,
+    SchemeOperator, Severity,
 };
 
 use std::collections::{BTreeMap, HashMap};
@@ -158,6 +161,13 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 clock: None,
             }),
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
+            Rule::AccuracyClaimBacked { .. } => accuracy::claims_backed(rule, view, &mut out),
+            Rule::DemographicDifferentialMax { .. } => {
+                accuracy::differentials(rule, view, &mut out)
+            }
+            Rule::ComplianceClaimBacked { .. } => {
+                certification::claims_backed(rule, view, &mut out)
+            }
         }
     }
     out

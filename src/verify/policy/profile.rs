@@ -210,6 +210,65 @@ pub enum Rule {
         /// `witnessed` (a witnessed time is required) or `witnessed-if-present`.
         clock: DeadlineClock,
     },
+    /// A claim's accuracy assertions must be met by an accuracy result for the same matcher model
+    /// and mode (`specs/policy.md`, "accuracy-claim-backed").
+    AccuracyClaimBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Standards a backing result may report to (empty: any the kind allows).
+        #[serde(default)]
+        standards: Vec<String>,
+        /// Role whose countersignature a result by an accredited lab needs.
+        countersigner_role: String,
+        /// Public evaluation programmes accepted, by the evaluator name results write (e.g.
+        /// `NIST FRTE 1:1`); none listed: no public evaluation backs a claim.
+        #[serde(default)]
+        public_evaluations: Vec<String>,
+        /// Oldest report a claim may rest on: days from the report's `issued` to the witnessed
+        /// time the claim was in the log.
+        #[serde(default)]
+        max_report_age_days: Option<u64>,
+    },
+    /// The results backing a claim's accuracy assertions must show a demographic differential
+    /// (highest group rate over lowest) of at most a bound (`specs/policy.md`).
+    DemographicDifferentialMax {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// The rate compared across groups.
+        rate: DifferentialRate,
+        /// The largest ratio of the highest to the lowest group rate, in thousandths (1250 is 1.25).
+        max_ratio_milli: u64,
+        /// The rate, ppb, a lower group rate counts as (at least 1): a group with no error at
+        /// all can never make the ratio infinite or undefined.
+        zero_floor_ppb: u64,
+        /// The fewest demographic groups a result must report.
+        #[serde(default = "two")]
+        min_groups: u64,
+    },
+    /// A claim's compliance assertions must be backed by a valid certificate of the named scheme
+    /// covering the claimed products at the claim's log time (`specs/policy.md`).
+    ComplianceClaimBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Schemes accepted, by name (empty: every scheme the `certification` kind knows).
+        #[serde(default)]
+        schemes: Vec<String>,
+        /// Role whose countersignature (or signature) the certificate needs: the certification body.
+        certifier_role: String,
+        /// Whether the certificate's scope must list the claimed models and build versions
+        /// (false: an organisation-scope certificate such as ISO/IEC 27001 is enough).
+        #[serde(default = "yes")]
+        require_product_scope: bool,
+        /// The time the certificate must be valid at: the claim's `witnessed` time, or
+        /// `witnessed-if-present` (falls back to the claim's self-asserted iat, and says so).
+        clock: DeadlineClock,
+    },
     /// The bundle must show that no adverse entry was withheld (`specs/completeness.md`): a
     /// version 1 bundle, or one whose completeness check failed, does not meet it.
     BundleComplete {
@@ -222,6 +281,20 @@ pub enum Rule {
 
 fn yes() -> bool {
     true
+}
+
+fn two() -> u64 {
+    2
+}
+
+/// The rate a demographic differential is computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DifferentialRate {
+    /// False non-match rate (FNIR in identification).
+    Fnmr,
+    /// False match rate (FPIR in identification).
+    Fmr,
 }
 
 fn default_scheme_words() -> Vec<String> {
@@ -237,7 +310,10 @@ fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
         ),
         // A certificate's validity is a period of time: log order alone cannot place an entry
         // in it, and the self-asserted iat is what the signer step already uses without witnesses.
-        (Rule::CertificateTime { .. }, DeadlineClock::Logged | DeadlineClock::SelfAsserted) => {
+        (
+            Rule::CertificateTime { .. } | Rule::ComplianceClaimBacked { .. },
+            DeadlineClock::Logged | DeadlineClock::SelfAsserted,
+        ) => {
             Some(format!(
                 "{:?} is not a clock this rule accepts; use \"witnessed\" (a certificate must be checked at a witnessed time) or \"witnessed-if-present\"",
                 clock.name()
@@ -257,7 +333,10 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { id, .. }
             | Rule::CertificateTime { id, .. }
             | Rule::BundleComplete { id, .. }
-            | Rule::PadLevelAttribution { id, .. } => id,
+            | Rule::PadLevelAttribution { id, .. }
+            | Rule::AccuracyClaimBacked { id, .. }
+            | Rule::DemographicDifferentialMax { id, .. }
+            | Rule::ComplianceClaimBacked { id, .. } => id,
         }
     }
 
@@ -270,16 +349,19 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { citation, .. }
             | Rule::CertificateTime { citation, .. }
             | Rule::BundleComplete { citation, .. }
-            | Rule::PadLevelAttribution { citation, .. } => citation,
+            | Rule::PadLevelAttribution { citation, .. }
+            | Rule::AccuracyClaimBacked { citation, .. }
+            | Rule::DemographicDifferentialMax { citation, .. }
+            | Rule::ComplianceClaimBacked { citation, .. } => citation,
         }
     }
 
     /// The rule's clock, for rules that judge times by one.
     pub fn clock(&self) -> Option<DeadlineClock> {
         match self {
-            Rule::IncidentNotification { clock, .. } | Rule::CertificateTime { clock, .. } => {
-                Some(*clock)
-            }
+            Rule::IncidentNotification { clock, .. }
+            | Rule::CertificateTime { clock, .. }
+            | Rule::ComplianceClaimBacked { clock, .. } => Some(*clock),
             _ => None,
         }
     }
@@ -315,6 +397,11 @@ impl Profile {
                     "rule[{i}].deadline_hours: {deadline_hours} exceeds the limit of {MAX_DEADLINE_HOURS} hours (100 years)"
                 ));
             }
+            if let Some(why) = super::accuracy::profile_problem(r)
+                .or_else(|| super::certification::profile_problem(r))
+            {
+                return Err(format!("rule[{i}].{why}"));
+            }
             if let Some(why) = r.clock().and_then(|c| clock_refused(r, c)) {
                 return Err(format!("rule[{i}].clock: {why}"));
             }
@@ -338,7 +425,8 @@ mod tests {
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-             `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+             `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
+             `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`"
         );
     }
 
