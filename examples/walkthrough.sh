@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
-# two claims as bundles and verify them offline: one is backed by its evidence, one over-claims.
+# claims as bundles and verify them offline: a PAD, an accuracy and a certification claim backed
+# by their evidence, and an over-claim of each kind, which the verifier rejects.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -40,8 +41,9 @@ else
 fi
 
 # Inputs cite earlier entries by entry hash, which is only known once they are recorded: the
-# examples write @FW_420@, @FW_421@, @LAB_RESULT@ and @COUNTERSIG@, and fill() copies an example
-# into a temporary directory with the hashes recorded so far filled in.
+# examples write @FW_420@, @FW_421@, @LAB_RESULT@, @COUNTERSIG@, @ACC_RESULT@, @ACC_COUNTERSIG@,
+# @CERT@ and @CERT_COUNTERSIG@, and fill() copies an example into a temporary directory with the
+# hashes recorded so far filled in.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fill() {
@@ -49,6 +51,8 @@ fill() {
   out=$tmp/$(basename "$1")
   sed -e "s/@FW_420@/${fw1:-@FW_420@}/g" -e "s/@FW_421@/${fw2:-@FW_421@}/g" \
       -e "s/@LAB_RESULT@/${lab:-@LAB_RESULT@}/g" -e "s/@COUNTERSIG@/${csig:-@COUNTERSIG@}/g" \
+      -e "s/@ACC_RESULT@/${acc:-@ACC_RESULT@}/g" -e "s/@ACC_COUNTERSIG@/${acc_csig:-@ACC_COUNTERSIG@}/g" \
+      -e "s/@CERT@/${cert:-@CERT@}/g" -e "s/@CERT_COUNTERSIG@/${cert_csig:-@CERT_COUNTERSIG@}/g" \
       "$1" >"$out"
   if grep -q '@[A-Z0-9_]*@' "$out"; then
     echo "$1: cites an entry not recorded yet: $(grep -o '@[A-Z0-9_]*@' "$out" | sort -u | tr '\n' ' ')" >&2
@@ -107,6 +111,51 @@ claim3=$(record claim claim-pad-level3-overclaim.toml product-legal.key \
 echo "claim (Level 2):  $claim2" >&2
 echo "claim (Level 3, over-claims its evidence): $claim3" >&2
 
+step "product/legal records the lab's accuracy result; the lab checks and countersigns it as it did the PAD result"
+acc=$(record accuracy-result accuracy-result-kbl-acc.toml product-legal.key \
+        "Aurelis Security Systems" "aurelis-face-matcher 7.1: accuracy report KBL-ACC-2026-0031")
+echo "accuracy result:  $acc" >&2
+evl checkpoint >/dev/null
+evl bundle --entry "$acc" --out "$out/accuracy-result.bundle.cbor"
+cp "$out/accuracy-result.bundle.cbor" "$labdir/"
+evl countersign --bundle "$labdir/accuracy-result.bundle.cbor" "$acc" --log-key "$log_vkey" \
+    --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
+    --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-ACC-2026-0031" \
+    --statement "Results as issued in report KBL-ACC-2026-0031" --out "$labdir/kbl-acc-0031.cose" >/dev/null
+acc_csig=$(evl register "$labdir/kbl-acc-0031.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+echo "countersignature: $acc_csig" >&2
+
+step "product/legal records the IEC 62443-4-2 certificate; Nordmark Certification countersigns it with its own certificate"
+cert=$(record certification certification-iec62443.toml product-legal.key \
+        "Aurelis Security Systems" "Certificate NMC-62443-2026-0117")
+echo "certification:    $cert" >&2
+evl checkpoint >/dev/null
+evl bundle --entry "$cert" --out "$out/certification.bundle.cbor"
+bodydir=$tmp/nordmark
+mkdir -p "$bodydir"
+cp "$out/certification.bundle.cbor" "$bodydir/"
+evl countersign --bundle "$bodydir/certification.bundle.cbor" "$cert" --log-key "$log_vkey" \
+    --key "$keys/certbody.key" --cert "$keys/certbody-cert.pem" \
+    --issuer "Nordmark Certification GmbH" --subject "Certificate NMC-62443-2026-0117" \
+    --statement "Certificate NMC-62443-2026-0117 as issued, status valid" --out "$bodydir/nmc-0117.cose" >/dev/null
+evl signer add --kinds countersignature --x509-root "$keys/certification-root-ca.pem"
+cert_csig=$(evl register "$bodydir/nmc-0117.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+echo "countersignature: $cert_csig" >&2
+
+step "product/legal records the accuracy and certification claims as published"
+claim_acc=$(record claim claim-accuracy.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-ACC-001")
+claim_acc_over=$(record claim claim-accuracy-overclaim.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-ACC-002")
+claim_cert=$(record claim claim-certified.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-SEC-001")
+claim_cert_over=$(record claim claim-certified-overclaim.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-SEC-002")
+echo "claim (accuracy):  $claim_acc" >&2
+echo "claim (accuracy, over-claims its evidence): $claim_acc_over" >&2
+echo "claim (IEC 62443-4-2):  $claim_cert" >&2
+echo "claim (IEC 62443-4-2 and EU AI Act, over-claims): $claim_cert_over" >&2
+
 step "product/legal records incident AUR-2026-014 and its fix"
 inc=$(record incident incident-aur-2026-014.toml product-legal.key \
         "Aurelis Security Systems" "Incident AUR-2026-014")
@@ -158,6 +207,9 @@ evl bundle --claim "$claim2" --out "$out/claim-level2.bundle.cbor" --since "$out
     --attach "$docs/brochure-2026-04-p4.txt" --attach "$docs/tender-T-2026-FG3-s5.3.txt"
 evl bundle --claim "$claim3" --out "$out/claim-level3.bundle.cbor" --since "$out/builds.checkpoint" \
     --attach "$docs/website-liveness.html"
+for c in claim_acc claim_acc_over claim_cert claim_cert_over; do
+  evl bundle --claim "${!c}" --out "$out/$c.bundle.cbor"
+done
 
 step "the buyer verifies the Level 2 claim offline with keys.example/buyer.trust.toml"
 evl verify "$out/claim-level2.bundle.cbor" --trust "$keys/buyer.trust.toml"
@@ -171,3 +223,27 @@ else
   [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
   echo "caught: policy not met (exit $status), as expected" >&2
 fi
+
+# expect_not_met BUNDLE WHAT: the buyer's verifier must reject BUNDLE with exit 4.
+expect_not_met() {
+  local status=0
+  evl verify "$1" --trust "$keys/buyer-certified.trust.toml" || status=$?
+  if [ "$status" -eq 0 ]; then
+    echo "the $2 was not caught" >&2
+    exit 1
+  fi
+  [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
+  echo "caught: $2, policy not met (exit $status), as expected" >&2
+}
+
+step "the buyer verifies the accuracy claim with keys.example/buyer-certified.trust.toml"
+evl verify "$out/claim_acc.bundle.cbor" --trust "$keys/buyer-certified.trust.toml"
+
+step "the buyer verifies the accuracy over-claim: a lower FMR than measured, and a build whose matcher was not tested"
+expect_not_met "$out/claim_acc_over.bundle.cbor" "accuracy over-claim"
+
+step "the buyer verifies the certification claim"
+evl verify "$out/claim_cert.bundle.cbor" --trust "$keys/buyer-certified.trust.toml"
+
+step "the buyer verifies the certification over-claim: a model outside the certificate's scope, and a regulation no certificate backs"
+expect_not_met "$out/claim_cert_over.bundle.cbor" "certification over-claim"

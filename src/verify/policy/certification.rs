@@ -212,7 +212,7 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
             }
             let candidates: Vec<_> = cited(view, claim, certification)
                 .into_iter()
-                .filter(|(_, c)| Some(c.scheme) == scheme || scheme.is_none())
+                .filter(|(_, c)| Some(c.scheme) == scheme)
                 .collect();
             if candidates.is_empty() && scheme.is_some() {
                 general.push(format!(
