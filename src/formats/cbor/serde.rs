@@ -988,6 +988,10 @@ mod tests {
                 .replace("@FW_421@", &hash('b'))
                 .replace("@LAB_RESULT@", &hash('c'))
                 .replace("@COUNTERSIG@", &hash('d'))
+                .replace("@ACC_RESULT@", &hash('e'))
+                .replace("@ACC_COUNTERSIG@", &hash('f'))
+                .replace("@CERT_COUNTERSIG@", &hash('1'))
+                .replace("@CERT@", &hash('2'))
         };
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let key_event = format!(
@@ -1041,6 +1045,43 @@ mod tests {
             ),
         ];
         inputs.push(("key-event", key_event));
+        // Accuracy and certification evidence, and the claims they back.
+        for (kind, text) in [
+            (
+                "accuracy-result",
+                include_str!("../../../examples/facegate/accuracy-result-kbl-acc.toml"),
+            ),
+            (
+                "countersignature",
+                include_str!("../../../examples/facegate/countersignature-accuracy.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-accuracy.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-accuracy-overclaim.toml"),
+            ),
+            (
+                "certification",
+                include_str!("../../../examples/facegate/certification-iec62443.toml"),
+            ),
+            (
+                "countersignature",
+                include_str!("../../../examples/facegate/countersignature-certification.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-certified.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-certified-overclaim.toml"),
+            ),
+        ] {
+            inputs.push((kind, fill(text)));
+        }
         inputs
             .iter()
             .map(|(kind, text)| {
