@@ -58,7 +58,8 @@ fn unknown_rule_type() {
         parse_err(&MINIMAL.replace("no-claim-on-affected-build", "no-claims-at-all")),
         "rule[0].type: unknown variant `no-claims-at-all`, expected one of `pad-claim-backed`, \
          `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-         `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+         `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
+         `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`"
     );
 }
 
