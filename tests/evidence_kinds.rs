@@ -554,9 +554,9 @@ rejects! {
     claim_missing_nested_field: CLAIM, { "/channels/1/locator" => DEL } =>
         "channels[1]: missing field `locator`";
     claim_unknown_field: CLAIM, { "/assertions/0/threshold" => to(json!(1)) } =>
-        "assertions[0].threshold: unknown field `threshold`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`";
+        "assertions[0].threshold: unknown field `threshold`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`, `mode`, `matcher_sha256`";
     claim_rust_field_name_is_not_input: CLAIM, { "/assertions/0/kind" => to(json!("pad")) } =>
-        "assertions[0].kind: unknown field `kind`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`";
+        "assertions[0].kind: unknown field `kind`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`, `mode`, `matcher_sha256`";
     claim_wrong_type: CLAIM, { "/applies_to/models" => to(json!("FG3-100")) } =>
         "applies_to.models: invalid type: string \"FG3-100\", expected a sequence";
     claim_unknown_assertion_type: CLAIM, { "/assertions/0/type" => to(json!("liveness")) } =>

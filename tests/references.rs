@@ -204,7 +204,7 @@ fn claim_evidence_citing_a_claim_is_refused() {
         ],
         "evidence[0]",
         &format!(
-            "entry {} is a claim, expected lab-result or countersignature or firmware-build or incident",
+            "entry {} is a claim, expected lab-result or accuracy-result or certification or countersignature or firmware-build or incident",
             c.claim
         ),
     );
@@ -304,7 +304,7 @@ fn countersignature_of_a_countersignature_is_refused() {
         &[("@LAB_RESULT@", &c.csig)],
         "target",
         &format!(
-            "entry {} is a countersignature, expected lab-result or firmware-build or claim or incident",
+            "entry {} is a countersignature, expected lab-result or accuracy-result or certification or firmware-build or claim or incident",
             c.csig
         ),
     );

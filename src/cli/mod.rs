@@ -137,7 +137,8 @@ pub enum Command {
     /// --identity/--oidc-issuer (or --sigstore-key) first, and nothing is recorded if it fails.
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
-        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
+        /// accuracy-result or certification.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -175,7 +176,8 @@ pub enum Command {
     /// same bytes as `record`.
     /// Example: evledger sign firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --out build.cose
     Sign {
-        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
+        /// accuracy-result or certification.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
