@@ -273,6 +273,32 @@ fn a_withdrawn_certificate_backs_nothing_and_its_withdrawal_is_adverse() {
 }
 
 #[test]
+fn withholding_a_withdrawal_is_caught_by_completeness() {
+    let mut c = Cert::standard();
+    let claim = c.claim(CLAIM, |t| t);
+    c.later("withdrawn", true, Who::Legal);
+    c.f.checkpoint();
+    let mut b = c.f.bundle_of(&[&claim], &BundleOptions::default());
+    // Entry 5 is the withdrawal; without it the certificate would look valid.
+    b.entries.retain(|e| e.index != 5);
+    let r = verify_bundle(&b.to_cbor(), &trust().load(&c.f.keys), &[profile(&[])]);
+    assert_fails(
+        &r,
+        Verdict::VerificationFailed,
+        Step::Completeness,
+        None,
+        "adverse entries were withheld: the log's adverse index (entry 6) commits to 1 adverse entries below it, and the bundle carries 0",
+    );
+    // The profile's bundle-complete rule fails with it.
+    assert!(
+        r.checks.iter().any(|x| x.outcome == Outcome::Fail
+            && x.message.starts_with("certificate-withdrawals-carried: ")),
+        "{}",
+        r.render()
+    );
+}
+
+#[test]
 fn a_suspension_recorded_without_supersedes_still_counts() {
     let mut c = Cert::standard();
     let claim = c.claim(CLAIM, |t| t);
