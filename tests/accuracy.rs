@@ -381,6 +381,72 @@ fn report_age_is_judged_at_the_witnessed_time_never_the_claims_own() {
     assert_eq!(check.clock, Some(evledger::verify::Clock::Witnessed));
 }
 
+/// The result with its overall rates replaced, under another report id and threshold.
+fn at_threshold(t: String, report: &str, score: &str, fmr: u64, fnmr: u64) -> String {
+    let start = t.find("[overall]").expect("overall");
+    let end = t.find("[[groups]]").expect("groups");
+    format!(
+        "{}[overall]\nfmr_ppb = {fmr}\nfnmr_ppb = {fnmr}\nfte_ppb = 500000\n\n{}",
+        &t[..start],
+        &t[end..]
+    )
+    .replace("KBL-ACC-2026-0031", report)
+    .replace("score = \"0.6821\"", &format!("score = \"{score}\""))
+}
+
+#[test]
+fn fmr_and_fnmr_from_different_thresholds_do_not_combine() {
+    // A strict threshold: low FMR, high FNMR; a lenient one: the reverse. Each claimed rate is
+    // met by one of them, but the claim's FMR and FNMR are one operating point.
+    let mut a = Acc::new(
+        |t| at_threshold(t, "KBL-ACC-2026-0032", "0.7900", 100, 50_000_000),
+        Some(Who::Lab),
+    );
+    let strict = (a.result.clone(), a.csig.clone());
+    let lenient = a.f.record(
+        "accuracy-result",
+        &at_threshold(
+            a.s.example(RESULT),
+            "KBL-ACC-2026-0033",
+            "0.5100",
+            10_000,
+            1_000_000,
+        ),
+        Who::Legal,
+    );
+    a.result = lenient.clone();
+    let text = a.fill(example(RESULT_CSIG, &[]));
+    let lenient_csig = a.f.record("countersignature", &text, Who::Lab);
+    let both = format!(
+        "evidence = [\"{}\", \"{}\", \"{lenient}\", \"{lenient_csig}\"]",
+        strict.0, strict.1
+    );
+    let claim = a.claim(CLAIM, |t| {
+        t.replace(r#"evidence = ["@ACC_RESULT@", "@ACC_COUNTERSIG@"]"#, &both)
+    });
+    let (r, c) = a.verify(&claim, &[profile(&[])]);
+    for field in ["assertions[0]", "assertions[1]"] {
+        fails(
+            &r,
+            BACKED,
+            c,
+            field,
+            "no single accuracy result meets all 2 of the claim's accuracy assertions about matcher 0b1c2d3e4f5a in verification (assertion 0 by accuracy result 2, assertion 1 by accuracy result 4): rates measured at different thresholds do not hold together",
+        );
+    }
+    // A claim of the FMR alone is met by the strict threshold's result.
+    let fmr_only = a.claim(CLAIM, |t| {
+        let cut = t.rfind("[[assertions]]").expect("second assertion");
+        let tail = &t[cut..];
+        let approvals = tail.find("[[approvals]]").expect("approvals");
+        format!("{}{}", &t[..cut], &tail[approvals..])
+            .replace(r#"evidence = ["@ACC_RESULT@", "@ACC_COUNTERSIG@"]"#, &both)
+            .replace("CLM-FG3-ACC-001", "CLM-FG3-ACC-010")
+    });
+    let (r, c) = a.verify(&fmr_only, &[profile(&[])]);
+    passes(&r, BACKED, c, "assertions[0]", "met by accuracy result 2");
+}
+
 // ---------------------------------------------------------------------------------------------
 // demographic-differential-max
 

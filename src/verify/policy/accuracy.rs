@@ -5,8 +5,8 @@
 
 use super::{PolicyEntry, PolicyView, check, clocked, compare};
 use crate::evidence::{
-    ACCURACY_STANDARDS, AccuracyResult, Assertion, AssertionType, Claim, ComponentRole,
-    EvaluatorKind, Evidence, Rate, format_ppb,
+    ACCURACY_STANDARDS, AccuracyMode, AccuracyResult, Assertion, AssertionType, Claim,
+    ComponentRole, EvaluatorKind, Evidence, Rate, format_ppb,
 };
 use crate::verify::policy::profile::{DifferentialRate, Rule};
 use crate::verify::{Check, Clock};
@@ -112,7 +112,7 @@ struct Asserted {
     rate: Rate,
     comparator: crate::evidence::Comparator,
     value: u64,
-    mode: crate::evidence::AccuracyMode,
+    mode: AccuracyMode,
     matcher: [u8; 32],
 }
 
@@ -229,27 +229,22 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
         return;
     };
     for (ce, claim) in view.claims() {
+        let mut judged = Vec::new();
         for (ai, a) in claim.assertions.iter().enumerate() {
             if a.kind != AssertionType::Accuracy {
                 continue;
             }
-            let field = Some(format!("assertions[{ai}]"));
-            let clock = max_report_age_days.map(|_| Clock::Witnessed);
             let says = format!("claim {:?} assertion {ai} (accuracy)", claim.claim_id);
             let want = match asserted(a) {
                 Ok(w) => w,
                 Err(missing) => {
-                    out.push(accuracy_check(
-                        rule,
-                        ce.index,
-                        field,
-                        false,
-                        format!(
-                            "{says} cannot be backed by any test result: {}",
-                            missing.join("; ")
-                        ),
-                        clock,
-                    ));
+                    judged.push(Judged {
+                        ai,
+                        says: format!("{says} cannot be backed by any test result"),
+                        key: None,
+                        problems: missing,
+                        met: Vec::new(),
+                    });
                     continue;
                 }
             };
@@ -271,6 +266,7 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
                 );
             }
             let mut best: Option<(u64, Vec<String>)> = None;
+            let mut met = Vec::new();
             for (re, res) in &candidates {
                 let mut p = Vec::new();
                 let n = re.index;
@@ -342,20 +338,99 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
                     &res.report.id,
                     res.report.issued.0,
                 ));
+                if p.is_empty() {
+                    met.push(n);
+                }
                 if best.as_ref().is_none_or(|(_, bp)| p.len() < bp.len()) {
                     best = Some((n, p));
                 }
             }
             let problems: Vec<String> = general
                 .into_iter()
-                .chain(best.as_ref().map(|(_, p)| p.clone()).unwrap_or_default())
+                .chain(best.map(|(_, p)| p).unwrap_or_default())
                 .collect();
-            let ok = problems.is_empty();
-            let message = match (&best, ok) {
-                (Some((n, _)), true) => format!("{says}; met by accuracy result {n}"),
-                _ => format!("{says}; but {}", problems.join("; ")),
+            judged.push(Judged {
+                ai,
+                says,
+                key: Some((want.mode, want.matcher)),
+                problems,
+                met,
+            });
+        }
+        joint_operating_point(&mut judged);
+        for j in judged {
+            let field = Some(format!("assertions[{}]", j.ai));
+            let clock = max_report_age_days.map(|_| Clock::Witnessed);
+            let message = match (j.problems.is_empty(), j.met.first(), j.key) {
+                (true, Some(n), _) => format!("{}; met by accuracy result {n}", j.says),
+                (_, _, None) => format!("{}: {}", j.says, j.problems.join("; ")),
+                _ => format!("{}; but {}", j.says, j.problems.join("; ")),
             };
+            let ok = j.problems.is_empty() && !j.met.is_empty();
             out.push(accuracy_check(rule, ce.index, field, ok, message, clock));
+        }
+    }
+}
+
+/// One accuracy assertion of a claim, judged on its own.
+struct Judged {
+    ai: usize,
+    says: String,
+    /// The mode and matcher it is about, when it names them.
+    key: Option<(AccuracyMode, [u8; 32])>,
+    /// What stands against it.
+    problems: Vec<String>,
+    /// The cited results that meet it with no problem, in order.
+    met: Vec<u64>,
+}
+
+/// A claim's accuracy assertions about one matcher in one mode are one operating point: a
+/// result's FMR and FNMR hold together, at its threshold, and rates measured at different
+/// thresholds do not combine. When each of two or more such assertions is met, but by no result
+/// in common, each gets a problem; otherwise each keeps only the results common to all.
+fn joint_operating_point(judged: &mut [Judged]) {
+    let keys: Vec<_> = judged.iter().filter_map(|j| j.key).collect();
+    for key in keys {
+        let group: Vec<usize> = (0..judged.len())
+            .filter(|&i| judged[i].key == Some(key))
+            .collect();
+        if group.len() < 2 || group.iter().any(|&i| judged[i].met.is_empty()) {
+            continue;
+        }
+        let common: Vec<u64> = judged[group[0]]
+            .met
+            .iter()
+            .copied()
+            .filter(|n| group.iter().all(|&i| judged[i].met.contains(n)))
+            .collect();
+        if common.is_empty() {
+            let each = group
+                .iter()
+                .map(|&i| {
+                    let list: Vec<String> = judged[i].met.iter().map(|n| n.to_string()).collect();
+                    format!(
+                        "assertion {} by accuracy result {}",
+                        judged[i].ai,
+                        list.join(" or ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let problem = format!(
+                "no single accuracy result meets all {} of the claim's accuracy assertions about matcher {} in {} ({each}): rates measured at different thresholds do not hold together",
+                group.len(),
+                short(&key.1),
+                key.0
+            );
+            for &i in &group {
+                if !judged[i].problems.contains(&problem) {
+                    judged[i].problems.push(problem.clone());
+                }
+            }
+        } else {
+            for &i in &group {
+                judged[i].met = common.clone();
+            }
         }
     }
 }
