@@ -343,6 +343,27 @@ fn an_accuracy_assertion_that_names_too_little_is_not_backed_but_still_parses() 
 }
 
 #[test]
+fn a_scheme_or_level_on_an_accuracy_assertion_is_not_passed_unjudged() {
+    let mut a = Acc::standard();
+    let c = a.claim(CLAIM, |t| {
+        t.replacen(
+            "type = \"accuracy\"\n",
+            "type = \"accuracy\"\nscheme = \"FIDO Biometric Component\"\nlevel = 2\n",
+            1,
+        )
+    });
+    let (r, c) = a.verify(&c, &[profile(&[])]);
+    fails(
+        &r,
+        BACKED,
+        c,
+        "assertions[0]",
+        "cannot be backed by any test result: it names scheme FIDO Biometric Component, which no accuracy result reports (a certificate backs a scheme: that is a compliance assertion); it names level 2, which no accuracy result reports",
+    );
+    passes(&r, BACKED, c, "assertions[1]", "met by accuracy result 2");
+}
+
+#[test]
 fn a_claim_that_cites_no_result_is_not_backed() {
     let mut a = Acc::standard();
     let c = a.claim(CLAIM, |t| {

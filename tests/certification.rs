@@ -381,6 +381,39 @@ fn a_level_above_the_certificates_fails() {
 }
 
 #[test]
+fn a_metric_on_a_compliance_assertion_is_not_passed_unjudged() {
+    let mut c = Cert::standard();
+    let claim = c.claim(CLAIM, |t| {
+        t.replace(
+            "level = 2\n",
+            "level = 2\nmetric = \"fmr_ppb\"\ncomparator = \"le\"\nvalue = 1000\n",
+        )
+    });
+    let (r, i) = c.verify(&claim, &[profile(&[])]);
+    fails(
+        &r,
+        i,
+        "assertions[0]",
+        "it bounds the metric fmr_ppb, which no certificate reports",
+    );
+}
+
+#[test]
+fn a_standard_edition_other_than_the_certificates_fails() {
+    let mut c = Cert::standard();
+    let claim = c.claim(CLAIM, |t| {
+        t.replace("IEC 62443-4-2:2019", "IEC 62443-4-2:2024")
+    });
+    let (r, i) = c.verify(&claim, &[profile(&[])]);
+    fails(
+        &r,
+        i,
+        "assertions[0]",
+        "the claim names IEC 62443-4-2:2024; certificate NMC-62443-2026-0117 is to IEC 62443-4-2:2019",
+    );
+}
+
+#[test]
 fn a_scheme_the_profile_does_not_accept_or_a_certificate_of_another_scheme_fails() {
     let mut c = Cert::standard();
     let claim = c.claim(CLAIM, |t| t);

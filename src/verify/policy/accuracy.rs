@@ -136,6 +136,16 @@ fn asserted(a: &Assertion) -> Result<Asserted, Vec<String>> {
             None
         }
     };
+    if let Some(scheme) = &a.scheme {
+        missing.push(format!(
+            "it names scheme {scheme}, which no accuracy result reports (a certificate backs a scheme: that is a compliance assertion)"
+        ));
+    }
+    if let Some(level) = a.level {
+        missing.push(format!(
+            "it names level {level}, which no accuracy result reports"
+        ));
+    }
     if a.mode.is_none() {
         missing.push(
             "it does not say whether it is about verification (1:1) or identification (1:N) (mode)"

@@ -205,6 +205,11 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
                 }
                 Some(_) => {}
             }
+            if let Some(metric) = &a.metric {
+                general.push(format!(
+                    "it bounds the metric {metric}, which no certificate reports (a measured rate is an accuracy or PAD assertion)"
+                ));
+            }
             if at.is_none() {
                 general.push(
                     "the claim has no witnessed time, and your profile's clock \"witnessed\" accepts no self-asserted time to judge the certificate's validity at (the bundle's checkpoint needs cosignatures from a quorum of trusted witnesses)".into(),
@@ -255,6 +260,15 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
                         c.validity.from,
                         c.validity.to
                     ));
+                }
+                if let Some(named) = &a.standard {
+                    let edition = format!("{}:{}", c.scheme, c.scheme_version);
+                    if named != c.scheme.as_str() && *named != edition {
+                        p.push(format!(
+                            "the claim names {named}; certificate {} is to {edition}",
+                            c.certificate_id
+                        ));
+                    }
                 }
                 if let Some(want) = a.level {
                     let has = c.level.as_deref().and_then(level_number);
