@@ -270,10 +270,11 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
             let mut general = build_problems(view, claim, &want.matcher);
             let candidates = cited(view, claim, accuracy_result);
             if candidates.is_empty() {
-                general.push(
-                    "it cites no verified accuracy result (directly or through a countersignature)"
-                        .into(),
-                );
+                general.push(format!(
+                    "it cites no verified accuracy result (directly or through a countersignature): an ISO/IEC 19795 result for matcher {} in {}, countersigned by a key in role {countersigner_role}, would back it",
+                    short(&want.matcher),
+                    want.mode
+                ));
             }
             let mut best: Option<(u64, Vec<String>)> = None;
             let mut met = Vec::new();

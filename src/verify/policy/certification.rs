@@ -221,7 +221,7 @@ pub(super) fn claims_backed(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Ch
                 .collect();
             if candidates.is_empty() && scheme.is_some() {
                 general.push(format!(
-                    "it cites no verified {named} certificate (directly or through a countersignature)"
+                    "it cites no verified {named} certificate (directly or through a countersignature): a {named} certificate countersigned by a key in role {certifier_role}, valid when the claim was in the log and covering the claimed models and firmware versions, would back it"
                 ));
             }
             let mut best: Option<(u64, Vec<String>)> = None;
