@@ -2,7 +2,8 @@
 # The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
 # claims as bundles and verify them offline: a PAD, an accuracy and a certification claim backed
-# by their evidence, and an over-claim of each kind, which the verifier rejects.
+# by their evidence, and an over-claim of each kind, which the verifier rejects; finally the
+# certificate is withdrawn, and the claim resting on it fails.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -211,11 +212,15 @@ for c in claim_acc claim_acc_over claim_cert claim_cert_over; do
   evl bundle --claim "${!c}" --out "$out/$c.bundle.cbor"
 done
 
-step "the buyer verifies the Level 2 claim offline with keys.example/buyer.trust.toml"
-evl verify "$out/claim-level2.bundle.cbor" --trust "$keys/buyer.trust.toml"
+# The buyer's trust file names the PAD, GDPR incident, accuracy and certification profiles, and
+# knows the certification body: adverse entries travel in every bundle, so once a certificate has
+# been withdrawn (the last step, on an earlier run), even a PAD claim's bundle carries the notice.
+trust=$keys/buyer-certified.trust.toml
+step "the buyer verifies the Level 2 claim offline with keys.example/buyer-certified.trust.toml"
+evl verify "$out/claim-level2.bundle.cbor" --trust "$trust"
 
 step "the buyer verifies the Level 3 claim: the evidence does not back it"
-if evl verify "$out/claim-level3.bundle.cbor" --trust "$keys/buyer.trust.toml"; then
+if evl verify "$out/claim-level3.bundle.cbor" --trust "$trust"; then
   echo "the over-claim was not caught" >&2
   exit 1
 else
@@ -227,7 +232,7 @@ fi
 # expect_not_met BUNDLE WHAT: the buyer's verifier must reject BUNDLE with exit 4.
 expect_not_met() {
   local status=0
-  evl verify "$1" --trust "$keys/buyer-certified.trust.toml" || status=$?
+  evl verify "$1" --trust "$trust" || status=$?
   if [ "$status" -eq 0 ]; then
     echo "the $2 was not caught" >&2
     exit 1
@@ -236,14 +241,29 @@ expect_not_met() {
   echo "caught: $2, policy not met (exit $status), as expected" >&2
 }
 
-step "the buyer verifies the accuracy claim with keys.example/buyer-certified.trust.toml"
-evl verify "$out/claim_acc.bundle.cbor" --trust "$keys/buyer-certified.trust.toml"
+step "the buyer verifies the accuracy claim"
+evl verify "$out/claim_acc.bundle.cbor" --trust "$trust"
 
 step "the buyer verifies the accuracy over-claim: a lower FMR than measured, and a build whose matcher was not tested"
 expect_not_met "$out/claim_acc_over.bundle.cbor" "accuracy over-claim"
 
 step "the buyer verifies the certification claim"
-evl verify "$out/claim_cert.bundle.cbor" --trust "$keys/buyer-certified.trust.toml"
+evl verify "$out/claim_cert.bundle.cbor" --trust "$trust"
 
 step "the buyer verifies the certification over-claim: a model outside the certificate's scope, and a regulation no certificate backs"
 expect_not_met "$out/claim_cert_over.bundle.cbor" "certification over-claim"
+
+step "Nordmark Certification withdraws the IEC 62443-4-2 certificate; product/legal records the withdrawal"
+withdrawal=$(record certification certification-iec62443-withdrawn.toml product-legal.key \
+        "Aurelis Security Systems" "Certificate NMC-62443-2026-0117 withdrawn")
+echo "withdrawal:       $withdrawal" >&2
+evl checkpoint >"$out/withdrawn.checkpoint"
+seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
+evl consistency "$seen" "$(sed -n 2p "$out/withdrawn.checkpoint")" >"$out/witness-withdrawn.proof"
+evl witness cosign "$out/withdrawn.checkpoint" --proof "$out/witness-withdrawn.proof" --state "$wdir" \
+    >"$out/cosigned-withdrawn.checkpoint"
+evl checkpoint --cosigned "$out/cosigned-withdrawn.checkpoint"
+evl bundle --claim "$claim_cert" --out "$out/claim_cert_withdrawn.bundle.cbor"
+
+step "the buyer verifies the certification claim again: the withdrawal is adverse, so the bundle must carry it, and the claim fails"
+expect_not_met "$out/claim_cert_withdrawn.bundle.cbor" "claim on a withdrawn certificate"

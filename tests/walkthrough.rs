@@ -66,7 +66,16 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
     ] {
         assert!(stdout.contains(backed), "{backed}:\n{stdout}");
     }
-    for caught in ["accuracy over-claim", "certification over-claim"] {
+    // Once the certificate is withdrawn, the claim resting on it fails.
+    assert!(
+        stdout.contains("certificate NMC-62443-2026-0117 is withdrawn since 2026-06-30T00:00:00Z: entry 22, later in the log than the certificate the claim cites (entry 12), records it"),
+        "{stdout}"
+    );
+    for caught in [
+        "accuracy over-claim",
+        "certification over-claim",
+        "claim on a withdrawn certificate",
+    ] {
         assert!(
             stderr.contains(&format!(
                 "caught: {caught}, policy not met (exit 4), as expected"

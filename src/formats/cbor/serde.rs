@@ -1068,6 +1068,10 @@ mod tests {
                 include_str!("../../../examples/facegate/certification-iec62443.toml"),
             ),
             (
+                "certification",
+                include_str!("../../../examples/facegate/certification-iec62443-withdrawn.toml"),
+            ),
+            (
                 "countersignature",
                 include_str!("../../../examples/facegate/countersignature-certification.toml"),
             ),
