@@ -15,7 +15,8 @@ const CLAIM_LEVEL2_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/cl
 const CLAIM_LEVEL3_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/claim-level3.json");
 
 const TRUST: &str = include_str!("../../keys.example/buyer.trust.toml");
-/// The files buyer.trust.toml names, under their file names, as a page receives dropped files.
+/// The files buyer.trust.toml names, under their file names, as a page receives dropped files;
+/// the profiles as they were when the bundles were made (a later profile may judge them anew).
 const NAMED: [(&str, &[u8]); 3] = [
     (
         "accreditation-root-ca.pem",
@@ -23,11 +24,11 @@ const NAMED: [(&str, &[u8]); 3] = [
     ),
     (
         "pad-ibeta-level2.toml",
-        include_bytes!("../../specs/profiles/pad-ibeta-level2.toml"),
+        include_bytes!("../../tests/fixtures/legacy-0.1/profiles/pad-ibeta-level2.toml"),
     ),
     (
         "incident-gdpr-art33.toml",
-        include_bytes!("../../specs/profiles/incident-gdpr-art33.toml"),
+        include_bytes!("../../tests/fixtures/legacy-0.1/profiles/incident-gdpr-art33.toml"),
     ),
 ];
 
