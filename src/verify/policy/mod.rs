@@ -5,9 +5,11 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod incidents;
 mod pad;
 mod profile;
 
+pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
     BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
 };
@@ -158,6 +160,8 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 clock: None,
             }),
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
+            Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
+            Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
         }
     }
     out
@@ -456,7 +460,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         return;
     };
     for (ie, inc) in view.incidents() {
-        let in_scope = inc.affected.regions.iter().any(|r| regions.contains(r))
+        let in_scope = incidents::regions_match(regions, &inc.affected.regions)
             && (inc.affected.subjects.unwrap_or(0) > 0 || !inc.affected.data_categories.is_empty());
         if !in_scope {
             continue;
