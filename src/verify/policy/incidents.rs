@@ -644,7 +644,7 @@ fn judge(rule: &Rule, r: &IncidentReport, g: &Records<'_, '_>, j: Judging<'_>) -
             field,
             true,
             clock,
-            format!("{head}: {what} {timing}, {due}{note}"),
+            format!("{head}: {what}: {timing}, {due}{note}"),
         );
     }
     match reasons {
