@@ -139,6 +139,9 @@ fn every_example_parses_and_validates() {
         CLAIM,
         OVERCLAIM,
         INCIDENT,
+        "incident-aur-2026-031-early-warning.toml",
+        "incident-aur-2026-031-notification.toml",
+        "incident-aur-2026-031-final-report.toml",
     ] {
         let ev = from_toml(file);
         assert_eq!(ev.kind(), kind_of(file), "{file}");
