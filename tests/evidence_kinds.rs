@@ -27,6 +27,7 @@ fn kind_of(file: &str) -> &'static str {
         CSIG => "countersignature",
         CLAIM | OVERCLAIM => "claim",
         INCIDENT => "incident",
+        f if f.starts_with("incident-") => "incident",
         f if f.starts_with("firmware-") => "firmware-build",
         other => panic!("no kind for {other}"),
     }
