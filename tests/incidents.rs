@@ -589,7 +589,7 @@ fn a_high_risk_breach_needs_a_communication_to_the_data_subjects() {
         &r,
         ART34,
         i,
-        "incident AUR-2026-014: no communication to the data subjects is recorded, due within 72 h of aware-at (2026-04-23T15:40:00Z): record it in notifications with stage = \"communication\" and recipient = \"data-subjects\" and its sent_at, or the reason none was sent",
+        "incident AUR-2026-014: no communication to the data subjects is recorded, due within 72 h of aware-at (2026-04-23T15:40:00Z): record it in notifications with stage = \"communication\" and recipient = \"data-subjects\" and its sent_at, or the reason none was sent (no_notification_reason)",
     );
     // An Art. 34(3) ground, recorded, satisfies it.
     let (r, i) = breach(

@@ -563,12 +563,17 @@ fn judge(rule: &Rule, r: &IncidentReport, g: &Records<'_, '_>, j: Judging<'_>) -
             field,
             false,
             format!(
-                "{head}: no {what} is recorded, {due}: record it in notifications with stage = \"{}\"{} and its sent_at, or the reason none was sent{note}",
+                "{head}: no {what} is recorded, {due}: record it in notifications with stage = \"{}\"{} and its sent_at{}{note}",
                 r.stage,
                 r.recipients
                     .first()
                     .map(|x| format!(" and recipient = \"{x}\""))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if r.accept_reason {
+                    ", or the reason none was sent (no_notification_reason)"
+                } else {
+                    ""
+                }
             ),
         );
     };
