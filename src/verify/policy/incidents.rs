@@ -623,7 +623,7 @@ fn judge(rule: &Rule, r: &IncidentReport, g: &Records<'_, '_>, j: Judging<'_>) -
             let n = sent
                 .iter()
                 .copied()
-                .find(|n| in_time(&n))
+                .find(|n| in_time(n))
                 .unwrap_or(sent[0]);
             let fallback = if r.clock == DeadlineClock::WitnessedIfPresent {
                 " (self-asserted sent_at: no witnessed time, so the exporter's own clock decided)"
