@@ -620,11 +620,7 @@ fn judge(rule: &Rule, r: &IncidentReport, g: &Records<'_, '_>, j: Judging<'_>) -
         }
         _ => {
             // `sent` is not empty: `first` found a record with a matching report.
-            let n = sent
-                .iter()
-                .copied()
-                .find(|n| in_time(n))
-                .unwrap_or(sent[0]);
+            let n = sent.iter().copied().find(|n| in_time(n)).unwrap_or(sent[0]);
             let fallback = if r.clock == DeadlineClock::WitnessedIfPresent {
                 " (self-asserted sent_at: no witnessed time, so the exporter's own clock decided)"
             } else {
