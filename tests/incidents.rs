@@ -842,3 +842,59 @@ fn shipped_incident_profiles_cite_each_rule_to_its_paragraph() {
     assert_eq!(gdpr().version, "2026.2");
     assert_eq!(cra().rules.len(), 6);
 }
+
+#[test]
+fn incidents_with_extreme_times_do_not_panic() {
+    // Times at the ends of the i64 range are valid evidence; every deadline saturates or falls
+    // back to 31-day months, and the report is still computed.
+    let extreme = |s: String| {
+        s.replace(
+            "detected_at = 2026-10-05T06:20:00Z",
+            "detected_at = -9223372036854775808",
+        )
+        .replace(
+            "aware_at = 2026-10-05T14:10:00Z",
+            "aware_at = 9223372036854775807",
+        )
+        .replace(
+            "available_at = 2026-10-19T12:00:00Z",
+            "available_at = 9223372036854775807",
+        )
+        .replace("closed_at = 2026-11-02T09:00:00Z\n", "")
+        .replace(
+            "sent_at = 2026-10-30T10:00:00Z",
+            "sent_at = 9223372036854775807",
+        )
+    };
+    let records: Vec<_> = three_stages()
+        .into_iter()
+        .map(|(s, iat)| (extreme(s), iat))
+        .collect();
+    let (r, last) = verify_records(&records, &[cra()]);
+    // Sent before aware-at, which the evidence allows (not before detected_at): in time.
+    passes(&r, CRA_EW, last, "after aware-at");
+    passes(&r, CRA_FR, last, "after the measure became available");
+    // The severe-incident rules, whose final report counts a calendar month from the
+    // notification, beyond the calendar's range.
+    let severe: Vec<_> = records
+        .into_iter()
+        .map(|(s, iat)| {
+            (
+                s.replace("type = \"vulnerability\"", "type = \"malfunction\"")
+                    .replace("actively_exploited = true\n", "")
+                    .replace(
+                        "sent_at = 2026-10-07T16:00:00Z",
+                        "sent_at = 9223372036854775000",
+                    ),
+                iat,
+            )
+        })
+        .collect();
+    let (r, last) = verify_records(&severe, &[cra()]);
+    passes(
+        &r,
+        SEVERE_FR,
+        last,
+        "due within 1 month of the notification",
+    );
+}
