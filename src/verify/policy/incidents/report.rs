@@ -87,12 +87,12 @@ enum Anchor {
 fn anchor(r: &IncidentReport, g: &Records<'_, '_>, inc: &Incident) -> Anchor {
     match r.counted_from {
         CountedFrom::AwareAt => Anchor::At(inc.aware_at.0, "aware-at".into()),
-        CountedFrom::RemediationAvailable => match &inc.remediation {
-            Some(rem) if rem.available_at.is_some() => Anchor::At(
-                rem.available_at.map_or(0, |t| t.0),
+        CountedFrom::RemediationAvailable => match inc.remediation.as_ref().map(|r| r.available_at) {
+            Some(Some(at)) => Anchor::At(
+                at.0,
                 "the corrective measure becoming available (remediation.available_at)".into(),
             ),
-            Some(_) => Anchor::Missing(
+            Some(None) => Anchor::Missing(
                 "the record names a corrective measure but not when it became available: record remediation.available_at".into(),
             ),
             None if inc.closed_at.is_some() => Anchor::Missing(
