@@ -87,7 +87,7 @@ text_enum! {
         EarlyWarning = "early-warning",
         /// The notification proper (CRA Art. 14(2)(b), 14(4)(b); GDPR Art. 33(1), 33(2)).
         Notification = "notification",
-        /// A report on the state of things, when the recipient asks for one (CRA Art. 14(2)).
+        /// A report on relevant status updates, when the CSIRT asks for one (CRA Art. 14(6)).
         IntermediateReport = "intermediate-report",
         /// The final report (CRA Art. 14(2)(c), 14(4)(c)).
         FinalReport = "final-report",
@@ -102,7 +102,7 @@ text_enum! {
     /// Who a notification went to.
     pub enum Recipient {
         /// The CSIRT designated as coordinator, and ENISA, through the single reporting platform
-        /// (CRA Art. 14(1), 14(3), Art. 16).
+        /// (CRA Art. 14(1), 14(3), 14(7), Art. 16).
         CsirtCoordinator = "csirt-coordinator",
         /// A data protection supervisory authority (GDPR Art. 33(1)).
         SupervisoryAuthority = "supervisory-authority",
