@@ -2,8 +2,9 @@
 # The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
 # claims as bundles and verify them offline: a PAD, an accuracy and a certification claim backed
-# by their evidence, and an over-claim of each kind, which the verifier rejects; finally the
-# certificate is withdrawn, and the claim resting on it fails.
+# by their evidence, and an over-claim of each kind, which the verifier rejects; then the
+# certificate is withdrawn, and the claim resting on it fails; last, record an actively exploited
+# vulnerability's three CRA Art. 14 reports and verify them.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -181,26 +182,30 @@ evl show "$inc"
 step "audit: recompute every hash, node, signature and checkpoint"
 evl audit
 
-step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it"
+# cosign_checkpoint: the log signs a checkpoint; an independent witness checks that it extends the last one
+# it saw and cosigns it; the operator stores the cosignature (checked against the witness's key).
 wdir=$EVLEDGER_DIR/witness
-if [ ! -f "$wdir/state" ]; then
-  evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
-      --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
-fi
-evl checkpoint >"$out/latest.checkpoint"
-seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
-proof=()
-if [ -n "$seen" ]; then
-  evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
-  proof=(--proof "$out/witness.proof")
-fi
-evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+cosign_checkpoint() {
+  if [ ! -f "$wdir/state" ]; then
+    evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
+        --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
+  fi
+  evl checkpoint >"$out/latest.checkpoint"
+  local seen proof=()
+  seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
+  if [ -n "$seen" ]; then
+    evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
+    proof=(--proof "$out/witness.proof")
+  fi
+  evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+  if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
+    evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
+  fi
+  evl checkpoint --cosigned "$out/cosigned.checkpoint"
+}
 
-step "the operator configures the witness once, then stores its cosignature (checked against its key)"
-if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
-  evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
-fi
-evl checkpoint --cosigned "$out/cosigned.checkpoint"
+step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it; the operator configures the witness once, then stores its cosignature (checked against its key)"
+cosign_checkpoint
 
 step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"
 docs=$ex/documents
@@ -212,9 +217,10 @@ for c in claim_acc claim_acc_over claim_cert claim_cert_over; do
   evl bundle --claim "${!c}" --out "$out/$c.bundle.cbor"
 done
 
-# The buyer's trust file names the PAD, GDPR incident, accuracy and certification profiles, and
-# knows the certification body: adverse entries travel in every bundle, so once a certificate has
-# been withdrawn (the last step, on an earlier run), even a PAD claim's bundle carries the notice.
+# The buyer's trust file names the PAD, GDPR and CRA incident, accuracy and certification
+# profiles, and knows the certification body: adverse entries travel in every bundle, so once a
+# certificate has been withdrawn (below, or on an earlier run), every later bundle carries the
+# notice, even a PAD claim's or an incident's.
 trust=$keys/buyer-certified.trust.toml
 step "the buyer verifies the Level 2 claim offline with keys.example/buyer-certified.trust.toml"
 evl verify "$out/claim-level2.bundle.cbor" --trust "$trust"
@@ -257,13 +263,23 @@ step "Nordmark Certification withdraws the IEC 62443-4-2 certificate; product/le
 withdrawal=$(record certification certification-iec62443-withdrawn.toml product-legal.key \
         "Aurelis Security Systems" "Certificate NMC-62443-2026-0117 withdrawn")
 echo "withdrawal:       $withdrawal" >&2
-evl checkpoint >"$out/withdrawn.checkpoint"
-seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
-evl consistency "$seen" "$(sed -n 2p "$out/withdrawn.checkpoint")" >"$out/witness-withdrawn.proof"
-evl witness cosign "$out/withdrawn.checkpoint" --proof "$out/witness-withdrawn.proof" --state "$wdir" \
-    >"$out/cosigned-withdrawn.checkpoint"
-evl checkpoint --cosigned "$out/cosigned-withdrawn.checkpoint"
+cosign_checkpoint
 evl bundle --claim "$claim_cert" --out "$out/claim_cert_withdrawn.bundle.cbor"
 
 step "the buyer verifies the certification claim again: the withdrawal is adverse, so the bundle must carry it, and the claim fails"
 expect_not_met "$out/claim_cert_withdrawn.bundle.cbor" "claim on a withdrawn certificate"
+
+step "product/legal records vulnerability AUR-2026-031 as each CRA Art. 14 report went out: early warning, notification, final report"
+# The record is re-recorded as the response unfolds; each record repeats the last and adds to it.
+vuln=()
+for stage in early-warning notification final-report; do
+  vuln+=("$(record incident "incident-aur-2026-031-$stage.toml" product-legal.key \
+        "Aurelis Security Systems" "Incident AUR-2026-031 ($stage)")")
+done
+echo "incident AUR-2026-031: ${vuln[*]}" >&2
+cosign_checkpoint
+evl bundle --entry "${vuln[0]}" --entry "${vuln[1]}" --entry "${vuln[2]}" \
+    --out "$out/incident-aur-2026-031.bundle.cbor"
+
+step "the buyer verifies the actively exploited vulnerability's three reports against CRA Art. 14 (incident-cra-art14.toml)"
+evl verify "$out/incident-aur-2026-031.bundle.cbor" --trust "$trust"

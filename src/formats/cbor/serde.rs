@@ -1043,6 +1043,12 @@ mod tests {
                     "../../../examples/facegate/incident-aur-2026-014.toml"
                 )),
             ),
+            (
+                "incident",
+                fill(include_str!(
+                    "../../../examples/facegate/incident-aur-2026-031-final-report.toml"
+                )),
+            ),
         ];
         inputs.push(("key-event", key_event));
         // Accuracy and certification evidence, and the claims they back.

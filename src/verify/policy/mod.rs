@@ -7,9 +7,11 @@
 
 mod accuracy;
 mod certification;
+mod incidents;
 mod pad;
 mod profile;
 
+pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
     BuildMatch, DeadlineClock, DifferentialRate, ModelMatch, PROFILE_FORMAT, Profile, Rule,
     SchemeOperator, Severity,
@@ -168,6 +170,8 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::ComplianceClaimBacked { .. } => {
                 certification::claims_backed(rule, view, &mut out)
             }
+            Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
+            Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
         }
     }
     out
@@ -466,7 +470,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         return;
     };
     for (ie, inc) in view.incidents() {
-        let in_scope = inc.affected.regions.iter().any(|r| regions.contains(r))
+        let in_scope = incidents::regions_match(regions, &inc.affected.regions)
             && (inc.affected.subjects.unwrap_or(0) > 0 || !inc.affected.data_categories.is_empty());
         if !in_scope {
             continue;

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::incidents::{IncidentDocumented, IncidentReport};
 use crate::evidence::SpeciesCategory;
 
 /// The only profile format this version reads.
@@ -277,6 +278,11 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// Incidents in scope must show a report of one stage to one kind of recipient by a deadline
+    /// (CRA Art. 14, GDPR Art. 33 and 34; `specs/policy.md`, "incident-report").
+    IncidentReport(IncidentReport),
+    /// Incidents in scope must be documented: facts, effects and remedial action (GDPR Art. 33(5)).
+    IncidentDocumented(IncidentDocumented),
 }
 
 fn yes() -> bool {
@@ -305,7 +311,7 @@ fn default_scheme_words() -> Vec<String> {
 fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
     match (rule, clock) {
         // Log order says which entry came first, never how many hours passed.
-        (Rule::IncidentNotification { .. }, DeadlineClock::Logged) => Some(
+        (Rule::IncidentNotification { .. } | Rule::IncidentReport(_), DeadlineClock::Logged) => Some(
             "\"logged\" cannot judge a deadline in hours: log order shows which entry came first, not when; use \"witnessed\", \"witnessed-if-present\" or \"self-asserted\"".to_owned(),
         ),
         // A certificate's validity is a period of time: log order alone cannot place an entry
@@ -337,6 +343,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { id, .. }
             | Rule::DemographicDifferentialMax { id, .. }
             | Rule::ComplianceClaimBacked { id, .. } => id,
+            Rule::IncidentReport(r) => &r.id,
+            Rule::IncidentDocumented(r) => &r.id,
         }
     }
 
@@ -353,6 +361,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { citation, .. }
             | Rule::DemographicDifferentialMax { citation, .. }
             | Rule::ComplianceClaimBacked { citation, .. } => citation,
+            Rule::IncidentReport(r) => &r.citation,
+            Rule::IncidentDocumented(r) => &r.citation,
         }
     }
 
@@ -362,6 +372,7 @@ impl Rule {
             Rule::IncidentNotification { clock, .. }
             | Rule::CertificateTime { clock, .. }
             | Rule::ComplianceClaimBacked { clock, .. } => Some(*clock),
+            Rule::IncidentReport(r) => Some(r.clock),
             _ => None,
         }
     }
@@ -405,6 +416,9 @@ impl Profile {
             if let Some(why) = r.clock().and_then(|c| clock_refused(r, c)) {
                 return Err(format!("rule[{i}].clock: {why}"));
             }
+            if let Rule::IncidentReport(r) = r {
+                r.check().map_err(|why| format!("rule[{i}].{why}"))?;
+            }
         }
         Ok(p)
     }
@@ -426,7 +440,8 @@ mod tests {
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
              `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
-             `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`"
+             `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
+             `incident-report`, `incident-documented`"
         );
     }
 
