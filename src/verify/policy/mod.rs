@@ -7,6 +7,7 @@
 
 mod accuracy;
 mod certification;
+mod demographic;
 mod incidents;
 mod pad;
 mod profile;
@@ -165,7 +166,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
             Rule::AccuracyClaimBacked { .. } => accuracy::claims_backed(rule, view, &mut out),
             Rule::DemographicDifferentialMax { .. } => {
-                accuracy::differentials(rule, view, &mut out)
+                demographic::differentials(rule, view, &mut out)
             }
             Rule::ComplianceClaimBacked { .. } => {
                 certification::claims_backed(rule, view, &mut out)
