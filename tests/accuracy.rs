@@ -703,3 +703,38 @@ fn mode_and_matcher_belong_to_accuracy_assertions_only() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_report_and_the_dataset_manifest_may_be_named_as_files() {
+    use evledger::evidence::FileDigest;
+    let report = b"KBL-ACC-2026-0031 report".as_slice();
+    let manifest = b"sample list".as_slice();
+    let resolve = |name: &str| match name {
+        "report.pdf" => Ok(FileDigest::of(report)),
+        "manifest.csv" => Ok(FileDigest::of(manifest)),
+        other => Err(format!("no document {other}")),
+    };
+    let text = example(RESULT, &[])
+        .replace(
+            "sha256 = \"4d2a8f61c09be7305fd1e6a3b8c47f1902de5a6b73c8e0f94a1d2b6c3e5f7081\"",
+            "file = \"report.pdf\"",
+        )
+        .replace(
+            "manifest_sha256 = \"9c0e1d2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d\"",
+            "manifest_file = \"manifest.csv\"",
+        );
+    let e = Evidence::from_input_with_files("accuracy-result", &text, InputFormat::Toml, &resolve)
+        .expect("files resolve");
+    let json = e.to_json();
+    let hex = |b: &[u8]| evledger::hex::encode(&FileDigest::of(b).sha256);
+    assert_eq!(json["report"]["sha256"], hex(report));
+    assert_eq!(json["dataset"]["manifest_sha256"], hex(manifest));
+    let missing = text.replace("manifest.csv", "gone.csv");
+    let err =
+        Evidence::from_input_with_files("accuracy-result", &missing, InputFormat::Toml, &resolve)
+            .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dataset.manifest_file: no document gone.csv"
+    );
+}

@@ -582,3 +582,23 @@ fn certification_fields_are_checked_with_their_paths() {
         "{e}"
     );
 }
+
+#[test]
+fn the_certificate_document_may_be_named_as_a_file() {
+    use evledger::evidence::FileDigest;
+    let doc = b"certificate NMC-62443-2026-0117".as_slice();
+    let resolve = |name: &str| match name {
+        "certificate.pdf" => Ok(FileDigest::of(doc)),
+        other => Err(format!("no document {other}")),
+    };
+    let text = example(CERT, &[]).replace(
+        "sha256 = \"61f0c2a9d8e7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99887\"",
+        "file = \"certificate.pdf\"",
+    );
+    let e = Evidence::from_input_with_files("certification", &text, InputFormat::Toml, &resolve)
+        .expect("file resolves");
+    assert_eq!(
+        e.to_json()["document"]["sha256"],
+        evledger::hex::encode(&FileDigest::of(doc).sha256)
+    );
+}
