@@ -738,3 +738,50 @@ fn the_report_and_the_dataset_manifest_may_be_named_as_files() {
         "dataset.manifest_file: no document gone.csv"
     );
 }
+
+/// A witness's cosignature at `t` on the bundle's checkpoint, and a trust file that requires it.
+fn witnessed(bundle: &[u8], t: u64, keys: &Keys) -> (Vec<u8>, evledger::trust::TrustFile) {
+    use evledger::note::{CosignatureSigner, Note};
+    let witness = CosignatureSigner::new(
+        "witness.example/w1",
+        ed25519_dalek::SigningKey::from_bytes(&[32; 32]),
+    )
+    .expect("witness");
+    let mut b = evledger::bundle::Bundle::parse(bundle, &Default::default()).expect("bundle");
+    let mut note = Note::parse(&b.checkpoint).expect("note");
+    note.add_signature(witness.sign(note.text(), t).expect("cosign"));
+    b.checkpoint = note.to_text();
+    let text = format!(
+        "{}\n[witnesses]\nquorum = 1\nkeys = [\"{}\"]\n",
+        trust().text(keys),
+        witness.verifier()
+    );
+    let read = |n: &str| std::fs::read(n).map_err(|e| format!("{n}: {e}"));
+    let trust = evledger::trust::TrustFile::parse(&text, "trust.toml", &read).expect("trust");
+    (b.to_cbor(), trust)
+}
+
+#[test]
+fn report_age_is_met_or_exceeded_at_the_witnessed_time() {
+    let mut a = Acc::standard();
+    let claim = a.claim(CLAIM, |t| t);
+    let idx = a.f.ledger.resolve(&claim).expect("entry").index;
+    let bundle =
+        a.f.bundle_of(&[&claim], &BundleOptions::default())
+            .to_cbor();
+    let aged = profile(&[("# max_report_age_days = 730", "max_report_age_days = 365")]);
+    // The report was issued 2026-03-20T10:00:00Z.
+    let issued = 1_774_000_800;
+    let (young, trust) = witnessed(&bundle, issued + 364 * 86_400, &a.f.keys);
+    let r = verify_bundle(&young, &trust, std::slice::from_ref(&aged));
+    passes(&r, BACKED, idx, "assertions[0]", "met by accuracy result 2");
+    let (old, trust) = witnessed(&bundle, issued + 400 * 86_400, &a.f.keys);
+    let r = verify_bundle(&old, &trust, &[aged]);
+    fails(
+        &r,
+        BACKED,
+        idx,
+        "assertions[0]",
+        "report KBL-ACC-2026-0031 was issued 400 days before the claim was witnessed in the log, more than the 365 your profile allows",
+    );
+}

@@ -602,3 +602,59 @@ fn the_certificate_document_may_be_named_as_a_file() {
         evledger::hex::encode(&FileDigest::of(doc).sha256)
     );
 }
+
+/// A witness's cosignature at `t` on the bundle's checkpoint, and a trust file that requires it.
+fn witnessed(bundle: &[u8], t: u64, keys: &Keys) -> (Vec<u8>, evledger::trust::TrustFile) {
+    use evledger::note::{CosignatureSigner, Note};
+    let witness = CosignatureSigner::new(
+        "witness.example/w1",
+        ed25519_dalek::SigningKey::from_bytes(&[32; 32]),
+    )
+    .expect("witness");
+    let mut b = evledger::bundle::Bundle::parse(bundle, &Default::default()).expect("bundle");
+    let mut note = Note::parse(&b.checkpoint).expect("note");
+    note.add_signature(witness.sign(note.text(), t).expect("cosign"));
+    b.checkpoint = note.to_text();
+    let text = format!(
+        "{}\n[witnesses]\nquorum = 1\nkeys = [\"{}\"]\n",
+        trust().text(keys),
+        witness.verifier()
+    );
+    let read = |n: &str| std::fs::read(n).map_err(|e| format!("{n}: {e}"));
+    let trust = evledger::trust::TrustFile::parse(&text, "trust.toml", &read).expect("trust");
+    (b.to_cbor(), trust)
+}
+
+#[test]
+fn validity_is_judged_at_the_witnessed_time_under_the_strict_clock() {
+    let mut c = Cert::standard();
+    let claim = c.claim(CLAIM, |t| t);
+    let idx = c.f.ledger.resolve(&claim).expect("entry").index;
+    let bundle =
+        c.f.bundle_of(&[&claim], &BundleOptions::default())
+            .to_cbor();
+    let strict = Profile::parse(&shipped_text()).expect("shipped profile");
+    // 2027-01-01: within the certificate's validity.
+    let (inside, trust) = witnessed(&bundle, 1_798_761_600, &c.f.keys);
+    let r = verify_bundle(&inside, &trust, std::slice::from_ref(&strict));
+    assert_verified(&r);
+    passes(
+        &r,
+        idx,
+        "assertions[0]",
+        "valid at the witnessed time the claim was in the log (2027-01-01T00:00:00Z)",
+    );
+    assert_eq!(
+        checks(&r, idx, "assertions[0]")[0].clock,
+        Some(Clock::Witnessed)
+    );
+    // 2029-06-01: the claim was first witnessed in the log after the certificate expired.
+    let (after, trust) = witnessed(&bundle, 1_874_966_400, &c.f.keys);
+    let r = verify_bundle(&after, &trust, &[strict]);
+    fails(
+        &r,
+        idx,
+        "assertions[0]",
+        "certificate NMC-62443-2026-0117 was not valid when the claim was in the log (2029-06-01T00:00:00Z; it is valid 2026-03-01T00:00:00Z to 2029-02-28T23:59:59Z)",
+    );
+}
