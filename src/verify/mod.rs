@@ -19,7 +19,10 @@ mod signers;
 mod sigstore;
 pub mod trust;
 
-pub use report::{Check, Clock, Completeness, EntrySummary, Outcome, Report, Step, Verdict};
+pub use report::{
+    Check, Clock, Completeness, EntrySummary, JudgedBy, JudgedOutcome, Judgement, Outcome, Report,
+    Step, Verdict,
+};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -115,6 +118,20 @@ pub struct VerifyOptions {
     /// The files the buyer holds (`evledger verify --artifact`), read by the caller: each must
     /// be a firmware build artifact or a document that a verified entry describes.
     pub held: Vec<HeldFile>,
+    /// Check integrity only: signatures, proofs, roles and references, and judge no claim. The
+    /// profiles are not applied, and the report says so at the top. Without it, whatever a claim
+    /// asserts that no rule of the profiles judges is a failed check (`specs/verification.md`).
+    pub integrity_only: bool,
+}
+
+impl VerifyOptions {
+    /// Options for an integrity-only run, with nothing else set.
+    pub fn integrity_only() -> VerifyOptions {
+        VerifyOptions {
+            integrity_only: true,
+            ..VerifyOptions::default()
+        }
+    }
 }
 
 /// A file the buyer holds: the name it is reported under and its digest and size.
@@ -145,6 +162,8 @@ pub fn verify_bundle_with(
             },
             entries: Vec::new(),
             checks: Vec::new(),
+            integrity_only: options.integrity_only,
+            judged: Vec::new(),
         },
     };
     let Some((bundle, entries, anchor)) = parse(&mut run, bytes) else {
@@ -211,27 +230,9 @@ pub fn verify_bundle_with(
         &bundle.attachments,
     )
     .with_completeness(run.report.completeness.clone());
-    if profiles.is_empty() {
-        run.pass(
-            Step::Policy,
-            None,
-            "no policy profile is named by the trust file: signatures, proofs and references were checked, no claim was judged against rules",
-        );
-    }
-    for profile in profiles {
-        let checks = policy::evaluate(profile, &view);
-        if checks.is_empty() {
-            run.pass(
-                Step::Policy,
-                None,
-                format!(
-                    "profile {} {}: no rule applies to this bundle's entries",
-                    profile.id, profile.version
-                ),
-            );
-        }
-        run.report.checks.extend(checks);
-    }
+    let judging = policy::judge(profiles, &view, options.integrity_only);
+    run.report.checks.extend(judging.checks);
+    run.report.judged = judging.judged;
     run.report.conclude();
     run.report
 }

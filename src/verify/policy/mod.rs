@@ -5,8 +5,11 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod judged;
 mod pad;
 mod profile;
+
+pub use judged::{Judged, Judging, judge};
 
 pub use profile::{
     BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
