@@ -1,0 +1,758 @@
+//! How a claim's wording is matched (`specs/policy.md`, "How wording is matched"): text is
+//! folded (invisible characters dropped, look-alikes and compatibility forms mapped to ASCII,
+//! case and whitespace folded) before it is compared, so that a near-miss cannot hide a claim or
+//! make published wording look different from the signed one. The `claim-wording-matches` rule
+//! uses it twice: the wording must name no scheme, level, metric, standard or regulation that the
+//! claim's structured assertions do not carry, and each attached channel document must contain
+//! the wording.
+
+use super::{PolicyView, check};
+use crate::evidence::{Assertion, Claim};
+use crate::verify::Check;
+use crate::verify::policy::profile::Rule;
+
+/// Whether `c` is dropped by folding: zero-width and other invisible format characters
+/// (a subset of Unicode's Default_Ignorable_Code_Point, listed in `specs/policy.md`).
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+/// Cyrillic and Greek letters that look like Latin ones, and the Latin letter each folds to.
+const LOOK_ALIKES: &[(char, char)] = &[
+    // Cyrillic.
+    ('а', 'a'),
+    ('в', 'b'),
+    ('е', 'e'),
+    ('к', 'k'),
+    ('м', 'm'),
+    ('н', 'h'),
+    ('о', 'o'),
+    ('р', 'p'),
+    ('с', 'c'),
+    ('т', 't'),
+    ('у', 'y'),
+    ('х', 'x'),
+    ('і', 'i'),
+    ('ј', 'j'),
+    ('ѕ', 's'),
+    ('ԁ', 'd'),
+    ('ӏ', 'l'),
+    ('ԛ', 'q'),
+    ('ԝ', 'w'),
+    ('А', 'a'),
+    ('В', 'b'),
+    ('Е', 'e'),
+    ('К', 'k'),
+    ('М', 'm'),
+    ('Н', 'h'),
+    ('О', 'o'),
+    ('Р', 'p'),
+    ('С', 'c'),
+    ('Т', 't'),
+    ('У', 'y'),
+    ('Х', 'x'),
+    ('І', 'i'),
+    ('Ј', 'j'),
+    ('Ѕ', 's'),
+    ('Ӏ', 'l'),
+    // Greek.
+    ('α', 'a'),
+    ('ο', 'o'),
+    ('ν', 'v'),
+    ('ι', 'i'),
+    ('κ', 'k'),
+    ('ρ', 'p'),
+    ('τ', 't'),
+    ('υ', 'u'),
+    ('χ', 'x'),
+    ('Α', 'a'),
+    ('Β', 'b'),
+    ('Ε', 'e'),
+    ('Ζ', 'z'),
+    ('Η', 'h'),
+    ('Ι', 'i'),
+    ('Κ', 'k'),
+    ('Μ', 'm'),
+    ('Ν', 'n'),
+    ('Ο', 'o'),
+    ('Ρ', 'p'),
+    ('Τ', 't'),
+    ('Υ', 'y'),
+    ('Χ', 'x'),
+    // Latin letter-likes.
+    ('ı', 'i'),
+    ('ℓ', 'l'),
+    ('Ⅰ', 'i'),
+    ('ⅰ', 'i'),
+    ('Ⅴ', 'v'),
+    ('ⅴ', 'v'),
+    ('Ⅹ', 'x'),
+    ('ⅹ', 'x'),
+];
+
+/// Characters that fold to more than one ASCII character (ligatures, Roman numerals).
+const EXPANSIONS: &[(char, &str)] = &[
+    ('ﬀ', "ff"),
+    ('ﬁ', "fi"),
+    ('ﬂ', "fl"),
+    ('ﬃ', "ffi"),
+    ('ﬄ', "ffl"),
+    ('Ⅱ', "ii"),
+    ('Ⅲ', "iii"),
+    ('Ⅳ', "iv"),
+    ('Ⅵ', "vi"),
+    ('Ⅶ', "vii"),
+    ('Ⅷ', "viii"),
+    ('Ⅸ', "ix"),
+    ('ⅱ', "ii"),
+    ('ⅲ', "iii"),
+    ('ⅳ', "iv"),
+    ('ⅵ', "vi"),
+    ('ⅶ', "vii"),
+    ('ⅷ', "viii"),
+    ('ⅸ', "ix"),
+];
+
+/// One character folded to ASCII where a table says so; otherwise itself.
+fn fold_char(c: char, out: &mut String) {
+    let u = c as u32;
+    let ascii = match u {
+        // Fullwidth ASCII forms.
+        0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
+        // Mathematical alphanumeric letters: 13 alphabets of A-Z then a-z.
+        0x1D400..=0x1D6A3 => {
+            let i = (u - 0x1D400) % 52;
+            char::from_u32(if i < 26 {
+                'A' as u32 + i
+            } else {
+                'a' as u32 + i - 26
+            })
+        }
+        // Mathematical digits: 5 sets of 0-9.
+        0x1D7CE..=0x1D7FF => char::from_u32('0' as u32 + (u - 0x1D7CE) % 10),
+        // Superscript and subscript digits.
+        0x2070 => Some('0'),
+        0x00B9 => Some('1'),
+        0x00B2 => Some('2'),
+        0x00B3 => Some('3'),
+        0x2074..=0x2079 => char::from_u32('4' as u32 + u - 0x2074),
+        0x2080..=0x2089 => char::from_u32('0' as u32 + u - 0x2080),
+        // Hyphens, dashes and the minus sign.
+        0x2010..=0x2015 | 0x2212 | 0xFE58 | 0xFE63 => Some('-'),
+        // Quotation marks and primes.
+        0x2018 | 0x2019 | 0x201A | 0x201B | 0x2032 => Some('\''),
+        0x201C | 0x201D | 0x201E | 0x201F | 0x2033 => Some('"'),
+        // Fraction and division slashes.
+        0x2044 | 0x2215 => Some('/'),
+        _ => None,
+    };
+    if let Some(a) = ascii {
+        out.extend(a.to_lowercase());
+    } else if let Some((_, s)) = EXPANSIONS.iter().find(|(x, _)| *x == c) {
+        out.push_str(s);
+    } else if let Some((_, l)) = LOOK_ALIKES.iter().find(|(x, _)| *x == c) {
+        out.push(*l);
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// Folds text for matching: invisible characters dropped; compatibility forms, look-alikes,
+/// dashes and quotes mapped to ASCII; lower case; every run of whitespace one space; trimmed.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+/// Whether folded `hay` contains folded `needle` as whole words: the match neither starts nor
+/// ends inside a word (a letter or digit on both sides of its edge).
+pub fn contains_words(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    hay.match_indices(needle).any(|(at, _)| {
+        let before = hay[..at].chars().next_back();
+        let after = hay[at + needle.len()..].chars().next();
+        !(alnum(before) && alnum(needle.chars().next()))
+            && !(alnum(after) && alnum(needle.chars().next_back()))
+    })
+}
+
+/// Folded text split into words (runs of letters and digits) and single punctuation marks.
+fn tokens(folded: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in folded.char_indices() {
+        if c.is_alphanumeric() {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            out.push(&folded[s..i]);
+        }
+        if !c.is_whitespace() {
+            out.push(&folded[i..i + c.len_utf8()]);
+        }
+    }
+    if let Some(s) = start {
+        out.push(&folded[s..]);
+    }
+    out
+}
+
+/// A level number written as digits, a Roman numeral (I to X) or an English word (one to ten).
+fn level_number(word: &str) -> Option<u32> {
+    const ROMAN: [&str; 10] = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"];
+    const WORDS: [&str; 10] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    if !word.is_empty() && word.len() <= 3 && word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().ok();
+    }
+    let pos = |list: &[&str]| list.iter().position(|w| *w == word);
+    pos(&ROMAN)
+        .or_else(|| pos(&WORDS))
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
+/// A reference to a numbered standard: `ISO/IEC 30107-3:2023` is number 30107, parts `["3"]`,
+/// year 2023.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct StandardRef {
+    number: String,
+    parts: Vec<String>,
+    year: Option<String>,
+}
+
+impl StandardRef {
+    fn show(&self) -> String {
+        let mut s = self.number.clone();
+        for p in &self.parts {
+            s.push('-');
+            s.push_str(p);
+        }
+        if let Some(y) = &self.year {
+            s.push(':');
+            s.push_str(y);
+        }
+        s
+    }
+
+    /// Whether `structured` is the standard this wording names: the same number, the parts
+    /// the wording gives (a structured part list may go deeper), and the year if it gives one.
+    fn carried_by(&self, structured: &StandardRef) -> bool {
+        self.number == structured.number
+            && structured.parts.starts_with(&self.parts)
+            && self
+                .year
+                .as_ref()
+                .is_none_or(|y| structured.year.as_ref() == Some(y))
+    }
+}
+
+/// Words that begin a standard's designation.
+const BODIES: &[&str] = &[
+    "iso", "iec", "en", "ieee", "etsi", "nist", "ansi", "bs", "din",
+];
+/// Words that may stand between the body and the number (`ISO/IEC TR`, `ETSI TS`, `NIST SP`).
+const SERIES: &[&str] = &["tr", "ts", "sp", "es", "pas", "eg"];
+
+/// The standards `toks` name. With `need_body`, a number counts only after a body word (the
+/// wording); without, any number of three or more digits counts (a structured `standard`).
+fn standards(toks: &[&str], need_body: bool) -> Vec<StandardRef> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let mut j = i;
+        if BODIES.contains(&toks[i]) {
+            while j < toks.len()
+                && (BODIES.contains(&toks[j]) || SERIES.contains(&toks[j]) || toks[j] == "/")
+            {
+                j += 1;
+            }
+        } else if need_body {
+            i += 1;
+            continue;
+        }
+        let Some(num) = toks.get(j).filter(|t| digits(t) && t.len() >= 3) else {
+            i += 1;
+            continue;
+        };
+        let mut r = StandardRef {
+            number: (*num).to_owned(),
+            parts: Vec::new(),
+            year: None,
+        };
+        j += 1;
+        while toks.get(j) == Some(&"-")
+            && let Some(p) = toks
+                .get(j + 1)
+                .filter(|p| p.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            r.parts.push((*p).to_owned());
+            j += 2;
+        }
+        if toks.get(j) == Some(&":")
+            && let Some(y) = toks.get(j + 1).filter(|y| digits(y) && y.len() == 4)
+        {
+            r.year = Some((*y).to_owned());
+            j += 2;
+        }
+        out.push(r);
+        i = j;
+    }
+    out
+}
+
+/// Regulations by name: what the report calls each, and the folded names that mean it.
+const REGULATIONS: &[(&str, &[&str])] = &[
+    (
+        "the EU AI Act",
+        &["ai act", "artificial intelligence act", "2024/1689"],
+    ),
+    (
+        "the GDPR",
+        &["gdpr", "general data protection regulation", "2016/679"],
+    ),
+    (
+        "the Cyber Resilience Act",
+        &["cyber resilience act", "cra", "2024/2847"],
+    ),
+    ("NIS 2", &["nis2", "nis 2", "2022/2555"]),
+    ("eIDAS", &["eidas", "910/2014"]),
+];
+
+/// Evaluation and certification schemes by name, with the folded names that mean each.
+const SCHEMES: &[(&str, &[&str])] = &[
+    ("iBeta", &["ibeta"]),
+    ("FIDO", &["fido"]),
+    ("Common Criteria", &["common criteria"]),
+    ("NIST FRTE", &["frte", "frvt"]),
+];
+
+/// Biometric metrics: the token a structured `metric` carries (one of its `_`-separated
+/// parts), and the folded names that mean it. `FAR` is matched only spelled out: as a word,
+/// "far" is English.
+const METRICS: &[(&str, &[&str])] = &[
+    (
+        "apcer",
+        &["apcer", "attack presentation classification error rate"],
+    ),
+    (
+        "bpcer",
+        &["bpcer", "bona fide presentation classification error rate"],
+    ),
+    ("fmr", &["fmr", "false match rate"]),
+    (
+        "fnmr",
+        &["fnmr", "false non-match rate", "false non match rate"],
+    ),
+    ("far", &["false accept rate", "false acceptance rate"]),
+    ("frr", &["frr", "false reject rate", "false rejection rate"]),
+    (
+        "fte",
+        &["fte", "failure to enrol rate", "failure to enroll rate"],
+    ),
+    ("fta", &["fta", "failure to acquire rate"]),
+    ("eer", &["eer", "equal error rate"]),
+];
+
+/// Each way the wording and the assertions disagree: a name in the wording that no assertion
+/// carries. Empty when they agree. `named` receives what the wording names.
+pub(crate) fn disagreements(
+    wording: &str,
+    assertions: &[Assertion],
+    named: &mut Vec<String>,
+) -> Vec<String> {
+    let folded = fold(wording);
+    let toks = tokens(&folded);
+    let mut problems = Vec::new();
+    let fields = |a: &Assertion| {
+        [a.standard.as_deref(), a.scheme.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(fold)
+            .collect::<Vec<_>>()
+    };
+
+    // Levels: `level N`, `level-N`, `level: N` or `levelN`.
+    let mut levels: Vec<u32> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let n = if *t == "level" {
+            let k = if matches!(toks.get(i + 1), Some(&"-") | Some(&":")) {
+                i + 2
+            } else {
+                i + 1
+            };
+            toks.get(k).and_then(|w| level_number(w))
+        } else {
+            t.strip_prefix("level").and_then(level_number)
+        };
+        if let Some(n) = n
+            && !levels.contains(&n)
+        {
+            levels.push(n);
+        }
+    }
+    for n in levels {
+        named.push(format!("level {n}"));
+        if !assertions.iter().any(|a| a.level.map(u32::from) == Some(n)) {
+            let have: Vec<String> = assertions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.level.map(|l| format!("assertions[{i}] has level {l}")))
+                .collect();
+            problems.push(format!(
+                "the wording names level {n}, but no assertion carries level {n} ({})",
+                if have.is_empty() {
+                    "no assertion has a level".to_owned()
+                } else {
+                    have.join(", ")
+                }
+            ));
+        }
+    }
+
+    // Standards.
+    let structured: Vec<StandardRef> = assertions
+        .iter()
+        .filter_map(|a| a.standard.as_deref())
+        .flat_map(|s| standards(&tokens(&fold(s)), false))
+        .collect();
+    let mut seen = Vec::new();
+    for w in standards(&toks, true) {
+        if seen.contains(&w) {
+            continue;
+        }
+        seen.push(w.clone());
+        named.push(w.show());
+        if !structured.iter().any(|s| w.carried_by(s)) {
+            problems.push(format!(
+                "the wording names the standard {}, but no assertion's standard is it{}",
+                w.show(),
+                if structured.is_empty() {
+                    " (no assertion names a standard)".to_owned()
+                } else {
+                    format!(
+                        " (the assertions name {})",
+                        structured
+                            .iter()
+                            .map(StandardRef::show)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ));
+        }
+    }
+
+    // Regulations and schemes: named in the wording, carried in a `standard` or `scheme`.
+    for (table, what) in [(REGULATIONS, "regulation"), (SCHEMES, "scheme")] {
+        for (name, aliases) in table {
+            if !aliases.iter().any(|x| contains_words(&folded, x)) {
+                continue;
+            }
+            named.push((*name).to_owned());
+            let carried = assertions.iter().any(|a| {
+                fields(a)
+                    .iter()
+                    .any(|f| aliases.iter().any(|x| contains_words(f, x)))
+            });
+            if !carried {
+                problems.push(format!(
+                    "the wording names the {what} {name}, but no assertion's standard or scheme does"
+                ));
+            }
+        }
+    }
+
+    // Metrics: named in the wording, carried as a part of a structured `metric`.
+    for (token, aliases) in METRICS {
+        if !aliases.iter().any(|x| contains_words(&folded, x)) {
+            continue;
+        }
+        named.push(token.to_uppercase());
+        let carried = assertions.iter().any(|a| {
+            a.metric
+                .as_deref()
+                .is_some_and(|m| m.split('_').any(|p| p == *token))
+        });
+        if !carried {
+            problems.push(format!(
+                "the wording names the metric {}, but no assertion's metric is it",
+                token.to_uppercase()
+            ));
+        }
+    }
+    problems
+}
+
+/// The `claim-wording-matches` rule: for each claim, one check that its wording names nothing
+/// its assertions do not carry; then, for each channel with a document digest, that the
+/// attached document contains the wording (folded, as whole words).
+pub(super) fn matches(
+    rule: &Rule,
+    require_attachments: bool,
+    view: &PolicyView<'_>,
+    out: &mut Vec<Check>,
+) {
+    for (ce, claim) in view.claims() {
+        out.push(agreement(rule, ce.index, claim));
+        let wording = fold(&claim.wording);
+        for (i, ch) in claim.channels.iter().enumerate() {
+            let Some(digest) = &ch.document_sha256 else {
+                continue;
+            };
+            let field = Some(format!("channels[{i}]"));
+            match view.attachments.get(&digest.to_string()) {
+                Some(doc) => {
+                    let found =
+                        std::str::from_utf8(doc).is_ok_and(|t| contains_words(&fold(t), &wording));
+                    let msg = if found {
+                        format!(
+                            "the attached {} document contains the claim's exact wording",
+                            ch.locator
+                        )
+                    } else {
+                        format!(
+                            "the attached {} document does not contain the claim's exact wording",
+                            ch.locator
+                        )
+                    };
+                    out.push(check(rule, ce.index, field, found, msg));
+                }
+                None if require_attachments => out.push(check(
+                    rule,
+                    ce.index,
+                    field,
+                    false,
+                    format!("document {digest} for {} is not attached", ch.locator),
+                )),
+                None => {}
+            }
+        }
+    }
+}
+
+/// The check that a claim's wording and its assertions agree.
+fn agreement(rule: &Rule, entry: u64, claim: &Claim) -> Check {
+    let mut named = Vec::new();
+    let problems = disagreements(&claim.wording, &claim.assertions, &mut named);
+    let field = Some("wording".to_owned());
+    let id = &claim.claim_id;
+    if !problems.is_empty() {
+        return check(
+            rule,
+            entry,
+            field,
+            false,
+            format!(
+                "claim {id:?}: {}; a claim may word only what its structured assertions carry, so that the rules judging them judge what was published",
+                problems.join("; ")
+            ),
+        );
+    }
+    let msg = if named.is_empty() {
+        format!("claim {id:?}: the wording names no scheme, level, metric, standard or regulation")
+    } else {
+        format!(
+            "claim {id:?}: what the wording names ({}) is carried by its assertions",
+            named.join(", ")
+        )
+    };
+    check(rule, entry, field, true, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{contains_words, disagreements, fold};
+    use crate::evidence::{Assertion, AssertionType};
+
+    fn pad(level: u8) -> Assertion {
+        Assertion {
+            kind: AssertionType::Pad,
+            standard: Some("ISO/IEC 30107-3:2023".into()),
+            scheme: Some("iBeta PAD".into()),
+            level: Some(level),
+            species_required: Vec::new(),
+            metric: Some("apcer_ppm".into()),
+            comparator: None,
+            value: None,
+        }
+    }
+
+    fn problems(wording: &str, a: &[Assertion]) -> Vec<String> {
+        disagreements(wording, a, &mut Vec::new())
+    }
+
+    #[test]
+    fn folding() {
+        assert_eq!(fold("  Level\u{00A0}\u{00A0}2\t\n"), "level 2");
+        assert_eq!(fold("Le\u{200B}vel 2"), "level 2");
+        assert_eq!(fold("L\u{0435}vel 2"), "level 2"); // Cyrillic e
+        assert_eq!(fold("ＬＥＶＥＬ ３"), "level 3"); // fullwidth
+        assert_eq!(fold("𝐋𝐞𝐯𝐞𝐥 𝟑"), "level 3"); // mathematical bold
+        assert_eq!(fold("ISO\u{2011}IEC 30107\u{2013}3"), "iso-iec 30107-3");
+        assert_eq!(fold("Level Ⅲ"), "level iii");
+        assert_eq!(fold("certiﬁed"), "certified");
+        // Letters with diacritics are other letters, not look-alikes.
+        assert_eq!(fold("Niveau É"), "niveau é");
+    }
+
+    #[test]
+    fn whole_words() {
+        assert!(contains_words("passed level 2 testing", "level 2"));
+        assert!(!contains_words("passed level 20 testing", "level 2"));
+        assert!(!contains_words("sublevel 2", "level 2"));
+        assert!(contains_words("(level 2)", "level 2"));
+        assert!(!contains_words("anything", ""));
+    }
+
+    #[test]
+    fn the_level_worded_must_be_the_level_asserted() {
+        let ok = "passed iBeta PAD Level 2 testing to ISO/IEC 30107-3";
+        assert_eq!(problems(ok, &[pad(2)]), Vec::<String>::new());
+        let p = problems(
+            "passed iBeta PAD Level 3 testing to ISO/IEC 30107-3",
+            &[pad(2)],
+        );
+        assert_eq!(
+            p,
+            [
+                "the wording names level 3, but no assertion carries level 3 (assertions[0] has level 2)"
+            ]
+        );
+    }
+
+    #[test]
+    fn near_misses_of_a_level_are_still_read_as_the_level() {
+        for w in [
+            "iBeta PAD LEVEL 3",
+            "iBeta PAD level\u{00A0}3",
+            "iBeta PAD Lev\u{200B}el 3",
+            "iBeta PAD Le\u{200D}vel\u{2060} 3",
+            "iBeta PAD L\u{0435}v\u{0435}l 3",
+            "iBeta PAD Ｌｅｖｅｌ ３",
+            "iBeta PAD Level-3",
+            "iBeta PAD Level3",
+            "iBeta PAD Level III",
+            "iBeta PAD Level Ⅲ",
+            "iBeta PAD Level three",
+            "iBeta PAD\n  Level\t3",
+        ] {
+            assert_eq!(problems(w, &[pad(2)]).len(), 1, "{w:?}");
+            assert_eq!(problems(w, &[pad(3)]), Vec::<String>::new(), "{w:?}");
+        }
+        // Not a level: no number follows.
+        assert!(problems("the highest level of liveness", &[pad(2)]).is_empty());
+    }
+
+    #[test]
+    fn a_level_with_no_pad_assertion_fails() {
+        let privacy = Assertion {
+            kind: AssertionType::PrivacyDesign,
+            standard: None,
+            scheme: None,
+            level: None,
+            species_required: Vec::new(),
+            metric: Some("template_only_storage".into()),
+            comparator: None,
+            value: None,
+        };
+        assert_eq!(
+            problems("Level 3 liveness; stores templates only", &[privacy]),
+            [
+                "the wording names level 3, but no assertion carries level 3 (no assertion has a level)"
+            ]
+        );
+    }
+
+    #[test]
+    fn standards_compare_number_part_and_year() {
+        let a = [pad(2)];
+        assert!(problems("iBeta PAD level 2, ISO/IEC 30107-3", &a).is_empty());
+        assert!(problems("iBeta PAD level 2, ISO 30107-3:2023", &a).is_empty());
+        assert!(problems("iBeta PAD level 2, ISO/IEC 30107", &a).is_empty());
+        assert!(problems("iBeta PAD level 2, iso/iec 30107\u{2011}3", &a).is_empty());
+        assert_eq!(
+            problems("iBeta PAD level 2, ISO/IEC 30107-3:2017", &a),
+            [
+                "the wording names the standard 30107-3:2017, but no assertion's standard is it (the assertions name 30107-3:2023)"
+            ]
+        );
+        assert_eq!(problems("iBeta PAD level 2, ISO/IEC 30107-1", &a).len(), 1);
+        assert_eq!(problems("iBeta PAD level 2, ISO/IEC 19795-1", &a).len(), 1);
+        // A number that is no standard's designation is not read as one.
+        assert!(problems("iBeta PAD level 2, 30107 attempts", &a).is_empty());
+    }
+
+    #[test]
+    fn schemes_regulations_and_metrics_must_be_carried() {
+        let a = [pad(2)];
+        assert_eq!(
+            problems("FIDO Level 2 certified", &a),
+            ["the wording names the scheme FIDO, but no assertion's standard or scheme does"]
+        );
+        assert_eq!(
+            problems(
+                "FMR below 0.0001 % with no measurable demographic bias, compliant with the EU AI Act",
+                &a
+            ),
+            [
+                "the wording names the regulation the EU AI Act, but no assertion's standard or scheme does",
+                "the wording names the metric FMR, but no assertion's metric is it"
+            ]
+        );
+        // APCER is carried by apcer_ppm; i​Beta with a zero-width space is still iBeta.
+        assert!(problems("i\u{200B}Beta PAD Level 2, APCER 0 %", &a).is_empty());
+        assert_eq!(problems("BPCER under 1 %", &a).len(), 1);
+        // "far" alone is an English word, not the metric.
+        assert!(problems("far better than iBeta PAD Level 2", &a).is_empty());
+        let compliance = Assertion {
+            kind: AssertionType::Compliance,
+            standard: Some("Regulation (EU) 2024/1689".into()),
+            scheme: None,
+            level: None,
+            species_required: Vec::new(),
+            metric: None,
+            comparator: None,
+            value: None,
+        };
+        assert!(problems("compliant with the EU AI Act", &[compliance]).is_empty());
+    }
+}
