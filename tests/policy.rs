@@ -194,6 +194,23 @@ fn assert_rule_fails(r: &Report, id: &str, entry: u64, fragment: &str) {
     );
 }
 
+/// Asserts that every failed check is a "not judged" one, on exactly `fields` of `entry`: the
+/// rules under test held, and the profile under test judges nothing else of the claim.
+#[track_caller]
+fn assert_held_but_not_judged(r: &Report, entry: u64, fields: &[&str]) {
+    assert_eq!(r.verdict, Verdict::PolicyNotMet, "{}", r.render());
+    let failed: Vec<(Option<u64>, Option<&str>)> = r
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .inspect(|c| assert!(c.message.starts_with("not judged: "), "{}", r.render()))
+        .map(|c| (c.entry, c.field.as_deref()))
+        .collect();
+    let want: Vec<(Option<u64>, Option<&str>)> =
+        fields.iter().map(|f| (Some(entry), Some(*f))).collect();
+    assert_eq!(failed, want, "{}", r.render());
+}
+
 /// A PAD story: builds 4.2.0 and 4.2.1, a lab result on 4.2.0 (edited), optionally its
 /// countersignature by `csig`, and the Level 2 claim (edited; `@COUNTERSIG@` dropped from its
 /// evidence when there is no countersignature).
@@ -300,7 +317,8 @@ fn pad_scheme_not_accepted_fails() {
         |t| t.replace("name = \"iBeta PAD\"", "name = \"FIDO PAD\""),
         Some(Who::Lab),
     );
-    let c = p.claim(|t| t.replace("scheme = \"iBeta PAD\"", "scheme = \"FIDO PAD\""));
+    // Worded and asserted alike, so that the wording rule holds.
+    let c = p.claim(|t| t.replace("iBeta PAD", "FIDO PAD"));
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
     assert_rule_fails(
         &r,
@@ -609,7 +627,7 @@ fn pad_lab_result_with_bad_signature_does_not_back() {
 }
 
 #[test]
-fn pad_rule_ignores_claims_without_pad_assertions() {
+fn pad_rule_ignores_claims_without_pad_assertions_which_no_rule_then_judges() {
     let mut p = Pad::standard();
     let c = p.claim(|t| {
         t.replace("type = \"pad\"", "type = \"compliance\"")
@@ -618,9 +636,16 @@ fn pad_rule_ignores_claims_without_pad_assertions() {
                 "",
             )
     });
-    let (r, _) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
     assert!(rule_checks(&r, PAD).is_empty(), "{}", r.render());
-    assert_verified(&r);
+    // The compliance assertion is judged by no rule of the PAD profile: it fails as not judged.
+    assert_held_but_not_judged(&r, c, &["assertions[0]"]);
+    assert_rule_fails(
+        &r,
+        "not judged",
+        c,
+        "assertions[0] (compliance) of claim \"CLM-FG3-PAD-002\": no rule in your profiles judges compliance claims",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,11 +682,17 @@ fn wording_in_attached_documents_passes() {
     };
     let b = f.bundle_of(&[&s.claim2], &opts).to_cbor();
     let r = verify_bundle(&b, &trust(), &[wording_profile(true)]);
-    assert_verified(&r);
+    // The wording profile judges the wording, not the PAD assertion.
+    assert_held_but_not_judged(&r, 4, &["assertions[0]"]);
     let cs = rule_checks(&r, WORDING);
-    assert_eq!(cs.len(), 2, "{}", r.render());
-    assert_eq!(cs[0].field.as_deref(), Some("channels[0]"));
-    assert!(cs[0].message.contains(
+    assert_eq!(cs.len(), 3, "{}", r.render());
+    assert_eq!(cs[0].field.as_deref(), Some("wording"));
+    assert_eq!(
+        cs[0].message,
+        "claim-wording-matches: claim \"CLM-FG3-PAD-002\": what the wording names (level 2, 30107-3, iBeta) is carried by its assertions"
+    );
+    assert_eq!(cs[1].field.as_deref(), Some("channels[0]"));
+    assert!(cs[1].message.contains(
         "the attached FaceGate 3D product brochure, edition 2026-04, page 4 document contains the claim's exact wording"
     ));
 }
@@ -692,8 +723,14 @@ fn attached_document_without_the_wording_fails() {
         idx,
         "the attached FaceGate 3D product brochure, edition 2026-04, page 4 document does not contain the claim's exact wording",
     );
-    // The tender document is not attached, which this profile allows.
-    assert_eq!(rule_checks(&r, WORDING).len(), 1, "{}", r.render());
+    // The tender document is not attached, which this profile allows; the wording itself
+    // agrees with the assertions.
+    let cs = rule_checks(&r, WORDING);
+    assert_eq!(cs.len(), 2, "{}", r.render());
+    assert_eq!(
+        (cs[0].field.as_deref(), cs[0].outcome),
+        (Some("wording"), Outcome::Pass)
+    );
 }
 
 #[test]
@@ -709,11 +746,17 @@ fn required_attachments_missing_fail() {
         4,
         "document bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
     );
-    assert_eq!(r.failures(), 2, "{}", r.render());
-    // Not required: no check at all.
+    // Two documents missing, and the PAD assertion, which this profile does not judge.
+    assert_eq!(r.failures(), 3, "{}", r.render());
+    // Not required: no channel check, but the wording is still compared with the assertions.
     let r = verify_bundle(&b, &trust(), &[wording_profile(false)]);
-    assert!(rule_checks(&r, WORDING).is_empty());
-    assert_verified(&r);
+    let cs = rule_checks(&r, WORDING);
+    assert_eq!(cs.len(), 1, "{}", r.render());
+    assert_eq!(
+        (cs[0].field.as_deref(), cs[0].outcome),
+        (Some("wording"), Outcome::Pass)
+    );
+    assert_held_but_not_judged(&r, 4, &["assertions[0]"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -984,7 +1027,8 @@ fn claim_on_fixed_build_passes() {
         |t| t.replace("closed_at = 2026-06-12T10:00:00Z\n", ""),
         AFTER_AWARE,
     );
-    assert_verified(&r);
+    // The profile under test judges neither the PAD assertion nor the wording.
+    assert_held_but_not_judged(&r, c, &["assertions[0]", "wording"]);
     assert_rule_passes(
         &r,
         AFFECTED,
