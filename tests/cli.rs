@@ -1192,7 +1192,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
         "trust", "init", "--out", "rel.toml", "--role", &role, "--ledger", LEDGER,
     ])
     .ok();
-    let v = env.run(&["verify", "b.cbor", "--trust", "rel.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "rel.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 0, "{v:?}");
     // The vendor's key also given the lab's role: a warning, and a comment in the file.
     let pub_key = common::root().join("keys.example/release-engineer.key.pub");
@@ -1228,7 +1234,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
         "{both}"
     );
     assert!(both.contains("x509_roots = ["), "{both}");
-    let v = env.run(&["verify", "b.cbor", "--trust", "both.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "both.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 0, "the file parses, roots included: {v:?}");
     // A malformed --role is a usage error that shows the syntax.
     let out = env.run(&[

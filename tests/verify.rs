@@ -1484,12 +1484,8 @@ fn integrity_only_verifies_without_judging_and_says_so_at_the_top() {
     let options = evledger::verify::VerifyOptions::integrity_only();
     // With or without the profiles: integrity only applies none of them.
     for profiles in [vec![], profiles()] {
-        let r = evledger::verify::verify_bundle_with(
-            &bundles().claim3,
-            &trust(),
-            &profiles,
-            &options,
-        );
+        let r =
+            evledger::verify::verify_bundle_with(&bundles().claim3, &trust(), &profiles, &options);
         assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
         assert!(r.integrity_only);
         let text = r.render();

@@ -105,6 +105,12 @@ pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> R
     verify_bundle_with(bytes, trust, profiles, &VerifyOptions::default())
 }
 
+/// Verifies a bundle's integrity only (signatures, proofs, roles, references), judging no claim:
+/// [`VerifyOptions::integrity_only`].
+pub fn verify_integrity(bytes: &[u8], trust: &TrustFile) -> Report {
+    verify_bundle_with(bytes, trust, &[], &VerifyOptions::integrity_only())
+}
+
 /// What the buyer brings beyond the trust file.
 #[derive(Clone, Debug, Default)]
 pub struct VerifyOptions {
