@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Step, Verdict, verify_bundle, verify_integrity};
+use evledger::verify::{Outcome, Step, Verdict, verify_integrity};
 
 const EVLEDGER: &str = env!("CARGO_BIN_EXE_evledger");
 

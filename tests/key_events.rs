@@ -11,7 +11,7 @@ use evledger::keys::KeyId;
 use evledger::ledger::trust_init::{RoleGrant, RoleSigner, TrustInit, trust_file_text};
 use evledger::ledger::{Ledger, LedgerError, Signer};
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle, verify_integrity};
+use evledger::verify::{Outcome, Report, Step, Verdict, verify_integrity};
 
 const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
 

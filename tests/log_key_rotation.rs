@@ -7,7 +7,7 @@ use ed25519_dalek::SigningKey;
 use evledger::ledger::Ledger;
 use evledger::note::NoteVerifier;
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle, verify_integrity};
+use evledger::verify::{Outcome, Report, Step, Verdict, verify_integrity};
 
 mod builds;
 

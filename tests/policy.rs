@@ -689,7 +689,7 @@ fn wording_in_attached_documents_passes() {
     assert_eq!(cs[0].field.as_deref(), Some("wording"));
     assert_eq!(
         cs[0].message,
-        "claim-wording-matches: claim \"CLM-FG3-PAD-002\": what the wording names (level 2, 30107-3, iBeta) is carried by its assertions"
+        "claim-wording-matches: claim \"CLM-FG3-PAD-002\": what the wording names (level 2, ISO/IEC 30107-3, iBeta) is carried by its assertions"
     );
     assert_eq!(cs[1].field.as_deref(), Some("channels[0]"));
     assert!(cs[1].message.contains(

@@ -207,8 +207,9 @@ pub fn contains_words(hay: &str, needle: &str) -> bool {
     hay.match_indices(needle).any(|(at, _)| {
         let before = hay[..at].chars().next_back();
         let after = hay[at + needle.len()..].chars().next();
-        !(alnum(before) && alnum(needle.chars().next()))
-            && !(alnum(after) && alnum(needle.chars().next_back()))
+        let splits_start = alnum(before) && alnum(needle.chars().next());
+        let splits_end = alnum(after) && alnum(needle.chars().next_back());
+        !splits_start && !splits_end
     })
 }
 
@@ -253,6 +254,8 @@ fn level_number(word: &str) -> Option<u32> {
 /// year 2023.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct StandardRef {
+    /// The body as written, upper case (`ISO/IEC`), for display only; empty when none is.
+    body: String,
     number: String,
     parts: Vec<String>,
     year: Option<String>,
@@ -260,7 +263,11 @@ struct StandardRef {
 
 impl StandardRef {
     fn show(&self) -> String {
-        let mut s = self.number.clone();
+        let mut s = self.body.clone();
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&self.number);
         for p in &self.parts {
             s.push('-');
             s.push_str(p);
@@ -291,6 +298,18 @@ const BODIES: &[&str] = &[
 /// Words that may stand between the body and the number (`ISO/IEC TR`, `ETSI TS`, `NIST SP`).
 const SERIES: &[&str] = &["tr", "ts", "sp", "es", "pas", "eg"];
 
+/// A body's words as a designation writes them: `ISO/IEC`, `ETSI EN`.
+fn body_text(words: &[&str]) -> String {
+    let mut s = String::new();
+    for (k, w) in words.iter().enumerate() {
+        if k > 0 && *w != "/" && words[k - 1] != "/" {
+            s.push(' ');
+        }
+        s.push_str(&w.to_uppercase());
+    }
+    s
+}
+
 /// The standards `toks` name. With `need_body`, a number counts only after a body word (the
 /// wording); without, any number of three or more digits counts (a structured `standard`).
 fn standards(toks: &[&str], need_body: bool) -> Vec<StandardRef> {
@@ -314,11 +333,19 @@ fn standards(toks: &[&str], need_body: bool) -> Vec<StandardRef> {
             continue;
         };
         let mut r = StandardRef {
+            body: body_text(&toks[i..j]),
             number: (*num).to_owned(),
             parts: Vec::new(),
             year: None,
         };
         j += 1;
+        // ETSI numbers are two groups of three digits: `ETSI EN 303 645`.
+        if r.body.starts_with("ETSI")
+            && let Some(g) = toks.get(j).filter(|g| digits(g) && g.len() == 3)
+        {
+            r.number = format!("{} {g}", r.number);
+            j += 1;
+        }
         while toks.get(j) == Some(&"-")
             && let Some(p) = toks
                 .get(j + 1)
@@ -454,12 +481,12 @@ pub(crate) fn disagreements(
         .filter_map(|a| a.standard.as_deref())
         .flat_map(|s| standards(&tokens(&fold(s)), false))
         .collect();
-    let mut seen = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for w in standards(&toks, true) {
-        if seen.contains(&w) {
+        if seen.contains(&w.show()) {
             continue;
         }
-        seen.push(w.clone());
+        seen.push(w.show());
         named.push(w.show());
         if !structured.iter().any(|s| w.carried_by(s)) {
             problems.push(format!(
@@ -710,9 +737,15 @@ mod tests {
         assert!(problems("iBeta PAD level 2, ISO/IEC 30107", &a).is_empty());
         assert!(problems("iBeta PAD level 2, iso/iec 30107\u{2011}3", &a).is_empty());
         assert_eq!(
+            problems("iBeta PAD level 2, ETSI EN 303 645", &a),
+            [
+                "the wording names the standard ETSI EN 303 645, but no assertion's standard is it (the assertions name ISO/IEC 30107-3:2023)"
+            ]
+        );
+        assert_eq!(
             problems("iBeta PAD level 2, ISO/IEC 30107-3:2017", &a),
             [
-                "the wording names the standard 30107-3:2017, but no assertion's standard is it (the assertions name 30107-3:2023)"
+                "the wording names the standard ISO/IEC 30107-3:2017, but no assertion's standard is it (the assertions name ISO/IEC 30107-3:2023)"
             ]
         );
         assert_eq!(problems("iBeta PAD level 2, ISO/IEC 30107-1", &a).len(), 1);
