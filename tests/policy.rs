@@ -58,7 +58,8 @@ fn unknown_rule_type() {
         parse_err(&MINIMAL.replace("no-claim-on-affected-build", "no-claims-at-all")),
         "rule[0].type: unknown variant `no-claims-at-all`, expected one of `pad-claim-backed`, \
          `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-         `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+         `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`, \
+         `privacy-design-backed`"
     );
 }
 
@@ -646,6 +647,111 @@ fn pad_rule_ignores_claims_without_pad_assertions_which_no_rule_then_judges() {
         c,
         "assertions[0] (compliance) of claim \"CLM-FG3-PAD-002\": no rule in your profiles judges compliance claims",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// privacy-design-backed
+
+const PRIVACY: &str = "privacy-design-backed";
+
+/// The Level 2 claim with its assertions replaced by `assertions` (TOML).
+fn privacy_claim(p: &mut Pad, assertions: &'static str) -> String {
+    p.claim(move |t| {
+        let from = t.find("[[assertions]]").expect("assertions");
+        let to = t.find("[[approvals]]").expect("approvals");
+        format!("{}{assertions}\n{}", &t[..from], &t[to..])
+    })
+}
+
+fn privacy_report(assertions: &'static str) -> (Report, u64) {
+    let mut p = Pad::standard();
+    let c = privacy_claim(&mut p, assertions);
+    p.verify(
+        &c,
+        &TrustSpec::default(),
+        &[profile(&shipped("privacy-by-design.toml"))],
+    )
+}
+
+#[test]
+fn privacy_design_agreeing_with_every_build_passes() {
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_only_storage\"\ncomparator = \"eq\"\nvalue = 1\n\n\
+         [[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_retention_days\"\ncomparator = \"le\"\nvalue = 365\n",
+    );
+    let cs = rule_checks(&r, PRIVACY);
+    assert_eq!(cs.len(), 2, "{}", r.render());
+    assert!(
+        cs.iter().all(|c| c.outcome == Outcome::Pass),
+        "{}",
+        r.render()
+    );
+    assert_eq!(
+        cs[0].message,
+        "privacy-design-backed: claim \"CLM-FG3-PAD-002\" asserts template_only_storage == 1; every firmware build it covers records that privacy default (2 builds)"
+    );
+    // The profile judges both assertions; the wording is left to a wording rule.
+    assert_held_but_not_judged(&r, c, &["wording"]);
+    let judged: Vec<_> = r
+        .judged
+        .iter()
+        .map(|j| (j.field.as_str(), j.outcome))
+        .collect();
+    use evledger::verify::JudgedOutcome::{Held, NotJudged};
+    assert_eq!(
+        judged,
+        [
+            ("assertions[0]", Held),
+            ("assertions[1]", Held),
+            ("wording", NotJudged)
+        ]
+    );
+}
+
+#[test]
+fn privacy_design_a_build_does_not_ship_fails() {
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_retention_days\"\ncomparator = \"le\"\nvalue = 30\n",
+    );
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "claim \"CLM-FG3-PAD-002\" asserts template_retention_days <= 30; but applies_to.builds[0] (FaceGate 3D 4.2.0) records privacy_defaults.template_retention_days = 365; applies_to.builds[1] (FaceGate 3D 4.2.1) records privacy_defaults.template_retention_days = 365",
+    );
+}
+
+#[test]
+fn privacy_design_with_nothing_to_compare_fails() {
+    let (r, c) = privacy_report("[[assertions]]\ntype = \"privacy-design\"\n");
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "asserts a privacy design; but it names no privacy default to compare with the builds",
+    );
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"raw_images_retained\"\ncomparator = \"eq\"\nvalue = 1\n",
+    );
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "records privacy_defaults.raw_images_retained = 0",
+    );
+}
+
+#[test]
+fn privacy_rule_does_not_apply_to_a_pad_claim_which_it_leaves_unjudged() {
+    let mut p = Pad::standard();
+    let c = p.claim(|t| t);
+    let (r, c) = p.verify(
+        &c,
+        &TrustSpec::default(),
+        &[profile(&shipped("privacy-by-design.toml"))],
+    );
+    assert!(rule_checks(&r, PRIVACY).is_empty(), "{}", r.render());
+    assert_held_but_not_judged(&r, c, &["assertions[0]", "wording"]);
 }
 
 // ---------------------------------------------------------------------------------------------

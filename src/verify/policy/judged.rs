@@ -27,6 +27,7 @@ impl Rule {
         match self {
             Rule::PadClaimBacked { .. } => &[Judged::Assertion(AssertionType::Pad)],
             Rule::ClaimWordingMatches { .. } => &[Judged::Wording],
+            Rule::PrivacyDesignBacked { .. } => &[Judged::Assertion(AssertionType::PrivacyDesign)],
             _ => &[],
         }
     }

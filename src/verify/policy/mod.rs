@@ -7,6 +7,7 @@
 
 mod judged;
 mod pad;
+mod privacy;
 mod profile;
 mod wording;
 
@@ -162,6 +163,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 clock: None,
             }),
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
+            Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
         }
     }
     out

@@ -218,6 +218,14 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// A claim's privacy-design assertions must agree with the privacy defaults of every
+    /// firmware build it covers.
+    PrivacyDesignBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+    },
 }
 
 fn yes() -> bool {
@@ -257,7 +265,8 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { id, .. }
             | Rule::CertificateTime { id, .. }
             | Rule::BundleComplete { id, .. }
-            | Rule::PadLevelAttribution { id, .. } => id,
+            | Rule::PadLevelAttribution { id, .. }
+            | Rule::PrivacyDesignBacked { id, .. } => id,
         }
     }
 
@@ -270,7 +279,8 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { citation, .. }
             | Rule::CertificateTime { citation, .. }
             | Rule::BundleComplete { citation, .. }
-            | Rule::PadLevelAttribution { citation, .. } => citation,
+            | Rule::PadLevelAttribution { citation, .. }
+            | Rule::PrivacyDesignBacked { citation, .. } => citation,
         }
     }
 
@@ -338,7 +348,8 @@ mod tests {
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-             `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+             `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`, \
+             `privacy-design-backed`"
         );
     }
 
