@@ -268,3 +268,21 @@ fn without_a_profile_every_claim_is_unjudged_unless_integrity_only() {
         Verdict::PolicyNotMet
     );
 }
+
+#[test]
+fn a_rate_worded_stronger_than_asserted_fails_the_wording() {
+    // 0.0001 % is 1000 ppb; the assertion (which a rule judges against the evidence) says 0.01 %.
+    let text = claim(
+        "CLM-FG3-ACC-003",
+        "FMR below 0.0001 % with no measurable demographic bias, and compliant with the EU AI Act.",
+        &ACCURACY_AND_COMPLIANCE.replace("value = 1000", "value = 100000"),
+    );
+    let (r, c) = verify_claim(&text, &profiles(), &VerifyOptions::default());
+    assert_fails(
+        &r,
+        Verdict::PolicyNotMet,
+        Step::Policy,
+        Some(c),
+        "the wording gives FMR 0.0001 %, but no assertion's value is that rate (assertions[0] has fmr_ppb 100000)",
+    );
+}

@@ -200,17 +200,25 @@ pub fn fold(text: &str) -> String {
 /// Whether folded `hay` contains folded `needle` as whole words: the match neither starts nor
 /// ends inside a word (a letter or digit on both sides of its edge).
 pub fn contains_words(hay: &str, needle: &str) -> bool {
+    !word_starts(hay, needle).is_empty()
+}
+
+/// Where whole-word occurrences of `needle` start in `hay` (see [`contains_words`]).
+fn word_starts(hay: &str, needle: &str) -> Vec<usize> {
     if needle.is_empty() {
-        return false;
+        return Vec::new();
     }
     let alnum = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    hay.match_indices(needle).any(|(at, _)| {
-        let before = hay[..at].chars().next_back();
-        let after = hay[at + needle.len()..].chars().next();
-        let splits_start = alnum(before) && alnum(needle.chars().next());
-        let splits_end = alnum(after) && alnum(needle.chars().next_back());
-        !splits_start && !splits_end
-    })
+    hay.match_indices(needle)
+        .map(|(at, _)| at)
+        .filter(|&at| {
+            let before = hay[..at].chars().next_back();
+            let after = hay[at + needle.len()..].chars().next();
+            let splits_start = alnum(before) && alnum(needle.chars().next());
+            let splits_end = alnum(after) && alnum(needle.chars().next_back());
+            !splits_start && !splits_end
+        })
+        .collect()
 }
 
 /// Folded text split into words (runs of letters and digits) and single punctuation marks.
@@ -528,25 +536,153 @@ pub(crate) fn disagreements(
         }
     }
 
-    // Metrics: named in the wording, carried as a part of a structured `metric`.
+    // Metrics: named in the wording, carried as a part of a structured `metric`; a rate the
+    // wording states right after the name must equal a carrying assertion's value.
     for (token, aliases) in METRICS {
-        if !aliases.iter().any(|x| contains_words(&folded, x)) {
+        let ends: Vec<usize> = aliases.iter().flat_map(|x| word_ends(&folded, x)).collect();
+        if ends.is_empty() {
             continue;
         }
-        named.push(token.to_uppercase());
-        let carried = assertions.iter().any(|a| {
-            a.metric
-                .as_deref()
-                .is_some_and(|m| m.split('_').any(|p| p == *token))
-        });
-        if !carried {
+        let upper = token.to_uppercase();
+        let carriers: Vec<(usize, &Assertion, &str)> = assertions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let m = a.metric.as_deref()?;
+                m.split('_').any(|p| p == *token).then_some((i, a, m))
+            })
+            .collect();
+        let mut rates: Vec<(Rate, String)> = Vec::new();
+        for end in ends {
+            if let Some(r) = stated_rate(&folded[end..])
+                && !rates.contains(&r)
+            {
+                rates.push(r);
+            }
+        }
+        if rates.is_empty() {
+            named.push(upper.clone());
+        }
+        if carriers.is_empty() {
             problems.push(format!(
-                "the wording names the metric {}, but no assertion's metric is it",
-                token.to_uppercase()
+                "the wording names the metric {upper}, but no assertion's metric is it"
             ));
+            continue;
+        }
+        for (rate, shown) in rates {
+            named.push(format!("{upper} {shown}"));
+            let comparable: Vec<(usize, &str, u64, Rate)> = carriers
+                .iter()
+                .filter_map(|(i, a, m)| {
+                    let v = a.value?;
+                    let exp = unit_exponent(m)?;
+                    Some((*i, *m, v, Rate::new(u128::from(v), exp)))
+                })
+                .collect();
+            if comparable.iter().any(|(.., r)| r.equals(rate)) {
+                continue;
+            }
+            if comparable.is_empty() {
+                problems.push(format!(
+                    "the wording gives {upper} {shown}, but no assertion carries {upper} with a value in a unit it can be compared with (a metric ending _percent, _ppm or _ppb)"
+                ));
+            } else {
+                let have: Vec<String> = comparable
+                    .iter()
+                    .map(|(i, m, v, _)| format!("assertions[{i}] has {m} {v}"))
+                    .collect();
+                problems.push(format!(
+                    "the wording gives {upper} {shown}, but no assertion's value is that rate ({})",
+                    have.join(", ")
+                ));
+            }
         }
     }
     problems
+}
+
+/// A rate: `digits` × 10^−`exp` (0.0001 % is 1 × 10^−6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rate {
+    digits: u128,
+    exp: u32,
+}
+
+impl Rate {
+    fn new(digits: u128, exp: u32) -> Rate {
+        Rate { digits, exp }
+    }
+
+    /// Exact equality of the two rationals; a product too large for u128 compares unequal.
+    fn equals(self, other: Rate) -> bool {
+        let scale = |r: Rate, by: u32| 10u128.checked_pow(by).and_then(|p| r.digits.checked_mul(p));
+        let top = self.exp.max(other.exp);
+        match (scale(self, top - self.exp), scale(other, top - other.exp)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The power of ten a structured metric's unit divides by, from its last `_` part: `percent`
+/// or `pct` 2, `ppm` 6, `ppb` 9; none for another unit.
+fn unit_exponent(metric: &str) -> Option<u32> {
+    match metric.rsplit('_').next()? {
+        "percent" | "pct" => Some(2),
+        "ppm" => Some(6),
+        "ppb" => Some(9),
+        _ => None,
+    }
+}
+
+/// Byte offsets in `hay` right after each whole-word occurrence of `needle`.
+fn word_ends(hay: &str, needle: &str) -> Vec<usize> {
+    word_starts(hay, needle)
+        .into_iter()
+        .map(|at| at + needle.len())
+        .collect()
+}
+
+/// The rate stated right after a metric's name: within its next six tokens, before any `,`,
+/// `;`, `(` or `)`, a number (`digits[.digits]`) followed by `%`, `percent`, `ppm` or `ppb`;
+/// a bare `0` is the rate 0 in any unit. Returns the rate and how the wording wrote it.
+fn stated_rate(after: &str) -> Option<(Rate, String)> {
+    let toks = tokens(after);
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    for (i, t) in toks.iter().enumerate().take(6) {
+        if matches!(*t, "," | ";" | "(" | ")") {
+            return None;
+        }
+        if !digits(t) {
+            continue;
+        }
+        let (fraction, next) = match (toks.get(i + 1), toks.get(i + 2)) {
+            (Some(&"."), Some(f)) if digits(f) => (*f, i + 3),
+            _ => ("", i + 1),
+        };
+        let unit = match toks.get(next).copied() {
+            Some("%" | "percent") => Some(2),
+            Some("ppm") => Some(6),
+            Some("ppb") => Some(9),
+            _ => None,
+        };
+        let number = if fraction.is_empty() {
+            (*t).to_owned()
+        } else {
+            format!("{t}.{fraction}")
+        };
+        let mantissa: u128 = format!("{t}{fraction}").parse().ok()?;
+        let places = u32::try_from(fraction.len()).ok()?;
+        return match unit {
+            Some(e) => Some((
+                Rate::new(mantissa, places + e),
+                format!("{number} {}", toks[next]),
+            )),
+            None if mantissa == 0 => Some((Rate::new(0, 0), number)),
+            None => None,
+        };
+    }
+    None
 }
 
 /// The `claim-wording-matches` rule: for each claim, one check that its wording names nothing
@@ -638,8 +774,8 @@ mod tests {
             level: Some(level),
             species_required: Vec::new(),
             metric: Some("apcer_ppm".into()),
-            comparator: None,
-            value: None,
+            comparator: Some(crate::evidence::Comparator::Le),
+            value: Some(0),
         }
     }
 
@@ -774,6 +910,8 @@ mod tests {
         // APCER is carried by apcer_ppm; i​Beta with a zero-width space is still iBeta.
         assert!(problems("i\u{200B}Beta PAD Level 2, APCER 0 %", &a).is_empty());
         assert_eq!(problems("BPCER under 1 %", &a).len(), 1);
+        // A rate after the metric's name must be a carrying assertion's value (apcer_ppm 0).
+        assert!(problems("iBeta PAD Level 2, APCER 0 % at every species", &a).is_empty());
         // "far" alone is an English word, not the metric.
         assert!(problems("far better than iBeta PAD Level 2", &a).is_empty());
         let compliance = Assertion {
@@ -787,5 +925,43 @@ mod tests {
             value: None,
         };
         assert!(problems("compliant with the EU AI Act", &[compliance]).is_empty());
+    }
+
+    fn accuracy(metric: &str, value: u64) -> Assertion {
+        Assertion {
+            kind: AssertionType::Accuracy,
+            standard: None,
+            scheme: None,
+            level: None,
+            species_required: Vec::new(),
+            metric: Some(metric.into()),
+            comparator: Some(crate::evidence::Comparator::Lt),
+            value: Some(value),
+        }
+    }
+
+    #[test]
+    fn a_rate_in_the_wording_must_be_the_asserted_value() {
+        let w = "FMR below 0.0001 % at a threshold of 0.7";
+        // 0.0001 % = 1 ppm = 1000 ppb.
+        assert!(problems(w, &[accuracy("fmr_ppm", 1)]).is_empty());
+        assert!(problems(w, &[accuracy("fmr_ppb", 1000)]).is_empty());
+        assert!(problems("FMR below 1 ppm", &[accuracy("fmr_ppb", 1000)]).is_empty());
+        assert!(problems("FMR below 0.0001\u{00A0}%", &[accuracy("fmr_ppb", 1000)]).is_empty());
+        assert_eq!(
+            problems(w, &[accuracy("fmr_ppm", 100)]),
+            [
+                "the wording gives FMR 0.0001 %, but no assertion's value is that rate (assertions[0] has fmr_ppm 100)"
+            ]
+        );
+        assert_eq!(
+            problems(w, &[accuracy("fmr_rate", 1)]),
+            [
+                "the wording gives FMR 0.0001 %, but no assertion carries FMR with a value in a unit it can be compared with (a metric ending _percent, _ppm or _ppb)"
+            ]
+        );
+        // A number after a comma, or with no unit, is not the metric's rate.
+        assert!(problems("FMR below target, 3 %", &[accuracy("fmr_ppm", 1)]).is_empty());
+        assert!(problems("FMR tested on 5000 faces", &[accuracy("fmr_ppm", 1)]).is_empty());
     }
 }
