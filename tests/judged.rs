@@ -286,3 +286,29 @@ fn a_rate_worded_stronger_than_asserted_fails_the_wording() {
         "the wording gives FMR 0.0001 %, but no assertion's value is that rate (assertions[0] has fmr_ppb 100000)",
     );
 }
+
+#[test]
+fn a_wording_another_rule_fails_is_judged_and_failed() {
+    // The wording names what the assertion carries, but credits the standard with the level:
+    // pad-level-attribution fails the wording, which claim-wording-matches judged.
+    let text = claim(
+        "CLM-FG3-PAD-013",
+        "FaceGate 3D passed ISO/IEC 30107-3 Level 2 testing with iBeta PAD.",
+        PAD_LEVEL_2,
+    );
+    let (r, _) = verify_claim(&text, &profiles(), &VerifyOptions::default());
+    let wording = r
+        .judged
+        .iter()
+        .find(|j| j.field == "wording")
+        .expect("the wording is a subject");
+    assert_eq!(wording.outcome, JudgedOutcome::Failed, "{}", r.render());
+    let by: Vec<&str> = wording.judged_by.iter().map(|b| b.rule.as_str()).collect();
+    assert_eq!(by, ["claim-wording-matches"]);
+    assert!(
+        r.render()
+            .contains("    wording: judged by claim-wording-matches (pad-ibeta-level2), FAILED\n"),
+        "{}",
+        r.render()
+    );
+}

@@ -227,9 +227,10 @@ impl Completeness {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum JudgedOutcome {
-    /// Every check of the rules that judged it passed.
+    /// Judged, and every policy check about it passed.
     Held,
-    /// A check of a rule that judged it failed.
+    /// Judged, and a policy check about it failed (of a rule that judged it, or of another
+    /// rule about the same field, such as `pad-level-attribution` on the wording).
     Failed,
     /// No rule judged it: a failed check of its own, unless the run was integrity only.
     NotJudged,

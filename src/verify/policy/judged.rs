@@ -117,9 +117,6 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
             };
             let found = evaluate(&one, view);
             for s in &mut subjects {
-                if !rule.judges().contains(&s.what) {
-                    continue;
-                }
                 let mine: Vec<&Check> = found
                     .iter()
                     .filter(|c| {
@@ -128,10 +125,12 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
                             && about(c, &s.judgement.field)
                     })
                     .collect();
-                if mine.is_empty() {
+                // Any rule's failure about the subject fails it; only a rule whose type judges
+                // it makes it judged.
+                s.failed |= mine.iter().any(|c| c.outcome == Outcome::Fail);
+                if mine.is_empty() || !rule.judges().contains(&s.what) {
                     continue;
                 }
-                s.failed |= mine.iter().any(|c| c.outcome == Outcome::Fail);
                 s.judgement.judged_by.push(JudgedBy {
                     profile: profile.id.clone(),
                     rule: rule.id().to_owned(),
