@@ -1178,6 +1178,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
     let out = env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("no roles"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "note: bare.toml names no policy profile: `evledger verify` with it judges no claim and fails as \"not judged\" (exit 4) unless given --integrity-only; name the buyer's profiles with --profile\n"
+        ),
+        "{}",
+        out.stderr
+    );
     let bare = std::fs::read_to_string(env.path("bare.toml")).unwrap();
     assert!(!bare.contains("[[roles]]"), "{bare}");
     assert!(
