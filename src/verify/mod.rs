@@ -4,8 +4,10 @@
 //! pinned log key; the witness quorum; consistency proofs; each inclusion proof; each statement's
 //! signature (Ed25519 `verify_strict` semantics); each signer's role for the kind; every citation
 //! resolves inside the bundle; each cited Sigstore bundle (against pinned trusted roots); the
-//! policy profiles. The verdict is "verified" only if every check
-//! passed; nothing that was not checked counts as passed.
+//! policy profiles, which must judge every assertion of every claim and every claim's wording
+//! (what none judges fails as "not judged", unless the buyer asks for integrity only). The
+//! verdict is "verified" only if every check passed; nothing that was not checked counts as
+//! passed.
 //!
 //! The verifier reads no file and no clock: it takes the bundle's bytes, a parsed
 //! [`TrustFile`] (with the files it names), the profiles, and [`VerifyOptions`] carrying the
@@ -100,7 +102,9 @@ impl Run<'_> {
     }
 }
 
-/// Verifies a bundle's bytes against a trust file and the policy profiles it names.
+/// Verifies a bundle's bytes against a trust file and the policy profiles it names. Every
+/// assertion of every claim, and every claim's wording, must be judged by a rule of `profiles`,
+/// or the verdict is "policy not met" (with no profile, always); [`verify_integrity`] judges none.
 pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> Report {
     verify_bundle_with(bytes, trust, profiles, &VerifyOptions::default())
 }
