@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
-# two claims as bundles and verify them offline: one is backed by its evidence, one over-claims.
+# two claims as bundles and verify them offline: one is backed by its evidence, one over-claims;
+# last, record an actively exploited vulnerability's three CRA Art. 14 reports and verify them.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -131,26 +132,30 @@ evl show "$inc"
 step "audit: recompute every hash, node, signature and checkpoint"
 evl audit
 
-step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it"
+# cosign_checkpoint: the log signs a checkpoint; an independent witness checks that it extends the last one
+# it saw and cosigns it; the operator stores the cosignature (checked against the witness's key).
 wdir=$EVLEDGER_DIR/witness
-if [ ! -f "$wdir/state" ]; then
-  evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
-      --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
-fi
-evl checkpoint >"$out/latest.checkpoint"
-seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
-proof=()
-if [ -n "$seen" ]; then
-  evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
-  proof=(--proof "$out/witness.proof")
-fi
-evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+cosign_checkpoint() {
+  if [ ! -f "$wdir/state" ]; then
+    evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
+        --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
+  fi
+  evl checkpoint >"$out/latest.checkpoint"
+  local seen proof=()
+  seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
+  if [ -n "$seen" ]; then
+    evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
+    proof=(--proof "$out/witness.proof")
+  fi
+  evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+  if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
+    evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
+  fi
+  evl checkpoint --cosigned "$out/cosigned.checkpoint"
+}
 
-step "the operator configures the witness once, then stores its cosignature (checked against its key)"
-if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
-  evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
-fi
-evl checkpoint --cosigned "$out/cosigned.checkpoint"
+step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it; the operator configures the witness once, then stores its cosignature (checked against its key)"
+cosign_checkpoint
 
 step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"
 docs=$ex/documents
@@ -171,3 +176,18 @@ else
   [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
   echo "caught: policy not met (exit $status), as expected" >&2
 fi
+
+step "product/legal records vulnerability AUR-2026-031 as each CRA Art. 14 report went out: early warning, notification, final report"
+# The record is re-recorded as the response unfolds; each record repeats the last and adds to it.
+vuln=()
+for stage in early-warning notification final-report; do
+  vuln+=("$(record incident "incident-aur-2026-031-$stage.toml" product-legal.key \
+        "Aurelis Security Systems" "Incident AUR-2026-031 ($stage)")")
+done
+echo "incident AUR-2026-031: ${vuln[*]}" >&2
+cosign_checkpoint
+evl bundle --entry "${vuln[0]}" --entry "${vuln[1]}" --entry "${vuln[2]}" \
+    --out "$out/incident-aur-2026-031.bundle.cbor"
+
+step "the buyer verifies the actively exploited vulnerability's three reports against CRA Art. 14 (incident-cra-art14.toml)"
+evl verify "$out/incident-aur-2026-031.bundle.cbor" --trust "$keys/buyer.trust.toml"

@@ -1,5 +1,6 @@
 //! The examples walkthrough, end to end from a fresh ledger: the whole FaceGate 3D data set is
-//! recorded, audited clean, witnessed, bundled and verified, with the over-claim caught.
+//! recorded, audited clean, witnessed, bundled and verified, with the over-claim caught and the
+//! exploited vulnerability's reports judged against CRA Art. 14.
 
 use std::process::Command;
 
@@ -50,5 +51,27 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
     assert!(
         stderr.contains("caught: policy not met (exit 4), as expected"),
         "{stderr}"
+    );
+    // The actively exploited vulnerability's three CRA Art. 14 reports, each on time.
+    for (rule, timing) in [
+        ("cra-art14-2a-early-warning", "19h20m after aware-at"),
+        ("cra-art14-2b-notification", "49h50m after aware-at"),
+        (
+            "cra-art14-2c-final-report",
+            "262h00m after the measure became available",
+        ),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!("{rule}: incident AUR-2026-031")))
+            .unwrap_or_else(|| panic!("no {rule} check:\n{stdout}"));
+        assert!(
+            line.trim_start().starts_with("ok") && line.contains(timing),
+            "{line}"
+        );
+    }
+    assert!(
+        stdout.contains("completeness: no adverse entry was withheld up to tree size 14"),
+        "{stdout}"
     );
 }

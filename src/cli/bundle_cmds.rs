@@ -61,7 +61,16 @@ pub fn bundle(
     };
     let b: Bundle = export::build(&mut ledger, &selection, &options).map_err(export_error)?;
     let bytes = b.to_cbor();
-    write_atomically(out, &bytes)?;
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(&bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| CliError::new(format!("standard output: {e}")))?;
+    } else {
+        write_atomically(out, &bytes)?;
+    }
     // Signature lines other than the log's own: the witness cosignatures collected so far.
     let log_key = ledger.log_verifier()?;
     let cosignatures = crate::note::Note::parse(&b.checkpoint).map_or(0, |n| {
@@ -72,7 +81,11 @@ pub fn bundle(
     });
     eprintln!(
         "wrote {} ({} entries, {} bytes, {} attachments, checkpoint with {cosignatures} cosignature(s){})",
-        out.display(),
+        if out.as_os_str() == "-" {
+            "standard output".to_owned()
+        } else {
+            out.display().to_string()
+        },
         b.entries.len(),
         bytes.len(),
         b.attachments.len(),
@@ -260,6 +273,16 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
     use std::io::Read;
     let err = |e: std::io::Error| CliError::new(format!("{}: {e}", file.display())).code(3);
     let max = BundleLimits::default().max_bytes;
+    if file.as_os_str() == "-" {
+        // Standard input: read one byte past the limit so the parser refuses an oversized one.
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::new(format!("standard input: {e}")).code(3))?;
+        return Ok(bytes);
+    }
     let f = std::fs::File::open(file).map_err(err)?;
     let len = f.metadata().map_err(err)?.len();
     if len > max as u64 {

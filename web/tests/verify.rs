@@ -15,10 +15,10 @@ const CLAIM_LEVEL2_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/cl
 const CLAIM_LEVEL3_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/claim-level3.json");
 
 const TRUST: &str = include_str!("../../keys.example/buyer.trust.toml");
-/// The files buyer.trust.toml names, under their file names, as a page receives dropped files:
-/// the profiles as they were when the bundles were made (`tests/fixtures/legacy-0.1/profiles/`),
-/// with which `tests/legacy.rs` reproduces the same verdicts natively.
-const NAMED: [(&str, &[u8]); 3] = [
+/// The files buyer.trust.toml names, under their file names, as a page receives dropped files;
+/// the profiles as they were when the bundles were made (a later profile may judge them anew),
+/// and the CRA profile, which came later and under which no incident of theirs falls.
+const NAMED: [(&str, &[u8]); 4] = [
     (
         "accreditation-root-ca.pem",
         include_bytes!("../../keys.example/accreditation-root-ca.pem"),
@@ -30,6 +30,10 @@ const NAMED: [(&str, &[u8]); 3] = [
     (
         "incident-gdpr-art33.toml",
         include_bytes!("../../tests/fixtures/legacy-0.1/profiles/incident-gdpr-art33.toml"),
+    ),
+    (
+        "incident-cra-art14.toml",
+        include_bytes!("../../specs/profiles/incident-cra-art14.toml"),
     ),
 ];
 

@@ -1037,6 +1037,12 @@ mod tests {
                     "../../../examples/facegate/incident-aur-2026-014.toml"
                 )),
             ),
+            (
+                "incident",
+                fill(include_str!(
+                    "../../../examples/facegate/incident-aur-2026-031-final-report.toml"
+                )),
+            ),
         ];
         inputs.push(("key-event", key_event));
         inputs

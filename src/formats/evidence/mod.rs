@@ -29,8 +29,8 @@ pub use firmware_build::{
     Provenance, SbomDigest, SigstoreRef, SourceRef,
 };
 pub use incident::{
-    Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,
-    fix_follows,
+    Affected, GdprRole, Incident, IncidentType, Notification, NotificationStage, Recipient,
+    Remediation, Severity, TimelineEntry, fix_follows,
 };
 pub use key_event::{EventKey, KeyEvent, KeyEventType};
 pub use lab_result::{

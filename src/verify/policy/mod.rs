@@ -5,6 +5,7 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod incidents;
 mod judged;
 mod pad;
 mod privacy;
@@ -13,6 +14,7 @@ mod wording;
 
 pub use judged::{Judged, Judging, judge};
 
+pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
     BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
 };
@@ -164,6 +166,8 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             }),
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
             Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
+            Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
+            Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
         }
     }
     out
@@ -425,7 +429,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         return;
     };
     for (ie, inc) in view.incidents() {
-        let in_scope = inc.affected.regions.iter().any(|r| regions.contains(r))
+        let in_scope = incidents::regions_match(regions, &inc.affected.regions)
             && (inc.affected.subjects.unwrap_or(0) > 0 || !inc.affected.data_categories.is_empty());
         if !in_scope {
             continue;

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::incidents::{IncidentDocumented, IncidentReport};
 use crate::evidence::SpeciesCategory;
 
 /// The only profile format this version reads.
@@ -226,6 +227,11 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// Incidents in scope must show a report of one stage to one kind of recipient by a deadline
+    /// (CRA Art. 14, GDPR Art. 33 and 34; `specs/policy.md`, "incident-report").
+    IncidentReport(IncidentReport),
+    /// Incidents in scope must be documented: facts, effects and remedial action (GDPR Art. 33(5)).
+    IncidentDocumented(IncidentDocumented),
 }
 
 fn yes() -> bool {
@@ -240,7 +246,7 @@ fn default_scheme_words() -> Vec<String> {
 fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
     match (rule, clock) {
         // Log order says which entry came first, never how many hours passed.
-        (Rule::IncidentNotification { .. }, DeadlineClock::Logged) => Some(
+        (Rule::IncidentNotification { .. } | Rule::IncidentReport(_), DeadlineClock::Logged) => Some(
             "\"logged\" cannot judge a deadline in hours: log order shows which entry came first, not when; use \"witnessed\", \"witnessed-if-present\" or \"self-asserted\"".to_owned(),
         ),
         // A certificate's validity is a period of time: log order alone cannot place an entry
@@ -267,6 +273,8 @@ impl Rule {
             | Rule::BundleComplete { id, .. }
             | Rule::PadLevelAttribution { id, .. }
             | Rule::PrivacyDesignBacked { id, .. } => id,
+            Rule::IncidentReport(r) => &r.id,
+            Rule::IncidentDocumented(r) => &r.id,
         }
     }
 
@@ -281,6 +289,8 @@ impl Rule {
             | Rule::BundleComplete { citation, .. }
             | Rule::PadLevelAttribution { citation, .. }
             | Rule::PrivacyDesignBacked { citation, .. } => citation,
+            Rule::IncidentReport(r) => &r.citation,
+            Rule::IncidentDocumented(r) => &r.citation,
         }
     }
 
@@ -290,6 +300,7 @@ impl Rule {
             Rule::IncidentNotification { clock, .. } | Rule::CertificateTime { clock, .. } => {
                 Some(*clock)
             }
+            Rule::IncidentReport(r) => Some(r.clock),
             _ => None,
         }
     }
@@ -328,6 +339,9 @@ impl Profile {
             if let Some(why) = r.clock().and_then(|c| clock_refused(r, c)) {
                 return Err(format!("rule[{i}].clock: {why}"));
             }
+            if let Rule::IncidentReport(r) = r {
+                r.check().map_err(|why| format!("rule[{i}].{why}"))?;
+            }
         }
         Ok(p)
     }
@@ -349,7 +363,7 @@ mod tests {
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
              `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`, \
-             `privacy-design-backed`"
+             `privacy-design-backed`, `incident-report`, `incident-documented`"
         );
     }
 
