@@ -537,16 +537,21 @@ mod tests {
     use super::disagreements;
     use crate::evidence::{Assertion, AssertionType};
 
+    /// An assertion of `kind` with every optional field absent, as a payload would decode.
+    fn bare(kind: AssertionType) -> Assertion {
+        serde_json::from_value(serde_json::json!({ "type": kind.as_str() }))
+            .expect("an assertion needs only its type")
+    }
+
     fn pad(level: u8) -> Assertion {
         Assertion {
-            kind: AssertionType::Pad,
             standard: Some("ISO/IEC 30107-3:2023".into()),
             scheme: Some("iBeta PAD".into()),
             level: Some(level),
-            species_required: Vec::new(),
             metric: Some("apcer_ppm".into()),
             comparator: Some(crate::evidence::Comparator::Le),
             value: Some(0),
+            ..bare(AssertionType::Pad)
         }
     }
 
@@ -596,14 +601,8 @@ mod tests {
     #[test]
     fn a_level_with_no_pad_assertion_fails() {
         let privacy = Assertion {
-            kind: AssertionType::PrivacyDesign,
-            standard: None,
-            scheme: None,
-            level: None,
-            species_required: Vec::new(),
             metric: Some("template_only_storage".into()),
-            comparator: None,
-            value: None,
+            ..bare(AssertionType::PrivacyDesign)
         };
         assert_eq!(
             problems("Level 3 liveness; stores templates only", &[privacy]),
@@ -663,28 +662,18 @@ mod tests {
         // "far" alone is an English word, not the metric.
         assert!(problems("far better than iBeta PAD Level 2", &a).is_empty());
         let compliance = Assertion {
-            kind: AssertionType::Compliance,
             standard: Some("Regulation (EU) 2024/1689".into()),
-            scheme: None,
-            level: None,
-            species_required: Vec::new(),
-            metric: None,
-            comparator: None,
-            value: None,
+            ..bare(AssertionType::Compliance)
         };
         assert!(problems("compliant with the EU AI Act", &[compliance]).is_empty());
     }
 
     fn accuracy(metric: &str, value: u64) -> Assertion {
         Assertion {
-            kind: AssertionType::Accuracy,
-            standard: None,
-            scheme: None,
-            level: None,
-            species_required: Vec::new(),
             metric: Some(metric.into()),
             comparator: Some(crate::evidence::Comparator::Lt),
             value: Some(value),
+            ..bare(AssertionType::Accuracy)
         }
     }
 
