@@ -58,7 +58,7 @@ fn check_fixture() -> Result<(Vec<u8>, TrustFile), String> {
     if bundle.entries.len() as u64 != ENTRIES {
         return Err(format!("{} entries, not {ENTRIES}", bundle.entries.len()));
     }
-    let report = verify::verify_bundle(&bytes, &trust, &[]);
+    let report = verify::verify_integrity(&bytes, &trust);
     if report.verdict != Verdict::Verified || report.tree_size != Some(common::LEDGER_1M_SIZE) {
         return Err(format!(
             "verdict {:?} at tree size {:?}",
@@ -153,7 +153,7 @@ fn bench_verify(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     g.bench_function("verify_bundle", |b| {
         b.iter(|| {
-            let report = verify::verify_bundle(&bytes, &trust, &[]);
+            let report = verify::verify_integrity(&bytes, &trust);
             assert_eq!(report.verdict, Verdict::Verified);
             black_box(report)
         })

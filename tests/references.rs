@@ -355,7 +355,7 @@ fn incident_affecting_a_missing_build_is_refused() {
 fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)> {
     use base64::Engine as _;
     use evledger::export::{self, BundleOptions, Selection};
-    use evledger::verify::{Outcome, verify_bundle};
+    use evledger::verify::{Outcome, verify_integrity};
     let fills = [("@FW_420@", affected), ("@FW_421@", fix)];
     if let Err(e) = f.record("incident", INCIDENT, &fills) {
         // Registration refuses such a fix; a log that holds one anyway (a hostile or older
@@ -397,7 +397,7 @@ fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)>
         entries: Vec::new(),
     };
     let b = export::build(&mut f.ledger, &sel, &BundleOptions::default()).expect("bundle");
-    verify_bundle(&b.to_cbor(), &trust, &[])
+    verify_integrity(&b.to_cbor(), &trust)
         .checks
         .iter()
         .filter(|c| c.field.as_deref() == Some("remediation.fix_build"))

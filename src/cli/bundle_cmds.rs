@@ -154,6 +154,7 @@ pub fn verify(
     trust_path: &Path,
     json: bool,
     remember: Option<&Path>,
+    integrity_only: bool,
     receipt: bool,
     artifacts: &[PathBuf],
 ) -> Result<(), CliError> {
@@ -192,19 +193,16 @@ pub fn verify(
     let mut options = VerifyOptions {
         now: Some(super::now()),
         held,
+        integrity_only,
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
         options.remembered = m.recall_for(cp).map_err(|e| dir_error(e.to_string()))?;
     }
     // A receipt proves registration: its signer checks that the statement is in the log, signed
-    // and resolvable; judging claims against profiles is the buyer's verification, not this one.
-    let profiles = if receipt {
-        &[][..]
-    } else {
-        &trust.profiles[..]
-    };
-    let report = crate::verify::verify_bundle_with(&bytes, &trust, profiles, &options);
+    // and resolvable; judging claims against profiles is the buyer's verification, not this one,
+    // so a receipt is checked for integrity only.
+    let report = crate::verify::verify_bundle_with(&bytes, &trust, &trust.profiles, &options);
     // The report first: a failure to remember must not hide what was verified.
     if json {
         outln!("{}", report.to_json());

@@ -449,8 +449,12 @@ pub enum Command {
     },
     /// Verify a bundle offline against a trust file; exit 0 only if everything verified.
     ///
+    /// Every assertion of every claim, and every claim's wording, must be judged by a rule of
+    /// the trust file's profiles: what no rule judges fails as "not judged" (exit 4), and so does
+    /// a trust file that names no profile, unless you ask for --integrity-only.
+    ///
     /// Exit codes: 0 verified, 1 verification failed, 2 unusable trust file or usage error,
-    /// 3 invalid bundle, 4 policy not met.
+    /// 3 invalid bundle, 4 policy not met (including "not judged").
     ///
     /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml
     ///
@@ -472,6 +476,11 @@ pub enum Command {
         /// statements are in the log, signed and resolvable, without judging policy.
         #[arg(long)]
         receipt: bool,
+        /// Check only signatures, proofs, roles and references, and judge no claim: the trust
+        /// file's profiles are not applied, the report says so at the top, and exit 0 means
+        /// exactly that. Without it, claims no rule judges fail as "not judged" (exit 4).
+        #[arg(long)]
+        integrity_only: bool,
         /// A file you hold (firmware image, datasheet, report): check that it is a firmware
         /// build artifact or a document that a verified entry of the bundle describes, by
         /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
@@ -956,8 +965,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
             remember,
             receipt,
+            integrity_only,
             artifact,
-        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref(), receipt, &artifact),
+        } => bundle_cmds::verify(
+            &file,
+            &trust,
+            json,
+            remember.as_deref(),
+            receipt || integrity_only,
+            receipt,
+            &artifact,
+        ),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
         }

@@ -9,8 +9,13 @@ mod accuracy;
 mod certification;
 mod demographic;
 mod incidents;
+mod judged;
 mod pad;
+mod privacy;
 mod profile;
+mod wording;
+
+pub use judged::{Judged, Judging, judge};
 
 pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
@@ -142,7 +147,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::ClaimWordingMatches {
                 require_attachments,
                 ..
-            } => wording(rule, *require_attachments, view, &mut out),
+            } => wording::matches(rule, *require_attachments, view, &mut out),
             Rule::IncidentNotification { .. } => notifications(rule, view, &mut out),
             Rule::NoClaimOnAffectedBuild { .. } => affected_builds(rule, view, &mut out),
             Rule::PadLevelAttribution { .. } => pad::level_attribution(rule, view, &mut out),
@@ -171,6 +176,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::ComplianceClaimBacked { .. } => {
                 certification::claims_backed(rule, view, &mut out)
             }
+            Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
             Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
             Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
         }
@@ -417,43 +423,6 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
                 message,
                 max_report_age_days.map(|_| Clock::Witnessed),
             ));
-        }
-    }
-}
-
-fn wording(rule: &Rule, require_attachments: bool, view: &PolicyView<'_>, out: &mut Vec<Check>) {
-    for (ce, claim) in view.claims() {
-        for (i, ch) in claim.channels.iter().enumerate() {
-            let Some(digest) = &ch.document_sha256 else {
-                continue;
-            };
-            let field = Some(format!("channels[{i}]"));
-            match view.attachments.get(&digest.to_string()) {
-                Some(doc) => {
-                    let found =
-                        std::str::from_utf8(doc).is_ok_and(|t| t.contains(claim.wording.as_str()));
-                    let msg = if found {
-                        format!(
-                            "the attached {} document contains the claim's exact wording",
-                            ch.locator
-                        )
-                    } else {
-                        format!(
-                            "the attached {} document does not contain the claim's exact wording",
-                            ch.locator
-                        )
-                    };
-                    out.push(check(rule, ce.index, field, found, msg));
-                }
-                None if require_attachments => out.push(check(
-                    rule,
-                    ce.index,
-                    field,
-                    false,
-                    format!("document {digest} for {} is not attached", ch.locator),
-                )),
-                None => {}
-            }
         }
     }
 }

@@ -278,6 +278,14 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// A claim's privacy-design assertions must agree with the privacy defaults of every
+    /// firmware build it covers.
+    PrivacyDesignBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+    },
     /// Incidents in scope must show a report of one stage to one kind of recipient by a deadline
     /// (CRA Art. 14, GDPR Art. 33 and 34; `specs/policy.md`, "incident-report").
     IncidentReport(IncidentReport),
@@ -342,7 +350,8 @@ impl Rule {
             | Rule::PadLevelAttribution { id, .. }
             | Rule::AccuracyClaimBacked { id, .. }
             | Rule::DemographicDifferentialMax { id, .. }
-            | Rule::ComplianceClaimBacked { id, .. } => id,
+            | Rule::ComplianceClaimBacked { id, .. }
+            | Rule::PrivacyDesignBacked { id, .. } => id,
             Rule::IncidentReport(r) => &r.id,
             Rule::IncidentDocumented(r) => &r.id,
         }
@@ -360,7 +369,8 @@ impl Rule {
             | Rule::PadLevelAttribution { citation, .. }
             | Rule::AccuracyClaimBacked { citation, .. }
             | Rule::DemographicDifferentialMax { citation, .. }
-            | Rule::ComplianceClaimBacked { citation, .. } => citation,
+            | Rule::ComplianceClaimBacked { citation, .. }
+            | Rule::PrivacyDesignBacked { citation, .. } => citation,
             Rule::IncidentReport(r) => &r.citation,
             Rule::IncidentDocumented(r) => &r.citation,
         }
@@ -441,7 +451,7 @@ mod tests {
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
              `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
              `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
-             `incident-report`, `incident-documented`"
+             `privacy-design-backed`, `incident-report`, `incident-documented`"
         );
     }
 
