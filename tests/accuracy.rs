@@ -42,6 +42,17 @@ fn trust() -> TrustSpec {
     TrustSpec::default().allow("product-legal", "accuracy-result")
 }
 
+/// The profiles a test verifies with: `profiles`, and a rule that judges each claim's wording
+/// against its assertions, so that a claim can be verified as a whole (every subject judged).
+fn with_wording(profiles: &[Profile]) -> Vec<Profile> {
+    let wording = Profile::parse(
+        "format = \"evledger-profile/1\"\nid = \"wording\"\nversion = \"1\"\ntitle = \"t\"\n\
+         [[rule]]\nid = \"claim-wording-matches\"\ntype = \"claim-wording-matches\"\ncitation = \"c\"\n",
+    )
+    .expect("wording profile");
+    profiles.iter().cloned().chain([wording]).collect()
+}
+
 /// A story: builds 4.2.0 and 4.2.1, the accuracy result (edited), optionally countersigned by
 /// `csig`.
 struct Acc {
@@ -97,7 +108,7 @@ impl Acc {
             .bundle_of(&[entry], &BundleOptions::default())
             .to_cbor();
         (
-            verify_bundle(&b, &trust().load(&self.f.keys), profiles),
+            verify_bundle(&b, &trust().load(&self.f.keys), &with_wording(profiles)),
             idx,
         )
     }
@@ -163,6 +174,16 @@ fn an_accuracy_claim_backed_by_a_countersigned_result_passes() {
         "assertions[0]",
         "highest group FNMR 2.4e-3 (female-40-plus), lowest 1.8e-3 (male-40-plus): ratio 1.33, within the 1.50 your profile allows",
     );
+    // The report names both rules as judging each accuracy assertion.
+    for field in ["assertions[0]", "assertions[1]"] {
+        let j = r
+            .judged
+            .iter()
+            .find(|j| j.entry == c && j.field == field)
+            .expect("judgement");
+        let rules: Vec<&str> = j.judged_by.iter().map(|b| b.rule.as_str()).collect();
+        assert_eq!(rules, [BACKED, DIFF], "{field}");
+    }
 }
 
 #[test]
@@ -245,7 +266,7 @@ fn a_lab_result_without_the_labs_countersignature_does_not_back() {
     let trust = trust().allow("product-legal", "countersignature");
     let idx = a.f.ledger.resolve(&c).expect("entry").index;
     let b = a.f.bundle_of(&[&c], &BundleOptions::default()).to_cbor();
-    let r = verify_bundle(&b, &trust.load(&a.f.keys), &[profile(&[])]);
+    let r = verify_bundle(&b, &trust.load(&a.f.keys), &with_wording(&[profile(&[])]));
     fails(
         &r,
         BACKED,
@@ -773,10 +794,10 @@ fn report_age_is_met_or_exceeded_at_the_witnessed_time() {
     // The report was issued 2026-03-20T10:00:00Z.
     let issued = 1_774_000_800;
     let (young, trust) = witnessed(&bundle, issued + 364 * 86_400, &a.f.keys);
-    let r = verify_bundle(&young, &trust, std::slice::from_ref(&aged));
+    let r = verify_bundle(&young, &trust, &with_wording(std::slice::from_ref(&aged)));
     passes(&r, BACKED, idx, "assertions[0]", "met by accuracy result 2");
     let (old, trust) = witnessed(&bundle, issued + 400 * 86_400, &a.f.keys);
-    let r = verify_bundle(&old, &trust, &[aged]);
+    let r = verify_bundle(&old, &trust, &with_wording(&[aged]));
     fails(
         &r,
         BACKED,

@@ -48,6 +48,17 @@ fn trust() -> TrustSpec {
     t
 }
 
+/// The profiles a test verifies with: `profiles`, and a rule that judges each claim's wording
+/// against its assertions, so that a claim can be verified as a whole (every subject judged).
+fn with_wording(profiles: &[Profile]) -> Vec<Profile> {
+    let wording = Profile::parse(
+        "format = \"evledger-profile/1\"\nid = \"wording\"\nversion = \"1\"\ntitle = \"t\"\n\
+         [[rule]]\nid = \"claim-wording-matches\"\ntype = \"claim-wording-matches\"\ncitation = \"c\"\n",
+    )
+    .expect("wording profile");
+    profiles.iter().cloned().chain([wording]).collect()
+}
+
 /// The certification body's key.
 const BODY: Who = Who::Stranger;
 
@@ -118,7 +129,7 @@ impl Cert {
             .bundle_of(&[entry], &BundleOptions::default())
             .to_cbor();
         (
-            verify_bundle(&b, &trust().load(&self.f.keys), profiles),
+            verify_bundle(&b, &trust().load(&self.f.keys), &with_wording(profiles)),
             idx,
         )
     }
@@ -181,6 +192,12 @@ fn a_certification_claim_backed_by_a_countersigned_certificate_passes() {
     );
     let check = &checks(&r, i, "assertions[0]")[0];
     assert_eq!(check.clock, Some(Clock::SelfAsserted));
+    let j = r
+        .judged
+        .iter()
+        .find(|j| j.entry == i && j.field == "assertions[0]")
+        .expect("judgement");
+    assert_eq!(j.judged_by[0].rule, BACKED);
 }
 
 #[test]
@@ -281,7 +298,11 @@ fn withholding_a_withdrawal_is_caught_by_completeness() {
     let mut b = c.f.bundle_of(&[&claim], &BundleOptions::default());
     // Entry 5 is the withdrawal; without it the certificate would look valid.
     b.entries.retain(|e| e.index != 5);
-    let r = verify_bundle(&b.to_cbor(), &trust().load(&c.f.keys), &[profile(&[])]);
+    let r = verify_bundle(
+        &b.to_cbor(),
+        &trust().load(&c.f.keys),
+        &with_wording(&[profile(&[])]),
+    );
     assert_fails(
         &r,
         Verdict::VerificationFailed,
@@ -636,7 +657,11 @@ fn validity_is_judged_at_the_witnessed_time_under_the_strict_clock() {
     let strict = Profile::parse(&shipped_text()).expect("shipped profile");
     // 2027-01-01: within the certificate's validity.
     let (inside, trust) = witnessed(&bundle, 1_798_761_600, &c.f.keys);
-    let r = verify_bundle(&inside, &trust, std::slice::from_ref(&strict));
+    let r = verify_bundle(
+        &inside,
+        &trust,
+        &with_wording(std::slice::from_ref(&strict)),
+    );
     assert_verified(&r);
     passes(
         &r,
@@ -650,7 +675,7 @@ fn validity_is_judged_at_the_witnessed_time_under_the_strict_clock() {
     );
     // 2029-06-01: the claim was first witnessed in the log after the certificate expired.
     let (after, trust) = witnessed(&bundle, 1_874_966_400, &c.f.keys);
-    let r = verify_bundle(&after, &trust, &[strict]);
+    let r = verify_bundle(&after, &trust, &with_wording(&[strict]));
     fails(
         &r,
         idx,
