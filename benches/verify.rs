@@ -62,7 +62,7 @@ fn check_fixture() -> Result<(Vec<u8>, TrustFile), String> {
     if bundle.entries.len() as u64 != ENTRIES {
         return Err(format!("{} entries, not {ENTRIES}", bundle.entries.len()));
     }
-    let report = verify::verify_bundle(&bytes, &trust, &[]);
+    let report = verify::verify_integrity(&bytes, &trust);
     // The export appends the log's adverse index before its checkpoint, one past the fixture.
     if report.verdict != Verdict::Verified
         || report.tree_size.is_none_or(|s| s < common::LEDGER_1M_SIZE)
@@ -165,16 +165,18 @@ fn bench_verify(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     g.bench_function("verify_bundle", |b| {
         b.iter(|| {
-            let report = verify::verify_bundle(&bytes, &trust, &[]);
+            let report = verify::verify_integrity(&bytes, &trust);
             assert_eq!(report.verdict, Verdict::Verified);
             black_box(report)
         })
     });
-    // What `evledger verify` does after reading the file: parse once, verify, render.
+    // What `evledger verify` does after reading the file: parse once, verify, render (as
+    // `verify_integrity` does, with no profile).
+    let options = verify::VerifyOptions::integrity_only();
     g.bench_function("verify_text", |b| {
         b.iter(|| {
             let bundle = Bundle::parse(&bytes, &BundleLimits::default()).expect("parses");
-            let report = verify::verify_parsed_with(&bundle, &trust, &[], &Default::default());
+            let report = verify::verify_parsed_with(&bundle, &trust, &[], &options);
             assert_eq!(report.verdict, Verdict::Verified);
             black_box(report.render())
         })
@@ -182,7 +184,7 @@ fn bench_verify(c: &mut Criterion) {
     g.bench_function("verify_json", |b| {
         b.iter(|| {
             let bundle = Bundle::parse(&bytes, &BundleLimits::default()).expect("parses");
-            let report = verify::verify_parsed_with(&bundle, &trust, &[], &Default::default());
+            let report = verify::verify_parsed_with(&bundle, &trust, &[], &options);
             assert_eq!(report.verdict, Verdict::Verified);
             black_box(report.to_json())
         })

@@ -1,13 +1,15 @@
 //! Generates the public, test-only example PKI in `keys.example/`: an accreditation body's root
-//! CA and the certificate it issues for the Kestrel test lab's signing key. Never use any of it
-//! for real evidence.
+//! CA and the certificate it issues for the Kestrel test lab's signing key, and a second
+//! accreditation body's root CA (for certification bodies) with the certificate it issues for
+//! the Nordmark certification body's signing key. Never use any of it for real evidence.
 //!
 //! ```sh
 //! cargo run --example gen_test_pki            # writes keys.example/
 //! cargo run --example gen_test_pki -- DIR     # writes DIR/ instead
 //! ```
 //!
-//! Existing private keys (`lab.key`, `accreditation-root-ca.key`) are reused, never overwritten;
+//! Existing private keys (`lab.key`, `accreditation-root-ca.key`, `certbody.key`,
+//! `certification-root-ca.key`) are reused, never overwritten;
 //! missing ones are created (mode 0600, with a `.pub` beside them). The certificates are
 //! rewritten each run; since Ed25519 signatures are deterministic and every field is fixed, the
 //! same keys always give the same certificates.
@@ -30,6 +32,8 @@ use sha2::{Digest, Sha256};
 
 const ROOT_CN: &str = "Example Accreditation Body Test Root CA";
 const LAB_CN: &str = "Kestrel Biometric Test Lab Signing";
+const CERT_ROOT_CN: &str = "Example Certification Accreditation Test Root CA";
+const CERTBODY_CN: &str = "Nordmark Certification Signing";
 
 /// An ed25519-dalek key that rcgen can sign with, so that rcgen needs no crypto backend (ring).
 struct DalekKey {
@@ -107,6 +111,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     fs::write(dir.join("accreditation-root-ca.pem"), root_cert.pem())?;
     fs::write(dir.join("lab-cert.pem"), lab_cert.pem())?;
+    certification_pki(&dir)?;
 
     // Check what was written with the verifier that will read it.
     let roots = Certificate::from_pem_chain(&root_cert.pem())?;
@@ -117,6 +122,64 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     eprintln!(
         "wrote {}/accreditation-root-ca.pem and lab-cert.pem (PUBLIC TEST-ONLY material)",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The certification side: a root CA of the body that accredits certification bodies, and the
+/// certificate it issues for the Nordmark certification body's signing key.
+fn certification_pki(dir: &Path) -> Result<(), Box<dyn Error>> {
+    let root_key = DalekKey::new(load_or_create(&dir.join("certification-root-ca.key"))?);
+    let body_key = DalekKey::new(load_or_create(&dir.join("certbody.key"))?);
+
+    let mut root = CertificateParams::default();
+    root.distinguished_name = name(&[
+        (DnType::CountryName, "DE"),
+        (
+            DnType::OrganizationName,
+            "Example Certification Accreditation Body",
+        ),
+        (DnType::CommonName, CERT_ROOT_CN),
+    ]);
+    root.serial_number = Some(SerialNumber::from(0x2026_0101u64));
+    root.not_before = date_time_ymd(2026, 1, 1);
+    root.not_after = date_time_ymd(2036, 1, 1);
+    // Issues certification body signing certificates directly.
+    root.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    root.key_identifier_method = root_key.key_id();
+    let root_cert = root.self_signed(&root_key)?;
+
+    let mut body = CertificateParams::default();
+    body.distinguished_name = name(&[
+        (DnType::CountryName, "DE"),
+        (DnType::OrganizationName, "Nordmark Certification GmbH"),
+        (DnType::CommonName, CERTBODY_CN),
+    ]);
+    body.serial_number = Some(SerialNumber::from(0x2026_0102u64));
+    body.not_before = date_time_ymd(2026, 1, 1);
+    body.not_after = date_time_ymd(2029, 1, 1);
+    body.is_ca = IsCa::ExplicitNoCa;
+    body.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    body.use_authority_key_identifier_extension = true;
+    body.key_identifier_method = body_key.key_id();
+    let body_cert = body.signed_by(&body_key, &Issuer::from_params(&root, &root_key))?;
+
+    fs::write(dir.join("certification-root-ca.pem"), root_cert.pem())?;
+    fs::write(dir.join("certbody-cert.pem"), body_cert.pem())?;
+
+    let roots = Certificate::from_pem_chain(&root_cert.pem())?;
+    let chain = Certificate::from_pem_chain(&body_cert.pem())?;
+    verify_chain(&chain, &roots, parse_rfc3339("2026-06-01")?)?;
+    // Each body's certificate chains only to its own accreditation root.
+    let lab_roots =
+        Certificate::from_pem_chain(&fs::read_to_string(dir.join("accreditation-root-ca.pem"))?)?;
+    if verify_chain(&chain, &lab_roots, parse_rfc3339("2026-06-01")?).is_ok() {
+        return Err("certification body certificate unexpectedly chains to the lab root".into());
+    }
+    eprintln!(
+        "wrote {}/certification-root-ca.pem and certbody-cert.pem (PUBLIC TEST-ONLY material)",
         dir.display()
     );
     Ok(())

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The evledger walkthrough: record the FaceGate 3D example evidence into a ledger, sign
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
-# two claims as bundles and verify them offline: one is backed by its evidence, one over-claims.
+# claims as bundles and verify them offline: a PAD, an accuracy and a certification claim backed
+# by their evidence, and an over-claim of each kind, which the verifier rejects; then the
+# certificate is withdrawn, and the claim resting on it fails; last, record an actively exploited
+# vulnerability's three CRA Art. 14 reports and verify them.
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -40,8 +43,9 @@ else
 fi
 
 # Inputs cite earlier entries by entry hash, which is only known once they are recorded: the
-# examples write @FW_420@, @FW_421@, @LAB_RESULT@ and @COUNTERSIG@, and fill() copies an example
-# into a temporary directory with the hashes recorded so far filled in.
+# examples write @FW_420@, @FW_421@, @LAB_RESULT@, @COUNTERSIG@, @ACC_RESULT@, @ACC_COUNTERSIG@,
+# @CERT@ and @CERT_COUNTERSIG@, and fill() copies an example into a temporary directory with the
+# hashes recorded so far filled in.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fill() {
@@ -49,6 +53,8 @@ fill() {
   out=$tmp/$(basename "$1")
   sed -e "s/@FW_420@/${fw1:-@FW_420@}/g" -e "s/@FW_421@/${fw2:-@FW_421@}/g" \
       -e "s/@LAB_RESULT@/${lab:-@LAB_RESULT@}/g" -e "s/@COUNTERSIG@/${csig:-@COUNTERSIG@}/g" \
+      -e "s/@ACC_RESULT@/${acc:-@ACC_RESULT@}/g" -e "s/@ACC_COUNTERSIG@/${acc_csig:-@ACC_COUNTERSIG@}/g" \
+      -e "s/@CERT@/${cert:-@CERT@}/g" -e "s/@CERT_COUNTERSIG@/${cert_csig:-@CERT_COUNTERSIG@}/g" \
       "$1" >"$out"
   if grep -q '@[A-Z0-9_]*@' "$out"; then
     echo "$1: cites an entry not recorded yet: $(grep -o '@[A-Z0-9_]*@' "$out" | sort -u | tr '\n' ' ')" >&2
@@ -107,6 +113,51 @@ claim3=$(record claim claim-pad-level3-overclaim.toml product-legal.key \
 echo "claim (Level 2):  $claim2" >&2
 echo "claim (Level 3, over-claims its evidence): $claim3" >&2
 
+step "product/legal records the lab's accuracy result; the lab checks and countersigns it as it did the PAD result"
+acc=$(record accuracy-result accuracy-result-kbl-acc.toml product-legal.key \
+        "Aurelis Security Systems" "aurelis-face-matcher 7.1: accuracy report KBL-ACC-2026-0031")
+echo "accuracy result:  $acc" >&2
+evl checkpoint >/dev/null
+evl bundle --entry "$acc" --out "$out/accuracy-result.bundle.cbor"
+cp "$out/accuracy-result.bundle.cbor" "$labdir/"
+evl countersign --bundle "$labdir/accuracy-result.bundle.cbor" "$acc" --log-key "$log_vkey" \
+    --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
+    --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-ACC-2026-0031" \
+    --statement "Results as issued in report KBL-ACC-2026-0031" --out "$labdir/kbl-acc-0031.cose" >/dev/null
+acc_csig=$(evl register "$labdir/kbl-acc-0031.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+echo "countersignature: $acc_csig" >&2
+
+step "product/legal records the IEC 62443-4-2 certificate; Nordmark Certification countersigns it with its own certificate"
+cert=$(record certification certification-iec62443.toml product-legal.key \
+        "Aurelis Security Systems" "Certificate NMC-62443-2026-0117")
+echo "certification:    $cert" >&2
+evl checkpoint >/dev/null
+evl bundle --entry "$cert" --out "$out/certification.bundle.cbor"
+bodydir=$tmp/nordmark
+mkdir -p "$bodydir"
+cp "$out/certification.bundle.cbor" "$bodydir/"
+evl countersign --bundle "$bodydir/certification.bundle.cbor" "$cert" --log-key "$log_vkey" \
+    --key "$keys/certbody.key" --cert "$keys/certbody-cert.pem" \
+    --issuer "Nordmark Certification GmbH" --subject "Certificate NMC-62443-2026-0117" \
+    --statement "Certificate NMC-62443-2026-0117 as issued, status valid" --out "$bodydir/nmc-0117.cose" >/dev/null
+evl signer add --kinds countersignature --x509-root "$keys/certification-root-ca.pem"
+cert_csig=$(evl register "$bodydir/nmc-0117.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+echo "countersignature: $cert_csig" >&2
+
+step "product/legal records the accuracy and certification claims as published"
+claim_acc=$(record claim claim-accuracy.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-ACC-001")
+claim_acc_over=$(record claim claim-accuracy-overclaim.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-ACC-002")
+claim_cert=$(record claim claim-certified.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-SEC-001")
+claim_cert_over=$(record claim claim-certified-overclaim.toml product-legal.key \
+        "Aurelis Security Systems" "Claim CLM-FG3-SEC-002")
+echo "claim (accuracy):  $claim_acc" >&2
+echo "claim (accuracy, over-claims its evidence): $claim_acc_over" >&2
+echo "claim (IEC 62443-4-2):  $claim_cert" >&2
+echo "claim (IEC 62443-4-2 and EU AI Act, over-claims): $claim_cert_over" >&2
+
 step "product/legal records incident AUR-2026-014 and its fix"
 inc=$(record incident incident-aur-2026-014.toml product-legal.key \
         "Aurelis Security Systems" "Incident AUR-2026-014")
@@ -131,26 +182,30 @@ evl show "$inc"
 step "audit: recompute every hash, node, signature and checkpoint"
 evl audit
 
-step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it"
+# cosign_checkpoint: the log signs a checkpoint; an independent witness checks that it extends the last one
+# it saw and cosigns it; the operator stores the cosignature (checked against the witness's key).
 wdir=$EVLEDGER_DIR/witness
-if [ ! -f "$wdir/state" ]; then
-  evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
-      --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
-fi
-evl checkpoint >"$out/latest.checkpoint"
-seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
-proof=()
-if [ -n "$seen" ]; then
-  evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
-  proof=(--proof "$out/witness.proof")
-fi
-evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+cosign_checkpoint() {
+  if [ ! -f "$wdir/state" ]; then
+    evl witness init --name witness.example/w1 --key "$keys/witness.key" --out "$wdir" \
+        --log-key "$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')"
+  fi
+  evl checkpoint >"$out/latest.checkpoint"
+  local seen proof=()
+  seen=$(awk 'NR == 2 { print $2 }' "$wdir/state")
+  if [ -n "$seen" ]; then
+    evl consistency "$seen" "$(sed -n 2p "$out/latest.checkpoint")" >"$out/witness.proof"
+    proof=(--proof "$out/witness.proof")
+  fi
+  evl witness cosign "$out/latest.checkpoint" "${proof[@]}" --state "$wdir" >"$out/cosigned.checkpoint"
+  if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
+    evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
+  fi
+  evl checkpoint --cosigned "$out/cosigned.checkpoint"
+}
 
-step "the operator configures the witness once, then stores its cosignature (checked against its key)"
-if ! evl witness list 2>/dev/null | grep -qxF "$(cat "$wdir/witness.vkey") https://witness.example/w1"; then
-  evl witness add "$wdir/witness.vkey" --url https://witness.example/w1
-fi
-evl checkpoint --cosigned "$out/cosigned.checkpoint"
+step "an independent witness checks the new checkpoint extends what it saw before, and cosigns it; the operator configures the witness once, then stores its cosignature (checked against its key)"
+cosign_checkpoint
 
 step "export each claim with everything behind it, proving consistency with the buyer's earlier checkpoint"
 docs=$ex/documents
@@ -158,12 +213,20 @@ evl bundle --claim "$claim2" --out "$out/claim-level2.bundle.cbor" --since "$out
     --attach "$docs/brochure-2026-04-p4.txt" --attach "$docs/tender-T-2026-FG3-s5.3.txt"
 evl bundle --claim "$claim3" --out "$out/claim-level3.bundle.cbor" --since "$out/builds.checkpoint" \
     --attach "$docs/website-liveness.html"
+for c in claim_acc claim_acc_over claim_cert claim_cert_over; do
+  evl bundle --claim "${!c}" --out "$out/$c.bundle.cbor"
+done
 
-step "the buyer verifies the Level 2 claim offline with keys.example/buyer.trust.toml"
-evl verify "$out/claim-level2.bundle.cbor" --trust "$keys/buyer.trust.toml"
+# The buyer's trust file names the PAD, GDPR and CRA incident, accuracy and certification
+# profiles, and knows the certification body: adverse entries travel in every bundle, so once a
+# certificate has been withdrawn (below, or on an earlier run), every later bundle carries the
+# notice, even a PAD claim's or an incident's.
+trust=$keys/buyer-certified.trust.toml
+step "the buyer verifies the Level 2 claim offline with keys.example/buyer-certified.trust.toml"
+evl verify "$out/claim-level2.bundle.cbor" --trust "$trust"
 
 step "the buyer verifies the Level 3 claim: the evidence does not back it"
-if evl verify "$out/claim-level3.bundle.cbor" --trust "$keys/buyer.trust.toml"; then
+if evl verify "$out/claim-level3.bundle.cbor" --trust "$trust"; then
   echo "the over-claim was not caught" >&2
   exit 1
 else
@@ -171,3 +234,52 @@ else
   [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
   echo "caught: policy not met (exit $status), as expected" >&2
 fi
+
+# expect_not_met BUNDLE WHAT: the buyer's verifier must reject BUNDLE with exit 4.
+expect_not_met() {
+  local status=0
+  evl verify "$1" --trust "$trust" || status=$?
+  if [ "$status" -eq 0 ]; then
+    echo "the $2 was not caught" >&2
+    exit 1
+  fi
+  [ "$status" -eq 4 ] || { echo "expected exit 4 (policy not met), got $status" >&2; exit 1; }
+  echo "caught: $2, policy not met (exit $status), as expected" >&2
+}
+
+step "the buyer verifies the accuracy claim"
+evl verify "$out/claim_acc.bundle.cbor" --trust "$trust"
+
+step "the buyer verifies the accuracy over-claim: a lower FMR than measured, and a build whose matcher was not tested"
+expect_not_met "$out/claim_acc_over.bundle.cbor" "accuracy over-claim"
+
+step "the buyer verifies the certification claim"
+evl verify "$out/claim_cert.bundle.cbor" --trust "$trust"
+
+step "the buyer verifies the certification over-claim: a model outside the certificate's scope, and a regulation no certificate backs"
+expect_not_met "$out/claim_cert_over.bundle.cbor" "certification over-claim"
+
+step "Nordmark Certification withdraws the IEC 62443-4-2 certificate; product/legal records the withdrawal"
+withdrawal=$(record certification certification-iec62443-withdrawn.toml product-legal.key \
+        "Aurelis Security Systems" "Certificate NMC-62443-2026-0117 withdrawn")
+echo "withdrawal:       $withdrawal" >&2
+cosign_checkpoint
+evl bundle --claim "$claim_cert" --out "$out/claim_cert_withdrawn.bundle.cbor"
+
+step "the buyer verifies the certification claim again: the withdrawal is adverse, so the bundle must carry it, and the claim fails"
+expect_not_met "$out/claim_cert_withdrawn.bundle.cbor" "claim on a withdrawn certificate"
+
+step "product/legal records vulnerability AUR-2026-031 as each CRA Art. 14 report went out: early warning, notification, final report"
+# The record is re-recorded as the response unfolds; each record repeats the last and adds to it.
+vuln=()
+for stage in early-warning notification final-report; do
+  vuln+=("$(record incident "incident-aur-2026-031-$stage.toml" product-legal.key \
+        "Aurelis Security Systems" "Incident AUR-2026-031 ($stage)")")
+done
+echo "incident AUR-2026-031: ${vuln[*]}" >&2
+cosign_checkpoint
+evl bundle --entry "${vuln[0]}" --entry "${vuln[1]}" --entry "${vuln[2]}" \
+    --out "$out/incident-aur-2026-031.bundle.cbor"
+
+step "the buyer verifies the actively exploited vulnerability's three reports against CRA Art. 14 (incident-cra-art14.toml)"
+evl verify "$out/incident-aur-2026-031.bundle.cbor" --trust "$trust"

@@ -541,7 +541,7 @@ fn record_refuses_bad_arguments() {
         (out.code, out.stderr.as_str()),
         (
             1,
-            "error: fw.toml: unknown evidence kind \"test-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event)\n"
+            "error: fw.toml: unknown evidence kind \"test-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification)\n"
         )
     );
     let out = env.run(&Env::record_args(INPUT, "yesterday"));
@@ -1178,6 +1178,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
     let out = env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("no roles"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(
+            "note: bare.toml names no policy profile: `evledger verify` with it judges no claim and fails as \"not judged\" (exit 4) unless given --integrity-only; name the buyer's profiles with --profile\n"
+        ),
+        "{}",
+        out.stderr
+    );
     let bare = std::fs::read_to_string(env.path("bare.toml")).unwrap();
     assert!(!bare.contains("[[roles]]"), "{bare}");
     assert!(
@@ -1192,7 +1199,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
         "trust", "init", "--out", "rel.toml", "--role", &role, "--ledger", LEDGER,
     ])
     .ok();
-    let v = env.run(&["verify", "b.cbor", "--trust", "rel.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "rel.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 0, "{v:?}");
     // The vendor's key also given the lab's role: a warning, and a comment in the file.
     let pub_key = common::root().join("keys.example/release-engineer.key.pub");
@@ -1228,7 +1241,13 @@ fn trust_init_gives_roles_only_when_told_and_warns_of_self_endorsement() {
         "{both}"
     );
     assert!(both.contains("x509_roots = ["), "{both}");
-    let v = env.run(&["verify", "b.cbor", "--trust", "both.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "both.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 0, "the file parses, roots included: {v:?}");
     // A malformed --role is a usage error that shows the syntax.
     let out = env.run(&[

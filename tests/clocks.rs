@@ -16,7 +16,9 @@ use evledger::note::{CosignatureSigner, Note};
 use evledger::policy::Profile;
 use evledger::time::parse_rfc3339;
 use evledger::trust::TrustFile;
-use evledger::verify::{Check, Clock, Outcome, Report, Step, Verdict, verify_bundle};
+use evledger::verify::{
+    Check, Clock, Outcome, Report, Step, Verdict, verify_bundle, verify_integrity,
+};
 
 const EVLEDGER: &str = env!("CARGO_BIN_EXE_evledger");
 const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/facegate/");
@@ -192,7 +194,7 @@ fn a_back_dated_countersignature_by_an_expired_lab_certificate_fails_when_witnes
     // The lab certificate expired on 2029-01-01; the countersignature says 2026-06-02, but the
     // witness first saw it in the log in 2029: the holder of an expired key signed it.
     let late = cosigned(&lab.bundle(), t("2029-06-01T00:00:00Z"));
-    let r = verify_bundle(&late, &lab.trust(1), &[]);
+    let r = verify_integrity(&late, &lab.trust(1));
     assert_eq!(r.verdict, Verdict::VerificationFailed, "{}", r.render());
     let signer = only(&r, Step::Signer, Some(1));
     assert_eq!(signer.outcome, Outcome::Fail);
@@ -206,10 +208,9 @@ fn a_back_dated_countersignature_by_an_expired_lab_certificate_fails_when_witnes
     );
 
     // Witnessed while the certificate was valid, the same entry verifies, and says by which clock.
-    let r = verify_bundle(
+    let r = verify_integrity(
         &cosigned(&lab.bundle(), t("2026-06-03T00:00:00Z")),
         &lab.trust(1),
-        &[],
     );
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     let signer = only(&r, Step::Signer, Some(1));
@@ -227,7 +228,7 @@ fn a_back_dated_countersignature_by_an_expired_lab_certificate_fails_when_witnes
 #[test]
 fn without_a_witnessed_time_the_certificate_is_checked_at_the_self_asserted_iat() {
     let lab = Lab::new();
-    let r = verify_bundle(&lab.bundle(), &lab.trust(0), &[]);
+    let r = verify_integrity(&lab.bundle(), &lab.trust(0));
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     let signer = only(&r, Step::Signer, Some(1));
     assert_eq!(signer.clock, Some(Clock::SelfAsserted));

@@ -10,7 +10,9 @@ use evledger::evidence::{AdverseIndex, Evidence, EvidenceError, InputFormat, Sha
 use evledger::export::{self, BundleOptions, Selection};
 use evledger::ledger::{Ledger, Signer};
 use evledger::policy::Profile;
-use evledger::verify::{Completeness, Outcome, Report, Step, Verdict, verify_bundle};
+use evledger::verify::{
+    Completeness, Outcome, Report, Step, Verdict, verify_bundle, verify_integrity,
+};
 use story::*;
 
 fn complete_profile() -> Profile {
@@ -123,9 +125,11 @@ fn stripping_the_index_and_the_version_leaves_completeness_unshown() {
         None,
         "no-adverse-entry-withheld: the bundle must show that no adverse entry was withheld: NOT SHOWN",
     );
-    // The complete bundle meets that profile.
+    // The complete bundle meets that profile, next to the profiles that judge its claim.
     let good = f.bundle_of(&[&s.claim2], &BundleOptions::default());
-    let r = verify_bundle(&good.to_cbor(), &trust(), &[complete_profile()]);
+    let mut all = profiles();
+    all.push(complete_profile());
+    let r = verify_bundle(&good.to_cbor(), &trust(), &all);
     assert_verified(&r);
 }
 
@@ -257,7 +261,7 @@ fn withholding_a_revocation_is_caught() {
     };
     let mut b = export::build(&mut ledger, &sel, &BundleOptions::default()).expect("bundle");
     // As exported, the revocation travels with the build and fails it.
-    let r = verify_bundle(&b.to_cbor(), &t, &[]);
+    let r = verify_integrity(&b.to_cbor(), &t);
     assert_fails(
         &r,
         Verdict::VerificationFailed,
@@ -267,7 +271,7 @@ fn withholding_a_revocation_is_caught() {
     );
     // Without the revocation, the build's signature would count: only completeness objects.
     b.entries.retain(|e| e.index != 1);
-    let r = verify_bundle(&b.to_cbor(), &t, &[]);
+    let r = verify_integrity(&b.to_cbor(), &t);
     assert_eq!(r.verdict, Verdict::VerificationFailed, "{}", r.render());
     assert_eq!(
         failed(&r),

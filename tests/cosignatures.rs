@@ -101,7 +101,7 @@ fn verify_enforces_the_witness_quorum() {
     }
     // k = 2 of n = 3 trusted; w4 is unknown to the buyer.
     let trust = trust_file(&w, "buyer.toml", 2, &[&ws[0].1, &ws[1].1, &ws[2].1]);
-    let verify = |b: &Path| evl(&["verify", s(b), "--trust", s(&trust)]);
+    let verify = |b: &Path| evl(&["verify", s(b), "--trust", s(&trust), "--integrity-only"]);
     let collect = |i: usize, t: u64| {
         let c = w.cosign_ok(&ws[i].0, &cp, None, t);
         ok(&["checkpoint", "--cosigned", s(&c), "--ledger", ledger]);
@@ -219,7 +219,13 @@ fn one_witness_listed_under_two_names_counts_once() {
     std::fs::write(&twice, parsed.to_cbor()).expect("write");
     let alias_vkey = alias.to_string();
     let trust = trust_file(&w, "twice.toml", 2, &[&w1, &alias_vkey]);
-    let out = evl(&["verify", s(&twice), "--trust", s(&trust)]);
+    let out = evl(&[
+        "verify",
+        s(&twice),
+        "--trust",
+        s(&trust),
+        "--integrity-only",
+    ]);
     assert_eq!(out.code, 1, "one witness met a quorum of 2: {}", out.stdout);
     assert!(
         out.stdout
@@ -229,7 +235,13 @@ fn one_witness_listed_under_two_names_counts_once() {
     );
     // With quorum 1 the one witness suffices, under either name.
     let trust = trust_file(&w, "once.toml", 1, &[&w1, &alias_vkey]);
-    let out = evl(&["verify", s(&twice), "--trust", s(&trust)]);
+    let out = evl(&[
+        "verify",
+        s(&twice),
+        "--trust",
+        s(&trust),
+        "--integrity-only",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stdout);
 }
 
@@ -366,7 +378,13 @@ fn a_garbage_line_under_a_configured_witness_is_refused_and_nothing_is_stored() 
         ledger,
     ]);
     let trust = trust_file(&w, "buyer.toml", 1, &[&w1]);
-    let out = evl(&["verify", s(&bundle(&w, "b")), "--trust", s(&trust)]);
+    let out = evl(&[
+        "verify",
+        s(&bundle(&w, "b")),
+        "--trust",
+        s(&trust),
+        "--integrity-only",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stdout);
 }
 

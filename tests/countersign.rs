@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Step, Verdict, verify_bundle};
+use evledger::verify::{Outcome, Step, Verdict, verify_integrity};
 
 const EVLEDGER: &str = env!("CARGO_BIN_EXE_evledger");
 
@@ -155,7 +155,7 @@ fn certified_countersignature_verifies_against_the_accreditation_root() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = verify_bundle(&f.bundle(), &f.trust(LAB_BY_ROOT), &[]);
+    let r = verify_integrity(&f.bundle(), &f.trust(LAB_BY_ROOT));
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     let signer = r
         .checks
@@ -182,7 +182,7 @@ fn a_wrong_root_fails_the_signer_check() {
     assert!(out.status.success());
     // The lab certificate itself is not a root: nothing chains to a trusted anchor.
     let role = "[[roles]]\nname = \"lab\"\nkinds = [\"countersignature\"]\nx509_roots = [\"lab-cert.pem\"]\n";
-    let r = verify_bundle(&f.bundle(), &f.trust(role), &[]);
+    let r = verify_integrity(&f.bundle(), &f.trust(role));
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     let fail = r
         .checks
@@ -257,7 +257,7 @@ fn uncertified_unpinned_countersigner_fails() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = verify_bundle(&f.bundle(), &f.trust(LAB_BY_ROOT), &[]);
+    let r = verify_integrity(&f.bundle(), &f.trust(LAB_BY_ROOT));
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     assert!(r.checks.iter().any(|c| c.entry == Some(1)
         && c.outcome == Outcome::Fail

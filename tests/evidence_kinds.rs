@@ -27,6 +27,7 @@ fn kind_of(file: &str) -> &'static str {
         CSIG => "countersignature",
         CLAIM | OVERCLAIM => "claim",
         INCIDENT => "incident",
+        f if f.starts_with("incident-") => "incident",
         f if f.starts_with("firmware-") => "firmware-build",
         other => panic!("no kind for {other}"),
     }
@@ -139,6 +140,9 @@ fn every_example_parses_and_validates() {
         CLAIM,
         OVERCLAIM,
         INCIDENT,
+        "incident-aur-2026-031-early-warning.toml",
+        "incident-aur-2026-031-notification.toml",
+        "incident-aur-2026-031-final-report.toml",
     ] {
         let ev = from_toml(file);
         assert_eq!(ev.kind(), kind_of(file), "{file}");
@@ -554,9 +558,9 @@ rejects! {
     claim_missing_nested_field: CLAIM, { "/channels/1/locator" => DEL } =>
         "channels[1]: missing field `locator`";
     claim_unknown_field: CLAIM, { "/assertions/0/threshold" => to(json!(1)) } =>
-        "assertions[0].threshold: unknown field `threshold`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`";
+        "assertions[0].threshold: unknown field `threshold`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`, `mode`, `matcher_sha256`";
     claim_rust_field_name_is_not_input: CLAIM, { "/assertions/0/kind" => to(json!("pad")) } =>
-        "assertions[0].kind: unknown field `kind`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`";
+        "assertions[0].kind: unknown field `kind`, expected one of `type`, `standard`, `scheme`, `level`, `species_required`, `metric`, `comparator`, `value`, `mode`, `matcher_sha256`";
     claim_wrong_type: CLAIM, { "/applies_to/models" => to(json!("FG3-100")) } =>
         "applies_to.models: invalid type: string \"FG3-100\", expected a sequence";
     claim_unknown_assertion_type: CLAIM, { "/assertions/0/type" => to(json!("liveness")) } =>
@@ -667,7 +671,7 @@ rejects! {
     incident_missing_field: INCIDENT, { "/severity" => DEL } => ".: missing field `severity`";
     incident_missing_affected: INCIDENT, { "/affected" => DEL } => ".: missing field `affected`";
     incident_unknown_field: INCIDENT, { "/remediation/patch" => to(json!("4.2.1")) } =>
-        "remediation.patch: unknown field `patch`, expected `fix_build` or `advisory`";
+        "remediation.patch: unknown field `patch`, expected one of `fix_build`, `advisory`, `available_at`";
     incident_wrong_type: INCIDENT, { "/affected/subjects" => to(json!("1240")) } =>
         "affected.subjects: invalid type: string \"1240\", expected u64";
     incident_unknown_type: INCIDENT, { "/type" => to(json!("breach")) } =>
@@ -716,6 +720,56 @@ rejects! {
         "remediation.fix_build: must not be one of affected.builds";
     incident_closed_before_aware: INCIDENT, { "/closed_at" => to(json!("2026-04-20T15:39:59Z")) } =>
         "closed_at: must not be before aware_at";
+    incident_unknown_gdpr_role: INCIDENT, { "/gdpr_role" => to(json!("joint-controller")) } =>
+        "gdpr_role: unknown variant `joint-controller`, expected one of `controller`, `processor`, `none`";
+    incident_exploited_not_bool: INCIDENT, { "/actively_exploited" => to(json!("yes")) } =>
+        "actively_exploited: invalid type: string \"yes\", expected a boolean";
+    incident_exploited_malfunction: INCIDENT, { "/type" => to(json!("malfunction")), "/actively_exploited" => to(json!(true)) } =>
+        "actively_exploited: applies to a vulnerability or pad-bypass only; for another type leave it out";
+    incident_unknown_stage: INCIDENT, { "/notifications/0/stage" => to(json!("interim")) } =>
+        "notifications[0].stage: unknown variant `interim`, expected one of `early-warning`, `notification`, `intermediate-report`, `final-report`, `supplement`, `communication`";
+    incident_unknown_recipient: INCIDENT, { "/notifications/1/recipient" => to(json!("ENISA")) } =>
+        "notifications[1].recipient: unknown variant `ENISA`, expected one of `csirt-coordinator`, `supervisory-authority`, `controller`, `data-subjects`, `users`, `other`";
+    incident_stage_without_recipient: INCIDENT, { "/notifications/1/recipient" => DEL } =>
+        "notifications[1].recipient: is required with stage: say who the report went to (e.g. csirt-coordinator)";
+    incident_empty_delay_reasons: INCIDENT, { "/notifications/0/delay_reasons" => to(json!(" ")) } =>
+        "notifications[0].delay_reasons: must not be empty";
+    incident_available_before_detection: INCIDENT, { "/remediation/available_at" => to(json!("2026-04-20T07:00:00Z")) } =>
+        "remediation.available_at: must not be before detected_at";
+}
+
+#[test]
+fn incident_without_the_newer_fields_still_reads_and_encodes_as_before() {
+    // A record made before actively_exploited, gdpr_role, stage, recipient, delay_reasons and
+    // available_at existed: it validates, and its payload holds none of them.
+    let text = example(INCIDENT)
+        .replace("gdpr_role = \"controller\"\n", "")
+        .replace(
+            "stage = \"notification\"\nrecipient = \"supervisory-authority\"\n",
+            "",
+        )
+        .replace(
+            "stage = \"communication\"\nrecipient = \"data-subjects\"\n",
+            "",
+        );
+    assert!(!text.contains("stage ="), "{text}");
+    let e = Evidence::from_input("incident", &text, InputFormat::Toml).expect("old record");
+    let payload = e.to_payload();
+    for field in [
+        "gdpr_role",
+        "actively_exploited",
+        "stage",
+        "recipient",
+        "delay_reasons",
+        "available_at",
+    ] {
+        assert!(
+            !payload.windows(field.len()).any(|w| w == field.as_bytes()),
+            "{field} in the payload"
+        );
+    }
+    let back = Evidence::from_payload("incident", &payload).expect("reads back");
+    assert_eq!(back.to_payload(), payload);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use evledger::keys::KeyId;
 use evledger::ledger::trust_init::{RoleGrant, RoleSigner, TrustInit, trust_file_text};
 use evledger::ledger::{Ledger, LedgerError, Signer};
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle};
+use evledger::verify::{Outcome, Report, Step, Verdict, verify_integrity};
 
 const FIRMWARE: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
 
@@ -64,7 +64,7 @@ fn verify_all(ledger: &mut Ledger, trust: &TrustFile) -> Report {
         entries: Vec::new(),
     };
     let b = export::build(ledger, &sel, &BundleOptions::default()).expect("bundle");
-    verify_bundle(&b.to_cbor(), trust, &[])
+    verify_integrity(&b.to_cbor(), trust)
 }
 
 fn failures(r: &Report, entry: u64) -> Vec<String> {
@@ -176,7 +176,7 @@ fn bundles_carry_the_key_events_their_signers_need() {
     );
     // The buyer pinned only the old key: the rotation in the bundle carries the role over.
     let t = trust(&ledger, &old);
-    let r = verify_bundle(&bundle.to_cbor(), &t, &[]);
+    let r = verify_integrity(&bundle.to_cbor(), &t);
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
     assert!(r.checks.iter().any(|c| c.step == Step::Signer
         && c.entry == Some(2)
@@ -564,7 +564,7 @@ fn a_bundle_carries_what_a_revocation_needs_about_the_key_it_revokes() {
     let bundle = export::build(&mut ledger, &sel, &BundleOptions::default()).expect("bundle");
     let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
     assert_eq!(indexes, vec![intro.index, rev.index, b.index]);
-    let r = verify_bundle(&bundle.to_cbor(), &trust_with(&ledger, &[&k1, &k4]), &[]);
+    let r = verify_integrity(&bundle.to_cbor(), &trust_with(&ledger, &[&k1, &k4]));
     assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
 }
 

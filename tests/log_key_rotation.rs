@@ -7,7 +7,7 @@ use ed25519_dalek::SigningKey;
 use evledger::ledger::Ledger;
 use evledger::note::NoteVerifier;
 use evledger::trust::TrustFile;
-use evledger::verify::{Outcome, Report, Step, Verdict, verify_bundle};
+use evledger::verify::{Outcome, Report, Step, Verdict, verify_integrity};
 
 mod builds;
 
@@ -77,11 +77,8 @@ fn bundles_from_before_a_rotation_keep_verifying() {
 
     // The old trust file: the old bundle verifies, the new one cannot.
     let t_old = trust(&format!("[\"{old}\"]"), &release);
-    assert_eq!(
-        verify_bundle(&before, &t_old, &[]).verdict,
-        Verdict::Verified
-    );
-    let r = verify_bundle(&after, &t_old, &[]);
+    assert_eq!(verify_integrity(&before, &t_old).verdict, Verdict::Verified);
+    let r = verify_integrity(&after, &t_old);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     assert!(checkpoint_failure(&r).is_some());
 
@@ -109,7 +106,7 @@ fn bundles_from_before_a_rotation_keep_verifying() {
     })
     .expect("generated trust file");
     for (name, b) in [("before", &before), ("after", &after)] {
-        let r = verify_bundle(b, &t_both, &[]);
+        let r = verify_integrity(b, &t_both);
         assert_eq!(r.verdict, Verdict::Verified, "{name}: {}", r.render());
     }
 
@@ -118,7 +115,7 @@ fn bundles_from_before_a_rotation_keep_verifying() {
         &format!("[{{ vkey = \"{new}\", from_size = 4 }}]"),
         &release,
     );
-    let r = verify_bundle(&before, &t_new, &[]);
+    let r = verify_integrity(&before, &t_new);
     assert_eq!(r.verdict, Verdict::VerificationFailed);
     let msg = checkpoint_failure(&r).expect("checkpoint failure");
     assert!(

@@ -58,7 +58,9 @@ fn unknown_rule_type() {
         parse_err(&MINIMAL.replace("no-claim-on-affected-build", "no-claims-at-all")),
         "rule[0].type: unknown variant `no-claims-at-all`, expected one of `pad-claim-backed`, \
          `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-         `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+         `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
+         `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
+         `privacy-design-backed`, `incident-report`, `incident-documented`"
     );
 }
 
@@ -194,6 +196,23 @@ fn assert_rule_fails(r: &Report, id: &str, entry: u64, fragment: &str) {
     );
 }
 
+/// Asserts that every failed check is a "not judged" one, on exactly `fields` of `entry`: the
+/// rules under test held, and the profile under test judges nothing else of the claim.
+#[track_caller]
+fn assert_held_but_not_judged(r: &Report, entry: u64, fields: &[&str]) {
+    assert_eq!(r.verdict, Verdict::PolicyNotMet, "{}", r.render());
+    let failed: Vec<(Option<u64>, Option<&str>)> = r
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .inspect(|c| assert!(c.message.starts_with("not judged: "), "{}", r.render()))
+        .map(|c| (c.entry, c.field.as_deref()))
+        .collect();
+    let want: Vec<(Option<u64>, Option<&str>)> =
+        fields.iter().map(|f| (Some(entry), Some(*f))).collect();
+    assert_eq!(failed, want, "{}", r.render());
+}
+
 /// A PAD story: builds 4.2.0 and 4.2.1, a lab result on 4.2.0 (edited), optionally its
 /// countersignature by `csig`, and the Level 2 claim (edited; `@COUNTERSIG@` dropped from its
 /// evidence when there is no countersignature).
@@ -300,7 +319,8 @@ fn pad_scheme_not_accepted_fails() {
         |t| t.replace("name = \"iBeta PAD\"", "name = \"FIDO PAD\""),
         Some(Who::Lab),
     );
-    let c = p.claim(|t| t.replace("scheme = \"iBeta PAD\"", "scheme = \"FIDO PAD\""));
+    // Worded and asserted alike, so that the wording rule holds.
+    let c = p.claim(|t| t.replace("iBeta PAD", "FIDO PAD"));
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
     assert_rule_fails(
         &r,
@@ -609,7 +629,7 @@ fn pad_lab_result_with_bad_signature_does_not_back() {
 }
 
 #[test]
-fn pad_rule_ignores_claims_without_pad_assertions() {
+fn pad_rule_ignores_claims_without_pad_assertions_which_no_rule_then_judges() {
     let mut p = Pad::standard();
     let c = p.claim(|t| {
         t.replace("type = \"pad\"", "type = \"compliance\"")
@@ -618,9 +638,121 @@ fn pad_rule_ignores_claims_without_pad_assertions() {
                 "",
             )
     });
-    let (r, _) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
     assert!(rule_checks(&r, PAD).is_empty(), "{}", r.render());
-    assert_verified(&r);
+    // The compliance assertion is judged by no rule of the PAD profile: it fails as not judged.
+    assert_held_but_not_judged(&r, c, &["assertions[0]"]);
+    assert_rule_fails(
+        &r,
+        "not judged",
+        c,
+        "assertions[0] (compliance) of claim \"CLM-FG3-PAD-002\": no rule in your profiles judges compliance claims",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// privacy-design-backed
+
+const PRIVACY: &str = "privacy-design-backed";
+
+/// The Level 2 claim with its assertions replaced by `assertions` (TOML).
+fn privacy_claim(p: &mut Pad, assertions: &'static str) -> String {
+    p.claim(move |t| {
+        let from = t.find("[[assertions]]").expect("assertions");
+        let to = t.find("[[approvals]]").expect("approvals");
+        format!("{}{assertions}\n{}", &t[..from], &t[to..])
+    })
+}
+
+fn privacy_report(assertions: &'static str) -> (Report, u64) {
+    let mut p = Pad::standard();
+    let c = privacy_claim(&mut p, assertions);
+    p.verify(
+        &c,
+        &TrustSpec::default(),
+        &[profile(&shipped("privacy-by-design.toml"))],
+    )
+}
+
+#[test]
+fn privacy_design_agreeing_with_every_build_passes() {
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_only_storage\"\ncomparator = \"eq\"\nvalue = 1\n\n\
+         [[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_retention_days\"\ncomparator = \"le\"\nvalue = 365\n",
+    );
+    let cs = rule_checks(&r, PRIVACY);
+    assert_eq!(cs.len(), 2, "{}", r.render());
+    assert!(
+        cs.iter().all(|c| c.outcome == Outcome::Pass),
+        "{}",
+        r.render()
+    );
+    assert_eq!(
+        cs[0].message,
+        "privacy-design-backed: claim \"CLM-FG3-PAD-002\" asserts template_only_storage == 1; every firmware build it covers records that privacy default (2 builds)"
+    );
+    // The profile judges both assertions; the wording is left to a wording rule.
+    assert_held_but_not_judged(&r, c, &["wording"]);
+    let judged: Vec<_> = r
+        .judged
+        .iter()
+        .map(|j| (j.field.as_str(), j.outcome))
+        .collect();
+    use evledger::verify::JudgedOutcome::{Held, NotJudged};
+    assert_eq!(
+        judged,
+        [
+            ("assertions[0]", Held),
+            ("assertions[1]", Held),
+            ("wording", NotJudged)
+        ]
+    );
+}
+
+#[test]
+fn privacy_design_a_build_does_not_ship_fails() {
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"template_retention_days\"\ncomparator = \"le\"\nvalue = 30\n",
+    );
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "claim \"CLM-FG3-PAD-002\" asserts template_retention_days <= 30; but applies_to.builds[0] (FaceGate 3D 4.2.0) records privacy_defaults.template_retention_days = 365; applies_to.builds[1] (FaceGate 3D 4.2.1) records privacy_defaults.template_retention_days = 365",
+    );
+}
+
+#[test]
+fn privacy_design_with_nothing_to_compare_fails() {
+    let (r, c) = privacy_report("[[assertions]]\ntype = \"privacy-design\"\n");
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "asserts a privacy design; but it names no privacy default to compare with the builds",
+    );
+    let (r, c) = privacy_report(
+        "[[assertions]]\ntype = \"privacy-design\"\nmetric = \"raw_images_retained\"\ncomparator = \"eq\"\nvalue = 1\n",
+    );
+    assert_rule_fails(
+        &r,
+        PRIVACY,
+        c,
+        "records privacy_defaults.raw_images_retained = 0",
+    );
+}
+
+#[test]
+fn privacy_rule_does_not_apply_to_a_pad_claim_which_it_leaves_unjudged() {
+    let mut p = Pad::standard();
+    let c = p.claim(|t| t);
+    let (r, c) = p.verify(
+        &c,
+        &TrustSpec::default(),
+        &[profile(&shipped("privacy-by-design.toml"))],
+    );
+    assert!(rule_checks(&r, PRIVACY).is_empty(), "{}", r.render());
+    assert_held_but_not_judged(&r, c, &["assertions[0]", "wording"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,11 +789,17 @@ fn wording_in_attached_documents_passes() {
     };
     let b = f.bundle_of(&[&s.claim2], &opts).to_cbor();
     let r = verify_bundle(&b, &trust(), &[wording_profile(true)]);
-    assert_verified(&r);
+    // The wording profile judges the wording, not the PAD assertion.
+    assert_held_but_not_judged(&r, 4, &["assertions[0]"]);
     let cs = rule_checks(&r, WORDING);
-    assert_eq!(cs.len(), 2, "{}", r.render());
-    assert_eq!(cs[0].field.as_deref(), Some("channels[0]"));
-    assert!(cs[0].message.contains(
+    assert_eq!(cs.len(), 3, "{}", r.render());
+    assert_eq!(cs[0].field.as_deref(), Some("wording"));
+    assert_eq!(
+        cs[0].message,
+        "claim-wording-matches: claim \"CLM-FG3-PAD-002\": what the wording names (level 2, ISO/IEC 30107-3, iBeta) is carried by its assertions"
+    );
+    assert_eq!(cs[1].field.as_deref(), Some("channels[0]"));
+    assert!(cs[1].message.contains(
         "the attached FaceGate 3D product brochure, edition 2026-04, page 4 document contains the claim's exact wording"
     ));
 }
@@ -692,8 +830,14 @@ fn attached_document_without_the_wording_fails() {
         idx,
         "the attached FaceGate 3D product brochure, edition 2026-04, page 4 document does not contain the claim's exact wording",
     );
-    // The tender document is not attached, which this profile allows.
-    assert_eq!(rule_checks(&r, WORDING).len(), 1, "{}", r.render());
+    // The tender document is not attached, which this profile allows; the wording itself
+    // agrees with the assertions.
+    let cs = rule_checks(&r, WORDING);
+    assert_eq!(cs.len(), 2, "{}", r.render());
+    assert_eq!(
+        (cs[0].field.as_deref(), cs[0].outcome),
+        (Some("wording"), Outcome::Pass)
+    );
 }
 
 #[test]
@@ -709,11 +853,17 @@ fn required_attachments_missing_fail() {
         4,
         "document bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
     );
-    assert_eq!(r.failures(), 2, "{}", r.render());
-    // Not required: no check at all.
+    // Two documents missing, and the PAD assertion, which this profile does not judge.
+    assert_eq!(r.failures(), 3, "{}", r.render());
+    // Not required: no channel check, but the wording is still compared with the assertions.
     let r = verify_bundle(&b, &trust(), &[wording_profile(false)]);
-    assert!(rule_checks(&r, WORDING).is_empty());
-    assert_verified(&r);
+    let cs = rule_checks(&r, WORDING);
+    assert_eq!(cs.len(), 1, "{}", r.render());
+    assert_eq!(
+        (cs[0].field.as_deref(), cs[0].outcome),
+        (Some("wording"), Outcome::Pass)
+    );
+    assert_held_but_not_judged(&r, 4, &["assertions[0]"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,8 +871,18 @@ fn required_attachments_missing_fail() {
 
 const GDPR: &str = "gdpr-art33-72h";
 
+/// Version 2026.1 of the GDPR profile, the last with an `incident-notification` rule, as frozen
+/// with the 0.1.0 fixtures: these tests judge that rule type.
+fn gdpr_2026_1() -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/legacy-0.1/profiles/incident-gdpr-art33.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("read the frozen profile")
+}
+
 fn gdpr() -> Profile {
-    profile(&shipped("incident-gdpr-art33.toml"))
+    profile(&gdpr_2026_1())
 }
 
 /// Records the builds and an incident (edited), bundles the incident and verifies it with `profile`.
@@ -795,10 +955,7 @@ fn no_notification_with_reason_accepted() {
 
 #[test]
 fn no_notification_with_reason_not_accepted_fails() {
-    let strict = profile(
-        &shipped("incident-gdpr-art33.toml")
-            .replace("accept_reason = true", "accept_reason = false"),
-    );
+    let strict = profile(&gdpr_2026_1().replace("accept_reason = true", "accept_reason = false"));
     let (r, i) = incident_report(
         |t| {
             unnotified(t).replace(
@@ -984,7 +1141,8 @@ fn claim_on_fixed_build_passes() {
         |t| t.replace("closed_at = 2026-06-12T10:00:00Z\n", ""),
         AFTER_AWARE,
     );
-    assert_verified(&r);
+    // The profile under test judges neither the PAD assertion nor the wording.
+    assert_held_but_not_judged(&r, c, &["assertions[0]", "wording"]);
     assert_rule_passes(
         &r,
         AFFECTED,

@@ -204,7 +204,7 @@ fn claim_evidence_citing_a_claim_is_refused() {
         ],
         "evidence[0]",
         &format!(
-            "entry {} is a claim, expected lab-result or countersignature or firmware-build or incident",
+            "entry {} is a claim, expected lab-result or accuracy-result or certification or countersignature or firmware-build or incident",
             c.claim
         ),
     );
@@ -304,7 +304,7 @@ fn countersignature_of_a_countersignature_is_refused() {
         &[("@LAB_RESULT@", &c.csig)],
         "target",
         &format!(
-            "entry {} is a countersignature, expected lab-result or firmware-build or claim or incident",
+            "entry {} is a countersignature, expected lab-result or accuracy-result or certification or firmware-build or claim or incident",
             c.csig
         ),
     );
@@ -355,7 +355,7 @@ fn incident_affecting_a_missing_build_is_refused() {
 fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)> {
     use base64::Engine as _;
     use evledger::export::{self, BundleOptions, Selection};
-    use evledger::verify::{Outcome, verify_bundle};
+    use evledger::verify::{Outcome, verify_integrity};
     let fills = [("@FW_420@", affected), ("@FW_421@", fix)];
     if let Err(e) = f.record("incident", INCIDENT, &fills) {
         // Registration refuses such a fix; a log that holds one anyway (a hostile or older
@@ -397,7 +397,7 @@ fn fix_checks(f: &mut Fixture, affected: &str, fix: &str) -> Vec<(bool, String)>
         entries: Vec::new(),
     };
     let b = export::build(&mut f.ledger, &sel, &BundleOptions::default()).expect("bundle");
-    verify_bundle(&b.to_cbor(), &trust, &[])
+    verify_integrity(&b.to_cbor(), &trust)
         .checks
         .iter()
         .filter(|c| c.field.as_deref() == Some("remediation.fix_build"))

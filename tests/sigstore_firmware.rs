@@ -113,7 +113,13 @@ fn a_cosigned_build_round_trips_through_bundle_and_verify() {
     assert!(b.attachments.contains_key(&bundle_sha));
 
     trust(&env, true);
-    let v = env.run(&["verify", "b.cbor", "--trust", "trust.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "trust.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 0, "{v:?}");
     assert!(
         v.stdout.contains("ok   sigstore    sigstore.inclusion:"),
@@ -143,6 +149,7 @@ fn the_sigstore_check_needs_the_current_time_from_the_caller() {
     let at = |now: Option<i64>| {
         let options = VerifyOptions {
             now,
+            integrity_only: true,
             ..VerifyOptions::default()
         };
         verify_bundle_with(&bytes, &trust, &trust.profiles, &options)
@@ -181,7 +188,13 @@ fn verify_needs_the_trusted_root_pinned_by_the_buyer() {
     env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER])
         .ok();
     trust(&env, false);
-    let v = env.run(&["verify", "b.cbor", "--trust", "trust.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "trust.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 1, "{v:?}");
     assert!(
         v.stdout
@@ -197,7 +210,13 @@ fn verify_needs_the_trusted_root_pinned_by_the_buyer() {
     .unwrap();
     std::fs::remove_file(env.path("trust.toml")).unwrap();
     trust(&env, true);
-    let v = env.run(&["verify", "b.cbor", "--trust", "trust.toml"]);
+    let v = env.run(&[
+        "verify",
+        "b.cbor",
+        "--trust",
+        "trust.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 1, "{v:?}");
     assert!(
         v.stdout.contains("pins no Sigstore trusted root"),
@@ -222,7 +241,13 @@ fn a_swapped_sigstore_attachment_fails() {
     b.attachments.clear();
     b.attachments.insert(sha256_hex(&other), other.clone());
     std::fs::write(env.path("swapped.cbor"), b.to_cbor()).unwrap();
-    let v = env.run(&["verify", "swapped.cbor", "--trust", "trust.toml"]);
+    let v = env.run(&[
+        "verify",
+        "swapped.cbor",
+        "--trust",
+        "trust.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 1, "{v:?}");
     assert!(
         v.stdout
@@ -243,7 +268,13 @@ fn a_swapped_sigstore_attachment_fails() {
     let key = b.attachments.keys().next().unwrap().clone();
     b.attachments.insert(key, other);
     std::fs::write(env.path("tampered.cbor"), b.to_cbor()).unwrap();
-    let v = env.run(&["verify", "tampered.cbor", "--trust", "trust.toml"]);
+    let v = env.run(&[
+        "verify",
+        "tampered.cbor",
+        "--trust",
+        "trust.toml",
+        "--integrity-only",
+    ]);
     assert_eq!(v.code, 3, "{v:?}");
 }
 

@@ -25,6 +25,7 @@ impl Buyer {
             .checkpoint;
         let options = VerifyOptions {
             remembered: self.memory.recall_for(&cp).expect("memory"),
+            integrity_only: true,
             ..VerifyOptions::default()
         };
         let r = verify_bundle_with(b, &self.trust, &[], &options);

@@ -34,6 +34,10 @@ fn named_files() -> Named {
             "../specs/profiles/incident-gdpr-art33.toml",
             "specs/profiles/incident-gdpr-art33.toml",
         ),
+        (
+            "../specs/profiles/incident-cra-art14.toml",
+            "specs/profiles/incident-cra-art14.toml",
+        ),
     ]
     .into_iter()
     .map(|(name, rel)| (name.to_owned(), std::fs::read(repo(rel)).unwrap()))
@@ -69,7 +73,14 @@ fn every_named_file_comes_from_the_reader_by_its_written_name() {
     assert_eq!(asked, files.keys().cloned().collect::<Vec<_>>());
     assert_eq!(trust.name, "buyer.toml");
     let ids: Vec<&str> = trust.profiles.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["pad-ibeta-level2", "incident-gdpr-art33"]);
+    assert_eq!(
+        ids,
+        [
+            "pad-ibeta-level2",
+            "incident-gdpr-art33",
+            "incident-cra-art14"
+        ]
+    );
     let lab = trust
         .roles
         .iter()
@@ -175,6 +186,12 @@ fn the_cli_reads_named_files_beside_the_trust_file_and_names_what_is_missing() {
         )
         .unwrap();
     }
+    // The CRA profile came later; no incident of the 0.1.0 bundle falls under it.
+    std::fs::copy(
+        repo("specs/profiles/incident-cra-art14.toml"),
+        env.path("buyer/profiles/incident-cra-art14.toml"),
+    )
+    .unwrap();
     env.write(
         "buyer/buyer.trust.toml",
         &buyer_trust().replace("../specs/profiles/", "profiles/"),

@@ -83,8 +83,14 @@ fn all_selection_verifies() {
     // Every entry of evidence; the log's adverse index (entry 7) travels under its own key.
     assert_eq!(indexes(&parsed(&b.all)), vec![0, 1, 2, 3, 4, 5, 6]);
     assert_eq!(parsed(&b.all).adverse_index.map(|e| e.index), Some(7));
-    // The over-claim is in --all, so the PAD profile fails it; without profiles everything verifies.
-    let r = verify_bundle(&b.all, &trust(), &[]);
+    // The over-claim is in --all, so the PAD profile fails it; checked for integrity only,
+    // everything verifies.
+    let r = evledger::verify::verify_bundle_with(
+        &b.all,
+        &trust(),
+        &[],
+        &evledger::verify::VerifyOptions::integrity_only(),
+    );
     assert_verified(&r);
     assert_eq!(r.tree_size, Some(8));
     assert_eq!(r.origin.as_deref(), Some(ORIGIN));
@@ -1428,14 +1434,90 @@ fn an_attachment_no_entry_cites_fails_references() {
 }
 
 #[test]
-fn without_a_profile_the_report_says_no_claim_was_judged() {
+fn without_a_profile_no_claim_is_judged_and_the_policy_is_not_met() {
     let r = verify_bundle(&bundles().claim3, &trust(), &[]);
-    assert_eq!(r.verdict, Verdict::Verified);
-    assert!(
-        r.checks
-            .iter()
-            .any(|c| c.step == Step::Policy && c.message.contains("no claim was judged"))
+    assert_eq!(r.verdict, Verdict::PolicyNotMet, "{}", r.render());
+    assert!(!r.integrity_only);
+    let failed: Vec<(Option<u64>, Option<&str>, &str)> = r
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| (c.entry, c.field.as_deref(), c.message.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (
+                None,
+                None,
+                "not judged: no policy profile is named by the trust file, so no claim was judged; name profiles in the trust file (profiles = [...]), or ask for integrity only (--integrity-only) to check signatures, proofs, roles and references alone"
+            ),
+            (
+                Some(5),
+                Some("assertions[0]"),
+                "not judged: assertions[0] (pad) of claim \"CLM-FG3-PAD-003\": no rule in your profiles judges pad claims; name a profile with a rule for pad assertions in the trust file (specs/policy.md lists which rule judges which type), or ask for integrity only"
+            ),
+            (
+                Some(5),
+                Some("wording"),
+                "not judged: the wording of claim \"CLM-FG3-PAD-003\": no rule in your profiles compares a claim's wording with its assertions; add a claim-wording-matches rule to a profile of the trust file, or ask for integrity only"
+            ),
+        ]
     );
+    let judged: Vec<(&str, evledger::verify::JudgedOutcome)> = r
+        .judged
+        .iter()
+        .map(|j| (j.field.as_str(), j.outcome))
+        .collect();
+    assert_eq!(
+        judged,
+        [
+            ("assertions[0]", evledger::verify::JudgedOutcome::NotJudged),
+            ("wording", evledger::verify::JudgedOutcome::NotJudged)
+        ]
+    );
+    assert!(r.render().contains("    assertions[0] (pad): not judged\n"));
+}
+
+#[test]
+fn integrity_only_verifies_without_judging_and_says_so_at_the_top() {
+    let options = evledger::verify::VerifyOptions::integrity_only();
+    // With or without the profiles: integrity only applies none of them.
+    for profiles in [vec![], profiles()] {
+        let r =
+            evledger::verify::verify_bundle_with(&bundles().claim3, &trust(), &profiles, &options);
+        assert_eq!(r.verdict, Verdict::Verified, "{}", r.render());
+        assert!(r.integrity_only);
+        let text = r.render();
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("VERIFIED (INTEGRITY ONLY): "),
+            "{text}"
+        );
+        assert_eq!(
+            lines.next(),
+            Some(
+                "integrity only: signatures, proofs, roles and references were checked; no claim was judged against any rule"
+            )
+        );
+        let policy: Vec<&str> = r
+            .checks
+            .iter()
+            .filter(|c| c.step == Step::Policy)
+            .map(|c| c.message.as_str())
+            .collect();
+        assert_eq!(policy.len(), 1, "{policy:?}");
+        assert!(policy[0].starts_with("integrity only: "), "{policy:?}");
+        assert!(
+            r.judged
+                .iter()
+                .all(|j| j.outcome == evledger::verify::JudgedOutcome::NotJudged)
+        );
+        assert!(r.to_json().contains("\"integrity_only\": true"));
+    }
 }
 
 /// The first firmware build in `b`: its index and first artifact.

@@ -109,6 +109,7 @@ fn held_firmware_and_document_match_the_entries_that_describe_them() {
         "b.cbor",
         "--trust",
         "t.toml",
+        "--integrity-only",
         "--artifact",
         "fw.img",
         "--artifact",
@@ -178,6 +179,7 @@ fn a_held_file_no_entry_describes_fails_verification() {
         "b.cbor",
         "--trust",
         "t.toml",
+        "--integrity-only",
         "--artifact",
         "fw.img",
         "--artifact",
@@ -208,4 +210,58 @@ fn a_held_file_no_entry_describes_fails_verification() {
     ]);
     assert_eq!(out.code, 2, "{out:?}");
     assert_eq!(json(&out.stdout)["verdict"], "unusable-artifact");
+}
+
+#[test]
+fn without_a_profile_verify_fails_as_not_judged_unless_integrity_only() {
+    let env = exported_describing(FW.len());
+    let out = env.run(&["verify", "b.cbor", "--trust", "t.toml"]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(
+        out.stdout.starts_with("POLICY NOT MET: 1 entries, "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "  policy: not judged: no policy profile is named by the trust file, so no claim was judged; name profiles in the trust file (profiles = [...]), or ask for integrity only (--integrity-only) to check signatures, proofs, roles and references alone\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr,
+        "error: b.cbor: policy not met (1 failed checks)\n"
+    );
+
+    let out = env.run(&["verify", "b.cbor", "--trust", "t.toml", "--integrity-only"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut lines = out.stdout.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.starts_with("VERIFIED (INTEGRITY ONLY): 1 entries, ")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines.next(),
+        Some(
+            "integrity only: signatures, proofs, roles and references were checked; no claim was judged against any rule"
+        )
+    );
+    let v = json(
+        &env.run(&[
+            "verify",
+            "b.cbor",
+            "--trust",
+            "t.toml",
+            "--integrity-only",
+            "--json",
+        ])
+        .stdout,
+    );
+    assert_eq!(v["verdict"], "verified");
+    assert_eq!(v["integrity_only"], true);
+    assert_eq!(v["judged"], serde_json::json!([]));
 }

@@ -1,5 +1,6 @@
 //! The examples walkthrough, end to end from a fresh ledger: the whole FaceGate 3D data set is
-//! recorded, audited clean, witnessed, bundled and verified, with the over-claim caught.
+//! recorded, audited clean, witnessed, bundled and verified, with each over-claim caught and the
+//! exploited vulnerability's reports judged against CRA Art. 14.
 
 use std::process::Command;
 
@@ -20,7 +21,14 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         "walkthrough failed:\n{stdout}\n{stderr}"
     );
     // Every kind was recorded; the lab's countersignature was signed apart and registered.
-    for kind in ["firmware-build", "lab-result", "claim", "incident"] {
+    for kind in [
+        "firmware-build",
+        "lab-result",
+        "accuracy-result",
+        "certification",
+        "claim",
+        "incident",
+    ] {
         assert!(
             stderr.contains(&format!("recorded {kind} at index")),
             "{kind} not recorded:\n{stderr}"
@@ -35,13 +43,47 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         stderr.contains("receipts/kbl-0142.cose.receipt.cbor"),
         "{stderr}"
     );
-    // Seven statements, and the log's adverse index before three of the checkpoints.
-    assert!(stdout.contains("ok: 10 entries"), "audit:\n{stdout}");
+    // The certification body's countersignature too, with its own certificate.
+    assert!(
+        stderr.contains("nmc-0117.cose (countersignature,"),
+        "certification countersignature not signed apart:\n{stderr}"
+    );
+    // Fifteen statements, and the log's adverse index before seven of the checkpoints.
+    assert!(stdout.contains("ok: 22 entries"), "audit:\n{stdout}");
     assert!(stdout.contains("VERIFIED: 6 entries"), "{stdout}");
     assert!(
-        stdout.contains("completeness: no adverse entry was withheld up to tree size 10"),
+        stdout.contains("completeness: no adverse entry was withheld up to tree size 22"),
         "{stdout}"
     );
+    // The accuracy and certification claims are backed; each over-claim is caught.
+    for backed in [
+        "claim \"CLM-FG3-ACC-001\" asserts FMR <= 1e-6 (verification, matcher 0b1c2d3e4f5a); met by accuracy result 8",
+        "ratio 1.33, within the 1.50 your profile allows",
+        "claim \"CLM-FG3-SEC-001\" asserts compliance with IEC 62443-4-2; backed by the certificate of entry 12, valid at the witnessed time",
+        "which does not meet the claimed <= 1e-7",
+        "applies_to.builds[1] (firmware 4.2.1) does not ship the claimed matcher model",
+        "applies_to.models[1] FG3-200W is outside the scope of certificate NMC-62443-2026-0117",
+        "EU AI Act is not a certification scheme a certificate can back",
+    ] {
+        assert!(stdout.contains(backed), "{backed}:\n{stdout}");
+    }
+    // Once the certificate is withdrawn, the claim resting on it fails.
+    assert!(
+        stdout.contains("certificate NMC-62443-2026-0117 is withdrawn since 2026-06-30T00:00:00Z: entry 22, later in the log than the certificate the claim cites (entry 12), records it"),
+        "{stdout}"
+    );
+    for caught in [
+        "accuracy over-claim",
+        "certification over-claim",
+        "claim on a withdrawn certificate",
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "caught: {caught}, policy not met (exit 4), as expected"
+            )),
+            "{caught}:\n{stderr}"
+        );
+    }
     assert!(stdout.contains("POLICY NOT MET"), "{stdout}");
     assert!(
         stdout.contains("shows iBeta PAD level 2, below the claimed level 3"),
@@ -50,5 +92,31 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
     assert!(
         stderr.contains("caught: policy not met (exit 4), as expected"),
         "{stderr}"
+    );
+    // The actively exploited vulnerability's three CRA Art. 14 reports, each on time.
+    for (rule, timing) in [
+        ("cra-art14-2a-early-warning", "19h20m after aware-at"),
+        ("cra-art14-2b-notification", "49h50m after aware-at"),
+        (
+            "cra-art14-2c-final-report",
+            "262h00m after the measure became available",
+        ),
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!("{rule}: incident AUR-2026-031")))
+            .unwrap_or_else(|| panic!("no {rule} check:\n{stdout}"));
+        assert!(
+            line.trim_start().starts_with("ok") && line.contains(timing),
+            "{line}"
+        );
+    }
+    // Its bundle carries every adverse entry of the log's 28: the four incident records and the
+    // certificate's withdrawal.
+    assert!(
+        stdout.contains(
+            "completeness: no adverse entry was withheld up to tree size 28 (5 adverse entries carried)"
+        ),
+        "{stdout}"
     );
 }

@@ -23,9 +23,14 @@ use evledger::verify::{Outcome, Report, Verdict, verify_bundle};
 pub const TRUST: &str = include_str!("../trust.toml");
 
 /// The shipped policy profiles the verifier target applies.
-pub const PROFILES: [&str; 2] = [
+///
+/// The GDPR profile is version 2026.1, frozen with the 0.1.0 fixtures: the seeds' incident was
+/// recorded before incidents named the maker's GDPR role and the Art. 34 communication, which
+/// version 2026.2 requires of it.
+pub const PROFILES: [&str; 3] = [
     include_str!("../../specs/profiles/pad-ibeta-level2.toml"),
-    include_str!("../../specs/profiles/incident-gdpr-art33.toml"),
+    include_str!("../../tests/fixtures/legacy-0.1/profiles/incident-gdpr-art33.toml"),
+    include_str!("../../specs/profiles/incident-cra-art14.toml"),
 ];
 
 /// Known-good seeds: bundles that verify under [`TRUST`] and [`PROFILES`].

@@ -68,7 +68,16 @@ pub fn bundle(
         .map_err(export_error)?;
     bar.finish_and_clear();
     let bytes = b.to_cbor();
-    write_atomically(out, &bytes)?;
+    if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(&bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| CliError::new(format!("standard output: {e}")))?;
+    } else {
+        write_atomically(out, &bytes)?;
+    }
     // Signature lines other than the log's own: the witness cosignatures collected so far.
     let log_key = ledger.log_verifier()?;
     let cosignatures = crate::note::Note::parse(&b.checkpoint).map_or(0, |n| {
@@ -79,7 +88,11 @@ pub fn bundle(
     });
     eprintln!(
         "wrote {} ({} entries, {} bytes, {} attachments, checkpoint with {cosignatures} cosignature(s){})",
-        out.display(),
+        if out.as_os_str() == "-" {
+            "standard output".to_owned()
+        } else {
+            out.display().to_string()
+        },
         b.entries.len(),
         bytes.len(),
         b.attachments.len(),
@@ -148,6 +161,7 @@ pub fn verify(
     trust_path: &Path,
     json: bool,
     remember: Option<&Path>,
+    integrity_only: bool,
     receipt: bool,
     artifacts: &[PathBuf],
 ) -> Result<(), CliError> {
@@ -187,25 +201,22 @@ pub fn verify(
     let mut options = VerifyOptions {
         now: Some(super::now()),
         held,
+        integrity_only,
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
         options.remembered = m.recall_for(cp).map_err(|e| dir_error(e.to_string()))?;
     }
     // A receipt proves registration: its signer checks that the statement is in the log, signed
-    // and resolvable; judging claims against profiles is the buyer's verification, not this one.
-    let profiles = if receipt {
-        &[][..]
-    } else {
-        &trust.profiles[..]
-    };
+    // and resolvable; judging claims against profiles is the buyer's verification, not this one,
+    // so a receipt is checked for integrity only.
     let report = match &parsed {
         Ok(bundle) => {
             let bar = progress_bar("{msg:>10} {bar:40} {pos}/{len}");
             let report = crate::verify::verify_parsed_with_progress(
                 bundle,
                 &trust,
-                profiles,
+                &trust.profiles,
                 &options,
                 &|stage, done, total| {
                     bar.set_message(stage);
@@ -216,7 +227,7 @@ pub fn verify(
             bar.finish_and_clear();
             report
         }
-        Err(e) => crate::verify::invalid_bundle(&trust, e),
+        Err(e) => crate::verify::invalid_bundle(&trust, e, &options),
     };
     drop(parsed);
     // The report first: a failure to remember must not hide what was verified.
@@ -304,6 +315,16 @@ fn read_bundle(file: &Path) -> Result<Vec<u8>, CliError> {
     use std::io::Read;
     let err = |e: std::io::Error| CliError::new(format!("{}: {e}", file.display())).code(3);
     let max = BundleLimits::default().max_bytes;
+    if file.as_os_str() == "-" {
+        // Standard input: read one byte past the limit so the parser refuses an oversized one.
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::new(format!("standard input: {e}")).code(3))?;
+        return Ok(bytes);
+    }
     let f = std::fs::File::open(file).map_err(err)?;
     let len = f.metadata().map_err(err)?.len();
     if len > max as u64 {

@@ -4,6 +4,7 @@
 //! `evledger checkpoint > cp.note` and `evledger log --json | jq` work.
 
 mod bundle_cmds;
+mod docs_cmds;
 mod error;
 mod evidence_input;
 mod key_cmds;
@@ -111,6 +112,8 @@ pub struct SigstoreRecordArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a ledger and its log key, and print the log's verifier key.
+    ///
+    /// Example: evledger init --origin aurelis.example/evidence-log --ledger ledger
     Init {
         /// Checkpoint origin, also the log key's name (e.g. example.com/devices/log).
         #[arg(long)]
@@ -130,14 +133,17 @@ pub enum Command {
     /// INPUT is TOML, or JSON if it ends in .json. Where it gives a document's SHA-256, it may
     /// name the document instead (file = "PATH", relative to INPUT) and the digest is computed
     /// (specs/evidence.md). Prints the entry hash and index.
+    ///
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1"
     ///
     /// With --sigstore-bundle (feature `sigstore`), a firmware build also cites a cosign signature
     /// over one of its artifacts: the bundle is verified offline against --trusted-root and
     /// --identity/--oidc-issuer (or --sigstore-key) first, and nothing is recorded if it fails.
+    ///
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
-        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
+        /// accuracy-result or certification.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -173,9 +179,11 @@ pub enum Command {
     /// the signer key are not checked here: the ledger checks them when it registers the
     /// statement. Signing the same input with the same key, certificates and --iat gives the
     /// same bytes as `record`.
+    ///
     /// Example: evledger sign firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --out build.cose
     Sign {
-        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident or key-event.
+        /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
+        /// accuracy-result or certification.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -208,7 +216,9 @@ pub enum Command {
     /// With --cert, the statement carries your certificate (COSE x5chain) so that buyers can
     /// check it against the accreditation body's root; the certificate's key must be --key's and
     /// it must be valid at the signing time.
+    ///
     /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out kbl-0142.cose
+    ///
     /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
     Countersign {
         /// The entry to endorse (hash or index).
@@ -268,6 +278,7 @@ pub enum Command {
     /// verifier makes of a statement runs first, inside the transaction that appends: strict
     /// parsing, the payload, the signature, citations, the signer's key events, and the
     /// registration policy (`evledger signer add`). Prints `ENTRY-HASH INDEX` per statement.
+    ///
     /// Example: evledger register fw-4210.cose kbl-0142.cose --document fw.sigstore.json
     Register {
         /// Statement files or directories, in order (`-` for stdin).
@@ -307,6 +318,9 @@ pub enum Command {
     /// collected so far. Every line must be a valid cosignature of that checkpoint by a witness
     /// configured with `evledger witness add`; one that is not refuses every file given, and
     /// nothing is stored.
+    ///
+    /// Example: evledger checkpoint --ledger ledger > cp.note
+    ///
     /// Example: evledger witness cosign cp.note --state w1 > cp.w1 && evledger checkpoint --cosigned cp.w1
     Checkpoint {
         /// A cosigned copy of a stored checkpoint (what `evledger witness cosign` prints); repeatable.
@@ -321,6 +335,8 @@ pub enum Command {
         dir: LedgerDir,
     },
     /// Print the inclusion proof of an entry.
+    ///
+    /// Example: evledger prove 3f9c2d8e... --size 8 --json
     Prove {
         /// Entry hash (hex) or index.
         entry: String,
@@ -335,6 +351,8 @@ pub enum Command {
         dir: LedgerDir,
     },
     /// Print the consistency proof between two tree sizes.
+    ///
+    /// Example: evledger consistency 4 8 > proof.txt
     Consistency {
         /// The older tree size.
         old: u64,
@@ -354,6 +372,8 @@ pub enum Command {
     /// `evledger consistency OLD NEW` prints). If they are not consistent, prints both (size, root)
     /// as evidence that the log has shown two histories.
     /// Exit codes: 0 consistent, 1 inconsistent or a note does not verify, 2 usage error.
+    ///
+    /// Example: evledger consistency-check old.note new.note --proof proof.txt --trust buyer.trust.toml
     #[command(group(clap::ArgGroup::new("key").required(true).args(["log_key", "trust"])))]
     ConsistencyCheck {
         /// A signed checkpoint note file.
@@ -374,6 +394,8 @@ pub enum Command {
     #[command(subcommand)]
     Witness(WitnessCommand),
     /// List the entries.
+    ///
+    /// Example: evledger log --json | jq '.[] | .kind'
     Log {
         /// Print as a JSON array.
         #[arg(long)]
@@ -383,6 +405,8 @@ pub enum Command {
         dir: LedgerDir,
     },
     /// Show one entry with its decoded evidence.
+    ///
+    /// Example: evledger show 5
     Show {
         /// Entry hash (hex) or index.
         entry: String,
@@ -398,9 +422,10 @@ pub enum Command {
     /// A selection is closed under evidence: what a selected entry cites, the countersignatures
     /// of selected entries, the incidents citing selected builds, and the key events about the
     /// selected entries' signer keys are included, transitively.
+    ///
     /// Example: evledger bundle --claim 3f9c2d8e... --out claim.bundle.cbor
     Bundle {
-        /// Output file.
+        /// Output file (- for standard output).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Bundle every entry.
@@ -424,12 +449,18 @@ pub enum Command {
     },
     /// Verify a bundle offline against a trust file; exit 0 only if everything verified.
     ///
+    /// Every assertion of every claim, and every claim's wording, must be judged by a rule of
+    /// the trust file's profiles: what no rule judges fails as "not judged" (exit 4), and so does
+    /// a trust file that names no profile, unless you ask for --integrity-only.
+    ///
     /// Exit codes: 0 verified, 1 verification failed, 2 unusable trust file or usage error,
-    /// 3 invalid bundle, 4 policy not met.
+    /// 3 invalid bundle, 4 policy not met (including "not judged").
+    ///
     /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml
+    ///
     /// Example: evledger verify fw-4210.cose.receipt.cbor --receipt --trust vendor.trust.toml
     Verify {
-        /// The bundle file.
+        /// The bundle file (- for standard input).
         file: PathBuf,
         /// The trust file (TOML).
         #[arg(long, value_name = "FILE")]
@@ -445,6 +476,11 @@ pub enum Command {
         /// statements are in the log, signed and resolvable, without judging policy.
         #[arg(long)]
         receipt: bool,
+        /// Check only signatures, proofs, roles and references, and judge no claim: the trust
+        /// file's profiles are not applied, the report says so at the top, and exit 0 means
+        /// exactly that. Without it, claims no rule judges fail as "not judged" (exit 4).
+        #[arg(long)]
+        integrity_only: bool,
         /// A file you hold (firmware image, datasheet, report): check that it is a firmware
         /// build artifact or a document that a verified entry of the bundle describes, by
         /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
@@ -462,10 +498,28 @@ pub enum Command {
     #[command(subcommand)]
     Sigstore(SigstoreCommand),
     /// Recompute every hash, node, signature and checkpoint from the statements.
+    ///
+    /// Example: evledger audit --ledger ledger
     Audit {
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
+    },
+    /// Print a shell completion script on stdout.
+    ///
+    /// Example: evledger completions bash > ~/.local/share/bash-completion/completions/evledger
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages: evledger.1 and one per command (evledger-verify.1, …).
+    ///
+    /// Example: evledger man --out /usr/local/share/man/man1
+    Man {
+        /// The directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -473,6 +527,8 @@ pub enum Command {
 #[derive(Subcommand, Debug)]
 pub enum LogKeyCommand {
     /// Register a new log key; from now on checkpoints carry signatures by the old and the new key.
+    ///
+    /// Example: evledger log-key add --key log-2027.key
     Add {
         /// The new log key's private key file (PKCS#8 PEM, mode 0600); it is copied into the ledger.
         #[arg(long, value_name = "FILE")]
@@ -482,6 +538,8 @@ pub enum LogKeyCommand {
         dir: LedgerDir,
     },
     /// Stop signing with a log key (its key file in the ledger is renamed to *.retired).
+    ///
+    /// Example: evledger log-key retire log-2026.pub
     Retire {
         /// The log key to retire (private or public key file).
         key: PathBuf,
@@ -500,6 +558,7 @@ pub enum SignerCommand {
     /// --x509-root, statements whose certificate chain (COSE x5chain) leads to that root and is
     /// valid at the statement's signing time. Keys that a key event introduces or rotates to
     /// take the kinds of the key that signed the event.
+    ///
     /// Example: evledger signer add --kinds lab-result,countersignature --x509-root accreditation-root.pem
     Add {
         /// Evidence kinds, comma-separated.
@@ -540,6 +599,7 @@ pub enum SigstoreCommand {
     /// Verify a Sigstore bundle over an artifact offline, transparency-log evidence included.
     ///
     /// Exit codes: 0 verified, 1 verification failed, 3 invalid bundle or trusted root.
+    ///
     /// Example: evledger sigstore verify --bundle fw.sigstore.json --artifact fw.bin --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --issuer https://token.actions.githubusercontent.com
     Verify {
         /// The Sigstore bundle (JSON).
@@ -571,6 +631,8 @@ pub enum SigstoreCommand {
 pub enum TrustCommand {
     /// Write a starting trust file from a ledger: its log key, the roles given with --role, and
     /// the signers the ledger holds as comments (never as roles).
+    ///
+    /// Example: evledger trust init --out buyer.trust.toml --profile pad-ibeta-level2.toml --role lab=countersignature:x509-root:accreditation-root.pem
     Init {
         /// Trust file to create.
         #[arg(long, value_name = "FILE")]
@@ -596,6 +658,7 @@ pub enum WitnessCommand {
     ///
     /// DIR receives the witness key (witness.key, mode 0600), the watched log's verifier key and
     /// an empty state. Buyers pin the printed key in the witnesses table of their trust file.
+    ///
     /// Example: evledger witness init --name witness.example/w1 --log-key "$(cat log.vkey)" --out w1
     Init {
         /// The witness's name (a C2SP key name, e.g. witness.example/w1).
@@ -617,6 +680,7 @@ pub enum WitnessCommand {
     /// only cosignatures that verify under a configured witness's key. VKEY is the cosignature key
     /// `evledger witness init` printed, or a file holding it. A name or a key already configured
     /// is refused; a witness is never removed (the table is append-only).
+    ///
     /// Example: evledger witness add "$(cat w1/witness.vkey)" --url https://w1.example --ledger ledger
     Add {
         /// The witness's cosignature verifier key (<name>+<key id>+<key>) or a file holding it.
@@ -631,6 +695,7 @@ pub enum WitnessCommand {
     /// List the witnesses configured on the ledger, in the order added.
     ///
     /// One line each: the cosignature verifier key, then the URL if one was given.
+    ///
     /// Example: evledger witness list --ledger ledger
     List {
         /// Print as a JSON array of {name, vkey, url}.
@@ -647,6 +712,7 @@ pub enum WitnessCommand {
     /// --proof from the last cosigned size (`evledger consistency LAST NEW` prints it); a smaller
     /// size is refused. The new size and root are recorded durably before anything is printed.
     /// Prints the note with a cosignature/v1 line appended.
+    ///
     /// Example: evledger witness cosign cp.note --proof proof.txt --state w1 > cp.cosigned
     Cosign {
         /// The signed checkpoint note file.
@@ -667,6 +733,8 @@ pub enum WitnessCommand {
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
     /// Generate an Ed25519 key: FILE (PKCS#8 PEM, mode 0600) and FILE.pub.
+    ///
+    /// Example: evledger key generate --out release.key
     Generate {
         /// Private key file to create.
         #[arg(long, value_name = "FILE")]
@@ -676,6 +744,8 @@ pub enum KeyCommand {
         name: Option<String>,
     },
     /// Print the key id (and with --name the C2SP verifier key) of a private or public key file.
+    ///
+    /// Example: evledger key show release.key.pub --name aurelis.example/release
     Show {
         /// Key file (private or public PEM).
         file: PathBuf,
@@ -870,6 +940,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Log { json, dir } => ledger_cmds::log(&dir.ledger, json),
         Command::Show { entry, json, dir } => ledger_cmds::show(&dir.ledger, &entry, json),
         Command::Audit { dir } => ledger_cmds::audit(&dir.ledger),
+        Command::Completions { shell } => docs_cmds::completions(shell),
+        Command::Man { out } => docs_cmds::man(&out),
         Command::Bundle {
             out,
             all,
@@ -893,8 +965,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
             remember,
             receipt,
+            integrity_only,
             artifact,
-        } => bundle_cmds::verify(&file, &trust, json, remember.as_deref(), receipt, &artifact),
+        } => bundle_cmds::verify(
+            &file,
+            &trust,
+            json,
+            remember.as_deref(),
+            receipt || integrity_only,
+            receipt,
+            &artifact,
+        ),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
         }

@@ -72,6 +72,12 @@ pub fn init(
     for w in &made.warnings {
         eprintln!("warning: {w}");
     }
+    if profiles.is_empty() {
+        eprintln!(
+            "note: {} names no policy profile: `evledger verify` with it judges no claim and fails as \"not judged\" (exit 4) unless given --integrity-only; name the buyer's profiles with --profile",
+            out.display()
+        );
+    }
     if roles.is_empty() {
         eprintln!(
             "wrote {} with the log key and no roles: the signers the ledger holds are listed in it as comments; give roles with --role NAME=KIND[,KIND…]:SIGNER once you have confirmed their keys out of band",

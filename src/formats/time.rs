@@ -91,6 +91,22 @@ pub fn format_rfc3339(t: i64) -> String {
     )
 }
 
+/// `t` plus `months` calendar months: the same time of day on the same day of the month, or on
+/// the last day of the month when it is shorter (31 March plus one month is 30 April). `None`
+/// when `t` is more than 2^52 seconds (about 142 million years) from the epoch, where the
+/// calendar arithmetic is not defined here.
+pub fn add_months(t: i64, months: u32) -> Option<i64> {
+    const LIMIT: i64 = 1 << 52;
+    if !(-LIMIT..=LIMIT).contains(&t) {
+        return None;
+    }
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
+    let total = y * 12 + (m - 1) + i64::from(months);
+    let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let nd = d.min(days_in_month(ny, nm));
+    Some(days_from_civil(ny, nm, nd) * 86_400 + t.rem_euclid(86_400))
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -152,6 +168,39 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-03-01"), Ok(1_772_323_200));
         assert_eq!(format_rfc3339(1_772_366_400), "2026-03-01T12:00:00Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn add_months_keeps_the_day_or_takes_the_last() {
+        let t = |s: &str| parse_rfc3339(s).unwrap();
+        let add = |s: &str, m: u32| add_months(t(s), m).map(format_rfc3339);
+        assert_eq!(
+            add("2026-10-05T14:30:00Z", 1).unwrap(),
+            "2026-11-05T14:30:00Z"
+        );
+        assert_eq!(
+            add("2026-01-31T00:00:00Z", 1).unwrap(),
+            "2026-02-28T00:00:00Z"
+        );
+        assert_eq!(
+            add("2028-01-31T23:59:59Z", 1).unwrap(),
+            "2028-02-29T23:59:59Z"
+        );
+        assert_eq!(
+            add("2026-12-15T08:00:00Z", 1).unwrap(),
+            "2027-01-15T08:00:00Z"
+        );
+        assert_eq!(
+            add("1969-12-31T12:00:00Z", 14).unwrap(),
+            "1971-02-28T12:00:00Z"
+        );
+        assert_eq!(
+            add("2026-03-31T10:00:00Z", 0).unwrap(),
+            "2026-03-31T10:00:00Z"
+        );
+        assert_eq!(add_months(i64::MAX, 1), None);
+        assert_eq!(add_months(i64::MIN, 1), None);
+        assert!(add_months(1 << 52, u32::MAX).is_some());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `evledger bundle`: select entries, prove them against a checkpoint, write `bundle.cbor`.
 //!
 //! A selection is closed under evidence: every entry a selected entry cites, every
-//! countersignature of a selected entry, every incident that cites a selected build, and every
+//! countersignature of a selected entry, every incident that cites a selected build, every
+//! certification that supersedes a selected certification, and every
 //! key event about a selected entry's signer key (and, for a key event, about its subject key)
 //! are included too, transitively, so that a buyer can follow a claim to everything behind it and
 //! judge every signature by log position.
@@ -20,7 +21,7 @@ use crate::statement::SignedStatement;
 use crate::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
 
 /// Kinds pulled in because they cite a selected entry (not only because a selected entry cites them).
-const CITING_KINDS: &[&str] = &["countersignature", "incident"];
+const CITING_KINDS: &[&str] = &["countersignature", "incident", "certification"];
 
 /// What to put in a bundle.
 #[derive(Clone, Debug, Default)]

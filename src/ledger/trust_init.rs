@@ -25,7 +25,14 @@ use crate::statement::SignedStatement;
 use crate::store::{Store, StoreError};
 
 /// Kinds whose statements speak for the vendor: a role listing any of them is a vendor role.
-pub const VENDOR_KINDS: &[&str] = &["firmware-build", "claim", "incident", "lab-result"];
+/// `certification` is not one: a certification body may record a suspension or withdrawal itself.
+pub const VENDOR_KINDS: &[&str] = &[
+    "firmware-build",
+    "claim",
+    "incident",
+    "lab-result",
+    "accuracy-result",
+];
 
 /// Kinds an independent party signs: a role listing one of them and no vendor kind is an
 /// independent role (a lab's countersignature).

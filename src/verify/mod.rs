@@ -4,8 +4,10 @@
 //! pinned log key; the witness quorum; consistency proofs; each inclusion proof; each statement's
 //! signature (Ed25519 `verify_strict` semantics); each signer's role for the kind; every citation
 //! resolves inside the bundle; each cited Sigstore bundle (against pinned trusted roots); the
-//! policy profiles. The verdict is "verified" only if every check
-//! passed; nothing that was not checked counts as passed.
+//! policy profiles, which must judge every assertion of every claim and every claim's wording
+//! (what none judges fails as "not judged", unless the buyer asks for integrity only). The
+//! verdict is "verified" only if every check passed; nothing that was not checked counts as
+//! passed.
 //!
 //! The verifier reads no file and no clock: it takes the bundle's bytes, a parsed
 //! [`TrustFile`] (with the files it names), the profiles, and [`VerifyOptions`] carrying the
@@ -19,7 +21,10 @@ mod signers;
 mod sigstore;
 pub mod trust;
 
-pub use report::{Check, Clock, Completeness, EntrySummary, Outcome, Report, Step, Verdict};
+pub use report::{
+    Check, Clock, Completeness, EntrySummary, JudgedBy, JudgedOutcome, Judgement, Outcome, Report,
+    Step, Verdict,
+};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -108,9 +113,17 @@ impl Run<'_> {
     }
 }
 
-/// Verifies a bundle's bytes against a trust file and the policy profiles it names.
+/// Verifies a bundle's bytes against a trust file and the policy profiles it names. Every
+/// assertion of every claim, and every claim's wording, must be judged by a rule of `profiles`,
+/// or the verdict is "policy not met" (with no profile, always); [`verify_integrity`] judges none.
 pub fn verify_bundle(bytes: &[u8], trust: &TrustFile, profiles: &[Profile]) -> Report {
     verify_bundle_with(bytes, trust, profiles, &VerifyOptions::default())
+}
+
+/// Verifies a bundle's integrity only (signatures, proofs, roles, references), judging no claim:
+/// [`VerifyOptions::integrity_only`].
+pub fn verify_integrity(bytes: &[u8], trust: &TrustFile) -> Report {
+    verify_bundle_with(bytes, trust, &[], &VerifyOptions::integrity_only())
 }
 
 /// What the buyer brings beyond the trust file.
@@ -126,6 +139,20 @@ pub struct VerifyOptions {
     /// The files the buyer holds (`evledger verify --artifact`), read by the caller: each must
     /// be a firmware build artifact or a document that a verified entry describes.
     pub held: Vec<HeldFile>,
+    /// Check integrity only: signatures, proofs, roles and references, and judge no claim. The
+    /// profiles are not applied, and the report says so at the top. Without it, whatever a claim
+    /// asserts that no rule of the profiles judges is a failed check (`specs/verification.md`).
+    pub integrity_only: bool,
+}
+
+impl VerifyOptions {
+    /// Options for an integrity-only run, with nothing else set.
+    pub fn integrity_only() -> VerifyOptions {
+        VerifyOptions {
+            integrity_only: true,
+            ..VerifyOptions::default()
+        }
+    }
 }
 
 /// A file the buyer holds: the name it is reported under and its digest and size.
@@ -146,7 +173,7 @@ pub fn verify_bundle_with(
 ) -> Report {
     match Bundle::parse(bytes, &BundleLimits::default()) {
         Ok(bundle) => verify_parsed_with(&bundle, trust, profiles, options),
-        Err(e) => invalid_bundle(trust, &e),
+        Err(e) => invalid_bundle(trust, &e, options),
     }
 }
 
@@ -154,14 +181,22 @@ pub fn verify_bundle_with(
 /// checked. A caller that parsed the bundle itself ([`Bundle::parse`], as the command line does
 /// to find the log's remembered checkpoint) reports its error with this, so that each bundle is
 /// parsed once.
-pub fn invalid_bundle(trust: &TrustFile, error: &crate::bundle::BundleError) -> Report {
-    let mut run = new_run(trust, &|_, _, _| {});
+pub fn invalid_bundle(
+    trust: &TrustFile,
+    error: &crate::bundle::BundleError,
+    options: &VerifyOptions,
+) -> Report {
+    let mut run = new_run(trust, options, &|_, _, _| {});
     run.fail(Step::Parse, None, error.to_string());
     run.report.conclude();
     run.report
 }
 
-fn new_run<'a>(trust: &'a TrustFile, progress: &'a dyn Fn(&'static str, u64, u64)) -> Run<'a> {
+fn new_run<'a>(
+    trust: &'a TrustFile,
+    options: &VerifyOptions,
+    progress: &'a dyn Fn(&'static str, u64, u64),
+) -> Run<'a> {
     Run {
         progress,
         trust,
@@ -175,6 +210,8 @@ fn new_run<'a>(trust: &'a TrustFile, progress: &'a dyn Fn(&'static str, u64, u64
             },
             entries: Vec::new(),
             checks: Vec::new(),
+            integrity_only: options.integrity_only,
+            judged: Vec::new(),
         },
     }
 }
@@ -201,7 +238,7 @@ pub fn verify_parsed_with_progress(
     options: &VerifyOptions,
     progress: &dyn Fn(&'static str, u64, u64),
 ) -> Report {
-    let mut run = new_run(trust, progress);
+    let mut run = new_run(trust, options, progress);
     let Some((entries, anchor)) = parse(&mut run, bundle) else {
         run.report.conclude();
         return run.report;
@@ -268,28 +305,11 @@ pub fn verify_parsed_with_progress(
         &bundle.attachments,
     )
     .with_completeness(run.report.completeness.clone());
-    if profiles.is_empty() {
-        run.pass(
-            Step::Policy,
-            None,
-            "no policy profile is named by the trust file: signatures, proofs and references were checked, no claim was judged against rules",
-        );
-    }
-    for (i, profile) in profiles.iter().enumerate() {
-        (run.progress)("policy", i as u64, profiles.len() as u64);
-        let checks = policy::evaluate(profile, &view);
-        if checks.is_empty() {
-            run.pass(
-                Step::Policy,
-                None,
-                format!(
-                    "profile {} {}: no rule applies to this bundle's entries",
-                    profile.id, profile.version
-                ),
-            );
-        }
-        run.report.checks.extend(checks);
-    }
+    (run.progress)("policy", 0, profiles.len() as u64);
+    let judging = policy::judge(profiles, &view, options.integrity_only);
+    run.report.checks.extend(judging.checks);
+    run.report.judged = judging.judged;
+    (run.progress)("policy", profiles.len() as u64, profiles.len() as u64);
     run.report.conclude();
     run.report
 }

@@ -7,8 +7,19 @@ use crate::terminal::escape;
 /// the screen or reorder text; only the report's own newline ends it.
 macro_rules! put {
     ($s:expr, $($arg:tt)*) => {
-        push_line(std::borrow::BorrowMut::borrow_mut(&mut $s), format_args!($($arg)*))
+        $s.put_line(format_args!($($arg)*))
     };
+}
+
+/// The report's lines, for [`put!`] on a `String` or a `&mut String` alike.
+trait Lines {
+    fn put_line(&mut self, line: std::fmt::Arguments<'_>);
+}
+
+impl Lines for String {
+    fn put_line(&mut self, line: std::fmt::Arguments<'_>) {
+        push_line(self, line);
+    }
 }
 
 /// Formats one line straight onto the report and escapes it in place only if it holds a
@@ -240,6 +251,57 @@ impl Completeness {
     }
 }
 
+/// Whether what a claim says was judged, and how it came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JudgedOutcome {
+    /// Judged, and every policy check about it passed.
+    Held,
+    /// Judged, and a policy check about it failed (of a rule that judged it, or of another
+    /// rule about the same field, such as `pad-level-attribution` on the wording).
+    Failed,
+    /// No rule judged it: a failed check of its own, unless the run was integrity only.
+    NotJudged,
+}
+
+/// A rule that judged something a claim says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct JudgedBy {
+    /// The profile's id.
+    pub profile: String,
+    /// The rule's id.
+    pub rule: String,
+}
+
+/// One thing a claim says (an assertion, or its wording) and the rules that judged it
+/// (`specs/verification.md`, "Judged").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Judgement {
+    /// The claim's entry index.
+    pub entry: u64,
+    /// The claim's id.
+    pub claim_id: String,
+    /// What was judged: `assertions[i]`, or `wording` (the wording against the assertions).
+    pub field: String,
+    /// For an assertion, its type (`pad`, `accuracy`, ...).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The rules that judged it; empty when none did.
+    pub judged_by: Vec<JudgedBy>,
+    /// How it came out.
+    pub outcome: JudgedOutcome,
+}
+
+impl Judgement {
+    /// What was judged, in words: `assertions[0] (pad)` or `wording`.
+    pub fn subject(&self) -> String {
+        match &self.kind {
+            Some(k) => format!("{} ({k})", self.field),
+            None => self.field.clone(),
+        }
+    }
+}
+
 /// The full verification report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -259,6 +321,11 @@ pub struct Report {
     pub entries: Vec<EntrySummary>,
     /// Every check, in order.
     pub checks: Vec<Check>,
+    /// True when the buyer asked for integrity only: signatures, proofs, roles and references
+    /// were checked, and no claim was judged against any rule.
+    pub integrity_only: bool,
+    /// For each assertion of each claim, and each claim's wording: the rules that judged it.
+    pub judged: Vec<Judgement>,
 }
 
 impl Report {
@@ -303,12 +370,23 @@ impl Report {
         let mut s = String::new();
         put!(
             s,
-            "{}: {} entries, {} checks, {} failed",
+            "{}{}: {} entries, {} checks, {} failed",
             self.verdict.headline(),
+            if self.integrity_only {
+                " (INTEGRITY ONLY)"
+            } else {
+                ""
+            },
             self.entries.len(),
             self.checks.len(),
             self.failures()
         );
+        if self.integrity_only {
+            put!(
+                s,
+                "integrity only: signatures, proofs, roles and references were checked; no claim was judged against any rule"
+            );
+        }
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
             put!(s, "log {o} at tree size {n}");
         }
@@ -372,8 +450,30 @@ impl Report {
             for c in checks {
                 line(&mut s, "  ", c);
             }
+            for j in self.judged.iter().filter(|j| j.entry == e.index) {
+                judged_line(&mut s, j);
+            }
         }
         s
+    }
+}
+
+/// One line per judged subject: the rules that judged it, or `not judged`.
+fn judged_line(s: &mut String, j: &Judgement) {
+    let by: Vec<String> = j
+        .judged_by
+        .iter()
+        .map(|b| format!("{} ({})", b.rule, b.profile))
+        .collect();
+    match j.outcome {
+        JudgedOutcome::NotJudged => put!(s, "    {}: not judged", j.subject()),
+        JudgedOutcome::Held => put!(s, "    {}: judged by {}, held", j.subject(), by.join(", ")),
+        JudgedOutcome::Failed => put!(
+            s,
+            "    {}: judged by {}, FAILED",
+            j.subject(),
+            by.join(", ")
+        ),
     }
 }
 

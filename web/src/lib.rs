@@ -11,6 +11,12 @@
 //! for (const f of dropped) files.add(f.name, new Uint8Array(await f.arrayBuffer()));
 //! const report = JSON.parse(verify(bundleBytes, trustText, files, BigInt(Math.floor(Date.now() / 1000))));
 //! ```
+//!
+//! As with `evledger verify`, every assertion of every claim must be judged by a rule of the
+//! trust file's profiles, or the verdict is "policy-not-met" with a "not judged" check.
+//! `verifyIntegrityOnly` (the CLI's `--integrity-only`) checks signatures, proofs, roles and
+//! references alone and judges no claim; its report has `"integrity_only": true`, which the page
+//! shows at the top.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -73,6 +79,21 @@ pub fn verify(
     report_json(bundle, trust_toml, files, now_unix).map_err(|e| JsError::new(&e))
 }
 
+/// [`verify`] for integrity only: signatures, proofs, roles and references are checked, the
+/// trust file's profiles are not applied, and no claim is judged (`"integrity_only": true`).
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen(js_name = verifyIntegrityOnly)]
+pub fn verify_integrity_only(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+) -> Result<String, JsError> {
+    report_json_with(bundle, trust_toml, files, now_unix, true).map_err(|e| JsError::new(&e))
+}
+
 /// [`verify`] for Rust callers: the report as JSON, or why the trust file is unusable.
 ///
 /// # Errors
@@ -83,10 +104,25 @@ pub fn report_json(
     files: &Files,
     now_unix: i64,
 ) -> Result<String, String> {
+    report_json_with(bundle, trust_toml, files, now_unix, false)
+}
+
+/// [`report_json`], or with `integrity_only` the report of [`verify_integrity_only`].
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn report_json_with(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    integrity_only: bool,
+) -> Result<String, String> {
     let trust = TrustFile::parse(trust_toml, TRUST_FILE, &|name: &str| files.read(name))
         .map_err(|e| e.to_string())?;
     let options = VerifyOptions {
         now: Some(now_unix),
+        integrity_only,
         ..VerifyOptions::default()
     };
     Ok(verify_bundle_with(bundle, &trust, &trust.profiles, &options).to_json())

@@ -2,7 +2,7 @@
 //! (`tests/fixtures/legacy-0.1/`) get the verdicts and reports the native CLI gave them, with
 //! the example buyer's trust file and the files it names passed in as bytes.
 
-use evledger_web::{Files, report_json, verify};
+use evledger_web::{Files, report_json, report_json_with, verify, verify_integrity_only};
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -15,19 +15,25 @@ const CLAIM_LEVEL2_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/cl
 const CLAIM_LEVEL3_JSON: &str = include_str!("../../tests/fixtures/legacy-0.1/claim-level3.json");
 
 const TRUST: &str = include_str!("../../keys.example/buyer.trust.toml");
-/// The files buyer.trust.toml names, under their file names, as a page receives dropped files.
-const NAMED: [(&str, &[u8]); 3] = [
+/// The files buyer.trust.toml names, under their file names, as a page receives dropped files;
+/// the profiles as they were when the bundles were made (a later profile may judge them anew),
+/// and the CRA profile, which came later and under which no incident of theirs falls.
+const NAMED: [(&str, &[u8]); 4] = [
     (
         "accreditation-root-ca.pem",
         include_bytes!("../../keys.example/accreditation-root-ca.pem"),
     ),
     (
         "pad-ibeta-level2.toml",
-        include_bytes!("../../specs/profiles/pad-ibeta-level2.toml"),
+        include_bytes!("../../tests/fixtures/legacy-0.1/profiles/pad-ibeta-level2.toml"),
     ),
     (
         "incident-gdpr-art33.toml",
-        include_bytes!("../../specs/profiles/incident-gdpr-art33.toml"),
+        include_bytes!("../../tests/fixtures/legacy-0.1/profiles/incident-gdpr-art33.toml"),
+    ),
+    (
+        "incident-cra-art14.toml",
+        include_bytes!("../../specs/profiles/incident-cra-art14.toml"),
     ),
 ];
 
@@ -163,4 +169,68 @@ fn a_missing_named_file_is_named() {
 fn a_bundle_that_is_not_cbor_is_reported_invalid() {
     let r = report(b"not a bundle");
     assert_eq!(r["verdict"], "invalid-bundle");
+}
+
+#[wasm_bindgen_test]
+fn the_report_names_the_rule_that_judged_each_assertion() {
+    let r = report(CLAIM_LEVEL2);
+    assert_eq!(r["integrity_only"], false);
+    let judged = r["judged"].as_array().expect("judged");
+    assert_eq!(judged.len(), 2, "{judged:?}");
+    assert_eq!(judged[0]["field"], "assertions[0]");
+    assert_eq!(judged[0]["type"], "pad");
+    assert_eq!(judged[0]["judged_by"][0]["rule"], "pad-claim-backed");
+    assert_eq!(judged[0]["outcome"], "held");
+    assert_eq!(judged[1]["field"], "wording");
+    assert_eq!(judged[1]["judged_by"][0]["rule"], "claim-wording-matches");
+}
+
+#[wasm_bindgen_test]
+fn without_a_profile_no_claim_is_judged_unless_integrity_only_is_asked() {
+    // The trust file without its `profiles = [...]` (one line or several).
+    let mut in_profiles = false;
+    let bare: String = TRUST
+        .lines()
+        .filter(|l| {
+            if l.starts_with("profiles") {
+                in_profiles = !l.trim_end().ends_with(']');
+                return false;
+            }
+            if in_profiles {
+                in_profiles = l.trim() != "]";
+                return false;
+            }
+            true
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!bare.contains(".toml\""), "{bare}");
+    let r: Value =
+        serde_json::from_str(&report_json(CLAIM_LEVEL2, &bare, &files(), NOW).expect("usable"))
+            .expect("JSON");
+    assert_eq!(r["verdict"], "policy-not-met");
+    assert!(
+        failed(&r)
+            .iter()
+            .any(|f| f.contains("not judged: assertions[0] (pad) of claim")),
+        "{:?}",
+        failed(&r)
+    );
+    // Integrity only: verified, and the report says no claim was judged.
+    for trust in [bare.as_str(), TRUST] {
+        let r: Value = serde_json::from_str(
+            &report_json_with(CLAIM_LEVEL3, trust, &files(), NOW, true).expect("usable"),
+        )
+        .expect("JSON");
+        assert_eq!(r["verdict"], "verified", "{:?}", failed(&r));
+        assert_eq!(r["integrity_only"], true);
+        assert!(
+            r["judged"]
+                .as_array()
+                .expect("judged")
+                .iter()
+                .all(|j| j["outcome"] == "not-judged")
+        );
+    }
+    assert!(verify_integrity_only(CLAIM_LEVEL3, TRUST, &files(), NOW).is_ok());
 }

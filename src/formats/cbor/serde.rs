@@ -974,6 +974,8 @@ mod tests {
             Evidence::Incident(x) => serde_json::to_value(x),
             Evidence::KeyEvent(x) => serde_json::to_value(x),
             Evidence::AdverseIndex(x) => serde_json::to_value(x),
+            Evidence::AccuracyResult(x) => serde_json::to_value(x),
+            Evidence::Certification(x) => serde_json::to_value(x),
         };
         conv(json.expect("to JSON"))
     }
@@ -986,6 +988,10 @@ mod tests {
                 .replace("@FW_421@", &hash('b'))
                 .replace("@LAB_RESULT@", &hash('c'))
                 .replace("@COUNTERSIG@", &hash('d'))
+                .replace("@ACC_RESULT@", &hash('e'))
+                .replace("@ACC_COUNTERSIG@", &hash('f'))
+                .replace("@CERT_COUNTERSIG@", &hash('1'))
+                .replace("@CERT@", &hash('2'))
         };
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let key_event = format!(
@@ -1037,8 +1043,55 @@ mod tests {
                     "../../../examples/facegate/incident-aur-2026-014.toml"
                 )),
             ),
+            (
+                "incident",
+                fill(include_str!(
+                    "../../../examples/facegate/incident-aur-2026-031-final-report.toml"
+                )),
+            ),
         ];
         inputs.push(("key-event", key_event));
+        // Accuracy and certification evidence, and the claims they back.
+        for (kind, text) in [
+            (
+                "accuracy-result",
+                include_str!("../../../examples/facegate/accuracy-result-kbl-acc.toml"),
+            ),
+            (
+                "countersignature",
+                include_str!("../../../examples/facegate/countersignature-accuracy.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-accuracy.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-accuracy-overclaim.toml"),
+            ),
+            (
+                "certification",
+                include_str!("../../../examples/facegate/certification-iec62443.toml"),
+            ),
+            (
+                "certification",
+                include_str!("../../../examples/facegate/certification-iec62443-withdrawn.toml"),
+            ),
+            (
+                "countersignature",
+                include_str!("../../../examples/facegate/countersignature-certification.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-certified.toml"),
+            ),
+            (
+                "claim",
+                include_str!("../../../examples/facegate/claim-certified-overclaim.toml"),
+            ),
+        ] {
+            inputs.push((kind, fill(text)));
+        }
         inputs
             .iter()
             .map(|(kind, text)| {

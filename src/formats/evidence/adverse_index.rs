@@ -1,7 +1,8 @@
 //! `adverse-index`: the log's own commitment to every adverse entry below a tree size.
 //!
 //! Adverse entries are those that can make other evidence untrustworthy: key events, incidents,
-//! and claims that supersede earlier claims ([`Evidence::is_adverse`]). Before it signs a
+//! claims that supersede earlier claims, and certifications that suspend, withdraw or supersede
+//! ([`Evidence::is_adverse`]). Before it signs a
 //! checkpoint, the log appends one `adverse-index` statement, signed with the log key, that
 //! commits to the count and a running digest of the adverse entries below its own index. The
 //! statement is a leaf of the tree, so the checkpoint's root, every consistency proof and every
@@ -112,13 +113,16 @@ impl Evidence {
     /// Whether this evidence is **adverse**: it can make other evidence untrustworthy, so a bundle
     /// must carry every such entry below its checkpoint (`specs/completeness.md`). Each kind
     /// declares it: key events and incidents always are; a claim is when it supersedes another
-    /// (it withdraws the earlier wording); builds, lab results, countersignatures and the log's
-    /// own index statements are not.
+    /// (it withdraws the earlier wording); a certification is when it suspends or withdraws a
+    /// certificate or supersedes an earlier entry; builds, lab results, accuracy results,
+    /// countersignatures and the log's own index statements are not.
     pub fn is_adverse(&self) -> bool {
         match self {
             Evidence::KeyEvent(_) | Evidence::Incident(_) => true,
             Evidence::Claim(c) => c.supersedes.is_some(),
+            Evidence::Certification(c) => c.is_adverse(),
             Evidence::FirmwareBuild(_)
+            | Evidence::AccuracyResult(_)
             | Evidence::LabResult(_)
             | Evidence::Countersignature(_)
             | Evidence::AdverseIndex(_) => false,
@@ -127,4 +131,4 @@ impl Evidence {
 }
 
 /// The kinds whose entries may be adverse ([`Evidence::is_adverse`] decides per entry).
-pub const MAY_BE_ADVERSE: &[&str] = &["key-event", "incident", "claim"];
+pub const MAY_BE_ADVERSE: &[&str] = &["key-event", "incident", "claim", "certification"];

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::types::{is_language_tag, text_enum};
 use super::{
-    Countersignature, EntryRef, FileField, FirmwareBuild, Incident, Kind, LabResult, Problems,
-    Reference, Sha256Hex, SpeciesCategory, Timestamp,
+    AccuracyMode, AccuracyResult, Certification, Countersignature, EntryRef, FileField,
+    FirmwareBuild, Incident, Kind, LabResult, Problems, Reference, Sha256Hex, SpeciesCategory,
+    Timestamp,
 };
 
 /// A claim made to buyers, signed by product / legal.
@@ -155,6 +156,13 @@ pub struct Assertion {
     /// The bound, in the metric's unit.
     #[serde(default)]
     pub value: Option<u64>,
+    /// Verification (1:1) or identification (1:N) (`accuracy` only).
+    #[serde(default)]
+    pub mode: Option<AccuracyMode>,
+    /// SHA-256 of the matcher model the assertion is about (`accuracy` only): the
+    /// `model_sha256` of a matcher that firmware builds list and accuracy results evaluate.
+    #[serde(default)]
+    pub matcher_sha256: Option<Sha256Hex>,
 }
 
 /// A sign-off on the claim.
@@ -172,6 +180,8 @@ pub struct Approval {
 /// The kinds a claim's `evidence` may cite.
 pub const CLAIM_EVIDENCE: &[&str] = &[
     LabResult::KIND,
+    AccuracyResult::KIND,
+    Certification::KIND,
     Countersignature::KIND,
     FirmwareBuild::KIND,
     Incident::KIND,
@@ -343,6 +353,18 @@ fn validate_assertion(p: &mut Problems, at: &str, a: &Assertion) {
             "only applies to pad assertions",
         );
     }
+    if a.kind != AssertionType::Accuracy {
+        for (given, name) in [
+            (a.mode.is_some(), "mode"),
+            (a.matcher_sha256.is_some(), "matcher_sha256"),
+        ] {
+            p.check(
+                !given,
+                format!("{at}.{name}"),
+                "only applies to accuracy assertions",
+            );
+        }
+    }
     p.check(a.level != Some(0), format!("{at}.level"), "must be >= 1");
     p.unique(
         &format!("{at}.species_required"),
@@ -386,6 +408,12 @@ fn render_assertion(a: &Assertion) -> String {
     }
     if let (Some(m), Some(c), Some(v)) = (&a.metric, a.comparator, a.value) {
         let _ = write!(s, ", {m} {} {v}", c.symbol());
+    }
+    if let Some(mode) = a.mode {
+        let _ = write!(s, ", {mode}");
+    }
+    if let Some(d) = &a.matcher_sha256 {
+        let _ = write!(s, ", matcher {d}");
     }
     s
 }

@@ -6,15 +6,16 @@ use std::fmt::Write;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Claim, EntryRef, FileField, FirmwareBuild, Incident, Kind, LabResult, Problems, Reference,
-    Sha256Hex,
+    AccuracyResult, Certification, Claim, EntryRef, FileField, FirmwareBuild, Incident, Kind,
+    LabResult, Problems, Reference, Sha256Hex,
 };
 
 /// An endorsement of one ledger entry by the key that signs this statement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Countersignature {
-    /// The endorsed entry: a `lab-result`, `firmware-build`, `claim` or `incident`.
+    /// The endorsed entry: a `lab-result`, `accuracy-result`, `certification`, `firmware-build`,
+    /// `claim` or `incident`.
     pub target: EntryRef,
     /// What the countersigner attests, e.g. `Results as issued in report R-2026-0142`.
     pub statement: String,
@@ -26,6 +27,8 @@ pub struct Countersignature {
 /// The kinds a countersignature may endorse.
 pub const COUNTERSIGNABLE: &[&str] = &[
     LabResult::KIND,
+    AccuracyResult::KIND,
+    Certification::KIND,
     FirmwareBuild::KIND,
     Claim::KIND,
     Incident::KIND,

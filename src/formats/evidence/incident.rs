@@ -25,6 +25,14 @@ pub struct Incident {
     pub aware_at: Timestamp,
     /// How bad it is.
     pub severity: Severity,
+    /// Whether a vulnerability is known to be actively exploited (CRA Art. 14(1)); absent when
+    /// the record does not say.
+    #[serde(default)]
+    pub actively_exploited: Option<bool>,
+    /// The maker's role under the GDPR for the personal data concerned; absent when the record
+    /// does not say.
+    #[serde(default)]
+    pub gdpr_role: Option<GdprRole>,
     /// What it affects.
     pub affected: Affected,
     /// Actions taken, in time order.
@@ -56,6 +64,55 @@ text_enum! {
         /// The product malfunctioned.
         Malfunction = "malfunction",
         /// Anything else; the title says what.
+        Other = "other",
+    }
+}
+
+text_enum! {
+    /// The maker's role under the GDPR (Regulation (EU) 2016/679 Art. 4(7), 4(8)).
+    pub enum GdprRole {
+        /// It decides the purposes and means of the processing.
+        Controller = "controller",
+        /// It processes personal data on behalf of a controller.
+        Processor = "processor",
+        /// It processes none of the personal data concerned.
+        None = "none",
+    }
+}
+
+text_enum! {
+    /// Which report of a staged notification duty a notification is.
+    pub enum NotificationStage {
+        /// The first, short report (CRA Art. 14(2)(a), 14(4)(a)).
+        EarlyWarning = "early-warning",
+        /// The notification proper (CRA Art. 14(2)(b), 14(4)(b); GDPR Art. 33(1), 33(2)).
+        Notification = "notification",
+        /// A report on relevant status updates, when the CSIRT asks for one (CRA Art. 14(6)).
+        IntermediateReport = "intermediate-report",
+        /// The final report (CRA Art. 14(2)(c), 14(4)(c)).
+        FinalReport = "final-report",
+        /// Information given in phases after the notification (GDPR Art. 33(4)).
+        Supplement = "supplement",
+        /// The communication of a breach to the data subjects (GDPR Art. 34).
+        Communication = "communication",
+    }
+}
+
+text_enum! {
+    /// Who a notification went to.
+    pub enum Recipient {
+        /// The CSIRT designated as coordinator, and ENISA, through the single reporting platform
+        /// (CRA Art. 14(1), 14(3), 14(7), Art. 16).
+        CsirtCoordinator = "csirt-coordinator",
+        /// A data protection supervisory authority (GDPR Art. 33(1)).
+        SupervisoryAuthority = "supervisory-authority",
+        /// The controller, notified by its processor (GDPR Art. 33(2)).
+        Controller = "controller",
+        /// The data subjects concerned (GDPR Art. 34).
+        DataSubjects = "data-subjects",
+        /// The users of the product (CRA Art. 14(8)).
+        Users = "users",
+        /// Anyone else; `authority` says who.
         Other = "other",
     }
 }
@@ -121,6 +178,16 @@ pub struct Notification {
     /// SHA-256 of the authority's receipt.
     #[serde(default)]
     pub receipt_sha256: Option<Sha256Hex>,
+    /// Which report of a staged duty this is; absent in records that do not say.
+    #[serde(default)]
+    pub stage: Option<NotificationStage>,
+    /// Who it went to; absent in records that do not say.
+    #[serde(default)]
+    pub recipient: Option<Recipient>,
+    /// Why it was sent later than the law asks, as sent with it (GDPR Art. 33(1), second
+    /// subparagraph).
+    #[serde(default)]
+    pub delay_reasons: Option<String>,
 }
 
 /// The fix for an incident.
@@ -133,6 +200,10 @@ pub struct Remediation {
     /// The published advisory (id, title or URL).
     #[serde(default)]
     pub advisory: Option<String>,
+    /// When a corrective or mitigating measure became available to users (the CRA Art.
+    /// 14(2)(c) final report is due 14 days later).
+    #[serde(default)]
+    pub available_at: Option<Timestamp>,
 }
 
 impl Kind for Incident {
@@ -189,6 +260,27 @@ impl Kind for Incident {
                 format!("notifications[{i}].sent_at"),
                 "must not be before detected_at",
             );
+            p.opt_text(
+                &format!("notifications[{i}].delay_reasons"),
+                n.delay_reasons.as_deref(),
+                2000,
+            );
+            p.check(
+                n.recipient.is_some() || n.stage.is_none(),
+                format!("notifications[{i}].recipient"),
+                "is required with stage: say who the report went to (e.g. csirt-coordinator)",
+            );
+        }
+        if let Some(exploited) = self.actively_exploited {
+            p.check(
+                !exploited
+                    || matches!(
+                        self.kind,
+                        IncidentType::Vulnerability | IncidentType::PadBypass
+                    ),
+                "actively_exploited",
+                "applies to a vulnerability or pad-bypass only; for another type leave it out",
+            );
         }
         p.opt_text(
             "no_notification_reason",
@@ -203,6 +295,13 @@ impl Kind for Incident {
                 "must give fix_build or advisory (or leave remediation out)",
             );
             p.opt_text("remediation.advisory", r.advisory.as_deref(), 2000);
+            if let Some(at) = r.available_at {
+                p.check(
+                    at >= self.detected_at,
+                    "remediation.available_at",
+                    "must not be before detected_at",
+                );
+            }
             if let Some(fix) = &r.fix_build {
                 p.check(
                     !a.builds.contains(fix),
@@ -260,6 +359,12 @@ impl Kind for Incident {
         let _ = writeln!(s, "incident  {}  {}", self.incident_id, self.title);
         let _ = writeln!(s, "  type            {}", self.kind);
         let _ = writeln!(s, "  severity        {}", self.severity);
+        if let Some(x) = self.actively_exploited {
+            let _ = writeln!(s, "  exploited       {}", if x { "actively" } else { "no" });
+        }
+        if let Some(r) = self.gdpr_role {
+            let _ = writeln!(s, "  GDPR role       {r}");
+        }
         let _ = writeln!(s, "  detected at     {}", self.detected_at);
         let _ = writeln!(s, "  aware at        {}", self.aware_at);
         let _ = writeln!(s, "  affected");
@@ -286,11 +391,16 @@ impl Kind for Incident {
                 .receipt_sha256
                 .map(|h| format!(", receipt sha256 {h}"))
                 .unwrap_or_default();
+            let stage = n.stage.map(|st| format!(" {st}")).unwrap_or_default();
+            let recipient = n.recipient.map(|r| format!(" ({r})")).unwrap_or_default();
             let _ = writeln!(
                 s,
-                "  notified        {} to {} at {} (ref {}{receipt})",
+                "  notified        {}{stage} to {}{recipient} at {} (ref {}{receipt})",
                 n.regime, n.authority, n.sent_at, n.reference
             );
+            if let Some(d) = &n.delay_reasons {
+                let _ = writeln!(s, "    delay reasons {d}");
+            }
         }
         if let Some(r) = &self.no_notification_reason {
             let _ = writeln!(s, "  not notified    {r}");
@@ -301,6 +411,9 @@ impl Kind for Incident {
             }
             if let Some(adv) = &r.advisory {
                 let _ = writeln!(s, "  advisory        {adv}");
+            }
+            if let Some(at) = r.available_at {
+                let _ = writeln!(s, "  fix available   {at}");
             }
         }
         if let Some(c) = self.closed_at {

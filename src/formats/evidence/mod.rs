@@ -6,7 +6,9 @@
 //! hashes are 64 lowercase hex digits. A payload is accepted only if it is exactly the
 //! deterministic encoding of a valid value of its kind, so one meaning has one byte string.
 
+mod accuracy_result;
 mod adverse_index;
+mod certification;
 mod claim;
 mod countersignature;
 mod files;
@@ -17,7 +19,16 @@ pub mod key_standing;
 mod lab_result;
 mod types;
 
+pub use accuracy_result::{
+    ACCURACY_STANDARDS, AccuracyMode, AccuracyReport, AccuracyResult, DEMOGRAPHIC_STANDARD,
+    Dataset, Evaluator, EvaluatorKind, Group, Matcher, PPB, Rate, Rates, Threshold, format_ppb,
+    ppb,
+};
 pub use adverse_index::{ADVERSE_DIGEST_DOMAIN, AdverseDigest, AdverseIndex, MAY_BE_ADVERSE};
+pub use certification::{
+    CERTIFICATION_SCHEMES, CertificateDocument, CertificateStatus, Certification,
+    CertificationBody, CertificationScheme, Scope, ScopeProduct, Validity,
+};
 pub use claim::{
     AppliesTo, Approval, Assertion, AssertionType, CLAIM_EVIDENCE, Channel, ChannelKind, Claim,
     Comparator,
@@ -29,8 +40,8 @@ pub use firmware_build::{
     Provenance, SbomDigest, SigstoreRef, SourceRef,
 };
 pub use incident::{
-    Affected, Incident, IncidentType, Notification, Remediation, Severity, TimelineEntry,
-    fix_follows,
+    Affected, GdprRole, Incident, IncidentType, Notification, NotificationStage, Recipient,
+    Remediation, Severity, TimelineEntry, fix_follows,
 };
 pub use key_event::{EventKey, KeyEvent, KeyEventType};
 pub use lab_result::{
@@ -52,6 +63,8 @@ pub const KINDS: &[&str] = &[
     Claim::KIND,
     Incident::KIND,
     KeyEvent::KIND,
+    AccuracyResult::KIND,
+    Certification::KIND,
 ];
 
 /// Refuses input of a kind only the log writes.
@@ -259,6 +272,10 @@ pub enum Evidence {
     KeyEvent(KeyEvent),
     /// The log's commitment to its adverse entries, written by the log itself.
     AdverseIndex(AdverseIndex),
+    /// A recognition accuracy evaluation of a matcher model.
+    AccuracyResult(AccuracyResult),
+    /// A certificate under a certification scheme, at one status.
+    Certification(Certification),
 }
 
 macro_rules! each_kind {
@@ -271,6 +288,8 @@ macro_rules! each_kind {
             Evidence::Incident($v) => $e,
             Evidence::KeyEvent($v) => $e,
             Evidence::AdverseIndex($v) => $e,
+            Evidence::AccuracyResult($v) => $e,
+            Evidence::Certification($v) => $e,
         }
     };
 }
@@ -340,6 +359,8 @@ impl Evidence {
             Incident::KIND => reader.read().map(Evidence::Incident),
             KeyEvent::KIND => reader.read().map(Evidence::KeyEvent),
             AdverseIndex::KIND => reader.read().map(Evidence::AdverseIndex),
+            AccuracyResult::KIND => reader.read().map(Evidence::AccuracyResult),
+            Certification::KIND => reader.read().map(Evidence::Certification),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }

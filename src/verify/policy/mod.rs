@@ -5,11 +5,22 @@
 //! applies to, naming the rule id and citation, and on failure what the claim says next to what
 //! the evidence shows.
 
+mod accuracy;
+mod certification;
+mod demographic;
+mod incidents;
+mod judged;
 mod pad;
+mod privacy;
 mod profile;
+mod wording;
 
+pub use judged::{Judged, Judging, judge};
+
+pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
-    BuildMatch, DeadlineClock, ModelMatch, PROFILE_FORMAT, Profile, Rule, SchemeOperator, Severity,
+    BuildMatch, DeadlineClock, DifferentialRate, ModelMatch, PROFILE_FORMAT, Profile, Rule,
+    SchemeOperator, Severity,
 };
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -136,7 +147,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::ClaimWordingMatches {
                 require_attachments,
                 ..
-            } => wording(rule, *require_attachments, view, &mut out),
+            } => wording::matches(rule, *require_attachments, view, &mut out),
             Rule::IncidentNotification { .. } => notifications(rule, view, &mut out),
             Rule::NoClaimOnAffectedBuild { .. } => affected_builds(rule, view, &mut out),
             Rule::PadLevelAttribution { .. } => pad::level_attribution(rule, view, &mut out),
@@ -158,6 +169,16 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 clock: None,
             }),
             Rule::CertificateTime { clock, .. } => certificate_times(rule, *clock, view, &mut out),
+            Rule::AccuracyClaimBacked { .. } => accuracy::claims_backed(rule, view, &mut out),
+            Rule::DemographicDifferentialMax { .. } => {
+                demographic::differentials(rule, view, &mut out)
+            }
+            Rule::ComplianceClaimBacked { .. } => {
+                certification::claims_backed(rule, view, &mut out)
+            }
+            Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
+            Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
+            Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
         }
     }
     out
@@ -413,52 +434,6 @@ fn pad_claims(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     }
 }
 
-/// Each attached document is searched once per distinct wording, however many channels and
-/// claims name it: a search costs the document's length, so repeating it per channel would let
-/// a bundle of many channels naming one large document cost their product.
-fn wording(rule: &Rule, require_attachments: bool, view: &PolicyView<'_>, out: &mut Vec<Check>) {
-    let mut searched: HashMap<(String, &str), bool> = HashMap::new();
-    for (ce, claim) in view.claims() {
-        for (i, ch) in claim.channels.iter().enumerate() {
-            let Some(digest) = &ch.document_sha256 else {
-                continue;
-            };
-            let field = Some(format!("channels[{i}]"));
-            let key = digest.to_string();
-            match view.attachments.get(&key) {
-                Some(doc) => {
-                    let found = *searched
-                        .entry((key, claim.wording.as_str()))
-                        .or_insert_with(|| {
-                            std::str::from_utf8(doc)
-                                .is_ok_and(|t| t.contains(claim.wording.as_str()))
-                        });
-                    let msg = if found {
-                        format!(
-                            "the attached {} document contains the claim's exact wording",
-                            ch.locator
-                        )
-                    } else {
-                        format!(
-                            "the attached {} document does not contain the claim's exact wording",
-                            ch.locator
-                        )
-                    };
-                    out.push(check(rule, ce.index, field, found, msg));
-                }
-                None if require_attachments => out.push(check(
-                    rule,
-                    ce.index,
-                    field,
-                    false,
-                    format!("document {digest} for {} is not attached", ch.locator),
-                )),
-                None => {}
-            }
-        }
-    }
-}
-
 fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
     let Rule::IncidentNotification {
         regime,
@@ -472,7 +447,7 @@ fn notifications(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         return;
     };
     for (ie, inc) in view.incidents() {
-        let in_scope = inc.affected.regions.iter().any(|r| regions.contains(r))
+        let in_scope = incidents::regions_match(regions, &inc.affected.regions)
             && (inc.affected.subjects.unwrap_or(0) > 0 || !inc.affected.data_categories.is_empty());
         if !in_scope {
             continue;

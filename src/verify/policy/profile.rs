@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::incidents::{IncidentDocumented, IncidentReport};
 use crate::evidence::SpeciesCategory;
 
 /// The only profile format this version reads.
@@ -210,6 +211,65 @@ pub enum Rule {
         /// `witnessed` (a witnessed time is required) or `witnessed-if-present`.
         clock: DeadlineClock,
     },
+    /// A claim's accuracy assertions must be met by an accuracy result for the same matcher model
+    /// and mode (`specs/policy.md`, "accuracy-claim-backed").
+    AccuracyClaimBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Standards a backing result may report to (empty: any the kind allows).
+        #[serde(default)]
+        standards: Vec<String>,
+        /// Role whose countersignature a result by an accredited lab needs.
+        countersigner_role: String,
+        /// Public evaluation programmes accepted, by the evaluator name results write (e.g.
+        /// `NIST FRTE 1:1`); none listed: no public evaluation backs a claim.
+        #[serde(default)]
+        public_evaluations: Vec<String>,
+        /// Oldest report a claim may rest on: days from the report's `issued` to the witnessed
+        /// time the claim was in the log.
+        #[serde(default)]
+        max_report_age_days: Option<u64>,
+    },
+    /// The results backing a claim's accuracy assertions must show a demographic differential
+    /// (highest group rate over lowest) of at most a bound (`specs/policy.md`).
+    DemographicDifferentialMax {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// The rate compared across groups.
+        rate: DifferentialRate,
+        /// The largest ratio of the highest to the lowest group rate, in thousandths (1250 is 1.25).
+        max_ratio_milli: u64,
+        /// The rate, ppb, a lower group rate counts as (at least 1): a group with no error at
+        /// all can never make the ratio infinite or undefined.
+        zero_floor_ppb: u64,
+        /// The fewest demographic groups a result must report.
+        #[serde(default = "two")]
+        min_groups: u64,
+    },
+    /// A claim's compliance assertions must be backed by a valid certificate of the named scheme
+    /// covering the claimed products at the claim's log time (`specs/policy.md`).
+    ComplianceClaimBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// Schemes accepted, by name (empty: every scheme the `certification` kind knows).
+        #[serde(default)]
+        schemes: Vec<String>,
+        /// Role whose countersignature (or signature) the certificate needs: the certification body.
+        certifier_role: String,
+        /// Whether the certificate's scope must list the claimed models and build versions
+        /// (false: an organisation-scope certificate such as ISO/IEC 27001 is enough).
+        #[serde(default = "yes")]
+        require_product_scope: bool,
+        /// The time the certificate must be valid at: the claim's `witnessed` time, or
+        /// `witnessed-if-present` (falls back to the claim's self-asserted iat, and says so).
+        clock: DeadlineClock,
+    },
     /// The bundle must show that no adverse entry was withheld (`specs/completeness.md`): a
     /// version 1 bundle, or one whose completeness check failed, does not meet it.
     BundleComplete {
@@ -218,10 +278,37 @@ pub enum Rule {
         /// Where the requirement comes from.
         citation: String,
     },
+    /// A claim's privacy-design assertions must agree with the privacy defaults of every
+    /// firmware build it covers.
+    PrivacyDesignBacked {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+    },
+    /// Incidents in scope must show a report of one stage to one kind of recipient by a deadline
+    /// (CRA Art. 14, GDPR Art. 33 and 34; `specs/policy.md`, "incident-report").
+    IncidentReport(IncidentReport),
+    /// Incidents in scope must be documented: facts, effects and remedial action (GDPR Art. 33(5)).
+    IncidentDocumented(IncidentDocumented),
 }
 
 fn yes() -> bool {
     true
+}
+
+fn two() -> u64 {
+    2
+}
+
+/// The rate a demographic differential is computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DifferentialRate {
+    /// False non-match rate (FNIR in identification).
+    Fnmr,
+    /// False match rate (FPIR in identification).
+    Fmr,
 }
 
 fn default_scheme_words() -> Vec<String> {
@@ -232,12 +319,15 @@ fn default_scheme_words() -> Vec<String> {
 fn clock_refused(rule: &Rule, clock: DeadlineClock) -> Option<String> {
     match (rule, clock) {
         // Log order says which entry came first, never how many hours passed.
-        (Rule::IncidentNotification { .. }, DeadlineClock::Logged) => Some(
+        (Rule::IncidentNotification { .. } | Rule::IncidentReport(_), DeadlineClock::Logged) => Some(
             "\"logged\" cannot judge a deadline in hours: log order shows which entry came first, not when; use \"witnessed\", \"witnessed-if-present\" or \"self-asserted\"".to_owned(),
         ),
         // A certificate's validity is a period of time: log order alone cannot place an entry
         // in it, and the self-asserted iat is what the signer step already uses without witnesses.
-        (Rule::CertificateTime { .. }, DeadlineClock::Logged | DeadlineClock::SelfAsserted) => {
+        (
+            Rule::CertificateTime { .. } | Rule::ComplianceClaimBacked { .. },
+            DeadlineClock::Logged | DeadlineClock::SelfAsserted,
+        ) => {
             Some(format!(
                 "{:?} is not a clock this rule accepts; use \"witnessed\" (a certificate must be checked at a witnessed time) or \"witnessed-if-present\"",
                 clock.name()
@@ -257,7 +347,13 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { id, .. }
             | Rule::CertificateTime { id, .. }
             | Rule::BundleComplete { id, .. }
-            | Rule::PadLevelAttribution { id, .. } => id,
+            | Rule::PadLevelAttribution { id, .. }
+            | Rule::AccuracyClaimBacked { id, .. }
+            | Rule::DemographicDifferentialMax { id, .. }
+            | Rule::ComplianceClaimBacked { id, .. }
+            | Rule::PrivacyDesignBacked { id, .. } => id,
+            Rule::IncidentReport(r) => &r.id,
+            Rule::IncidentDocumented(r) => &r.id,
         }
     }
 
@@ -270,16 +366,23 @@ impl Rule {
             | Rule::NoClaimOnAffectedBuild { citation, .. }
             | Rule::CertificateTime { citation, .. }
             | Rule::BundleComplete { citation, .. }
-            | Rule::PadLevelAttribution { citation, .. } => citation,
+            | Rule::PadLevelAttribution { citation, .. }
+            | Rule::AccuracyClaimBacked { citation, .. }
+            | Rule::DemographicDifferentialMax { citation, .. }
+            | Rule::ComplianceClaimBacked { citation, .. }
+            | Rule::PrivacyDesignBacked { citation, .. } => citation,
+            Rule::IncidentReport(r) => &r.citation,
+            Rule::IncidentDocumented(r) => &r.citation,
         }
     }
 
     /// The rule's clock, for rules that judge times by one.
     pub fn clock(&self) -> Option<DeadlineClock> {
         match self {
-            Rule::IncidentNotification { clock, .. } | Rule::CertificateTime { clock, .. } => {
-                Some(*clock)
-            }
+            Rule::IncidentNotification { clock, .. }
+            | Rule::CertificateTime { clock, .. }
+            | Rule::ComplianceClaimBacked { clock, .. } => Some(*clock),
+            Rule::IncidentReport(r) => Some(r.clock),
             _ => None,
         }
     }
@@ -315,8 +418,16 @@ impl Profile {
                     "rule[{i}].deadline_hours: {deadline_hours} exceeds the limit of {MAX_DEADLINE_HOURS} hours (100 years)"
                 ));
             }
+            if let Some(why) = super::accuracy::profile_problem(r)
+                .or_else(|| super::certification::profile_problem(r))
+            {
+                return Err(format!("rule[{i}].{why}"));
+            }
             if let Some(why) = r.clock().and_then(|c| clock_refused(r, c)) {
                 return Err(format!("rule[{i}].clock: {why}"));
+            }
+            if let Rule::IncidentReport(r) = r {
+                r.check().map_err(|why| format!("rule[{i}].{why}"))?;
             }
         }
         Ok(p)
@@ -338,7 +449,9 @@ mod tests {
             Profile::parse(&format!("{HEADER}{rule}")).unwrap_err(),
             "rule[0].type: unknown variant `nope`, expected one of `pad-claim-backed`, \
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
-             `no-claim-on-affected-build`, `certificate-time`, `bundle-complete`"
+             `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
+             `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
+             `privacy-design-backed`, `incident-report`, `incident-documented`"
         );
     }
 

@@ -1,0 +1,235 @@
+//! Fail closed: every assertion of every claim, and every claim's wording, is judged by a rule of
+//! the buyer's profiles, or the report says it was not, as a failed check (`specs/policy.md`,
+//! "Which rule judges what").
+//!
+//! A rule says what it judges ([`Rule::judges`]); it has judged a subject of a claim when it
+//! emitted a check at the claim's entry whose field is the subject's (`assertions[i]`, or a field
+//! inside it such as `assertions[i].value`; `wording`). A rule that declares a type but emits no
+//! check for an assertion of it has not judged that assertion.
+
+use super::{PolicyView, Profile, Rule, evaluate};
+use crate::evidence::AssertionType;
+use crate::verify::{Check, JudgedBy, JudgedOutcome, Judgement, Outcome, Step};
+
+/// Something a rule judges of a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judged {
+    /// Each assertion of this type.
+    Assertion(AssertionType),
+    /// The claim's wording, against its structured assertions.
+    Wording,
+}
+
+impl Rule {
+    /// What this rule judges of each claim. A rule type that judges assertions of a type adds
+    /// one line here, and emits one check per such assertion at field `assertions[i]`.
+    pub fn judges(&self) -> &'static [Judged] {
+        match self {
+            Rule::PadClaimBacked { .. } => &[Judged::Assertion(AssertionType::Pad)],
+            Rule::ClaimWordingMatches { .. } => &[Judged::Wording],
+            Rule::PrivacyDesignBacked { .. } => &[Judged::Assertion(AssertionType::PrivacyDesign)],
+            Rule::AccuracyClaimBacked { .. } | Rule::DemographicDifferentialMax { .. } => {
+                &[Judged::Assertion(AssertionType::Accuracy)]
+            }
+            Rule::ComplianceClaimBacked { .. } => &[Judged::Assertion(AssertionType::Compliance)],
+            _ => &[],
+        }
+    }
+}
+
+/// The policy step's outcome: its checks, and who judged each thing a claim says.
+pub struct Judging {
+    /// Every rule's checks, then one failed check per subject no rule judged.
+    pub checks: Vec<Check>,
+    /// One per assertion of each claim, and one per claim's wording, in entry order.
+    pub judged: Vec<Judgement>,
+}
+
+/// One subject as it is judged.
+struct Subject {
+    judgement: Judgement,
+    what: Judged,
+    failed: bool,
+}
+
+/// Whether a check's field is about `field` (the field itself, or one inside it).
+fn about(check: &Check, field: &str) -> bool {
+    check.field.as_deref().is_some_and(|f| {
+        f == field
+            || f.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    })
+}
+
+/// Runs every rule of `profiles` over the view, one at a time, and records which rule judged
+/// which assertion and wording. With `integrity_only`, no rule runs and nothing fails for it.
+pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) -> Judging {
+    let mut subjects: Vec<Subject> = Vec::new();
+    for (ce, claim) in view.claims() {
+        let judgement = |field: String, kind: Option<String>| Judgement {
+            entry: ce.index,
+            claim_id: claim.claim_id.clone(),
+            field,
+            kind,
+            judged_by: Vec::new(),
+            outcome: JudgedOutcome::NotJudged,
+        };
+        for (i, a) in claim.assertions.iter().enumerate() {
+            subjects.push(Subject {
+                judgement: judgement(format!("assertions[{i}]"), Some(a.kind.to_string())),
+                what: Judged::Assertion(a.kind),
+                failed: false,
+            });
+        }
+        subjects.push(Subject {
+            judgement: judgement("wording".into(), None),
+            what: Judged::Wording,
+            failed: false,
+        });
+    }
+    let mut checks = Vec::new();
+    if integrity_only {
+        checks.push(general(
+            true,
+            format!(
+                "integrity only: signatures, proofs, roles and references were checked; no claim was judged against any rule ({} profile{} of the trust file not applied)",
+                profiles.len(),
+                if profiles.len() == 1 { "" } else { "s" }
+            ),
+        ));
+        return Judging {
+            checks,
+            judged: subjects.into_iter().map(|s| s.judgement).collect(),
+        };
+    }
+    if profiles.is_empty() {
+        checks.push(general(
+            false,
+            "not judged: no policy profile is named by the trust file, so no claim was judged; name profiles in the trust file (profiles = [...]), or ask for integrity only (--integrity-only) to check signatures, proofs, roles and references alone".into(),
+        ));
+    }
+    for profile in profiles {
+        let before = checks.len();
+        for rule in &profile.rules {
+            // One rule at a time, so that each check is known to be this rule's.
+            let one = Profile {
+                format: profile.format.clone(),
+                id: profile.id.clone(),
+                version: profile.version.clone(),
+                title: profile.title.clone(),
+                rules: vec![rule.clone()],
+            };
+            let found = evaluate(&one, view);
+            for s in &mut subjects {
+                let mine: Vec<&Check> = found
+                    .iter()
+                    .filter(|c| {
+                        c.step == Step::Policy
+                            && c.entry == Some(s.judgement.entry)
+                            && about(c, &s.judgement.field)
+                    })
+                    .collect();
+                // Any rule's failure about the subject fails it; only a rule whose type judges
+                // it makes it judged.
+                s.failed |= mine.iter().any(|c| c.outcome == Outcome::Fail);
+                if mine.is_empty() || !rule.judges().contains(&s.what) {
+                    continue;
+                }
+                s.judgement.judged_by.push(JudgedBy {
+                    profile: profile.id.clone(),
+                    rule: rule.id().to_owned(),
+                });
+            }
+            checks.extend(found);
+        }
+        if checks.len() == before {
+            checks.push(general(
+                true,
+                format!(
+                    "profile {} {}: no rule applies to this bundle's entries",
+                    profile.id, profile.version
+                ),
+            ));
+        }
+    }
+    for s in &mut subjects {
+        let j = &mut s.judgement;
+        j.outcome = match (j.judged_by.is_empty(), s.failed) {
+            (true, _) => JudgedOutcome::NotJudged,
+            (false, true) => JudgedOutcome::Failed,
+            (false, false) => JudgedOutcome::Held,
+        };
+        if j.outcome == JudgedOutcome::NotJudged {
+            checks.push(not_judged(j, s.what));
+        }
+    }
+    Judging {
+        checks,
+        judged: subjects.into_iter().map(|s| s.judgement).collect(),
+    }
+}
+
+/// A policy check about the whole bundle.
+fn general(ok: bool, message: String) -> Check {
+    Check {
+        step: Step::Policy,
+        entry: None,
+        field: None,
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        message,
+        clock: None,
+        citation: None,
+    }
+}
+
+/// The failed check for a subject no rule judged.
+fn not_judged(j: &Judgement, what: Judged) -> Check {
+    let message = match what {
+        Judged::Assertion(t) => format!(
+            "not judged: {} of claim {:?}: no rule in your profiles judges {t} claims; name a profile with a rule for {t} assertions in the trust file (specs/policy.md lists which rule judges which type), or ask for integrity only",
+            j.subject(),
+            j.claim_id
+        ),
+        Judged::Wording => format!(
+            "not judged: the wording of claim {:?}: no rule in your profiles compares a claim's wording with its assertions; add a claim-wording-matches rule to a profile of the trust file, or ask for integrity only",
+            j.claim_id
+        ),
+    };
+    Check {
+        step: Step::Policy,
+        entry: Some(j.entry),
+        field: Some(j.field.clone()),
+        outcome: Outcome::Fail,
+        message,
+        clock: None,
+        citation: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::about;
+    use crate::verify::{Check, Outcome, Step};
+
+    fn at(field: &str) -> Check {
+        Check {
+            step: Step::Policy,
+            entry: Some(1),
+            field: Some(field.into()),
+            outcome: Outcome::Pass,
+            message: String::new(),
+            clock: None,
+            citation: None,
+        }
+    }
+
+    #[test]
+    fn a_check_is_about_its_field_and_the_fields_inside_it_only() {
+        assert!(about(&at("assertions[1]"), "assertions[1]"));
+        assert!(about(&at("assertions[1].value"), "assertions[1]"));
+        assert!(!about(&at("assertions[10]"), "assertions[1]"));
+        assert!(!about(&at("assertions[0]"), "assertions[1]"));
+        assert!(!about(&at("channels[0]"), "wording"));
+        assert!(about(&at("wording"), "wording"));
+    }
+}
