@@ -248,6 +248,21 @@ fn a_bundle_parses_without_a_value_tree() {
     assert!(peak < bytes.len() + bytes.len() / 4, "peak {peak} bytes");
 }
 
+/// Many claims: each assertion and wording is judged by a lookup of the checks about it, not a
+/// pass over every check of the rule.
+#[test]
+fn many_claims_are_judged_subject_by_subject() {
+    let _serial = serial();
+    let bytes = hostile::uncited_attachments(1_000, 0);
+    let (r, peak, _) = verify(&bytes);
+    assert_eq!(r.verdict, Verdict::VerificationFailed);
+    assert_eq!(
+        r.judged.iter().filter(|j| j.field == "wording").count(),
+        1_000
+    );
+    assert!(peak < memory_goal(bytes.len()), "peak {peak} bytes");
+}
+
 /// `witness cosign` and `consistency-check` read a file of any size only up to a signed note's
 /// largest size, then refuse it naming the file and the limit.
 #[test]

@@ -95,7 +95,8 @@ pub fn unique_models(n: usize) -> Vec<u8> {
 }
 
 /// `entries` copies of a claim with a document, and `attachments` small documents nobody cites:
-/// each attachment's citation must be looked up, not searched for in every entry.
+/// each attachment's citation must be looked up, not searched for in every entry (with no
+/// attachments: many claims to judge).
 pub fn uncited_attachments(entries: usize, attachments: usize) -> Vec<u8> {
     let seed = parse(GOOD_CLAIM);
     let claim = seed

@@ -7,6 +7,8 @@
 //! inside it such as `assertions[i].value`; `wording`). A rule that declares a type but emits no
 //! check for an assertion of it has not judged that assertion.
 
+use std::collections::HashMap;
+
 use super::{PolicyView, Profile, Rule, evaluate};
 use crate::evidence::AssertionType;
 use crate::verify::{Check, JudgedBy, JudgedOutcome, Judgement, Outcome, Step};
@@ -52,13 +54,26 @@ struct Subject {
     failed: bool,
 }
 
-/// Whether a check's field is about `field` (the field itself, or one inside it).
-fn about(check: &Check, field: &str) -> bool {
-    check.field.as_deref().is_some_and(|f| {
-        f == field
-            || f.strip_prefix(field)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    })
+/// For each (entry, field) that policy checks are about, whether any of them failed. A check
+/// with field `f` is about `f` itself and about every field `f` lies inside: each prefix of `f`
+/// that ends before a `.` or a `[`. Gathered once per rule, so that judging each of n subjects
+/// is one lookup rather than a pass over every check (`specs/verification.md`, "Cost").
+fn about_fields(checks: &[Check]) -> HashMap<(u64, &str), bool> {
+    let mut about: HashMap<(u64, &str), bool> = HashMap::new();
+    for c in checks.iter().filter(|c| c.step == Step::Policy) {
+        let (Some(entry), Some(f)) = (c.entry, c.field.as_deref()) else {
+            continue;
+        };
+        let failed = c.outcome == Outcome::Fail;
+        let inside = f
+            .char_indices()
+            .filter(|&(_, ch)| ch == '.' || ch == '[')
+            .map(|(at, _)| &f[..at]);
+        for field in inside.chain([f]) {
+            *about.entry((entry, field)).or_insert(false) |= failed;
+        }
+    }
+    about
 }
 
 /// Runs every rule of `profiles` over the view, one at a time, and records which rule judged
@@ -120,19 +135,16 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
                 rules: vec![rule.clone()],
             };
             let found = evaluate(&one, view);
+            let about = about_fields(&found);
             for s in &mut subjects {
-                let mine: Vec<&Check> = found
-                    .iter()
-                    .filter(|c| {
-                        c.step == Step::Policy
-                            && c.entry == Some(s.judgement.entry)
-                            && about(c, &s.judgement.field)
-                    })
-                    .collect();
                 // Any rule's failure about the subject fails it; only a rule whose type judges
                 // it makes it judged.
-                s.failed |= mine.iter().any(|c| c.outcome == Outcome::Fail);
-                if mine.is_empty() || !rule.judges().contains(&s.what) {
+                let Some(&failed) = about.get(&(s.judgement.entry, s.judgement.field.as_str()))
+                else {
+                    continue;
+                };
+                s.failed |= failed;
+                if !rule.judges().contains(&s.what) {
                     continue;
                 }
                 s.judgement.judged_by.push(JudgedBy {
@@ -208,7 +220,7 @@ fn not_judged(j: &Judgement, what: Judged) -> Check {
 
 #[cfg(test)]
 mod tests {
-    use super::about;
+    use super::about_fields;
     use crate::verify::{Check, Outcome, Step};
 
     fn at(field: &str) -> Check {
@@ -223,6 +235,10 @@ mod tests {
         }
     }
 
+    fn about(check: &Check, field: &str) -> bool {
+        about_fields(std::slice::from_ref(check)).contains_key(&(1, field))
+    }
+
     #[test]
     fn a_check_is_about_its_field_and_the_fields_inside_it_only() {
         assert!(about(&at("assertions[1]"), "assertions[1]"));
@@ -231,5 +247,21 @@ mod tests {
         assert!(!about(&at("assertions[0]"), "assertions[1]"));
         assert!(!about(&at("channels[0]"), "wording"));
         assert!(about(&at("wording"), "wording"));
+    }
+
+    #[test]
+    fn a_failure_fails_every_field_it_lies_inside() {
+        let mut c = at("assertions[2].species_required[0]");
+        c.outcome = Outcome::Fail;
+        let about = about_fields(std::slice::from_ref(&c));
+        for f in [
+            "assertions",
+            "assertions[2]",
+            "assertions[2].species_required",
+            "assertions[2].species_required[0]",
+        ] {
+            assert_eq!(about.get(&(1, f)), Some(&true), "{f}");
+        }
+        assert_eq!(about.get(&(2, "assertions[2]")), None);
     }
 }
