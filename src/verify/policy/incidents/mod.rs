@@ -308,15 +308,18 @@ fn grouped<'v, 'a>(view: &'v PolicyView<'a>) -> Vec<Records<'v, 'a>> {
     let mut all: Vec<(&'v PolicyEntry<'a>, &'a Incident)> = view.incidents().collect();
     all.sort_by_key(|(e, _)| e.index);
     let mut groups: Vec<Records<'v, 'a>> = Vec::new();
+    // Each record finds its group by one lookup of its incident id, not a pass over the groups
+    // (`specs/verification.md`, "Cost"); groups keep the order of their first record.
+    let mut by_id: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
     for (e, inc) in all {
-        match groups
-            .iter_mut()
-            .find(|g| g.all[0].1.incident_id == inc.incident_id)
-        {
-            Some(g) => g.all.push((e, inc)),
-            None => groups.push(Records {
-                all: vec![(e, inc)],
-            }),
+        match by_id.get(inc.incident_id.as_str()) {
+            Some(&g) => groups[g].all.push((e, inc)),
+            None => {
+                by_id.insert(inc.incident_id.as_str(), groups.len());
+                groups.push(Records {
+                    all: vec![(e, inc)],
+                });
+            }
         }
     }
     groups
