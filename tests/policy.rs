@@ -1186,6 +1186,45 @@ fn claim_after_incident_closed_passes() {
     assert_rule_passes(&r, AFFECTED, c, "no build it covers is affected");
 }
 
+/// An incident is re-recorded as it develops: the latest record in the log before the claim says
+/// what was known, so an early record without a fix no longer counts once a later one shows it.
+#[test]
+fn the_latest_record_of_an_incident_before_the_claim_decides() {
+    let fixed = |t: String| t.replace("closed_at = 2026-06-12T10:00:00Z\n", "");
+    // Unfixed, then fixed, then the claim: the fix was known.
+    let mut p = Pad::standard();
+    p.f.record("incident", &unfixed(p.s.example(INCIDENT)), Who::Legal);
+    p.f.record("incident", &fixed(p.s.example(INCIDENT)), Who::Legal);
+    let c =
+        p.f.record_at("claim", &p.s.example(CLAIM2), Who::Legal, AFTER_AWARE);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[affected_profile()]);
+    assert_rule_passes(&r, AFFECTED, c, "no build it covers is affected");
+
+    // Fixed, then a record without the fix (the fix build was withdrawn), then the claim: the
+    // later record decides.
+    let mut p = Pad::standard();
+    p.f.record("incident", &fixed(p.s.example(INCIDENT)), Who::Legal);
+    p.f.record("incident", &unfixed(p.s.example(INCIDENT)), Who::Legal);
+    let c =
+        p.f.record_at("claim", &p.s.example(CLAIM2), Who::Legal, AFTER_AWARE);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[affected_profile()]);
+    assert_rule_fails(
+        &r,
+        AFFECTED,
+        c,
+        "applies_to.builds[0] is affected by open incident AUR-2026-014 (entry 5) with no fix build, known when the claim was made: the incident is in the log before the claim (entry 5 < entry 6)",
+    );
+
+    // Unfixed before the claim, fixed only after it: the claim was made on an affected build.
+    let mut p = Pad::standard();
+    p.f.record("incident", &unfixed(p.s.example(INCIDENT)), Who::Legal);
+    let c =
+        p.f.record_at("claim", &p.s.example(CLAIM2), Who::Legal, AFTER_AWARE);
+    p.f.record("incident", &fixed(p.s.example(INCIDENT)), Who::Legal);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[affected_profile()]);
+    assert_rule_fails(&r, AFFECTED, c, "open incident AUR-2026-014 (entry 4)");
+}
+
 #[test]
 fn unverified_incident_is_not_held_against_a_claim() {
     // An incident signed by an unpinned key fails verification, and the rule does not use it.

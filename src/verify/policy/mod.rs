@@ -571,15 +571,26 @@ fn elapsed(from: i64, to: i64) -> String {
 }
 
 fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
-    // The incidents by trusted signers affecting each build, in log order, gathered once: each
-    // claimed build is then a lookup, not a pass over every incident and its builds.
-    let mut affecting: HashMap<[u8; 32], Vec<(&PolicyEntry<'_>, &Incident)>> = HashMap::new();
+    // The records of each incident by trusted signers, in log order, and the incidents that ever
+    // list each build, gathered once: each claimed build is then a few lookups, not a pass over
+    // every incident.
+    type Record<'v, 'a> = (&'v PolicyEntry<'a>, &'a Incident);
+    let mut records: HashMap<&str, Vec<Record<'_, '_>>> = HashMap::new();
+    let mut listing: HashMap<[u8; 32], Vec<&str>> = HashMap::new();
     for (ie, inc) in view.incidents().filter(|(ie, _)| ie.role.is_some()) {
+        records
+            .entry(inc.incident_id.as_str())
+            .or_default()
+            .push((ie, inc));
         for b in &inc.affected.builds {
-            let list = affecting.entry(b.0).or_default();
-            // An incident lists a build once (its builds are unique), so this never repeats one.
-            list.push((ie, inc));
+            let ids = listing.entry(b.0).or_default();
+            if !ids.contains(&inc.incident_id.as_str()) {
+                ids.push(inc.incident_id.as_str());
+            }
         }
+    }
+    for list in records.values_mut() {
+        list.sort_by_key(|(e, _)| e.index);
     }
     for (ce, claim) in view.claims() {
         // Checked: a time past i64 (up to u64::MAX) is later than any aware-at, never negative.
@@ -588,31 +599,42 @@ fn affected_builds(rule: &Rule, view: &PolicyView<'_>, out: &mut Vec<Check>) {
         // Whether the claim's iat was compared with an aware-at (else log order alone decided).
         let mut iat_judged = false;
         for (bi, b) in claim.applies_to.builds.iter().enumerate() {
-            for &(ie, inc) in affecting.get(&b.0).map_or(&[][..], Vec::as_slice) {
+            for id in listing.get(&b.0).map_or(&[][..], Vec::as_slice) {
+                let list = records.get(id).map_or(&[][..], Vec::as_slice);
+                // What was known when the claim was made: the incident's latest record in the
+                // log before the claim (log order is not the signer's to choose); with none,
+                // its first record after the claim, known only if the claim's own `iat` is
+                // after aware-at (which can only make it later, never earlier).
+                let before = list.partition_point(|(e, _)| e.index < ce.index);
+                let (ie, inc, how) =
+                    if let Some(&(ie, inc)) = before.checked_sub(1).and_then(|k| list.get(k)) {
+                        (
+                            ie,
+                            inc,
+                            format!(
+                                "the incident is in the log before the claim (entry {} < entry {})",
+                                ie.index, ce.index
+                            ),
+                        )
+                    } else if let Some(&(ie, inc)) = list.get(before) {
+                        iat_judged = true;
+                        if made < inc.aware_at.0 {
+                            continue;
+                        }
+                        (ie, inc, "its iat is after aware-at".to_owned())
+                    } else {
+                        continue;
+                    };
+                // That record may no longer list the build: a later record that drops it wins.
+                if !inc.affected.builds.iter().any(|x| x.0 == b.0) {
+                    continue;
+                }
                 let open = inc.closed_at.is_none_or(|c| c.0 > made);
                 let fixed = inc
                     .remediation
                     .as_ref()
                     .is_some_and(|r| r.fix_build.is_some());
-                // Known when the claim was made: by the log's order, which the signer cannot
-                // choose (the incident is in the log before the claim), or by the claim's own
-                // `iat`, which can only make it later, never earlier.
-                let known = if ie.index < ce.index {
-                    Some(format!(
-                        "the incident is in the log before the claim (entry {} < entry {})",
-                        ie.index, ce.index
-                    ))
-                } else if made >= inc.aware_at.0 {
-                    iat_judged = true;
-                    Some("its iat is after aware-at".to_owned())
-                } else {
-                    iat_judged = true;
-                    None
-                };
-                if let Some(how) = known
-                    && open
-                    && !fixed
-                {
+                if open && !fixed {
                     problems.push(format!(
                         "applies_to.builds[{bi}] is affected by open incident {} (entry {}) with no fix build, known when the claim was made: {how}",
                         inc.incident_id, ie.index
