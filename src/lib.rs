@@ -34,7 +34,8 @@ pub mod verify;
 pub mod witness;
 
 pub use formats::{
-    bundle, cbor, checkpoint, evidence, hex, keys, merkle, note, statement, terminal, time, x509,
+    bundle, cbor, checkpoint, evidence, hex, keys, merkle, note, receipt, statement, terminal,
+    time, x509,
 };
 #[cfg(feature = "store")]
 pub use ledger::{audit, export, store};
