@@ -418,3 +418,49 @@ fn an_independent_verifier_accepts_evledger_receipts_and_refuses_tampered_ones()
         )
     );
 }
+
+/// Writes the `receipt_verify` fuzz seeds (`fuzz/corpus/receipt_verify/`): receipts of leaf 2 in
+/// trees of 3 to 12 leaves (`good-*`), and one of each refusal (`bad-*`).
+#[test]
+#[ignore = "writes the committed fuzz seeds; run by hand"]
+fn write_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/receipt_verify");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let t = tree(12);
+    for n in 3..=12 {
+        std::fs::write(dir.join(format!("good-n{n}.cose")), receipt(&t, 2, n)).expect("write");
+    }
+    let good = receipt(&t, 2, 7);
+    let mut bad: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut trailing = good.clone();
+    trailing.push(0);
+    bad.push(("trailing-byte", trailing));
+    bad.push(("truncated", good[..good.len() - 1].to_vec()));
+    bad.push(("other-leaf", receipt(&t, 1, 7)));
+    bad.push((
+        "path-too-long",
+        with_proof(&good, u64::MAX, 2, vec![vec![0; 32]; MAX_PATH_LEN + 1]),
+    ));
+    let mut flipped = path_of(&good);
+    flipped[0][0] ^= 1;
+    bad.push(("flipped-path", with_proof(&good, 7, 2, flipped)));
+    bad.push(("index-beyond-size", with_proof(&good, 7, 7, path_of(&good))));
+    let mut p = parts(&good);
+    p[2] = Value::Bytes(vec![0; 32]);
+    bad.push(("attached-payload", assemble(p)));
+    let mut p = parts(&good);
+    let mut prot = cbor::decode(p[0].as_bytes().expect("bstr")).expect("protected");
+    if let Value::Map(m) = &mut prot {
+        m.push((Value::int(3), Value::text("application/cose")));
+    }
+    p[0] = Value::Bytes(cbor::encode(&prot));
+    bad.push(("extra-protected-label", assemble(p)));
+    let mut p = parts(&good);
+    if let Value::Map(m) = &mut p[1] {
+        m.push((Value::int(33), Value::Bytes(vec![1])));
+    }
+    bad.push(("extra-unprotected-label", assemble(p)));
+    for (name, bytes) in bad {
+        std::fs::write(dir.join(format!("bad-{name}.cose")), bytes).expect("write");
+    }
+}
