@@ -5,8 +5,8 @@
 //! - [`formats`]: pure functions over bytes, with no store, no file system and no clock:
 //!   deterministic CBOR ([`cbor`]), keys ([`keys`]), COSE_Sign1 signed statements and their
 //!   signing ([`statement`]), typed evidence ([`evidence`]), the RFC 9162 Merkle tree
-//!   ([`merkle`]), C2SP signed notes and checkpoints ([`note`], [`checkpoint`]), X.509 ([`x509`])
-//!   and bundles ([`bundle`]);
+//!   ([`merkle`]), C2SP signed notes and checkpoints ([`note`], [`checkpoint`]), RFC 9942 COSE
+//!   receipts ([`receipt`]), X.509 ([`x509`]) and bundles ([`bundle`]);
 //! - [`ledger`] (feature `store`): the operator's side, a [`ledger::Ledger`] over any
 //!   [`ledger::store::Store`], with registration as the one way in, checkpoints, export and audit;
 //! - [`verify`]: the buyer's side, bytes and options in and a report out, with trust files and
@@ -34,7 +34,8 @@ pub mod verify;
 pub mod witness;
 
 pub use formats::{
-    bundle, cbor, checkpoint, evidence, hex, keys, merkle, note, statement, terminal, time, x509,
+    bundle, cbor, checkpoint, evidence, hex, keys, merkle, note, receipt, statement, terminal,
+    time, x509,
 };
 #[cfg(feature = "store")]
 pub use ledger::{audit, export, store};

@@ -92,6 +92,28 @@ fn statement_parse_corpus() {
 }
 
 #[test]
+fn receipt_verify_corpus() {
+    let mut verified = 0;
+    for (name, data) in corpus("receipt_verify") {
+        replay("receipt_verify", &name, &data, fuzz_support::receipt_verify);
+        let key = evledger::keys::parse_public_pem(fuzz_support::RECEIPT_LOG_KEY).expect("key");
+        let ok = evledger::receipt::verify_receipt(
+            &data,
+            evledger::receipt::ReceiptEntry::Statement(fuzz_support::RECEIPT_STATEMENT),
+            &key,
+        )
+        .is_ok();
+        assert_eq!(ok, name.starts_with("good-"), "{name}");
+        verified += usize::from(ok);
+    }
+    assert_eq!(
+        verified,
+        fuzz_support::RECEIPT_SIZES.count(),
+        "every good seed verifies"
+    );
+}
+
+#[test]
 fn verify_bundle_corpus() {
     let v = verifier();
     let mut verified = 0;

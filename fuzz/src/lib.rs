@@ -195,3 +195,38 @@ pub fn statement_parse(trust: &TrustFile, data: &[u8]) {
         assert_eq!(single, many[0].is_ok(), "verify and verify_many agree");
     }
 }
+
+/// The log key of the `receipt_verify` seeds: the Ed25519 key whose seed is 32 bytes of 0x42
+/// (the key of the example in `specs/service.md`).
+pub const RECEIPT_LOG_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAIVL40Zt5HSRFMkLhXy6rbLfP+ntqXtMAl5YOBpiB2xI=
+-----END PUBLIC KEY-----
+";
+
+/// The statement whose receipts the `receipt_verify` seeds are: leaf 2 of the trees of
+/// `statement 0`, `statement 1`… (the stand-in statements of `tests/cose_receipt.rs`).
+pub const RECEIPT_STATEMENT: &[u8] = b"statement 2";
+
+/// The tree sizes of the good `receipt_verify` seeds.
+pub const RECEIPT_SIZES: std::ops::RangeInclusive<u64> = 3..=12;
+
+/// `receipt_verify`: strict receipt parsing and verification never panic, and a receipt verifies
+/// only over a root the log key signed: that of a tree of a good seed's size.
+pub fn receipt_verify(data: &[u8]) {
+    use evledger::merkle::{MemoryTree, leaf_hash, root};
+    use evledger::receipt::{ReceiptEntry, verify_receipt};
+    use evledger::statement::entry_hash;
+    let key = evledger::keys::parse_public_pem(RECEIPT_LOG_KEY).expect("the fixed key parses");
+    let Ok(v) = verify_receipt(data, ReceiptEntry::Statement(RECEIPT_STATEMENT), &key) else {
+        return;
+    };
+    let tree: MemoryTree = (0..*RECEIPT_SIZES.end())
+        .map(|i| leaf_hash(&entry_hash(format!("statement {i}").as_bytes())))
+        .collect();
+    assert!(
+        RECEIPT_SIZES
+            .clone()
+            .any(|n| root(&tree, n).expect("root") == v.root()),
+        "a receipt verified over a root the log key never signed"
+    );
+}

@@ -317,6 +317,33 @@ pub fn prove(dir: &Path, entry: &str, size: Option<u64>, json_out: bool) -> Resu
     Ok(())
 }
 
+/// `evledger prove --cose-receipt`.
+pub fn cose_receipt(dir: &Path, entry: &str, out: &Path) -> Result<(), CliError> {
+    let ledger = open_read_only(dir)?;
+    let e = ledger.resolve(entry)?;
+    let r = ledger.cose_receipt(&e)?;
+    let to = if out.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(&r.bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| CliError::new(format!("standard output: {e}")))?;
+        "standard output".to_owned()
+    } else {
+        super::bundle_cmds::write_atomically(out, &r.bytes)?;
+        out.display().to_string()
+    };
+    eprintln!(
+        "wrote {to}: COSE receipt of entry {} ({}) at checkpoint size {}, signed by log key {}",
+        r.index,
+        hex::encode(&e.entry_hash),
+        r.tree_size,
+        r.kid
+    );
+    Ok(())
+}
+
 /// `evledger consistency`.
 pub fn consistency(dir: &Path, old: u64, new: u64, json_out: bool) -> Result<(), CliError> {
     let ledger = open_read_only(dir)?;

@@ -334,18 +334,28 @@ pub enum Command {
         #[command(flatten)]
         dir: LedgerDir,
     },
-    /// Print the inclusion proof of an entry.
+    /// Print the inclusion proof of an entry, or write its RFC 9942 COSE receipt.
+    ///
+    /// With --cose-receipt, writes instead the entry's COSE receipt of inclusion against the
+    /// latest checkpoint, signed by the log key (specs/service.md, "Receipts"): its candidate
+    /// entry is the statement's SHA-256, and it signs the root, not the tree size.
     ///
     /// Example: evledger prove 3f9c2d8e... --size 8 --json
+    ///
+    /// Example: evledger prove 3f9c2d8e... --cose-receipt entry.receipt.cose
     Prove {
         /// Entry hash (hex) or index.
         entry: String,
         /// Tree size to prove against (default: the latest checkpoint, else the whole log).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cose_receipt")]
         size: Option<u64>,
         /// Print as JSON.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "cose_receipt")]
         json: bool,
+        /// Write the entry's RFC 9942 COSE receipt (against the latest checkpoint) to FILE, or to
+        /// standard output with `-`, instead of printing the proof.
+        #[arg(long, value_name = "FILE")]
+        cose_receipt: Option<PathBuf>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -927,8 +937,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }) => witness_cmds::cosign(&checkpoint, proof.as_deref(), &state, time),
         Command::Prove {
             entry,
+            cose_receipt: Some(out),
+            dir,
+            ..
+        } => ledger_cmds::cose_receipt(&dir.ledger, &entry, &out),
+        Command::Prove {
+            entry,
             size,
             json,
+            cose_receipt: None,
             dir,
         } => ledger_cmds::prove(&dir.ledger, &entry, size, json),
         Command::Consistency {

@@ -10,6 +10,7 @@ pub mod hex;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 pub mod statement;
 pub mod terminal;
 pub mod time;

@@ -24,6 +24,7 @@ mod certificates;
 pub mod cosignatures;
 pub mod export;
 mod log_keys;
+mod receipts;
 mod recompute;
 mod register;
 pub mod store;
@@ -32,6 +33,7 @@ pub mod witnesses;
 
 pub use crate::statement::Signer;
 pub use certificates::{X5Chain, load_x5chain};
+pub use receipts::CoseReceipt;
 pub use recompute::TreeDamage;
 pub use register::{RegisterError, RegisterOptions, Registered, Submission};
 

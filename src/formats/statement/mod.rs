@@ -258,7 +258,7 @@ fn decode_claims(val: &Value, h: &mut Header) -> Result<(), StatementError> {
 }
 
 /// The bytes a COSE_Sign1 signature covers: `["Signature1", protected, h'', payload]`.
-fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(protected.len() + payload.len() + 24);
     cbor::encode_into(
         &Value::Array(vec![
