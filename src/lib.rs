@@ -27,6 +27,8 @@ pub(crate) mod durable;
 pub mod formats;
 #[cfg(feature = "store")]
 pub mod ledger;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "sigstore")]
 pub mod sigstore;
 pub mod verify;

@@ -11,6 +11,8 @@ mod key_cmds;
 mod ledger_cmds;
 mod register_cmds;
 pub mod remember;
+#[cfg(feature = "serve")]
+mod serve_cmds;
 mod sign_cmds;
 #[cfg(feature = "sigstore")]
 mod sigstore_cmds;
@@ -308,6 +310,26 @@ pub enum Command {
     /// Manage the registration policy: which signers may register which kinds.
     #[command(subcommand)]
     Signer(SignerCommand),
+    /// Serve the ledger over HTTP as a SCITT transparency service.
+    ///
+    /// `POST /entries` registers a signed statement (`Content-Type: application/cose`) through
+    /// the same checks and registration policy as `evledger register`, and answers with its RFC
+    /// 9942 COSE receipt against a checkpoint signed after the commit. `GET /entries/ENTRY-HASH`
+    /// gives the receipt again, `GET /entries/ENTRY-HASH/statement` the statement, `GET
+    /// /checkpoint` the latest signed checkpoint, `GET /healthz` says the service is up
+    /// (specs/service.md). The first line on standard output is `listening on http://ADDR`, with
+    /// the port bound (port 0 picks a free one). Runs until stopped.
+    ///
+    /// Example: evledger serve --listen 127.0.0.1:8080 --ledger ledger
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
     /// The note carries the witness cosignatures collected for it. Once the log holds an adverse
@@ -889,6 +911,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             dry_run,
             json,
         ),
+        #[cfg(feature = "serve")]
+        Command::Serve { listen, dir } => serve_cmds::serve(&dir.ledger, listen),
         Command::Signer(SignerCommand::Add {
             kinds,
             key,
