@@ -164,9 +164,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             "text/plain; charset=utf-8",
             b"ok\n".to_vec(),
         )),
-        (["entries"], _) => Err(not_allowed(&method, &path, "POST")),
+        (["entries"], _) => Ok(not_allowed(&method, &path, "POST")),
         (["entries", _] | ["entries", _, "statement"] | ["checkpoint"] | ["healthz"], _) => {
-            Err(not_allowed(&method, &path, "GET"))
+            Ok(not_allowed(&method, &path, "GET"))
         }
         _ => Err(Problem::new(
             404,
@@ -179,12 +179,16 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     Ok(answer.unwrap_or_else(|p| problem_response(&p)))
 }
 
-fn not_allowed(method: &Method, path: &str, allowed: &'static str) -> Problem {
-    Problem::new(
+/// 405, with the `Allow` header RFC 9110 §15.5.6 requires.
+fn not_allowed(method: &Method, path: &str, allowed: &'static str) -> Response<Body> {
+    let mut r = problem_response(&Problem::new(
         405,
         "Method Not Allowed",
         format!("{method} is not served at {path}; use {allowed}"),
-    )
+    ));
+    r.headers_mut()
+        .insert(ALLOW, hyper::header::HeaderValue::from_static(allowed));
+    r
 }
 
 /// `POST /entries`: registers one signed statement and answers with its receipt.
