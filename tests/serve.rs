@@ -295,48 +295,85 @@ fn a_signed_statement_is_registered_and_its_receipt_verifies() {
     env.audit_ok();
 }
 
+/// Signs a firmware build with `key` at `iat` into `out` and returns the statement.
+fn sign(env: &Env, key: &str, iat: u64, out: &str) -> Vec<u8> {
+    env.run(&[
+        "sign",
+        "firmware-build",
+        "fw.toml",
+        "--key",
+        key,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FaceGate 3D 4.2.0",
+        "--iat",
+        &iat.to_string(),
+        "--out",
+        out,
+    ])
+    .ok();
+    std::fs::read(env.path(out)).unwrap()
+}
+
 #[test]
 fn concurrent_registrations_are_each_answered_after_their_commit() {
     let (env, _) = ledger_and_statement();
     admit_release_engineer(&env);
-    let mut statements = Vec::new();
-    for i in 0..8 {
-        let out = format!("fw{i}.cose");
-        let iat = (1_800_000_000 + i).to_string();
-        env.run(&[
-            "sign",
-            "firmware-build",
-            "fw.toml",
-            "--key",
-            common::KEY,
-            "--issuer",
-            "Aurelis",
-            "--subject",
-            "FaceGate 3D 4.2.0",
-            "--iat",
-            &iat,
-            "--out",
-            &out,
-        ])
-        .ok();
-        statements.push(std::fs::read(env.path(&out)).unwrap());
-    }
+    env.run(&["key", "generate", "--out", "stranger.key"]).ok();
+    // Eight admitted statements, one of them sent twice, and two by a signer the policy does not
+    // know, all at once: whatever batches they fall into, each admitted statement is appended
+    // once, the refused ones are answered with their refusal without holding back the others.
+    let good: Vec<Vec<u8>> = (0..8)
+        .map(|i| sign(&env, common::KEY, 1_800_000_000 + i, &format!("fw{i}.cose")))
+        .collect();
+    let refused: Vec<Vec<u8>> = (0..2)
+        .map(|i| {
+            sign(
+                &env,
+                "stranger.key",
+                1_800_000_000 + i,
+                &format!("x{i}.cose"),
+            )
+        })
+        .collect();
+    let mut sent: Vec<&Vec<u8>> = good.iter().collect();
+    sent.push(&good[3]);
+    sent.extend(&refused);
     let server = Server::start(&env);
-    let receipts: Vec<Resp> = std::thread::scope(|s| {
-        let handles: Vec<_> = statements
+    let answers: Vec<Resp> = std::thread::scope(|s| {
+        let handles: Vec<_> = sent
             .iter()
             .map(|st| s.spawn(|| server.post_cose(st)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut indexes = Vec::new();
-    for (st, r) in statements.iter().zip(&receipts) {
-        assert_eq!(r.status, 201, "{r:?}");
+    for (st, r) in sent.iter().zip(&answers) {
+        if refused.contains(st) {
+            assert_eq!(r.status, 400, "{r:?}");
+            assert_eq!(r.problem().0, "Rejected by Registration Policy");
+            continue;
+        }
+        assert!(r.status == 201 || r.status == 200, "{r:?}");
         let v = verify_receipt(&r.body, ReceiptEntry::Statement(st), &log_key(&env)).unwrap();
-        indexes.push(v.index());
+        indexes.push((v.index(), r.status));
     }
-    indexes.sort_unstable();
-    assert_eq!(indexes, (0..8).collect::<Vec<u64>>());
+    // good[3] was sent twice: one answer appended it (201), the other found it (200).
+    let twice: Vec<u16> = sent
+        .iter()
+        .zip(&answers)
+        .filter(|(st, _)| **st == &good[3])
+        .map(|(_, r)| r.status)
+        .collect();
+    assert!(twice == [201, 200] || twice == [200, 201], "{twice:?}");
+    let mut appended: Vec<u64> = indexes
+        .iter()
+        .filter(|(_, status)| *status == 201)
+        .map(|(i, _)| *i)
+        .collect();
+    appended.sort_unstable();
+    assert_eq!(appended, (0..8).collect::<Vec<u64>>());
     assert_eq!(env.log().len(), 8);
     env.audit_ok();
 }
