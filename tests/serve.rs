@@ -1,5 +1,6 @@
 //! `evledger serve` over real loopback HTTP: the built binary listens on a free port, and the
 //! tests speak HTTP/1.1 to it by hand over `std::net::TcpStream` (`specs/service.md`).
+#![cfg(feature = "serve")]
 
 mod common;
 
