@@ -22,6 +22,8 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "store")]
 pub(crate) mod durable;
 pub mod formats;

@@ -4,6 +4,8 @@
 //! `evledger checkpoint > cp.note` and `evledger log --json | jq` work.
 
 mod bundle_cmds;
+#[cfg(feature = "client")]
+mod client_cmds;
 mod docs_cmds;
 mod error;
 mod evidence_input;
@@ -475,9 +477,89 @@ pub enum Command {
         /// An earlier checkpoint (signed note file) to prove consistency from.
         #[arg(long, value_name = "CHECKPOINT_FILE")]
         since: Option<PathBuf>,
+        /// Download the bundle from the transparency service at URL (GET /bundle) instead of
+        /// building it from a ledger directory; --ledger is not used.
+        #[cfg(feature = "client")]
+        #[arg(long, value_name = "URL", conflicts_with = "attach")]
+        from: Option<String>,
+        /// With --from: verify the downloaded bundle against this trust file before writing it;
+        /// if it does not verify, nothing is written and the exit code is `verify`'s.
+        #[cfg(feature = "client")]
+        #[arg(long, value_name = "FILE", requires = "from")]
+        trust: Option<PathBuf>,
+        /// With --from: the reader's bearer token.
+        #[cfg(feature = "client")]
+        #[arg(long, value_name = "TOKEN", env = "EVLEDGER_TOKEN", requires = "from")]
+        token: Option<String>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
+    },
+    /// Register signed statements with a transparency service and check their receipts.
+    ///
+    /// Each FILE (- for standard input) is sent as `POST URL/entries`; the service answers with
+    /// an RFC 9942 receipt (201), or a location to poll until it is ready (303), which is
+    /// followed with backoff. The receipt is verified against the statement under the log key
+    /// before it is reported or written. A statement the service refuses is reported with the
+    /// service's problem details, and the others are still sent; an unreachable service stops
+    /// the run. Exit 0 only if every statement was registered and its receipt verified.
+    ///
+    /// Example: evledger submit fw.cose --to http://127.0.0.1:8080 --log-key log.vkey --receipt receipts
+    #[cfg(feature = "client")]
+    #[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(["log_key", "trust"])))]
+    Submit {
+        /// Signed statement files (`evledger sign --out`); - for standard input.
+        #[arg(required = true, value_name = "FILE.cose")]
+        files: Vec<PathBuf>,
+        /// The service's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Write each verified receipt to DIR/<entry-hash>.receipt.cose (created if needed).
+        #[arg(long, value_name = "DIR")]
+        receipt: Option<PathBuf>,
+        /// A bearer token, sent as `Authorization: Bearer TOKEN`.
+        #[arg(long, value_name = "TOKEN", env = "EVLEDGER_TOKEN")]
+        token: Option<String>,
+        /// The log's C2SP verifier key (or a file holding it), to verify receipts; repeatable.
+        #[arg(long, value_name = "VKEY")]
+        log_key: Vec<String>,
+        /// A trust file whose pinned log keys verify receipts.
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
+    },
+    /// Follow a transparency log: check each new checkpoint extends the last one seen, list new
+    /// entries, and flag entries signed by watched keys and adverse entries.
+    ///
+    /// Reads `URL/checkpoint`, the C2SP tlog-tiles entry bundles and hash tiles, and each new
+    /// entry's statement (`URL/entries/HASH/statement`, with --token where the service requires
+    /// a reader). The first run pins --log-key in DIR and checks every entry from the start;
+    /// each later run checks that the new checkpoint's tree extends the last one by recomputing
+    /// it from the new entries. The state in DIR is replaced atomically, only after a run has
+    /// checked everything. Output: a `checkpoint` line, an `entry` line per new entry, and a
+    /// `FLAG watched-key` or `FLAG adverse` line per flag.
+    ///
+    /// Exit codes: 0 followed, 1 failed (unreachable service, tiles or statements not
+    /// matching; state unchanged), 2 usage or state directory error, 3 the log has forked.
+    ///
+    /// Example: evledger monitor http://127.0.0.1:8080 --state monitor --log-key log.vkey --watch-key lab.pub
+    #[cfg(feature = "client")]
+    Monitor {
+        /// The service's base URL.
+        url: String,
+        /// The state directory (created on the first run).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The log's C2SP verifier key (or a file holding it): required on the first run, and
+        /// must match the pinned key afterwards.
+        #[arg(long, value_name = "VKEY")]
+        log_key: Option<String>,
+        /// A signer key to flag entries of: a public key file (PEM) or a key id (64 hex
+        /// digits); repeatable.
+        #[arg(long, value_name = "VKEY")]
+        watch_key: Vec<String>,
+        /// A reader's bearer token, to read statements.
+        #[arg(long, value_name = "TOKEN", env = "EVLEDGER_TOKEN")]
+        token: Option<String>,
     },
     /// Verify a bundle offline against a trust file; exit 0 only if everything verified.
     ///
@@ -983,6 +1065,53 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit { dir } => ledger_cmds::audit(&dir.ledger),
         Command::Completions { shell } => docs_cmds::completions(shell),
         Command::Man { out } => docs_cmds::man(&out),
+        #[cfg(feature = "client")]
+        Command::Bundle {
+            out,
+            all,
+            entry,
+            claim,
+            since,
+            from: Some(from),
+            trust,
+            token,
+            ..
+        } => client_cmds::bundle_from(
+            &from,
+            &out,
+            &client_cmds::RemoteSelection {
+                all,
+                entries: &entry,
+                claims: &claim,
+                since: since.as_deref(),
+            },
+            trust.as_deref(),
+            token,
+        ),
+        #[cfg(feature = "client")]
+        Command::Submit {
+            files,
+            to,
+            receipt,
+            token,
+            log_key,
+            trust,
+        } => client_cmds::submit(
+            &files,
+            &to,
+            receipt.as_deref(),
+            token,
+            &log_key,
+            trust.as_deref(),
+        ),
+        #[cfg(feature = "client")]
+        Command::Monitor {
+            url,
+            state,
+            log_key,
+            watch_key,
+            token,
+        } => client_cmds::monitor(&url, &state, log_key.as_deref(), &watch_key, token),
         Command::Bundle {
             out,
             all,
@@ -991,6 +1120,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             attach,
             since,
             dir,
+            ..
         } => bundle_cmds::bundle(
             &dir.ledger,
             &out,
