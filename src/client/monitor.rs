@@ -25,11 +25,10 @@ use ed25519_dalek::VerifyingKey;
 
 use super::http::{BaseUrl, Client, ClientError};
 use super::tiles::{TILE_WIDTH, TileError, Tiles};
-use crate::checkpoint::consistency::{CheckError, InconsistencyReason, check_extends};
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::evidence::{Evidence, MAY_BE_ADVERSE};
 use crate::keys::KeyId;
-use crate::merkle::{ConsistencyError, Frontier, Hash, RootHash, leaf_hash, prove_consistency};
+use crate::merkle::{Frontier, Hash, RootHash, leaf_hash, prove_consistency, root};
 use crate::note::{MAX_NOTE_LEN, NoteVerifier};
 use crate::statement::{MAX_STATEMENT_LEN, SignedStatement, entry_hash};
 
@@ -445,9 +444,12 @@ impl Monitor {
         })
     }
 
-    /// Why the entries served do not extend the last tree seen to the new root: a fork, when
-    /// the hash tiles give a consistency proof that rebuilds the new signed root and not the
-    /// old one; otherwise tiles that do not match the checkpoint.
+    /// Why the entries served do not extend the last tree seen to the new root. From the hash
+    /// tiles, the root of the tree's first `old` entries and a consistency proof to the new
+    /// size are read; when the proof rebuilds the new signed root from that prefix root, the
+    /// prefix root is the one the new checkpoint commits to: a fork if it is not the root seen,
+    /// else entry bundles that do not match the hash tiles. When it does not, the tiles do not
+    /// match the new checkpoint and nothing is shown either way.
     fn explain_mismatch(
         &self,
         tiles: &Tiles<'_>,
@@ -462,40 +464,37 @@ impl Monitor {
         let Some(old) = state.map(|s| &s.checkpoint).filter(|c| c.size > 0) else {
             return mismatch("the entries served do not hash to its root".into());
         };
+        let unproven = |why: String| {
+            MonitorError::NotShownConsistent(fork(format!(
+                "the entries served do not extend the last tree seen to the new root, and the hash tiles do not show why: {why}"
+            )))
+        };
+        let prefix = match root(tiles, old.size) {
+            Ok(r) => r,
+            Err(e) => return unproven(e.to_string()),
+        };
         let proof = match prove_consistency(tiles, old.size, new.size) {
             Ok(p) => p,
-            Err(e) => {
-                return MonitorError::NotShownConsistent(fork(format!(
-                    "the entries served do not extend the last tree seen to the new root, and no consistency proof could be read from the hash tiles: {e}"
-                )));
-            }
+            Err(e) => return unproven(e.to_string()),
         };
-        match check_extends(old, new, &proof) {
-            Ok(()) => mismatch(
-                "the hash tiles prove it consistent with the last checkpoint seen, but the entry bundles do not hash to its root".into(),
-            ),
-            Err(CheckError::Inconsistent(inc)) => {
-                if let InconsistencyReason::ProofDoesNotVerify(ConsistencyError::OldRootMismatch {
-                    computed,
-                    ..
-                }) = inc.reason
-                    && RootHash::new(old.size, computed)
-                        .verify_consistency(&RootHash::new(new.size, new.root), &proof)
-                        .is_ok()
-                {
-                    return MonitorError::Fork(fork(format!(
-                        "the checkpoint of size {} commits to a tree whose first {} entries have root {}, not the root {} signed at size {}",
-                        new.size,
-                        old.size,
-                        BASE64.encode(computed),
-                        BASE64.encode(old.root),
-                        old.size
-                    )));
-                }
-                MonitorError::NotShownConsistent(fork(inc.to_string()))
-            }
-            Err(e) => MonitorError::NotShownConsistent(fork(e.to_string())),
+        if let Err(e) = RootHash::new(old.size, prefix)
+            .verify_consistency(&RootHash::new(new.size, new.root), &proof)
+        {
+            return unproven(format!("they do not match the new checkpoint: {e}"));
         }
+        if prefix != old.root {
+            return MonitorError::Fork(fork(format!(
+                "the checkpoint of size {} commits to a tree whose first {} entries have root {}, not the root {} signed at size {}",
+                new.size,
+                old.size,
+                BASE64.encode(prefix),
+                BASE64.encode(old.root),
+                old.size
+            )));
+        }
+        mismatch(
+            "the hash tiles show it consistent with the last checkpoint seen, but the entry bundles do not hash to its root".into(),
+        )
     }
 }
 

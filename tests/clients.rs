@@ -1,0 +1,822 @@
+//! The clients of `evledger serve` over real loopback HTTP: `submit`, `bundle --from` and
+//! `monitor` against the built binary serving a ledger, and against small loopback servers in
+//! this file that serve tlog-tiles computed here from the ledger's entry hashes, exact bundle
+//! bytes, a forked log, or an answer that never comes (`specs/service.md`, "Clients").
+#![cfg(all(feature = "serve", feature = "client"))]
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use common::{Env, LEDGER, chmod, entry_hashes, mth, root, sha256_hex};
+use evledger::merkle::Hash;
+use evledger::receipt::{ReceiptEntry, verify_receipt};
+
+/// Only a guard against a hung peer; no test waits on time.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// A running `evledger serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(env: &Env, ledger: &str) -> Server {
+        let mut child = Command::new(common::BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--ledger", ledger])
+            .current_dir(env.dir.path())
+            .env_remove("EVLEDGER_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line of serve: {line:?}"))
+            .to_owned();
+        Server {
+            child,
+            url,
+            _stdout: stdout,
+        }
+    }
+}
+
+/// What the loopback test server does with a request target.
+enum Reply {
+    /// Answer with this status, content type and body.
+    Serve(u16, &'static str, Vec<u8>),
+    /// Pass the request to the upstream `evledger serve`.
+    Forward,
+    /// Say so on the channel, then never answer.
+    Hang,
+}
+
+type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+
+/// A loopback HTTP/1.1 server answering GET requests by `handler`, forwarding to `upstream`.
+struct TestServer {
+    url: String,
+}
+
+impl TestServer {
+    fn start(
+        upstream: Option<String>,
+        handler: Handler,
+        hung: Option<mpsc::Sender<String>>,
+    ) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (handler, upstream, hung) = (handler.clone(), upstream.clone(), hung.clone());
+                std::thread::spawn(move || serve_one(stream, &*handler, upstream, hung));
+            }
+        });
+        TestServer { url }
+    }
+}
+
+fn serve_one(
+    mut stream: TcpStream,
+    handler: &(dyn Fn(&str) -> Reply + Send + Sync),
+    upstream: Option<String>,
+    hung: Option<mpsc::Sender<String>>,
+) {
+    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let target = head.split(' ').nth(1).unwrap().to_owned();
+    match handler(&target) {
+        Reply::Serve(status, ct, body) => {
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = stream.write_all(&body);
+        }
+        Reply::Forward => {
+            let up = upstream.expect("no upstream to forward to");
+            let addr = up.strip_prefix("http://").unwrap();
+            let mut u = TcpStream::connect(addr).unwrap();
+            u.set_read_timeout(Some(HANG_GUARD)).unwrap();
+            let mut req = String::new();
+            for line in head.trim_end().split("\r\n") {
+                if !line.to_ascii_lowercase().starts_with("connection:") {
+                    req.push_str(line);
+                    req.push_str("\r\n");
+                }
+            }
+            req.push_str("Connection: close\r\n\r\n");
+            u.write_all(req.as_bytes()).unwrap();
+            let mut answer = Vec::new();
+            let _ = u.read_to_end(&mut answer);
+            let _ = stream.write_all(&answer);
+        }
+        Reply::Hang => {
+            if let Some(tx) = hung {
+                let _ = tx.send(target);
+            }
+            // Hold the connection until the client is killed and closes it.
+            let _ = stream.read(&mut byte);
+        }
+    }
+}
+
+/// Decodes a tlog-tiles `<N>[.p/<W>]` path tail into the index and width.
+fn tile_index(tail: &str) -> Option<(u64, u64)> {
+    let (n, w) = match tail.split_once(".p/") {
+        Some((n, w)) => (n, w.parse().ok()?),
+        None => (tail, 256),
+    };
+    let digits: String = n.split('/').map(|g| g.trim_start_matches('x')).collect();
+    Some((digits.parse().ok()?, w))
+}
+
+/// A tlog-tiles resource for a log of the given entry hashes, computed straight from the
+/// C2SP tlog-tiles text: entry bundles of 16-bit-length-prefixed entries, and hash tiles of
+/// the complete subtrees at level 8·L, each the RFC 9162 hash of its leaves.
+fn tile(entries: &[Hash], target: &str) -> Option<Vec<u8>> {
+    let rest = target.strip_prefix("/tile/")?;
+    let (level, tail) = rest.split_once('/')?;
+    let (index, width) = tile_index(tail)?;
+    let mut body = Vec::new();
+    if level == "entries" {
+        for i in index * 256..index * 256 + width {
+            let e = entries.get(i as usize)?;
+            body.extend_from_slice(&[0, 32]);
+            body.extend_from_slice(e);
+        }
+        return Some(body);
+    }
+    let span = 1usize << (8 * level.parse::<u32>().ok()?);
+    for j in index * 256..index * 256 + width {
+        let start = j as usize * span;
+        let leaves = entries.get(start..start + span)?;
+        body.extend_from_slice(&mth(leaves));
+    }
+    Some(body)
+}
+
+/// A handler serving tiles computed from the ledger `ledger` of `env` and forwarding the rest.
+fn tiles_of(env: &Env, ledger: &str) -> Handler {
+    let dir = env.dir.path().to_path_buf();
+    let ledger = ledger.to_owned();
+    Arc::new(move |target: &str| {
+        if !target.starts_with("/tile/") {
+            return Reply::Forward;
+        }
+        let out = Command::new(common::BIN)
+            .args(["log", "--json", "--ledger", &ledger])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let log: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        match tile(&entry_hashes(&log), target) {
+            Some(body) => Reply::Serve(200, "application/octet-stream", body),
+            None => Reply::Serve(404, "text/plain", b"no such tile\n".to_vec()),
+        }
+    })
+}
+
+/// A ledger with the example log key whose policy admits the release engineer for firmware
+/// builds and product/legal for incidents; returns the log's verifier key.
+fn ledger(env: &Env) -> String {
+    let key = env.path("log.key");
+    std::fs::copy(root().join("keys.example/log.key"), &key).unwrap();
+    chmod(&key, 0o600);
+    let vkey = env
+        .run(&[
+            "init",
+            "--origin",
+            "aurelis.example/evidence-log",
+            "--log-key",
+            "log.key",
+            "--ledger",
+            LEDGER,
+        ])
+        .ok()
+        .trim_end()
+        .to_owned();
+    for (kinds, key) in [
+        ("firmware-build", "release-engineer.key"),
+        ("incident", "product-legal.key"),
+    ] {
+        let public = format!("{key}.pub");
+        std::fs::copy(root().join("keys.example").join(&public), env.path(&public)).unwrap();
+        env.run(&[
+            "signer", "add", "--kinds", kinds, "--key", &public, "--ledger", LEDGER,
+        ])
+        .ok();
+    }
+    let legal = env.path("product-legal.key");
+    std::fs::copy(root().join("keys.example/product-legal.key"), &legal).unwrap();
+    chmod(&legal, 0o600);
+    env.write("log.vkey", &format!("{vkey}\n"));
+    vkey
+}
+
+/// Signs a firmware build with the release key at `iat` into `out`; returns the statement.
+fn sign_build(env: &Env, iat: u64, out: &str) -> Vec<u8> {
+    env.run(&[
+        "sign",
+        "firmware-build",
+        "fw.toml",
+        "--key",
+        common::KEY,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FaceGate 3D 4.2.0",
+        "--iat",
+        &iat.to_string(),
+        "--out",
+        out,
+    ])
+    .ok();
+    std::fs::read(env.path(out)).unwrap()
+}
+
+/// Signs an incident about the build `fw` fixed by the build `fix` (entry hashes) with
+/// product/legal's key.
+fn sign_incident(env: &Env, fw: &str, fix: &str, out: &str) {
+    let text = std::fs::read_to_string(root().join("examples/facegate/incident-aur-2026-014.toml"))
+        .unwrap()
+        .replace("@FW_420@", fw)
+        .replace("@FW_421@", fix);
+    env.write("incident.toml", &text);
+    env.run(&[
+        "sign",
+        "incident",
+        "incident.toml",
+        "--key",
+        "product-legal.key",
+        "--issuer",
+        "Aurelis Security Systems",
+        "--subject",
+        "Incident AUR-2026-014",
+        "--iat",
+        "1800000500",
+        "--out",
+        out,
+    ])
+    .ok();
+}
+
+fn log_key(env: &Env) -> ed25519_dalek::VerifyingKey {
+    let ledger = evledger::ledger::Ledger::open_read_only(&env.path(LEDGER)).unwrap();
+    ledger.log_keys().unwrap()[0]
+}
+
+#[test]
+fn submit_registers_and_writes_a_verified_receipt() {
+    let env = Env::new();
+    ledger(&env);
+    let statement = sign_build(&env, 1_800_000_000, "fw.cose");
+    let server = Server::start(&env, LEDGER);
+    let submit = |args: &[&str]| {
+        let mut a = vec!["submit"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--to", &server.url, "--log-key", "log.vkey"]);
+        env.run(&a)
+    };
+    let out = submit(&["fw.cose", "--receipt", "receipts"]);
+    let hash = sha256_hex(&statement);
+    assert_eq!(
+        out.ok(),
+        format!(
+            "fw.cose: registered entry {hash} at index 0 (receipt verified, tree size 1, receipt receipts/{hash}.receipt.cose)\n"
+        )
+    );
+    let receipt = std::fs::read(env.path(&format!("receipts/{hash}.receipt.cose"))).unwrap();
+    let v = verify_receipt(
+        &receipt,
+        ReceiptEntry::Statement(&statement),
+        &log_key(&env),
+    )
+    .unwrap();
+    assert_eq!((v.index(), v.tree_size()), (0, 1));
+    env.audit_ok();
+
+    // Again, from standard input: already registered, with a receipt of the same entry.
+    let mut child = env
+        .cmd(&["submit", "-", "--to", &server.url, "--log-key", "log.vkey"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&statement).unwrap();
+    let out: common::Out = child.wait_with_output().unwrap().into();
+    assert_eq!(
+        out.ok(),
+        format!(
+            "standard input: already registered entry {hash} at index 0 (receipt verified, tree size 1)\n"
+        )
+    );
+    assert_eq!(env.log().len(), 1);
+
+    // A log key that did not sign the receipt: it is not accepted.
+    env.run(&["key", "generate", "--out", "other.key"]).ok();
+    let other = env.run(&[
+        "init",
+        "--origin",
+        "other.example/log",
+        "--log-key",
+        "other.key",
+        "--ledger",
+        "other",
+    ]);
+    let other_vkey = other.ok().trim_end().to_owned();
+    let out = env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        &other_vkey,
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: fw.cose: the receipt does not verify: receipt kid "),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn refused_statements_show_the_services_problem_and_the_others_are_sent() {
+    let env = Env::new();
+    ledger(&env);
+    sign_build(&env, 1_800_000_000, "good.cose");
+    env.run(&["key", "generate", "--out", "stranger.key"]).ok();
+    env.run(&[
+        "sign",
+        "firmware-build",
+        "fw.toml",
+        "--key",
+        "stranger.key",
+        "--issuer",
+        "Nobody",
+        "--subject",
+        "FaceGate",
+        "--iat",
+        "1800000000",
+        "--out",
+        "stranger.cose",
+    ])
+    .ok();
+    env.write("garbage.cose", "not a statement");
+    let server = Server::start(&env, LEDGER);
+    let out = env.run(&[
+        "submit",
+        "stranger.cose",
+        "garbage.cose",
+        "good.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "error: stranger.cose: the service refused it: 400: Rejected by Registration Policy: unknown signer: no key with kid"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lines[1].starts_with(
+            "error: garbage.cose: the service refused it: 400: Malformed Signed Statement: "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(lines[2], "error: 2 of 3 statement(s) not registered");
+    assert!(
+        out.stdout.starts_with("good.cose: registered entry "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(env.log().len(), 1);
+
+    // An unreachable service stops the run at the first file.
+    drop(server);
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let out = env.run(&[
+        "submit",
+        "good.cose",
+        "stranger.cose",
+        "--to",
+        &url,
+        "--log-key",
+        "log.vkey",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with(&format!("error: good.cose: POST {url}/entries: ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: 1 file(s) not sent"),
+        "{}",
+        out.stderr
+    );
+
+    // Usage errors: https, and no key to verify receipts with.
+    let out = env.run(&[
+        "submit",
+        "good.cose",
+        "--to",
+        "https://log.example",
+        "--log-key",
+        "log.vkey",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("https is not supported by this build"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["submit", "good.cose", "--to", &url]);
+    assert_eq!(out.code, 2, "{out:?}");
+}
+
+#[test]
+fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
+    let env = Env::new();
+    ledger(&env);
+    let statement = sign_build(&env, 1_800_000_000, "fw.cose");
+    env.run(&["register", "fw.cose", "--ledger", LEDGER]).ok();
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    let hash = sha256_hex(&statement);
+    env.run(&[
+        "bundle", "--entry", &hash, "--out", "cli.cbor", "--ledger", LEDGER,
+    ])
+    .ok();
+    let expected = std::fs::read(env.path("cli.cbor")).unwrap();
+    // GET /bundle is not served by this build of the service: a loopback server serves the
+    // exact bytes the CLI wrote at the query `bundle --from` sends.
+    let query = format!("/bundle?entry={hash}");
+    let bytes = expected.clone();
+    let server = TestServer::start(
+        None,
+        Arc::new(move |target: &str| {
+            if target == query {
+                Reply::Serve(200, "application/cbor", bytes.clone())
+            } else {
+                Reply::Serve(404, "text/plain", format!("no {target}\n").into_bytes())
+            }
+        }),
+        None,
+    );
+    let out = env.run(&[
+        "bundle",
+        "--from",
+        &server.url,
+        "--entry",
+        &hash,
+        "--out",
+        "got.cbor",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read(env.path("got.cbor")).unwrap(), expected);
+
+    // A trust file under which it does not verify: nothing is written, verify's exit code.
+    env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER])
+        .ok();
+    let out = env.run(&[
+        "bundle",
+        "--from",
+        &server.url,
+        "--entry",
+        &hash,
+        "--out",
+        "t.cbor",
+        "--trust",
+        "bare.toml",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("did not verify"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing written"), "{}", out.stderr);
+    assert!(!env.path("t.cbor").exists());
+
+    // An unknown entry: the service's answer, and nothing written.
+    let out = env.run(&[
+        "bundle",
+        "--from",
+        &server.url,
+        "--entry",
+        "7",
+        "--out",
+        "n.cbor",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("404: no /bundle?entry=7"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path("n.cbor").exists());
+}
+
+fn monitor(env: &Env, url: &str, extra: &[&str]) -> common::Out {
+    let mut a = vec![
+        "monitor",
+        url,
+        "--state",
+        "mon",
+        "--watch-key",
+        "product-legal.key.pub",
+    ];
+    a.extend_from_slice(extra);
+    env.run(&a)
+}
+
+#[test]
+fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
+    let env = Env::new();
+    ledger(&env);
+    let fw = sign_build(&env, 1_800_000_000, "fw.cose");
+    std::fs::copy(
+        root().join("examples/facegate/firmware-4.2.1.toml"),
+        env.path("fw421.toml"),
+    )
+    .unwrap();
+    env.run(&[
+        "sign",
+        "firmware-build",
+        "fw421.toml",
+        "--key",
+        common::KEY,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FaceGate 3D 4.2.1",
+        "--iat",
+        "1800000050",
+        "--out",
+        "fix.cose",
+    ])
+    .ok();
+    let fix = std::fs::read(env.path("fix.cose")).unwrap();
+    env.run(&["register", "fw.cose", "fix.cose", "--ledger", LEDGER])
+        .ok();
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    // The same log, copied: it goes on with other entries, a second history under one key.
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for f in std::fs::read_dir(from).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    };
+    copy(&env.path(LEDGER), &env.path("fork"));
+
+    let server = Server::start(&env, LEDGER);
+    let front = TestServer::start(Some(server.url.clone()), tiles_of(&env, LEDGER), None);
+
+    // First run: no key pinned yet.
+    let out = monitor(&env, &front.url, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("has no pinned log key yet"),
+        "{}",
+        out.stderr
+    );
+    let out = monitor(&env, &front.url, &["--log-key", "log.vkey"]);
+    let fw_hash = sha256_hex(&fw);
+    let first = out.ok();
+    assert!(
+        first.contains("(first run: every entry checked)"),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!("entry 0 {fw_hash} firmware-build kid ")),
+        "{first}"
+    );
+    assert!(!first.contains("FLAG"), "{first}");
+    let state1 = std::fs::read(env.path("mon/state")).unwrap();
+
+    // An incident by the watched key: listed, flagged as watched and as adverse.
+    sign_incident(&env, &fw_hash, &sha256_hex(&fix), "inc.cose");
+    env.run(&[
+        "submit",
+        "inc.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let out = monitor(&env, &front.url, &[]);
+    let second = out.ok();
+    let size1 = note_size(&state_note(&state1));
+    assert!(
+        second.contains(&format!("(extends size {size1})")),
+        "{second}"
+    );
+    let inc_hash = sha256_hex(&std::fs::read(env.path("inc.cose")).unwrap());
+    assert!(
+        second.lines().any(|l| l.starts_with("FLAG watched-key ")
+            && l.contains(&inc_hash)
+            && l.contains(
+                "signed by watched key product-legal.key.pub, signature verifies: incident"
+            )),
+        "{second}"
+    );
+    assert!(
+        second
+            .lines()
+            .any(|l| l.starts_with("FLAG adverse ") && l.contains(&inc_hash)),
+        "{second}"
+    );
+    // Nothing new: nothing listed, the state stays.
+    let out = monitor(&env, &front.url, &[]);
+    assert!(out.ok().contains("no new entries"), "{out:?}");
+    let state2 = std::fs::read(env.path("mon/state")).unwrap();
+
+    // The copy goes on with other statements: a second history signed by the same log key.
+    drop(front);
+    let forked = Server::start(&env, "fork");
+    sign_build(&env, 1_800_000_100, "fw2.cose");
+    sign_build(&env, 1_800_000_200, "fw3.cose");
+    for f in ["fw2.cose", "fw3.cose"] {
+        env.run(&["submit", f, "--to", &forked.url, "--log-key", "log.vkey"])
+            .ok();
+    }
+    let fork_front = TestServer::start(Some(forked.url.clone()), tiles_of(&env, "fork"), None);
+    let out = monitor(&env, &fork_front.url, &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: FORK: the log has shown two histories: "),
+        "{}",
+        out.stderr
+    );
+    let served = String::from_utf8(get(&forked.url, "/checkpoint")).unwrap();
+    let seen = state_note(&state2);
+    assert!(out.stderr.contains(&seen), "{}", out.stderr);
+    assert!(out.stderr.contains(&served), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("signed with two different roots"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read(env.path("mon/state")).unwrap(),
+        state2,
+        "state changed by a fork"
+    );
+
+    // The copy grows past the size seen: the tree its tiles give for the new signed root has
+    // another prefix than the one seen, which the monitor recomputes from the tiles.
+    sign_build(&env, 1_800_000_300, "fw4.cose");
+    env.run(&[
+        "submit",
+        "fw4.cose",
+        "--to",
+        &forked.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let out = monitor(&env, &fork_front.url, &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let size = note_size(&seen);
+    assert!(
+        out.stderr.contains(&format!("entries have root "))
+            && out.stderr.contains(&format!("signed at size {size}")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(env.path("mon/state")).unwrap(), state2);
+}
+
+/// The checkpoint note a monitor state file holds (after its `checkpoint` line).
+fn state_note(state: &[u8]) -> String {
+    let text = std::str::from_utf8(state).unwrap();
+    text.split_once("\ncheckpoint\n").unwrap().1.to_owned()
+}
+
+fn note_size(note: &str) -> u64 {
+    let n = evledger::note::Note::parse(note).unwrap();
+    evledger::checkpoint::Checkpoint::parse(n.text())
+        .unwrap()
+        .size
+}
+
+/// A GET by hand, for what a test compares with.
+fn get(url: &str, path: &str) -> Vec<u8> {
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    out[end + 4..].to_vec()
+}
+
+#[test]
+fn a_monitor_killed_mid_run_keeps_its_state() {
+    let env = Env::new();
+    ledger(&env);
+    sign_build(&env, 1_800_000_000, "fw.cose");
+    let server = Server::start(&env, LEDGER);
+    env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let front = TestServer::start(Some(server.url.clone()), tiles_of(&env, LEDGER), None);
+    monitor(&env, &front.url, &["--log-key", "log.vkey"]).ok();
+    let before = std::fs::read(env.path("mon/state")).unwrap();
+
+    // A new entry, and a service that never answers for its statement: the monitor is killed
+    // while it waits, after reading the checkpoint and the tiles.
+    let fw2 = sign_build(&env, 1_800_000_100, "fw2.cose");
+    env.run(&[
+        "submit",
+        "fw2.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let tiles = tiles_of(&env, LEDGER);
+    let (tx, rx) = mpsc::channel();
+    let stuck = TestServer::start(
+        Some(server.url.clone()),
+        Arc::new(move |target: &str| {
+            if target.ends_with("/statement") {
+                Reply::Hang
+            } else {
+                tiles(target)
+            }
+        }),
+        Some(tx),
+    );
+    let mut child = env
+        .cmd(&["monitor", &stuck.url, "--state", "mon"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let target = rx.recv_timeout(HANG_GUARD).unwrap();
+    assert_eq!(target, format!("/entries/{}/statement", sha256_hex(&fw2)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(env.path("mon/state")).unwrap(), before);
+
+    // The next run picks up where the last complete one ended.
+    let out = monitor(&env, &front.url, &[]);
+    let text = out.ok();
+    assert!(
+        text.contains(&format!("{} firmware-build", sha256_hex(&fw2))),
+        "{text}"
+    );
+    assert_ne!(std::fs::read(env.path("mon/state")).unwrap(), before);
+}
