@@ -720,7 +720,7 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
     assert_eq!(out.code, 3, "{out:?}");
     let size = note_size(&seen);
     assert!(
-        out.stderr.contains(&format!("entries have root "))
+        out.stderr.contains("entries have root ")
             && out.stderr.contains(&format!("signed at size {size}")),
         "{}",
         out.stderr

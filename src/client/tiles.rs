@@ -239,7 +239,7 @@ impl NodeSource for Tiles<'_> {
     type Error = TileError;
 
     fn node(&self, level: u32, index: u64) -> Result<Hash, TileError> {
-        if level % TILE_HEIGHT == 0 {
+        if level.is_multiple_of(TILE_HEIGHT) {
             return self.tile_hash(level / TILE_HEIGHT, index / TILE_WIDTH, index % TILE_WIDTH);
         }
         let left = self.node(level - 1, index * 2)?;
