@@ -68,6 +68,8 @@ enum Reply {
     Forward,
     /// Say so on the channel, then never answer.
     Hang,
+    /// Answer with these bytes, status line and headers included.
+    Raw(String),
 }
 
 type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
@@ -112,7 +114,21 @@ fn serve_one(
         head.push(byte[0]);
     }
     let head = String::from_utf8(head).unwrap();
-    let target = head.split(' ').nth(1).unwrap().to_owned();
+    // A request body is read and dropped: the handlers answer by method and target.
+    let length = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    let mut words = head.split(' ');
+    let method = words.next().unwrap().to_owned();
+    let target = format!("{method} {}", words.next().unwrap());
+    let target = target.strip_prefix("GET ").unwrap_or(&target).to_owned();
     match handler(&target) {
         Reply::Serve(status, ct, body) => {
             let _ = stream.write_all(
@@ -141,6 +157,9 @@ fn serve_one(
             let mut answer = Vec::new();
             let _ = u.read_to_end(&mut answer);
             let _ = stream.write_all(&answer);
+        }
+        Reply::Raw(text) => {
+            let _ = stream.write_all(text.as_bytes());
         }
         Reply::Hang => {
             if let Some(tx) = hung {
@@ -371,6 +390,71 @@ fn submit_registers_and_writes_a_verified_receipt() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn submit_polls_a_pending_registration_until_its_receipt_is_ready() {
+    let env = Env::new();
+    ledger(&env);
+    let statement = sign_build(&env, 1_800_000_000, "fw.cose");
+    let server = Server::start(&env, LEDGER);
+    // Registered first, so that the receipt exists behind the pending answers below.
+    env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let hash = sha256_hex(&statement);
+    let location = format!("/entries/{hash}");
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&polls);
+    // SCRAPI's asynchronous form: 202 with a Location, then 204 while the receipt is not ready.
+    let front = TestServer::start(
+        Some(server.url.clone()),
+        Arc::new(move |target: &str| {
+            if target == "POST /entries" {
+                return Reply::Raw(format!(
+                    "HTTP/1.1 202 Accepted\r\nLocation: {location}\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                ));
+            }
+            assert_eq!(target, location);
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                return Reply::Raw(
+                    "HTTP/1.1 204 No Content\r\nRetry-After: 0\r\nConnection: close\r\n\r\n".into(),
+                );
+            }
+            Reply::Forward
+        }),
+        None,
+    );
+    let out = env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &front.url,
+        "--log-key",
+        "log.vkey",
+        "--receipt",
+        "r",
+    ]);
+    assert!(
+        out.ok().starts_with(&format!(
+            "fw.cose: registered entry {hash} at index 0 (receipt verified"
+        )),
+        "{out:?}"
+    );
+    assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let receipt = std::fs::read(env.path(&format!("r/{hash}.receipt.cose"))).unwrap();
+    verify_receipt(
+        &receipt,
+        ReceiptEntry::Statement(&statement),
+        &log_key(&env),
+    )
+    .unwrap();
 }
 
 #[test]

@@ -165,6 +165,11 @@ pub struct RemoteSelection<'a> {
 
 /// The request target of `GET /bundle` for a selection.
 fn bundle_target(sel: &RemoteSelection<'_>) -> Result<String, CliError> {
+    if !sel.all && sel.entries.is_empty() && sel.claims.is_empty() {
+        return Err(
+            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
+        );
+    }
     let mut q: Vec<String> = Vec::new();
     if sel.all {
         q.push("all".to_owned());
@@ -177,30 +182,31 @@ fn bundle_target(sel: &RemoteSelection<'_>) -> Result<String, CliError> {
                 ))
                 .code(2));
             }
-            q.push(format!("{key}={v}"));
+            // Entry hashes are lower-case hex in URLs, as the service resolves them.
+            q.push(format!("{key}={}", v.to_ascii_lowercase()));
         }
     }
     if let Some(p) = sel.since {
         let note = std::fs::read_to_string(p)
             .map_err(|e| CliError::new(format!("--since {}: {e}", p.display())))?;
-        let cp = crate::note::Note::parse(&note)
-            .ok()
-            .and_then(|n| crate::checkpoint::Checkpoint::parse(n.text()).ok())
-            .ok_or_else(|| {
-                CliError::new(format!(
-                    "--since {}: not a signed checkpoint note",
-                    p.display()
-                ))
-                .code(2)
-            })?;
-        q.push(format!("since={}", cp.size));
-    }
-    if q.is_empty() {
-        return Err(
-            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
-        );
+        // The note itself, as `--since FILE` gives it to `evledger bundle`: the service checks it
+        // as the CLI does.
+        q.push(format!("since={}", percent_encode(&note)));
     }
     Ok(format!("/bundle?{}", q.join("&")))
+}
+
+/// RFC 3986 §2.1 percent-encoding of every byte but the unreserved characters (§2.3).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `evledger bundle --from URL`.

@@ -1,10 +1,11 @@
 //! `evledger submit`: registers a signed statement with a transparency service (SCRAPI
 //! `POST /entries`) and checks the RFC 9942 receipt it answers with.
 //!
-//! The answer is followed as draft-ietf-scitt-scrapi-08 describes: `201` (or `200` for a
-//! statement already registered) carries the receipt; `303` (or `302`/`202`) names a location
-//! to poll until it does, waiting as `Retry-After` says or with a doubling backoff, a bounded
-//! number of times ([`Poll`]).
+//! The answer is followed as draft-ietf-scitt-scrapi describes: `201` (or `200` for a statement
+//! already registered) carries the receipt; `202` (or the `303`/`302` of earlier revisions)
+//! names a location to poll, which answers `204` (or `202`) until the receipt is ready and then
+//! `200` with it. Polls wait as `Retry-After` says or with a doubling backoff, each wait at most
+//! [`Poll::max_wait`], at most [`Poll::max_polls`] times.
 
 use std::time::Duration;
 
@@ -153,7 +154,7 @@ fn follow(
     for polls in 0..=poll.max_polls {
         match answer.status {
             200 | 201 => return receipt_body(answer),
-            202 | 302 | 303 => {}
+            202 | 204 | 302 | 303 => {}
             _ => return Err(refused(&answer)),
         }
         if let Some(l) = &answer.location {
