@@ -72,7 +72,8 @@ enum Reply {
     Raw(String),
 }
 
-type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+/// Answers a request by its target (`POST /entries` for a POST) and its header lines.
+type Handler = Arc<dyn Fn(&str, &str) -> Reply + Send + Sync>;
 
 /// A loopback HTTP/1.1 server answering GET requests by `handler`, forwarding to `upstream`.
 struct TestServer {
@@ -100,7 +101,7 @@ impl TestServer {
 
 fn serve_one(
     mut stream: TcpStream,
-    handler: &(dyn Fn(&str) -> Reply + Send + Sync),
+    handler: &(dyn Fn(&str, &str) -> Reply + Send + Sync),
     upstream: Option<String>,
     hung: Option<mpsc::Sender<String>>,
 ) {
@@ -129,7 +130,7 @@ fn serve_one(
     let method = words.next().unwrap().to_owned();
     let target = format!("{method} {}", words.next().unwrap());
     let target = target.strip_prefix("GET ").unwrap_or(&target).to_owned();
-    match handler(&target) {
+    match handler(&target, &head) {
         Reply::Serve(status, ct, body) => {
             let _ = stream.write_all(
                 format!(
@@ -210,7 +211,7 @@ fn tile(entries: &[Hash], target: &str) -> Option<Vec<u8>> {
 fn tiles_of(env: &Env, ledger: &str) -> Handler {
     let dir = env.dir.path().to_path_buf();
     let ledger = ledger.to_owned();
-    Arc::new(move |target: &str| {
+    Arc::new(move |target: &str, _head: &str| {
         if !target.starts_with("/tile/") {
             return Reply::Forward;
         }
@@ -415,7 +416,7 @@ fn submit_polls_a_pending_registration_until_its_receipt_is_ready() {
     // SCRAPI's asynchronous form: 202 with a Location, then 204 while the receipt is not ready.
     let front = TestServer::start(
         Some(server.url.clone()),
-        Arc::new(move |target: &str| {
+        Arc::new(move |target: &str, _head: &str| {
             if target == "POST /entries" {
                 return Reply::Raw(format!(
                     "HTTP/1.1 202 Accepted\r\nLocation: {location}\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -580,7 +581,7 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
     let bytes = expected.clone();
     let server = TestServer::start(
         None,
-        Arc::new(move |target: &str| {
+        Arc::new(move |target: &str, _head: &str| {
             if target == query {
                 Reply::Serve(200, "application/cbor", bytes.clone())
             } else {
@@ -874,11 +875,11 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
     let (tx, rx) = mpsc::channel();
     let stuck = TestServer::start(
         Some(server.url.clone()),
-        Arc::new(move |target: &str| {
+        Arc::new(move |target: &str, _head: &str| {
             if target.ends_with("/statement") {
                 Reply::Hang
             } else {
-                tiles(target)
+                tiles(target, "")
             }
         }),
         Some(tx),
@@ -903,4 +904,148 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
         "{text}"
     );
     assert_ne!(std::fs::read(env.path("mon/state")).unwrap(), before);
+}
+
+#[test]
+fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
+    let env = Env::new();
+    ledger(&env);
+    sign_build(&env, 1_800_000_000, "fw.cose");
+    let server = Server::start(&env, LEDGER);
+    env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    // Statements only for the bearer of the reader's token, as a service with readers answers.
+    let tiles = tiles_of(&env, LEDGER);
+    let guarded = TestServer::start(
+        Some(server.url.clone()),
+        Arc::new(move |target: &str, head: &str| {
+            let authorised = head
+                .lines()
+                .any(|l| l.eq_ignore_ascii_case("authorization: Bearer reader-token"));
+            if target.ends_with("/statement") && !authorised {
+                let body = evledger::cbor::encode(&evledger::cbor::Value::Map(vec![
+                    (
+                        evledger::cbor::Value::int(-1),
+                        evledger::cbor::Value::text("Unauthorized"),
+                    ),
+                    (
+                        evledger::cbor::Value::int(-2),
+                        evledger::cbor::Value::text("nothing readable here without a reader token"),
+                    ),
+                ]));
+                return Reply::Serve(401, "application/concise-problem-details+cbor", body);
+            }
+            tiles(target, head)
+        }),
+        None,
+    );
+    let out = monitor(&env, &guarded.url, &["--log-key", "log.vkey"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("401: Unauthorized: nothing readable here without a reader token")
+            && out.stderr.contains("give a reader token with --token"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !env.path("mon/state").exists(),
+        "a run that checked nothing saved a state"
+    );
+    let out = monitor(&env, &guarded.url, &["--token", "reader-token"]);
+    assert!(out.ok().contains(" firmware-build kid "), "{out:?}");
+    let state = std::fs::read(env.path("mon/state")).unwrap();
+
+    // A second entry whose entry bundle is served wrong: the tiles do not match the
+    // checkpoint, which is a failure of the service, not a fork; the state stays.
+    sign_build(&env, 1_800_000_100, "fw2.cose");
+    env.run(&[
+        "submit",
+        "fw2.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    let tiles = tiles_of(&env, LEDGER);
+    let lying = TestServer::start(
+        Some(server.url.clone()),
+        Arc::new(move |target: &str, head: &str| {
+            if target.starts_with("/tile/entries/") {
+                if let Reply::Serve(s, ct, mut body) = tiles(target, head) {
+                    let last = body.len() - 1;
+                    body[last] ^= 1;
+                    return Reply::Serve(s, ct, body);
+                }
+            }
+            tiles(target, head)
+        }),
+        None,
+    );
+    let out = monitor(&env, &lying.url, &["--token", "reader-token"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: the log's tiles do not match its checkpoint of size ")
+            && out
+                .stderr
+                .contains("the entry bundles do not hash to its root"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(env.path("mon/state")).unwrap(), state);
+
+    // An older checkpoint than the one seen (a stale copy): refused, the state stays.
+    let seen = note_size(&state_note(&state));
+    let old_note = state_note(&state);
+    let front = TestServer::start(
+        Some(server.url.clone()),
+        Arc::new(move |target: &str, _head: &str| {
+            if target == "/checkpoint" {
+                return Reply::Serve(200, "text/plain", old_note.clone().into_bytes());
+            }
+            Reply::Forward
+        }),
+        None,
+    );
+    let out = monitor(&env, &guarded.url, &["--token", "reader-token"]);
+    let newer = out.ok();
+    assert!(newer.contains(&format!("(extends size {seen})")), "{newer}");
+    let out = monitor(&env, &front.url, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "shows a checkpoint of size {seen}, older than the one of size "
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // Another log key than the pinned one.
+    env.run(&["key", "generate", "--out", "other.key"]).ok();
+    let other = env.run(&[
+        "init",
+        "--origin",
+        "other.example/log",
+        "--log-key",
+        "other.key",
+        "--ledger",
+        "other",
+    ]);
+    let out = monitor(&env, &front.url, &["--log-key", other.ok().trim_end()]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("is not the log key pinned in mon/log.vkey"),
+        "{}",
+        out.stderr
+    );
 }
