@@ -904,6 +904,23 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
         "{text}"
     );
     assert_ne!(std::fs::read(env.path("mon/state")).unwrap(), before);
+
+    // A damaged state is reported with its path and never repaired silently.
+    let mut damaged = std::fs::read_to_string(env.path("mon/state")).unwrap();
+    damaged = damaged.replacen("frontier ", "frontier A", 1);
+    env.write("mon/state", &damaged);
+    let out = monitor(&env, &front.url, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("error: mon/state: line 2: not `frontier <base64 of 32 bytes>`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path("mon/state")).unwrap(),
+        damaged
+    );
 }
 
 #[test]

@@ -129,7 +129,9 @@ pub fn submit(
                     s.verified.tree_size()
                 );
             }
-            Err(SubmitError::Transport(e)) => {
+            Err(SubmitError::Transport(
+                e @ (ClientError::Transport { .. } | ClientError::Timeout { .. }),
+            )) => {
                 // The service is unreachable: the other files would fail alike.
                 let left = files.len() - done - 1;
                 return Err(CliError::new(format!("{name}: {e}")).hint(format!(
@@ -327,7 +329,7 @@ pub fn monitor(
         cp.origin,
         cp.size,
         crate::hex::encode(&cp.root),
-        if f.old_size == 0 && f.entries.len() as u64 == cp.size {
+        if f.first_run {
             "first run: every entry checked".to_owned()
         } else if f.entries.is_empty() {
             format!("no new entries since size {}", f.old_size)
@@ -395,7 +397,10 @@ fn monitor_error(e: MonitorError) -> CliError {
     };
     let code = match e {
         MonitorError::Fork(_) => EXIT_FORK,
-        MonitorError::NoLogKey(_) | MonitorError::LogKeyMismatch { .. } => 2,
+        MonitorError::NoLogKey(_)
+        | MonitorError::LogKeyMismatch { .. }
+        | MonitorError::BadState { .. }
+        | MonitorError::Io { .. } => 2,
         _ => 1,
     };
     let err = CliError::new(e.to_string()).code(code);

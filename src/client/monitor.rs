@@ -151,6 +151,8 @@ pub struct SeenEntry {
 /// What one run saw.
 #[derive(Clone, Debug)]
 pub struct Followed {
+    /// Whether this was the first run: every entry from index 0 was checked.
+    pub first_run: bool,
     /// The size of the last checkpoint seen before this run (0 on the first).
     pub old_size: u64,
     /// The checkpoint seen now.
@@ -438,6 +440,7 @@ impl Monitor {
         };
         crate::durable::replace(&path, next.to_text().as_bytes()).map_err(io(&path))?;
         Ok(Followed {
+            first_run: state.is_none(),
             old_size,
             checkpoint: new,
             entries,
