@@ -1008,12 +1008,12 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
     let lying = TestServer::start(
         Some(server.url.clone()),
         Arc::new(move |target: &str, head: &str| {
-            if target.starts_with("/tile/entries/") {
-                if let Reply::Serve(s, ct, mut body) = tiles(target, head) {
-                    let last = body.len() - 1;
-                    body[last] ^= 1;
-                    return Reply::Serve(s, ct, body);
-                }
+            if target.starts_with("/tile/entries/")
+                && let Reply::Serve(s, ct, mut body) = tiles(target, head)
+            {
+                let last = body.len() - 1;
+                body[last] ^= 1;
+                return Reply::Serve(s, ct, body);
             }
             tiles(target, head)
         }),
