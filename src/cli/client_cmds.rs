@@ -119,14 +119,13 @@ pub fn submit(
                     written = format!(", receipt {}", path.display());
                 }
                 outln!(
-                    "{name}: {} entry {hash} at index {} (receipt verified, tree size {}{written})",
+                    "{name}: {} entry {hash} at index {} (receipt verified{written})",
                     if s.created {
                         "registered"
                     } else {
                         "already registered"
                     },
                     s.verified.index(),
-                    s.verified.tree_size()
                 );
             }
             Err(SubmitError::Transport(

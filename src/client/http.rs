@@ -304,13 +304,18 @@ impl Client {
         }
         .map_err(|e| transport(format!("building the request: {e}")))?;
         let exchange = async {
-            let io = Self::connect(base).await.map_err(|e| e.to_string())?;
+            let io = Self::connect(base)
+                .await
+                .map_err(|e| Failed::Transport(e.to_string()))?;
             let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Failed::Transport(e.to_string()))?;
             // The connection task ends when the exchange below is over or broken.
             tokio::spawn(conn);
-            let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| Failed::Transport(e.to_string()))?;
             let (parts, body) = resp.into_parts();
             let header = |name| {
                 parts
@@ -325,9 +330,9 @@ impl Client {
             let body = match Limited::new(body, max).collect().await {
                 Ok(b) => b.to_bytes().to_vec(),
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                    return Err(TOO_LARGE.to_owned());
+                    return Err(Failed::TooLarge);
                 }
-                Err(e) => return Err(format!("reading the answer: {e}")),
+                Err(e) => return Err(Failed::Transport(format!("reading the answer: {e}"))),
             };
             Ok(Response {
                 status: parts.status.as_u16(),
@@ -342,8 +347,8 @@ impl Client {
             .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, exchange).await })
         {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) if e == TOO_LARGE => Err(ClientError::TooLarge { method, url, max }),
-            Ok(Err(e)) => Err(transport(e)),
+            Ok(Err(Failed::TooLarge)) => Err(ClientError::TooLarge { method, url, max }),
+            Ok(Err(Failed::Transport(e))) => Err(transport(e)),
             Err(_) => Err(ClientError::Timeout { method, url }),
         }
     }
@@ -370,8 +375,13 @@ impl Client {
     }
 }
 
-/// The internal marker of a body over its limit.
-const TOO_LARGE: &str = "\u{0}too large";
+/// How an exchange failed, inside [`Client::request`].
+enum Failed {
+    /// The body passed the caller's limit.
+    TooLarge,
+    /// The connection could not be opened or broke; the reason.
+    Transport(String),
+}
 
 #[cfg(test)]
 mod tests {

@@ -61,6 +61,7 @@ pub fn encode_index(n: u64) -> String {
         // Every chunk is three ASCII digits.
         .map(|c| std::str::from_utf8(c).unwrap_or("000"))
         .collect();
+    // `digits` has at least three characters, so there is at least one group.
     let last = groups.len() - 1;
     groups
         .iter()
@@ -229,6 +230,7 @@ impl<'a> Tiles<'a> {
             // chunks_exact gives 32-byte slices.
             .map(|c| <Hash>::try_from(c).unwrap_or([0; 32]))
             .collect();
+        // `pos < width` was checked above, and `hashes` holds `width` hashes.
         let h = hashes[pos as usize];
         self.cache.borrow_mut().insert(key, hashes);
         Ok(h)
