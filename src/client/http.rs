@@ -91,7 +91,10 @@ impl BaseUrl {
             url: url.to_owned(),
             reason,
         };
-        if url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://") {
+        if url
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        {
             return Err(ClientError::HttpsUnsupported(url.to_owned()));
         }
         let rest = match url.get(..7) {
