@@ -1076,3 +1076,158 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         out.stderr
     );
 }
+
+/// A log made in the test, with no ledger: statements signed here, tiles computed here, a
+/// checkpoint signed here with the example log key.
+struct FakeLog {
+    statements: std::collections::HashMap<String, Vec<u8>>,
+    hashes: Vec<Hash>,
+    note: String,
+}
+
+impl FakeLog {
+    /// The log of `statements`, in order.
+    fn new(statements: &[Vec<u8>]) -> FakeLog {
+        let log_key = example_key("log.key");
+        let hashes: Vec<Hash> = statements
+            .iter()
+            .map(|s| evledger::statement::entry_hash(s))
+            .collect();
+        let origin = "aurelis.example/evidence-log";
+        let cp = evledger::checkpoint::Checkpoint {
+            origin: origin.into(),
+            size: hashes.len() as u64,
+            root: mth(&hashes),
+            extensions: Vec::new(),
+        };
+        let signer = evledger::note::NoteSigner::new(origin, log_key).unwrap();
+        let note = cp.sign(&signer).unwrap().to_text();
+        FakeLog {
+            statements: statements
+                .iter()
+                .map(|s| (sha256_hex(s), s.clone()))
+                .collect(),
+            hashes,
+            note,
+        }
+    }
+
+    fn answer(&self, target: &str) -> Reply {
+        if target == "/checkpoint" {
+            return Reply::Serve(200, "text/plain", self.note.clone().into_bytes());
+        }
+        if let Some(h) = target
+            .strip_prefix("/entries/")
+            .and_then(|t| t.strip_suffix("/statement"))
+            && let Some(s) = self.statements.get(h)
+        {
+            return Reply::Serve(200, "application/cose", s.clone());
+        }
+        match tile(&self.hashes, target) {
+            Some(body) => Reply::Serve(200, "application/octet-stream", body),
+            None => Reply::Serve(404, "text/plain", b"not here\n".to_vec()),
+        }
+    }
+}
+
+/// An example private key, read as the key files are (mode 0600).
+fn example_key(name: &str) -> ed25519_dalek::SigningKey {
+    let env = Env::new();
+    let path = env.path(name);
+    std::fs::copy(root().join("keys.example").join(name), &path).unwrap();
+    chmod(&path, 0o600);
+    evledger::keys::read_signing_key(&path).unwrap()
+}
+
+/// `n` firmware-build statements signed by the release key, their payloads marked by `tag`.
+fn statements(tag: &str, from: usize, n: usize) -> Vec<Vec<u8>> {
+    let key = example_key("release-engineer.key");
+    let header = |i: usize| evledger::statement::Header {
+        alg: -8,
+        kind: "firmware-build".into(),
+        kid: evledger::keys::KeyId::of(&key.verifying_key()),
+        issuer: "Aurelis".into(),
+        subject: format!("build {i}"),
+        issued_at: 1_800_000_000 + i as u64,
+        x5chain: Vec::new(),
+    };
+    (from..from + n)
+        .map(|i| evledger::statement::sign(&header(i), format!("{tag} {i}").as_bytes(), &key))
+        .collect()
+}
+
+#[test]
+fn monitor_follows_a_log_across_tiles_and_finds_a_fork_deep_in_it() {
+    let env = Env::new();
+    let log = Arc::new(std::sync::Mutex::new(FakeLog::new(&statements(
+        "a", 0, 300,
+    ))));
+    let served = Arc::clone(&log);
+    let server = TestServer::start(
+        None,
+        Arc::new(move |target: &str, _: &str| served.lock().unwrap().answer(target)),
+        None,
+    );
+    let vkey = evledger::note::NoteVerifier::new(
+        "aurelis.example/evidence-log",
+        evledger::keys::read_verifying_key(&root().join("keys.example/log.key.pub")).unwrap(),
+    )
+    .unwrap()
+    .to_string();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["monitor", &server.url, "--state", "mon"];
+        a.extend_from_slice(extra);
+        env.run(&a)
+    };
+    // 300 entries: a full entry bundle and a partial one.
+    let out = run(&["--log-key", &vkey]);
+    let first = out.ok();
+    assert_eq!(
+        first.lines().filter(|l| l.starts_with("entry ")).count(),
+        300,
+        "{first}"
+    );
+    assert!(first.contains("entry 299 "), "{first}");
+
+    // 700: the partial bundle grown, another full one, a new partial one.
+    let mut all = statements("a", 0, 700);
+    *log.lock().unwrap() = FakeLog::new(&all);
+    let out = run(&[]);
+    let second = out.ok();
+    assert!(
+        second.contains("size 700 ") && second.contains("(extends size 300)"),
+        "{second}"
+    );
+    let listed: Vec<&str> = second.lines().filter(|l| l.starts_with("entry ")).collect();
+    assert_eq!(listed.len(), 400);
+    assert!(listed[0].starts_with("entry 300 ") && listed[399].starts_with("entry 699 "));
+    let state = std::fs::read(env.path("mon/state")).unwrap();
+
+    // The same log key signs a log of 1100 entries that differs from entry 500 on: the
+    // monitor reads the prefix the new checkpoint commits to from the hash tiles (level 1
+    // included) and shows the fork.
+    all.truncate(500);
+    all.extend(statements("b", 500, 600));
+    *log.lock().unwrap() = FakeLog::new(&all);
+    let out = run(&[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let prefix = mth(&all[..700]
+        .iter()
+        .map(|s| evledger::statement::entry_hash(s))
+        .collect::<Vec<_>>());
+    use base64::Engine as _;
+    let prefix = base64::engine::general_purpose::STANDARD.encode(prefix);
+    assert!(
+        out.stderr.contains(&format!(
+            "the checkpoint of size 1100 commits to a tree whose first 700 entries have root {prefix}, not the root "
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(env.path("mon/state")).unwrap(), state);
+
+    // The honest log grown to 1100 is followed from where the monitor stopped.
+    *log.lock().unwrap() = FakeLog::new(&statements("a", 0, 1100));
+    let out = run(&[]);
+    assert!(out.ok().contains("(extends size 700)"), "{out:?}");
+}
