@@ -362,6 +362,22 @@ fn submit_registers_and_writes_a_verified_receipt() {
     );
     assert_eq!(env.log().len(), 1);
 
+    // The log keys of a trust file verify receipts too.
+    env.run(&["trust", "init", "--out", "t.toml", "--ledger", LEDGER])
+        .ok();
+    let out = env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--trust",
+        "t.toml",
+    ]);
+    assert!(
+        out.ok().starts_with("fw.cose: already registered entry "),
+        "{out:?}"
+    );
+
     // A log key that did not sign the receipt: it is not accepted.
     env.run(&["key", "generate", "--out", "other.key"]).ok();
     let other = env.run(&[
@@ -602,6 +618,55 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
     ]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(std::fs::read(env.path("got.cbor")).unwrap(), expected);
+
+    // A trust file under which it verifies: written, the same bytes.
+    let role = common::release_role();
+    let profile = root().join("specs/profiles/evidence-complete.toml");
+    env.run(&[
+        "trust",
+        "init",
+        "--out",
+        "buyer.toml",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--role",
+        &role,
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let out = env.run(&[
+        "bundle",
+        "--from",
+        &server.url,
+        "--entry",
+        &hash,
+        "--out",
+        "v.cbor",
+        "--trust",
+        "buyer.toml",
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains(", verified)"), "{}", out.stderr);
+    assert_eq!(std::fs::read(env.path("v.cbor")).unwrap(), expected);
+    // Keys but no profile: the policy is not met (verify's exit 4), and nothing is written.
+    env.run(&[
+        "trust", "init", "--out", "rel.toml", "--role", &role, "--ledger", LEDGER,
+    ])
+    .ok();
+    let out = env.run(&[
+        "bundle",
+        "--from",
+        &server.url,
+        "--entry",
+        &hash,
+        "--out",
+        "r.cbor",
+        "--trust",
+        "rel.toml",
+    ]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(!env.path("r.cbor").exists());
 
     // A trust file under which it does not verify: nothing is written, verify's exit code.
     env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER])
