@@ -219,9 +219,9 @@ pub enum Command {
     /// check it against the accreditation body's root; the certificate's key must be --key's and
     /// it must be valid at the signing time.
     ///
-    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out kbl-0142.cose
+    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out ibqa-0142.cose
     ///
-    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
+    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report IBQA-PAD-2026-0142"
     Countersign {
         /// The entry to endorse (hash or index).
         entry: String,
@@ -281,7 +281,7 @@ pub enum Command {
     /// parsing, the payload, the signature, citations, the signer's key events, and the
     /// registration policy (`evledger signer add`). Prints `ENTRY-HASH INDEX` per statement.
     ///
-    /// Example: evledger register fw-4210.cose kbl-0142.cose --document fw.sigstore.json
+    /// Example: evledger register fw-4210.cose ibqa-0142.cose --document fw.sigstore.json
     Register {
         /// Statement files or directories, in order (`-` for stdin).
         #[arg(required = true, value_name = "FILE")]
