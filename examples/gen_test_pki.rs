@@ -141,7 +141,10 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Check what was written with the verifier that will read it.
     let roots = Certificate::from_pem_chain(&root_cert.pem())?;
-    for (file, pem) in [("lab-cert.pem", lab_cert.pem()), ("ibeta-example-cert.pem", ibeta_cert.pem())] {
+    for (file, pem) in [
+        ("lab-cert.pem", lab_cert.pem()),
+        ("ibeta-example-cert.pem", ibeta_cert.pem()),
+    ] {
         let chain = Certificate::from_pem_chain(&pem)?;
         verify_chain(&chain, &roots, parse_rfc3339("2026-06-01")?)?;
         if verify_chain(&chain, &roots, parse_rfc3339("2030-01-01")?).is_ok() {

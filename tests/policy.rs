@@ -453,7 +453,12 @@ fn pad_not_countersigned_fails() {
     let mut p = Pad::new(|t| t, None);
     let claim = p.claim(|t| t);
     let (r, c) = p.verify(&claim, &TrustSpec::default(), &[pad_profile(&[])]);
-    assert_rule_fails(&r, PAD, c, "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results");
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results",
+    );
     // With a countersigner role instead of operators, the message names that role.
     let by_role = pad_profile(&[(
         r#"scheme_operators = [{ scheme = "iBeta PAD", roles = ["ibeta-pad"] }]"#,
@@ -482,7 +487,12 @@ fn pad_countersigned_by_a_key_of_another_role_fails() {
         "{}",
         r.render()
     );
-    assert_rule_fails(&r, PAD, c, "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results");
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results",
+    );
     assert_eq!(r.failures(), 1, "{}", r.render());
 }
 
@@ -1324,7 +1334,8 @@ fn an_accredited_lab_that_does_not_run_the_scheme_cannot_issue_its_results() {
     );
     assert_eq!(r.failures(), 1, "{}", r.render());
     // The same lab result, with the operator's countersignature too, is backed.
-    p.s.csig = p.f.record("countersignature", &p.s.example(CSIG), Who::PadOperator);
+    p.s.csig =
+        p.f.record("countersignature", &p.s.example(CSIG), Who::PadOperator);
     let c = p.claim(|t| t);
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
     assert_rule_passes(&r, PAD, c, "backed by lab result 2");

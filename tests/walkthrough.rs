@@ -51,7 +51,9 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("role lab may sign countersignature (certificate C=GB, O=Kestrel Biometric Test Lab,"),
+        stdout.contains(
+            "role lab may sign countersignature (certificate C=GB, O=Kestrel Biometric Test Lab,"
+        ),
         "{stdout}"
     );
     // The certification body's countersignature too, with its own certificate.
