@@ -49,6 +49,14 @@ impl Problem {
             LedgerError::Statement(StatementError::TooLarge(_)) => {
                 Problem::new(413, "Payload Too Large", detail)
             }
+            // draft-ietf-scitt-scrapi-11 §2.3.3 names these two refusals of a statement.
+            LedgerError::Statement(StatementError::Profile {
+                field: "alg (label 1)",
+                ..
+            }) => Problem::new(400, "Bad Signature Algorithm", detail),
+            LedgerError::Statement(StatementError::Profile {
+                field: "payload", ..
+            }) => Problem::new(400, "Payload Missing", detail),
             LedgerError::Statement(StatementError::BadSignature { .. })
             | LedgerError::Statement(StatementError::KidMismatch { .. })
             | LedgerError::Signature(_) => Problem::new(400, "Bad Signature", detail),
@@ -61,7 +69,9 @@ impl Problem {
             | LedgerError::NotAdmitted { .. }
             | LedgerError::KeyRevoked { .. }
             | LedgerError::Certificate(_) => {
-                Problem::new(400, "Rejected by Registration Policy", detail)
+                // The title of draft-ietf-scitt-scrapi-11 §2.3.3 for a statement "not accepted by
+                // the current Registration Policy"; the detail is the CLI's message.
+                Problem::new(400, "Rejected", detail)
             }
             LedgerError::Store(StoreError::ReadOnly(_)) => Problem::new(
                 503,
