@@ -429,7 +429,10 @@ fn bad_requests_are_refused_and_the_server_keeps_serving() {
         b"",
     );
     assert_eq!(r.status, 413, "{r:?}");
-    assert!(r.problem().1.contains("over the limit of 1048576 bytes"), "{r:?}");
+    assert!(
+        r.problem().1.contains("over the limit of 1048576 bytes"),
+        "{r:?}"
+    );
     server.assert_up();
 
     // A body with no declared length that grows past the limit, refused as it is read.

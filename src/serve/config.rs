@@ -186,7 +186,8 @@ impl ServeConfig {
                     reason,
                 };
                 let text = std::fs::read_to_string(path).map_err(|e| err("file", e.to_string()))?;
-                let de = toml::Deserializer::parse(&text).map_err(|e| err("toml", e.to_string()))?;
+                let de =
+                    toml::Deserializer::parse(&text).map_err(|e| err("toml", e.to_string()))?;
                 let parsed: File = serde_path_to_error::deserialize(de).map_err(|e| {
                     let at = e.path().to_string();
                     err(&at, e.into_inner().message().trim_end().to_owned())
@@ -229,7 +230,8 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
         c.retry_after_secs = s;
     }
     if let Some(kinds) = f.public_kinds {
-        c.access.public_kinds = kind_set(&kinds).map_err(|(i, r)| err(&format!("public_kinds[{i}]"), r))?;
+        c.access.public_kinds =
+            kind_set(&kinds).map_err(|(i, r)| err(&format!("public_kinds[{i}]"), r))?;
     }
     if let Some(p) = f.public_receipts {
         c.access.public_receipts = p;
@@ -286,7 +288,10 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
         };
         for (j, other) in c.access.readers.iter().enumerate() {
             if other.name == r.name {
-                return Err(err(&at("name"), format!("{:?} is also readers[{j}]'s name", r.name)));
+                return Err(err(
+                    &at("name"),
+                    format!("{:?} is also readers[{j}]'s name", r.name),
+                ));
             }
             if other.token_sha256 == token_sha256 {
                 return Err(err(
@@ -337,9 +342,7 @@ fn wait(ms: u64) -> Result<Duration, String> {
 
 fn document_limit(n: usize) -> Result<usize, String> {
     if n == 0 || n > MAX_MAX_DOCUMENT {
-        return Err(format!(
-            "{n} is not between 1 and {MAX_MAX_DOCUMENT} bytes"
-        ));
+        return Err(format!("{n} is not between 1 and {MAX_MAX_DOCUMENT} bytes"));
     }
     Ok(n)
 }
@@ -350,7 +353,10 @@ fn kind_set(kinds: &[String]) -> Result<BTreeSet<String>, (usize, String)> {
         if !KINDS.contains(&k.as_str()) {
             return Err((
                 i,
-                format!("{k:?} is not an evidence kind; the kinds are {}", KINDS.join(", ")),
+                format!(
+                    "{k:?} is not an evidence kind; the kinds are {}",
+                    KINDS.join(", ")
+                ),
             ));
         }
         set.insert(k.clone());
@@ -381,7 +387,11 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("serve.toml");
-        std::fs::write(&p, "listen = \"127.0.0.1:9000\"\nregistration_wait_ms = 50\n").unwrap();
+        std::fs::write(
+            &p,
+            "listen = \"127.0.0.1:9000\"\nregistration_wait_ms = 50\n",
+        )
+        .unwrap();
         let c = ServeConfig::load(
             Some(&p),
             &Overrides {
@@ -403,7 +413,8 @@ mod tests {
         .unwrap();
         assert_eq!(ok.access.readers.len(), 1);
         assert!(ok.access.public_kinds.contains("claim"));
-        let e = parse("[[readers]]\nname = \"b\"\ntoken_sha256 = \"xyz\"\nkinds = [\"*\"]\n").unwrap_err();
+        let e = parse("[[readers]]\nname = \"b\"\ntoken_sha256 = \"xyz\"\nkinds = [\"*\"]\n")
+            .unwrap_err();
         assert_eq!(e.at, "readers[0].token_sha256");
         let e = parse("public_kinds = [\"nope\"]\n").unwrap_err();
         assert_eq!(e.at, "public_kinds[0]");

@@ -21,10 +21,10 @@ use super::problem::Problem;
 use super::{Body, State};
 use crate::cbor::{self, Value};
 use crate::evidence::Evidence;
-use crate::store::StoreRead as _;
 use crate::hex;
 use crate::merkle::Hash;
 use crate::statement::SignedStatement;
+use crate::store::StoreRead as _;
 
 /// The upload area's name in the ledger directory.
 pub const UPLOADS_DIR: &str = "uploads";
@@ -88,7 +88,10 @@ impl Uploads {
         };
         let pending = std::fs::read_dir(&self.dir)
             .map_err(io)?
-            .filter(|e| e.as_ref().is_ok_and(|e| !e.file_name().to_string_lossy().ends_with(".tmp")))
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| !e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
             .count();
         if pending >= self.max_pending {
             return Err(Problem::new(
@@ -198,7 +201,10 @@ pub fn declared_sha256(header: &str) -> Result<Option<Hash>, Problem> {
 /// # Errors
 /// `413` over the document limit, `400` for a digest mismatch or a bad `Content-Digest`,
 /// `507` when too many uploads wait, `500`.
-pub(super) async fn upload(state: &State, req: Request<Incoming>) -> Result<Response<Body>, Problem> {
+pub(super) async fn upload(
+    state: &State,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Problem> {
     let declared = match req
         .headers()
         .get("content-digest")
@@ -224,10 +230,13 @@ pub(super) async fn upload(state: &State, req: Request<Incoming>) -> Result<Resp
         ));
     }
     let held = super::read(state, move |l| {
-        l.store()
-            .document(&h)
-            .map(|d| d.is_some())
-            .map_err(|e| Problem::new(500, "Internal Server Error", format!("reading the ledger: {e}")))
+        l.store().document(&h).map(|d| d.is_some()).map_err(|e| {
+            Problem::new(
+                500,
+                "Internal Server Error",
+                format!("reading the ledger: {e}"),
+            )
+        })
     })
     .await?;
     let uploads = std::sync::Arc::clone(&state.uploads);
@@ -245,7 +254,11 @@ pub(super) async fn upload(state: &State, req: Request<Incoming>) -> Result<Resp
         Stored::New => StatusCode::CREATED,
         Stored::Already => StatusCode::OK,
     };
-    let mut r = super::respond(status, super::scrapi::CBOR_CONTENT_TYPE, cbor::encode(&answer));
+    let mut r = super::respond(
+        status,
+        super::scrapi::CBOR_CONTENT_TYPE,
+        cbor::encode(&answer),
+    );
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(LOCATION, v);
     }
@@ -279,12 +292,21 @@ pub(super) async fn fetch(
                         format!("query {q:?} is not entry=ENTRY-HASH"),
                     )
                 })?;
-            Some(super::parse_hash(v, "entry", "the SHA-256 of the statement")?)
+            Some(super::parse_hash(
+                v,
+                "entry",
+                "the SHA-256 of the statement",
+            )?)
         }
     };
     let (doc, citing_kind) = super::read(state, move |l| {
-        let internal =
-            |e: &dyn std::fmt::Display| Problem::new(500, "Internal Server Error", format!("reading the ledger: {e}"));
+        let internal = |e: &dyn std::fmt::Display| {
+            Problem::new(
+                500,
+                "Internal Server Error",
+                format!("reading the ledger: {e}"),
+            )
+        };
         let doc = l.store().document(&h).map_err(|e| internal(&e))?;
         let kind = match entry {
             None => None,

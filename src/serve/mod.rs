@@ -105,8 +105,11 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         .set_nonblocking(true)
         .map_err(io("listener".into()))?;
     let addr = listener.local_addr().map_err(io("listener".into()))?;
-    let uploads = Uploads::open(dir, config.max_pending_documents)
-        .map_err(io(format!("{}/{}", dir.display(), documents::UPLOADS_DIR)))?;
+    let uploads = Uploads::open(dir, config.max_pending_documents).map_err(io(format!(
+        "{}/{}",
+        dir.display(),
+        documents::UPLOADS_DIR
+    )))?;
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
@@ -245,9 +248,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             documents::fetch(&state, id, query.as_deref(), req.headers()).await
         }
         ([".well-known", "scitt-keys"], &Method::GET) => scrapi::scitt_keys(&state).await,
-        ([".well-known", "scitt-keys", kid], &Method::GET) => {
-            scrapi::scitt_key(&state, kid).await
-        }
+        ([".well-known", "scitt-keys", kid], &Method::GET) => scrapi::scitt_key(&state, kid).await,
         (["checkpoint"], &Method::GET) => read(&state, checkpoint_note).await.map(|note| {
             respond(
                 StatusCode::OK,
@@ -328,11 +329,7 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
 /// # Errors
 /// `413` when the declared `Content-Length` or the body read passes `limit` (the body is not
 /// read to its end), `408` past the timeout, `400` when it cannot be read.
-async fn read_body(
-    req: Request<Incoming>,
-    limit: usize,
-    what: &str,
-) -> Result<Vec<u8>, Problem> {
+async fn read_body(req: Request<Incoming>, limit: usize, what: &str) -> Result<Vec<u8>, Problem> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)

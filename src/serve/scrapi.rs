@@ -143,7 +143,11 @@ fn accepted(state: &State, h: &Hash) -> Response<Body> {
     let mut r = Response::new(Body::default());
     *r.status_mut() = StatusCode::ACCEPTED;
     set(&mut r, LOCATION, &entry_location(h));
-    set(&mut r, RETRY_AFTER, &state.config.retry_after_secs.to_string());
+    set(
+        &mut r,
+        RETRY_AFTER,
+        &state.config.retry_after_secs.to_string(),
+    );
     r
 }
 
@@ -194,7 +198,11 @@ pub(super) async fn resolve_receipt(
         Found::Pending(_) => {
             let mut r = Response::new(Body::default());
             *r.status_mut() = StatusCode::NO_CONTENT;
-            set(&mut r, RETRY_AFTER, &state.config.retry_after_secs.to_string());
+            set(
+                &mut r,
+                RETRY_AFTER,
+                &state.config.retry_after_secs.to_string(),
+            );
             set(&mut r, CACHE_CONTROL, "no-store");
             set(&mut r, LOCATION, &entry_location(&h));
             Ok(r)
