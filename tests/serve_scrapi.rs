@@ -535,6 +535,23 @@ fn statements_are_read_with_a_token_and_a_refusal_says_nothing_of_the_entry() {
     let server = Server::start(&env, &["--config", cfg]);
     let r = server.get(&present);
     assert_eq!((r.status, &r.body), (200, &st), "{r:?}");
+    drop(server);
+
+    // With receipts protected too, a receipt gets the same refusal as an absent entry.
+    let cfg = readers_config(&env, &[]);
+    let text = std::fs::read_to_string(env.path(cfg)).unwrap();
+    env.write(cfg, &format!("public_receipts = false\n{text}"));
+    let server = Server::start(&env, &["--config", cfg]);
+    let receipt = format!("/entries/{}", sha256_hex(&st));
+    let anon = server.get(&receipt);
+    assert_eq!(anon.status, 401, "{anon:?}");
+    same(
+        &anon,
+        &server.get(&format!("/entries/{}", sha256_hex(b"absent"))),
+    );
+    let r = server.get_as(&receipt, "release-token");
+    assert_eq!(r.status, 200, "{r:?}");
+    verify_receipt(&r.body, ReceiptEntry::Statement(&st), &log_key(&env)).unwrap();
 }
 
 #[test]

@@ -108,3 +108,61 @@ mod tests {
         assert_eq!(Problem::from_registration(&e).status, 500);
     }
 }
+
+/// Each refusal `evledger register` explains carries the CLI's own message as its detail.
+#[cfg(test)]
+mod cli_messages {
+    use super::*;
+    use crate::cli::CliError;
+
+    #[test]
+    fn the_detail_is_the_clis_message() {
+        let cases = [
+            (
+                LedgerError::UnknownSigner {
+                    kid: "ab".repeat(32),
+                    issuer: "Aurelis".into(),
+                    kind: "claim".into(),
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::NotAdmitted {
+                    kid: "ab".repeat(32),
+                    issuer: "Aurelis".into(),
+                    kind: "claim".into(),
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::KeyRevoked {
+                    kid: "ab".repeat(32),
+                    event: 7,
+                    what: "revoke",
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::Reference {
+                    path: "target.build".into(),
+                    reason: "no entry abab… in the log".into(),
+                },
+                400,
+                "Unresolved Citation",
+            ),
+            (
+                LedgerError::Statement(StatementError::TooLarge(2 << 20)),
+                413,
+                "Payload Too Large",
+            ),
+        ];
+        for (e, status, title) in cases {
+            let p = Problem::from_registration(&e);
+            assert_eq!((p.status, p.title), (status, title), "{e}");
+            assert_eq!(p.detail, CliError::from(e).message);
+        }
+    }
+}

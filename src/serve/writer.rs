@@ -227,3 +227,53 @@ pub fn receipt_of<S: crate::store::Store>(
         Err(e) => Err(internal(&e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::InputFormat;
+
+    fn firmware_build(sigstore: bool) -> Evidence {
+        let mut text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/facegate/firmware-4.2.0.toml"
+        ))
+        .unwrap();
+        if sigstore {
+            text.push_str(&format!(
+                "\n[sigstore]\nbundle_sha256 = \"{b}\"\ntrusted_root_sha256 = \"{r}\"\nartifact = \"facegate-4.2.0-fg3.img\"\nkey_sha256 = \"{k}\"\n",
+                b = hex::encode(&<[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(b"bundle"))),
+                r = "cd".repeat(32),
+                k = hex::encode(&<[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(b"key"))),
+            ));
+        }
+        Evidence::from_input("firmware-build", &text, InputFormat::Toml).unwrap()
+    }
+
+    #[test]
+    fn a_sigstore_bundle_not_uploaded_is_a_missing_citation() {
+        assert!(sigstore_documents(&firmware_build(false), &[]).is_ok());
+        let fb = firmware_build(true);
+        let e = sigstore_documents(&fb, &[]).unwrap_err().to_string();
+        // The CLI's words up to the remedy, which names this interface's way to supply it.
+        assert!(
+            e.starts_with("sigstore: the firmware build cites Sigstore bundle ")
+                && e.ends_with(
+                    "which this ledger does not hold: upload it first with POST /documents"
+                ),
+            "{e}"
+        );
+        // The managed key is a document too.
+        let e = sigstore_documents(&fb, &[b"bundle".to_vec()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cites the managed Sigstore key"), "{e}");
+        // Uploaded, the bundle is not re-verified here: refused, naming the CLI command.
+        let all = [b"bundle".to_vec(), b"key".to_vec()];
+        let e = sigstore_documents(&fb, &all).unwrap_err().to_string();
+        assert!(
+            e.contains("evledger register FILE --document BUNDLE"),
+            "{e}"
+        );
+    }
+}
