@@ -637,6 +637,17 @@ fn documents_are_uploaded_by_digest_stored_with_the_citing_entry_and_read_by_its
         Some(image.clone())
     );
     env.audit_ok();
+    // Its upload is removed once the ledger holds it; the uncited one stays.
+    let upload_of = |d: &[u8]| env.path(&format!("{LEDGER}/uploads/{}", sha256_hex(d)));
+    assert!(upload_of(b"other document").exists());
+    let removed = (0..10_000).any(|_| {
+        let gone = !upload_of(&image).exists();
+        if !gone {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        gone
+    });
+    assert!(removed, "the upload stays after the ledger stored it");
 
     // Read by a reader of every kind, or by a reader of the citing entry's kind naming it; the
     // others get the one refusal.
@@ -744,4 +755,49 @@ fn sigterm_finishes_the_registration_in_flight_and_stops_accepting() {
     verify_receipt(&r.body, ReceiptEntry::Statement(&st), &log_key(&env)).unwrap();
     assert_eq!(env.log().len(), 1);
     env.audit_ok();
+}
+
+#[test]
+fn a_statement_by_a_revoked_key_is_rejected_with_the_clis_message() {
+    use ed25519_dalek::SigningKey;
+    use evledger::evidence::{Evidence, InputFormat};
+    use evledger::ledger::{Ledger, Signer};
+    let env = ledger(&[]);
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let signer = Signer {
+        key: &key,
+        issuer: "Aurelis",
+        subject: "FaceGate 3D",
+        x5chain: Vec::new(),
+    };
+    let fw = std::fs::read_to_string(env.path("fw.toml")).unwrap();
+    let build = |n: u64| {
+        let text = fw.replace("build_number = 4200", &format!("build_number = {n}"));
+        Evidence::from_input("firmware-build", &text, InputFormat::Toml).unwrap()
+    };
+    {
+        // The key registers a build (which admits it), then revokes itself.
+        let mut l = Ledger::open(&env.path(LEDGER)).unwrap();
+        l.record(&build(1), &signer, 100).unwrap();
+        let vk = key.verifying_key();
+        let revoke = format!(
+            "event = \"revoke\"\nreason = \"private key exposed\"\n[key]\nkid = \"{}\"\npublic_key = \"{}\"\n",
+            evledger::keys::KeyId::of(&vk),
+            base64::engine::general_purpose::STANDARD.encode(vk.to_bytes())
+        );
+        let ev = Evidence::from_input("key-event", &revoke, InputFormat::Toml).unwrap();
+        l.record(&ev, &signer, 200).unwrap();
+    }
+    let st = Ledger::sign(&build(2), &signer, 300).unwrap().statement;
+    let server = Server::start(&env, &[]);
+    let r = server.post_cose(&st);
+    assert_eq!(r.status, 400, "{r:?}");
+    let (title, detail) = r.problem();
+    assert_eq!(title, "Rejected");
+    assert!(
+        detail.contains("was revoked by the key event at entry 1"),
+        "{detail}"
+    );
+    same_as_cli(&env, &st, &detail);
+    assert_eq!(env.log().len(), 2);
 }

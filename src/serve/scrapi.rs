@@ -118,13 +118,24 @@ pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Respon
     }
 }
 
-/// Removes the uploads a registration attached, now that the ledger holds them.
+/// Removes the uploads a registration attached that the ledger now holds. A statement that was
+/// already in the log stored nothing, so an upload it cites stays until a registration stores it.
 fn forget_uploads(state: &State, attached: Vec<Hash>) {
     if attached.is_empty() {
         return;
     }
     let uploads = std::sync::Arc::clone(&state.uploads);
-    tokio::task::spawn_blocking(move || uploads.forget(&attached));
+    let dir = state.dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let Ok(ledger) = Ledger::open_read_only(&dir) else {
+            return;
+        };
+        let held: Vec<Hash> = attached
+            .into_iter()
+            .filter(|h| matches!(ledger.store().document(h), Ok(Some(_))))
+            .collect();
+        uploads.forget(&held);
+    });
 }
 
 fn receipt_response(a: writer::Answer) -> Response<Body> {
