@@ -221,9 +221,9 @@ pub enum Command {
     /// check it against the accreditation body's root; the certificate's key must be --key's and
     /// it must be valid at the signing time.
     ///
-    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out kbl-0142.cose
+    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out ibqa-0142.cose
     ///
-    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
+    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report IBQA-PAD-2026-0142"
     Countersign {
         /// The entry to endorse (hash or index).
         entry: String,
@@ -283,7 +283,7 @@ pub enum Command {
     /// parsing, the payload, the signature, citations, the signer's key events, and the
     /// registration policy (`evledger signer add`). Prints `ENTRY-HASH INDEX` per statement.
     ///
-    /// Example: evledger register fw-4210.cose kbl-0142.cose --document fw.sigstore.json
+    /// Example: evledger register fw-4210.cose ibqa-0142.cose --document fw.sigstore.json
     Register {
         /// Statement files or directories, in order (`-` for stdin).
         #[arg(required = true, value_name = "FILE")]
@@ -315,22 +315,38 @@ pub enum Command {
     /// Serve the ledger over HTTP as a SCITT transparency service.
     ///
     /// `POST /entries` registers a signed statement (`Content-Type: application/cose`) through
-    /// the same checks and registration policy as `evledger register`, and answers with its RFC
-    /// 9942 COSE receipt against a checkpoint signed after the commit. `GET /entries/ENTRY-HASH`
-    /// gives the receipt again, `GET /entries/ENTRY-HASH/statement` the statement, `GET
-    /// /checkpoint` the latest signed checkpoint, `GET /healthz` says the service is up
-    /// (specs/service.md). The first line on standard output is `listening on http://ADDR`, with
-    /// the port bound (port 0 picks a free one). Runs until stopped.
+    /// the same checks and registration policy as `evledger register`, and answers `201` with
+    /// its RFC 9942 COSE receipt, or `202` with the `Location` to poll when the receipt is not
+    /// ready within the registration wait (draft-ietf-scitt-scrapi-11). `POST /documents`
+    /// uploads a document a statement cites. Statements and documents are read with a reader's
+    /// bearer token unless their kind is public; checkpoints, keys and `/healthz` are public
+    /// (specs/service.md). With no arguments it serves ./ledger on 127.0.0.1:8080. The first
+    /// line on standard output is `listening on http://ADDR`, with the port bound (port 0 picks
+    /// a free one). Runs until SIGTERM or SIGINT, then finishes the requests in flight.
     ///
-    /// Example: evledger serve --listen 127.0.0.1:8080 --ledger ledger
+    /// Example: evledger serve --config serve.toml --listen 127.0.0.1:8080
     #[cfg(feature = "serve")]
     Serve {
-        /// The address and port to listen on.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// The ledger directory.
-        #[command(flatten)]
-        dir: LedgerDir,
+        /// The service's configuration file (TOML, specs/service.md); flags override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The address and port to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Ledger directory [default: $EVLEDGER_DIR, then the file's `ledger`, then ./ledger].
+        #[arg(long, env = "EVLEDGER_DIR", value_name = "DIR")]
+        ledger: Option<PathBuf>,
+        /// Milliseconds a registration waits for its receipt before it is answered 202 (0: always
+        /// 202) [default: 200].
+        #[arg(long, value_name = "MS")]
+        registration_wait_ms: Option<u64>,
+        /// An evidence kind anyone may read, without a token; repeat for more. Replaces the
+        /// file's `public_kinds`.
+        #[arg(long = "public-kind", value_name = "KIND")]
+        public_kinds: Vec<String>,
+        /// The largest uploaded document, in bytes [default: 1048576].
+        #[arg(long, value_name = "BYTES")]
+        max_document_bytes: Option<usize>,
     },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
@@ -994,7 +1010,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
         ),
         #[cfg(feature = "serve")]
-        Command::Serve { listen, dir } => serve_cmds::serve(&dir.ledger, listen),
+        Command::Serve {
+            config,
+            listen,
+            ledger,
+            registration_wait_ms,
+            public_kinds,
+            max_document_bytes,
+        } => serve_cmds::serve(
+            config.as_deref(),
+            crate::serve::config::Overrides {
+                listen,
+                ledger,
+                registration_wait_ms,
+                public_kinds: (!public_kinds.is_empty()).then_some(public_kinds),
+                max_document_bytes,
+            },
+        ),
         Command::Signer(SignerCommand::Add {
             kinds,
             key,
