@@ -34,10 +34,35 @@ impl Drop for Server {
     }
 }
 
+/// The reader token the tests' services accept for every kind.
+const READER_TOKEN: &str = "reader-token";
+
 impl Server {
+    /// `evledger serve` on `ledger`, with one reader holding [`READER_TOKEN`] for every kind.
     fn start(env: &Env, ledger: &str) -> Server {
+        Server::start_with(env, ledger, "")
+    }
+
+    /// [`Server::start`] with more configuration lines (top-level keys).
+    fn start_with(env: &Env, ledger: &str, config: &str) -> Server {
+        let file = format!("serve-{ledger}.toml");
+        env.write(
+            &file,
+            &format!(
+                "{config}\n[[readers]]\nname = \"monitor\"\ntoken_sha256 = \"{}\"\nkinds = [\"*\"]\n",
+                sha256_hex(READER_TOKEN.as_bytes())
+            ),
+        );
         let mut child = Command::new(common::BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--ledger", ledger])
+            .args([
+                "serve",
+                "--config",
+                &file,
+                "--listen",
+                "127.0.0.1:0",
+                "--ledger",
+                ledger,
+            ])
             .current_dir(env.dir.path())
             .env_remove("EVLEDGER_DIR")
             .stdout(Stdio::piped())
@@ -473,6 +498,45 @@ fn submit_polls_a_pending_registration_until_its_receipt_is_ready() {
 }
 
 #[test]
+fn submit_follows_the_services_own_asynchronous_answer() {
+    let env = Env::new();
+    ledger(&env);
+    let statement = sign_build(&env, 1_800_000_000, "fw.cose");
+    // Every registration answered 202 at its commit; the receipt resource is polled.
+    let server = Server::start_with(
+        &env,
+        LEDGER,
+        "registration_wait_ms = 0\nretry_after_secs = 1",
+    );
+    let out = env.run(&[
+        "submit",
+        "fw.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+        "--token",
+        READER_TOKEN,
+        "--receipt",
+        "r",
+    ]);
+    let hash = sha256_hex(&statement);
+    assert!(
+        out.ok().starts_with(&format!(
+            "fw.cose: registered entry {hash} at index 0 (receipt verified"
+        )),
+        "{out:?}"
+    );
+    let receipt = std::fs::read(env.path(&format!("r/{hash}.receipt.cose"))).unwrap();
+    verify_receipt(
+        &receipt,
+        ReceiptEntry::Statement(&statement),
+        &log_key(&env),
+    )
+    .unwrap();
+}
+
+#[test]
 fn refused_statements_show_the_services_problem_and_the_others_are_sent() {
     let env = Env::new();
     ledger(&env);
@@ -709,7 +773,7 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
 /// `evledger monitor URL --state mon` watching product/legal's key, as a reader: the token is
 /// sent with every request (a service with readers configured serves statements only to them).
 fn monitor(env: &Env, url: &str, extra: &[&str]) -> common::Out {
-    let mut a = vec!["--token", "reader-token"];
+    let mut a = vec!["--token", READER_TOKEN];
     a.extend_from_slice(extra);
     monitor_anonymous(env, url, &a)
 }
@@ -1051,7 +1115,7 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         !env.path("mon/state").exists(),
         "a run that checked nothing saved a state"
     );
-    let out = monitor_anonymous(&env, &guarded.url, &["--token", "reader-token"]);
+    let out = monitor_anonymous(&env, &guarded.url, &["--token", READER_TOKEN]);
     assert!(out.ok().contains(" firmware-build kid "), "{out:?}");
     let state = std::fs::read(env.path("mon/state")).unwrap();
 
@@ -1082,7 +1146,7 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         }),
         None,
     );
-    let out = monitor_anonymous(&env, &lying.url, &["--token", "reader-token"]);
+    let out = monitor_anonymous(&env, &lying.url, &["--token", READER_TOKEN]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stderr
@@ -1108,7 +1172,7 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         }),
         None,
     );
-    let out = monitor_anonymous(&env, &guarded.url, &["--token", "reader-token"]);
+    let out = monitor_anonymous(&env, &guarded.url, &["--token", READER_TOKEN]);
     let newer = out.ok();
     assert!(newer.contains(&format!("(extends size {seen})")), "{newer}");
     let out = monitor(&env, &front.url, &[]);
