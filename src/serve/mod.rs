@@ -5,7 +5,9 @@
 //! writer thread ([`writer`]) or read through a read-only connection on a blocking thread, and
 //! map the outcome once ([`problem`]). The async runtime never waits on SQLite.
 
+pub mod evidence;
 pub mod problem;
+pub mod tiles;
 pub mod writer;
 
 use std::convert::Infallible;
@@ -153,26 +155,36 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             Err(p) => Err(p),
         },
         (["checkpoint"], &Method::GET) => read(&state, checkpoint_note).await.map(|note| {
-            respond(
+            tiles::no_cache(respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
                 note.into_bytes(),
-            )
+            ))
         }),
+        (["tile", rest @ ..], &Method::GET) => tiles::tile(&state, rest).await,
+        (["statements", index], &Method::GET) => evidence::statement(&state, index).await,
+        (["bundle"], &Method::GET) => evidence::bundle(&state, req.uri().query()).await,
         (["healthz"], &Method::GET) => Ok(respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
             b"ok\n".to_vec(),
         )),
         (["entries"], _) => Ok(not_allowed(&method, &path, "POST")),
-        (["entries", _] | ["entries", _, "statement"] | ["checkpoint"] | ["healthz"], _) => {
-            Ok(not_allowed(&method, &path, "GET"))
-        }
+        (
+            ["entries", _]
+            | ["entries", _, "statement"]
+            | ["checkpoint"]
+            | ["healthz"]
+            | ["tile", ..]
+            | ["statements", _]
+            | ["bundle"],
+            _,
+        ) => Ok(not_allowed(&method, &path, "GET")),
         _ => Err(Problem::new(
             404,
             "Not Found",
             format!(
-                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, GET /checkpoint and GET /healthz"
+                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY and GET /healthz"
             ),
         )),
     };
