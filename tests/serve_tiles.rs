@@ -206,6 +206,8 @@ fn tiles_have_one_spelling_and_exist_only_within_the_checkpoint() {
     ] {
         let r = server.get(path);
         assert_eq!(r.status, 404, "{path}: {r:?}");
+        // It appears once a checkpoint covers it: no cache may keep the 404.
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
         let (title, detail) = r.problem();
         assert_eq!(title, "Not Found");
         assert!(detail.contains(says), "{path}: {detail}");
@@ -229,6 +231,7 @@ fn tiles_have_one_spelling_and_exist_only_within_the_checkpoint() {
     ] {
         let r = server.get(path);
         assert_eq!(r.status, 400, "{path}: {r:?}");
+        assert_eq!(r.header("cache-control"), None, "{path}");
         let (title, detail) = r.problem();
         assert_eq!(title, "Malformed Tile Path", "{path}");
         assert!(detail.contains(says), "{path}: {detail}");

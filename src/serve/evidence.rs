@@ -30,7 +30,10 @@ pub(super) async fn statement(state: &State, index: &str) -> Result<Response<Bod
             ),
         )
     })?;
-    let bytes = read(state, move |l| statement_at(l, index)).await?;
+    let bytes = match read(state, move |l| statement_at(l, index)).await {
+        Ok(bytes) => bytes,
+        Err(p) => return Ok(super::tiles::not_there_yet(&p)),
+    };
     Ok(respond(StatusCode::OK, COSE_CONTENT_TYPE, bytes))
 }
 

@@ -303,7 +303,10 @@ pub(super) async fn tile(state: &State, segments: &[&str]) -> Result<Response<Bo
             format!("/tile/{}: {why}", segments.join("/")),
         )
     })?;
-    let bytes = read(state, move |l| tile_bytes(l, &tile)).await?;
+    let bytes = match read(state, move |l| tile_bytes(l, &tile)).await {
+        Ok(bytes) => bytes,
+        Err(p) => return Ok(not_there_yet(&p)),
+    };
     let mut r = respond(StatusCode::OK, TILE_CONTENT_TYPE, bytes);
     let cache = if tile.width.is_some() {
         PARTIAL_TILE_CACHE
@@ -313,6 +316,13 @@ pub(super) async fn tile(state: &State, segments: &[&str]) -> Result<Response<Bo
     r.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     Ok(r)
+}
+
+/// The answer to a read that failed: a `404` (a tile or statement beyond the published tree,
+/// which appears once a checkpoint covers it) is marked so that no cache keeps it.
+pub(super) fn not_there_yet(p: &Problem) -> Response<Body> {
+    let r = super::problem_response(p);
+    if p.status == 404 { no_cache(r) } else { r }
 }
 
 /// Marks an answer whose content changes as the log grows (the checkpoint, a tile not there
