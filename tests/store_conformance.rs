@@ -418,6 +418,55 @@ fn witnesses_are_kept_in_order_once_by_name_and_by_key<S: Store>(mut s: S) {
 }
 
 /// The ledger's own operations over the store: record, checkpoint, prove, audit.
+fn ranges_of_nodes_and_entry_hashes_are_read_in_order<S: Store>(mut s: S) {
+    let entries: Vec<NewEntry> = (0..21).map(|i| entry(i, &[], &[])).collect();
+    s.append_batch(&entries).unwrap();
+    let hashes: Vec<Hash> = entries.iter().map(|e| e.entry_hash).collect();
+    // Level 0 holds the leaf hashes; every range equals the nodes read one by one.
+    let leaves: Vec<Hash> = hashes.iter().map(|h| merkle::leaf_hash(h)).collect();
+    assert_eq!(s.node_range(0, 0, 21).unwrap(), leaves);
+    assert_eq!(s.node_range(0, 5, 3).unwrap(), &leaves[5..8]);
+    for (level, from, count) in [(1, 0, 10), (2, 1, 4), (4, 0, 1), (3, 2, 0)] {
+        let one_by_one: Vec<Hash> = (from..from + count)
+            .map(|i| s.node(level, i).unwrap())
+            .collect();
+        assert_eq!(s.node_range(level, from, count).unwrap(), one_by_one);
+    }
+    // A range reaching a node not stored (incomplete subtree, or past the log) names it.
+    for (level, from, count, missing) in [(1, 8, 3, 10), (0, 20, 2, 21), (5, 0, 1, 0)] {
+        match s.node_range(level, from, count) {
+            Err(StoreError::Corrupt(m)) => assert_eq!(
+                m,
+                format!("node (level {level}, index {missing}) is missing")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.entry_hash_range(0, 21).unwrap(), hashes);
+    assert_eq!(s.entry_hash_range(16, 5).unwrap(), &hashes[16..]);
+    assert_eq!(s.entry_hash_range(21, 0).unwrap(), Vec::<Hash>::new());
+    assert!(matches!(
+        s.entry_hash_range(16, 6),
+        Err(StoreError::OutOfRange {
+            value: 21,
+            size: 21,
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.entry_hash_range(u64::MAX, 2),
+        Err(StoreError::OutOfRange { size: 21, .. })
+    ));
+    // Inside a write, the ranges see the transaction's own appends.
+    s.write(|tx| {
+        tx.append(&[entry(100, &[], &[])])?;
+        assert_eq!(tx.entry_hash_range(21, 1)?.len(), 1);
+        assert_eq!(tx.node_range(0, 20, 2)?.len(), 2);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
 fn a_ledger_over_the_store_records_proves_and_audits<S: Store>(mut l: Ledger<S>) {
     let key = SigningKey::from_bytes(&[9; 32]);
     let evidence = Evidence::from_input("firmware-build", FW_TOML, InputFormat::Toml).unwrap();
@@ -469,6 +518,7 @@ macro_rules! backends {
                 log_keys_are_added_once_with_their_size,
                 signer_rules_are_kept_once_in_order,
                 witnesses_are_kept_in_order_once_by_name_and_by_key,
+                ranges_of_nodes_and_entry_hashes_are_read_in_order,
             );
 
             #[test]

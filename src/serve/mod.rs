@@ -8,8 +8,10 @@
 pub mod access;
 pub mod config;
 pub mod documents;
+pub mod evidence;
 pub mod problem;
 pub mod scrapi;
+pub mod tiles;
 pub mod writer;
 
 use std::convert::Infallible;
@@ -250,12 +252,19 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         ([".well-known", "scitt-keys"], &Method::GET) => scrapi::scitt_keys(&state).await,
         ([".well-known", "scitt-keys", kid], &Method::GET) => scrapi::scitt_key(&state, kid).await,
         (["checkpoint"], &Method::GET) => read(&state, checkpoint_note).await.map(|note| {
-            respond(
+            tiles::no_cache(respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
                 note.into_bytes(),
-            )
+            ))
         }),
+        (["tile", rest @ ..], &Method::GET) => tiles::tile(&state, rest).await,
+        (["statements", index], &Method::GET) => {
+            evidence::statement(&state, index, req.headers()).await
+        }
+        (["bundle"], &Method::GET) => {
+            evidence::bundle(&state, req.uri().query(), req.headers()).await
+        }
         (["healthz"], &Method::GET) => Ok(respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -269,14 +278,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             | [".well-known", "scitt-keys"]
             | [".well-known", "scitt-keys", _]
             | ["checkpoint"]
-            | ["healthz"],
+            | ["healthz"]
+            | ["tile", ..]
+            | ["statements", _]
+            | ["bundle"],
             _,
         ) => Ok(not_allowed(&method, &path, "GET")),
         _ => Err(Problem::new(
             404,
             "Not Found",
             format!(
-                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint and GET /healthz"
+                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY and GET /healthz"
             ),
         )),
     };

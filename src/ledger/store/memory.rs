@@ -191,6 +191,33 @@ macro_rules! reads {
                 Ok(self.state.refs.len() as u64)
             }
 
+            fn node_range(
+                &self,
+                level: u32,
+                from: u64,
+                count: u64,
+            ) -> Result<Vec<Hash>, StoreError> {
+                let end = from.checked_add(count).ok_or_else(|| {
+                    StoreError::Corrupt(format!("node range {from} + {count} overflows"))
+                })?;
+                (from..end).map(|i| self.state.node(level, i)).collect()
+            }
+
+            fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+                let size = self.state.entries.len() as u64;
+                match from.checked_add(count) {
+                    Some(end) if end <= size => Ok(self.state.entries[from as usize..end as usize]
+                        .iter()
+                        .map(|e| e.entry_hash)
+                        .collect()),
+                    _ => Err(StoreError::OutOfRange {
+                        what: "index",
+                        value: from.saturating_add(count).saturating_sub(1),
+                        size,
+                    }),
+                }
+            }
+
             fn node_count(&self) -> Result<u64, StoreError> {
                 Ok(self.state.nodes.len() as u64)
             }

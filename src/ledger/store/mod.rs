@@ -258,6 +258,18 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn ref_count(&self) -> Result<u64, StoreError>;
+    /// The stored nodes `(level, from)` to `(level, from + count - 1)`, in index order: a tile
+    /// of the log (`specs/service.md`, "Tiles") in one read.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the first node missing; a read failure.
+    fn node_range(&self, level: u32, from: u64, count: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The entry hashes of the entries at indexes `from` to `from + count - 1`, in index order:
+    /// an entry bundle of the log in one read.
+    ///
+    /// # Errors
+    /// [`StoreError::OutOfRange`] if the range reaches past the log; a read failure.
+    fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError>;
     /// The number of stored nodes.
     ///
     /// # Errors

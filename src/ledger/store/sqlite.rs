@@ -673,6 +673,64 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
         Ok(n as u64)
     }
 
+    fn node_range(&self, level: u32, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let end = from
+            .checked_add(count)
+            .ok_or_else(|| StoreError::Corrupt(format!("node range {from} + {count} overflows")))?;
+        // One range scan of the (level, idx) primary key.
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+        )?;
+        let mut rows = stmt.query(params![level, to_i64(from)?, to_i64(end)?])?;
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(1 << 16));
+        while let Some(r) = rows.next()? {
+            let (idx, hash): (i64, Vec<u8>) = (r.get(0)?, r.get(1)?);
+            let expected = from + out.len() as u64;
+            if idx as u64 != expected {
+                break;
+            }
+            out.push(to_hash(&hash, "node hash")?);
+        }
+        if (out.len() as u64) < count {
+            let missing = from + out.len() as u64;
+            return Err(StoreError::Corrupt(format!(
+                "node (level {level}, index {missing}) is missing"
+            )));
+        }
+        Ok(out)
+    }
+
+    fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let size = self.size()?;
+        let end = match from.checked_add(count) {
+            Some(end) if end <= size => end,
+            _ => {
+                return Err(StoreError::OutOfRange {
+                    what: "index",
+                    value: from.saturating_add(count).saturating_sub(1),
+                    size,
+                });
+            }
+        };
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT entry_hash FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map(params![to_i64(from)?, to_i64(end)?], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let out = rows
+            .map(|h| to_hash(&h?, "entry hash"))
+            .collect::<Result<Vec<Hash>, StoreError>>()?;
+        if out.len() as u64 != count {
+            return Err(StoreError::Corrupt(format!(
+                "entries {from} to {} should be {count} rows, found {}",
+                end - 1,
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
     fn node_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn()
