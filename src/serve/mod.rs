@@ -6,6 +6,9 @@
 //! map the outcome once ([`problem`]). The async runtime never waits on SQLite.
 
 pub mod problem;
+pub mod witness_client;
+pub mod witness_server;
+pub mod witnessing;
 pub mod writer;
 
 use std::convert::Infallible;
@@ -91,9 +94,11 @@ pub fn serve(
         .map_err(io("listener".into()))?;
     let addr = listener.local_addr().map_err(io("listener".into()))?;
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
+    // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
+    let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
     std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx))
+        .spawn(move || writer::run(ledger, rx, signed_tx))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
@@ -107,6 +112,8 @@ pub fn serve(
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(io("listener".into()))?;
+        // Witnessing runs beside the handlers and never holds up a registration.
+        tokio::spawn(witnessing::run(dir.to_path_buf(), signed_rx));
         ready(addr);
         loop {
             let stream = match listener.accept().await {
@@ -267,8 +274,17 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
     } else {
         StatusCode::OK
     };
-    let mut response = respond(status, COSE_CONTENT_TYPE, answer.receipt);
     let location = format!("/entries/{}", hex::encode(&answer.entry_hash));
+    let mut response = match answer.receipt {
+        Some(receipt) => respond(status, COSE_CONTENT_TYPE, receipt),
+        // Registered, but no checkpoint covering it is published yet (the witness quorum has not
+        // cosigned one): SCRAPI's asynchronous answer, the receipt to be fetched at Location.
+        None => respond(
+            StatusCode::SEE_OTHER,
+            "text/plain; charset=utf-8",
+            format!("registered; the receipt is served at {location} once the witnesses have cosigned a checkpoint covering it\n").into_bytes(),
+        ),
+    };
     if let Ok(v) = location.parse() {
         response.headers_mut().insert(LOCATION, v);
     }
@@ -345,14 +361,15 @@ fn statement_of(ledger: &Ledger, h: &crate::merkle::Hash) -> Result<Vec<u8>, Pro
     }
 }
 
-/// The latest signed checkpoint, as a C2SP signed note with its cosignatures.
+/// The published checkpoint (the latest signed one unless a witness quorum is configured), as
+/// a C2SP signed note with its cosignatures.
 fn checkpoint_note(ledger: &Ledger) -> Result<String, Problem> {
-    match ledger.store().latest_checkpoint() {
+    match ledger.published_checkpoint() {
         Ok(Some(cp)) => Ok(cp.note),
         Ok(None) => Err(Problem::new(
             404,
             "Not Found",
-            "the log has no signed checkpoint yet; one is signed with the first registration",
+            "the log has no published checkpoint yet; one is signed with the first registration, and published once the witness quorum has cosigned it",
         )),
         Err(e) => Err(Problem::new(
             500,

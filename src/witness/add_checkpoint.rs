@@ -1,0 +1,213 @@
+//! The c2sp.org/tlog-witness `add-checkpoint` request: its body, and the answer a witness gives
+//! it, without HTTP. The server (`evledger witness serve`, `src/serve/witness_server.rs`) only
+//! moves bytes to [`answer`] and back; the checks are [`Witness::cosign`]'s.
+//!
+//! A request body is an old size line (`old N`), zero to 63 consistency proof lines (standard
+//! base64 of 32 bytes), an empty line, then the signed checkpoint note; every line ends in a
+//! newline. `specs/witness.md` §7 maps each outcome to its status code.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{Witness, WitnessError};
+use crate::checkpoint::consistency::{InconsistencyReason, ProofFile, parse_decimal, parse_hash};
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::merkle::ConsistencyProof;
+use crate::note::{MAX_NOTE_LEN, Note, NoteError};
+
+/// Most proof lines a request may carry (tlog-witness: "MUST NOT send more than 63").
+pub const MAX_PROOF_LINES: usize = 63;
+
+/// The largest request body: the old size line (`old ` and 20 digits), 63 proof lines of 45
+/// bytes, the empty line, and a signed note at its largest. A longer body is refused unread.
+pub const MAX_REQUEST_LEN: usize = 25 + MAX_PROOF_LINES * 45 + 1 + MAX_NOTE_LEN;
+
+/// The media type of a 409 answer's body (tlog-witness).
+pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
+
+/// A parsed `add-checkpoint` request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddCheckpoint {
+    /// The size the client believes the witness last cosigned.
+    pub old_size: u64,
+    /// The consistency proof from `old_size` to the checkpoint's size.
+    pub proof: ConsistencyProof,
+    /// The signed checkpoint note, exactly as received.
+    pub note: String,
+}
+
+impl AddCheckpoint {
+    /// The request body: `old N`, the proof lines, an empty line, the note.
+    pub fn to_body(&self) -> String {
+        let file = ProofFile {
+            old_size: self.old_size,
+            new_size: None,
+            proof: self.proof.clone(),
+        };
+        format!("{}\n{}", file.to_text(), self.note)
+    }
+
+    /// Parses a request body strictly.
+    ///
+    /// # Errors
+    /// A message naming the first bad line.
+    pub fn parse(body: &[u8]) -> Result<AddCheckpoint, String> {
+        if body.len() > MAX_REQUEST_LEN {
+            return Err(format!("the body is over {MAX_REQUEST_LEN} bytes"));
+        }
+        let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_owned())?;
+        let mut rest = text;
+        let mut line_no = 0;
+        let mut next_line = |rest: &mut &str| -> Result<(usize, String), String> {
+            line_no += 1;
+            let (line, after) = rest
+                .split_once('\n')
+                .ok_or_else(|| format!("line {line_no}: missing, or not ending in a newline"))?;
+            *rest = after;
+            Ok((line_no, line.to_owned()))
+        };
+        let (_, first) = next_line(&mut rest)?;
+        let old_size = first
+            .strip_prefix("old ")
+            .and_then(parse_decimal)
+            .ok_or("line 1: expected `old <size>` (ASCII decimal, no leading zeros)")?;
+        let mut hashes = Vec::new();
+        loop {
+            let (n, line) = next_line(&mut rest)?;
+            if line.is_empty() {
+                break;
+            }
+            if hashes.len() == MAX_PROOF_LINES {
+                return Err(format!(
+                    "line {n}: more than {MAX_PROOF_LINES} consistency proof lines"
+                ));
+            }
+            hashes.push(parse_hash(&line).ok_or_else(|| {
+                format!("line {n}: not the standard base64 of a 32-byte hash (a consistency proof line), nor the empty line before the checkpoint")
+            })?);
+        }
+        Ok(AddCheckpoint {
+            old_size,
+            proof: ConsistencyProof::new(hashes),
+            note: rest.to_owned(),
+        })
+    }
+}
+
+/// A witness's answer to `add-checkpoint`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body's media type.
+    pub content_type: &'static str,
+    /// The body: cosignature lines (200), the known size (409), or a message.
+    pub body: String,
+}
+
+impl Answer {
+    fn text(status: u16, message: impl Into<String>) -> Answer {
+        let mut body = message.into();
+        body.push('\n');
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body,
+        }
+    }
+
+    fn conflict(size: u64) -> Answer {
+        Answer {
+            status: 409,
+            content_type: SIZE_CONTENT_TYPE,
+            body: format!("{size}\n"),
+        }
+    }
+}
+
+/// The current time in POSIX seconds, for a cosignature's timestamp.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Answers one `add-checkpoint` request body, cosigning at `timestamp` if every check passes.
+/// Never panics; every refusal leaves the witness's state unchanged.
+pub fn answer(witness: &Witness, body: &[u8], timestamp: u64) -> Answer {
+    let req = match AddCheckpoint::parse(body) {
+        Ok(r) => r,
+        Err(e) => return Answer::text(400, format!("malformed add-checkpoint body: {e}")),
+    };
+    // The origin decides 404 before any signature is checked (tlog-witness: an unknown origin
+    // is 404, a known one without a valid signature 403).
+    let cp = match Note::parse(&req.note)
+        .map_err(CheckpointError::Note)
+        .and_then(|n| Checkpoint::parse(n.text()))
+    {
+        Ok(cp) => cp,
+        Err(e) => return Answer::text(400, format!("malformed checkpoint: {e}")),
+    };
+    let watched = witness.log_key().name();
+    if cp.origin != watched {
+        return Answer::text(
+            404,
+            format!(
+                "unknown log: this witness watches only the log {watched:?}, not {:?}",
+                cp.origin
+            ),
+        );
+    }
+    if req.old_size > cp.size {
+        return Answer::text(
+            400,
+            format!(
+                "old size {} is larger than the checkpoint's size {}",
+                req.old_size, cp.size
+            ),
+        );
+    }
+    let proof = ProofFile {
+        old_size: req.old_size,
+        new_size: None,
+        proof: req.proof,
+    };
+    match witness.cosign(&req.note, Some(&proof), timestamp) {
+        Ok(c) => Answer {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: format!("{}\n", c.signature),
+        },
+        Err(e) => refusal(e),
+    }
+}
+
+/// The status of each refusal of [`Witness::cosign`], as tlog-witness specifies.
+fn refusal(e: WitnessError) -> Answer {
+    use WitnessError as W;
+    match e {
+        W::MalformedCheckpoint(_) => Answer::text(400, e.to_string()),
+        W::NotSigned { .. } => Answer::text(403, e.to_string()),
+        W::WrongOrigin { .. } => Answer::text(404, e.to_string()),
+        // The old size is not the size last cosigned: the client learns that size and asks again.
+        W::Older { cosigned_size, .. } | W::WrongProof { cosigned_size, .. } => {
+            Answer::conflict(cosigned_size)
+        }
+        // Same size, other root (or a size-0 tree with another root): the log signed two trees.
+        W::Inconsistent(i)
+            if matches!(
+                i.reason,
+                InconsistencyReason::SameSizeDifferentRoots | InconsistencyReason::EmptyTreeRoot
+            ) =>
+        {
+            Answer::conflict(i.older.size)
+        }
+        W::Inconsistent(_) | W::MalformedProof(_) | W::ProofRequired { .. } => {
+            Answer::text(422, e.to_string())
+        }
+        W::Sign(NoteError::TooManySignatures { .. }) => Answer::text(400, e.to_string()),
+        other => {
+            eprintln!("add-checkpoint: {other}");
+            Answer::text(500, format!("the witness could not answer: {other}"))
+        }
+    }
+}
