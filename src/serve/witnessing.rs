@@ -161,11 +161,12 @@ pub async fn round(
     })
 }
 
-/// One witness's retry schedule.
-#[derive(Clone, Copy, Debug)]
+/// One witness's retry schedule, and why it last failed.
+#[derive(Clone, Debug)]
 struct Backoff {
     failures: u32,
     next: Instant,
+    why: String,
 }
 
 impl Backoff {
@@ -197,8 +198,10 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>) {
                             let b = backoff.entry(name.clone()).or_insert(Backoff {
                                 failures: 0,
                                 next: now,
+                                why: String::new(),
                             });
                             b.failures += 1;
+                            b.why.clone_from(why);
                             let wait = Backoff::delay(b.failures);
                             b.next = Instant::now() + wait;
                             eprintln!(
@@ -214,7 +217,14 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>) {
                 // A witness not asked although its wait was over has cosigned (or has no URL):
                 // it needs no schedule.
                 backoff.retain(|n, b| r.asked.iter().any(|(a, _)| a == n) || b.next > now);
-                let state = (r.size, r.failures());
+                // Every witness still failing, with its last error, whether asked in this round
+                // or waiting out its backoff.
+                let mut failing: Vec<String> = backoff
+                    .iter()
+                    .map(|(n, b)| format!("{n}: {}", b.why))
+                    .collect();
+                failing.sort();
+                let state = (r.size, failing);
                 if r.published {
                     if r.asked
                         .iter()

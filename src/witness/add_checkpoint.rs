@@ -12,14 +12,18 @@ use super::{Witness, WitnessError};
 use crate::checkpoint::consistency::{InconsistencyReason, ProofFile, parse_decimal, parse_hash};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::merkle::ConsistencyProof;
-use crate::note::{MAX_NOTE_LEN, Note, NoteError};
+use crate::note::{Note, NoteError};
 
 /// Most proof lines a request may carry (tlog-witness: "MUST NOT send more than 63").
 pub const MAX_PROOF_LINES: usize = 63;
 
-/// The largest request body: the old size line (`old ` and 20 digits), 63 proof lines of 45
-/// bytes, the empty line, and a signed note at its largest. A longer body is refused unread.
-pub const MAX_REQUEST_LEN: usize = 25 + MAX_PROOF_LINES * 45 + 1 + MAX_NOTE_LEN;
+/// The largest request body: 128 KiB. The old size line and 63 proof lines take under 3 KiB; a
+/// checkpoint note is three lines, a few extension lines and its signatures, about 130 bytes per
+/// cosignature, so 100 signature lines (the note limit) fit with ample room. The signed-note
+/// format would allow notes up to [`crate::note::MAX_NOTE_LEN`] (1.8 MiB), which no checkpoint needs; a
+/// witness serving the Internet should not read that much from anyone. A longer body is refused
+/// with 413, unread.
+pub const MAX_REQUEST_LEN: usize = 128 * 1024;
 
 /// The media type of a 409 answer's body (tlog-witness).
 pub const SIZE_CONTENT_TYPE: &str = "text/x.tlog.size";
