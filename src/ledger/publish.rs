@@ -152,3 +152,66 @@ pub fn published_in<R: StoreRead + ?Sized>(s: &R) -> Result<Option<StoredCheckpo
         None => Ok(None),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+
+    use crate::ledger::Ledger;
+    use crate::ledger::cosignatures::collect;
+    use crate::note::{CosignatureSigner, Note};
+
+    fn witness(ledger: &mut Ledger<crate::store::MemoryStore>, i: u8) -> CosignatureSigner {
+        let signer =
+            CosignatureSigner::new(&format!("w.example/w{i}"), SigningKey::from_bytes(&[i; 32]))
+                .unwrap();
+        ledger.add_witness(&signer.verifier(), None).unwrap();
+        signer
+    }
+
+    #[test]
+    fn a_checkpoint_is_published_once_the_quorum_cosigned_it() {
+        let mut ledger =
+            Ledger::in_memory("log.example/l", SigningKey::from_bytes(&[7; 32])).unwrap();
+        let w1 = witness(&mut ledger, 1);
+        let w2 = witness(&mut ledger, 2);
+        assert!(matches!(
+            ledger.set_witness_quorum(3),
+            Err(super::QuorumError::TooFewWitnesses {
+                quorum: 3,
+                configured: 2
+            })
+        ));
+        let cp = ledger.checkpoint().unwrap();
+        // Quorum 0: the latest checkpoint is the published one.
+        assert_eq!(ledger.published_checkpoint().unwrap(), Some(cp.clone()));
+        ledger.set_witness_quorum(2).unwrap();
+        assert_eq!(ledger.published_checkpoint().unwrap(), None);
+        let text = Note::parse(&cp.note).unwrap().text().to_owned();
+        let cosigned =
+            |w: &CosignatureSigner, t| format!("{}{}\n", cp.note, w.sign(&text, t).unwrap());
+        // One witness, twice: still one of two.
+        let c = collect(&mut ledger, &[&cosigned(&w1, 1)]).unwrap();
+        assert!(!c[0].published);
+        let c = collect(&mut ledger, &[&cosigned(&w1, 2)]).unwrap();
+        assert!(!c[0].published);
+        assert_eq!(ledger.published_checkpoint().unwrap(), None);
+        let c = collect(&mut ledger, &[&cosigned(&w2, 3)]).unwrap();
+        assert!(c[0].published);
+        let published = ledger.published_checkpoint().unwrap().unwrap();
+        assert_eq!(published.size, cp.size);
+        assert_eq!(
+            published
+                .note
+                .lines()
+                .filter(|l| l.starts_with("— w.example/"))
+                .count(),
+            3
+        );
+        // A higher quorum: what was published under the lower one is no longer handed out.
+        let _w3 = witness(&mut ledger, 3);
+        ledger.set_witness_quorum(3).unwrap();
+        assert_eq!(ledger.published_checkpoint().unwrap(), None);
+        assert!(ledger.set_witness_quorum(2).is_err());
+    }
+}

@@ -215,3 +215,59 @@ fn refusal(e: WitnessError) -> Answer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AddCheckpoint, MAX_PROOF_LINES, MAX_REQUEST_LEN};
+    use crate::merkle::ConsistencyProof;
+
+    const H: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
+    #[test]
+    fn bodies_parse_strictly_and_round_trip() {
+        let req = AddCheckpoint::parse(format!("old 5\n{H}\n{H}\n\nnote\n").as_bytes()).unwrap();
+        assert_eq!(req.old_size, 5);
+        assert_eq!(req.proof.len(), 2);
+        assert_eq!(req.note, "note\n");
+        assert_eq!(req.to_body(), format!("old 5\n{H}\n{H}\n\nnote\n"));
+        let empty = AddCheckpoint {
+            old_size: 0,
+            proof: ConsistencyProof::default(),
+            note: "n\n".into(),
+        };
+        assert_eq!(
+            AddCheckpoint::parse(empty.to_body().as_bytes()).unwrap(),
+            empty
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_name_the_line() {
+        let bad = |b: &str, want: &str| {
+            let e = AddCheckpoint::parse(b.as_bytes()).unwrap_err();
+            assert!(e.contains(want), "{b:?}: {e}");
+        };
+        bad("", "line 1: missing");
+        bad("old 5", "line 1: missing");
+        bad("old -1\n\n", "line 1: expected `old <size>`");
+        bad("old 007\n\n", "line 1");
+        bad("old 1\n", "line 2: missing");
+        bad(
+            &format!("old 1\n{H}x\n\n"),
+            "line 2: not the standard base64",
+        );
+        bad(&format!("old 1\n{H}\n"), "line 3: missing");
+        let many = format!("old 1\n{}\n", format!("{H}\n").repeat(MAX_PROOF_LINES + 1));
+        bad(&many, "line 65: more than 63");
+        assert!(
+            AddCheckpoint::parse(&[0xff, b'\n'])
+                .unwrap_err()
+                .contains("UTF-8")
+        );
+        assert!(
+            AddCheckpoint::parse(&vec![b'\n'; MAX_REQUEST_LEN + 1])
+                .unwrap_err()
+                .contains("over")
+        );
+    }
+}

@@ -1432,6 +1432,46 @@ mod tests {
     }
 
     #[test]
+    fn the_quorum_and_publication_are_never_changed_and_an_older_ledger_reads_none() {
+        let (dir, mut store) = new_store();
+        store.write(|tx| tx.set_witness_quorum(1)).unwrap();
+        store.write(|tx| tx.publish(0, 1)).unwrap();
+        for sql in [
+            "UPDATE witness_quorum SET quorum = 0",
+            "DELETE FROM witness_quorum",
+            "INSERT INTO witness_quorum (quorum) VALUES (0)",
+            "UPDATE published SET quorum = 9",
+            "DELETE FROM published",
+            "INSERT OR REPLACE INTO published (size, quorum) VALUES (0, 9)",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("append-only") || msg.contains("never decreases"),
+                "{sql}: {err}"
+            );
+        }
+        // A ledger created before these tables existed: quorum 0, nothing recorded as published;
+        // the first quorum set creates the table with its triggers.
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER witness_quorum_no_update; DROP TRIGGER witness_quorum_no_delete; DROP TRIGGER witness_quorum_monotonic; DROP TABLE witness_quorum;
+                 DROP TRIGGER published_no_update; DROP TRIGGER published_no_delete; DROP TRIGGER published_no_replace; DROP TABLE published",
+            )
+            .unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.witness_quorum().unwrap(), 0);
+        assert_eq!(store.latest_published(0).unwrap(), None);
+        store.write(|tx| tx.set_witness_quorum(2)).unwrap();
+        store.write(|tx| tx.publish(0, 2)).unwrap();
+        assert_eq!(store.latest_published(2).unwrap(), Some(0));
+        let err = store.conn.execute("DELETE FROM published", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+
+    #[test]
     fn too_many_cosignatures_store_nothing() {
         let (_dir, mut store) = new_store();
         store.add_cosignatures(0, &lines(&["a", "b"]), 3).unwrap();
