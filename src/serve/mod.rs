@@ -73,6 +73,8 @@ struct State {
     dir: PathBuf,
     /// The writer's queue.
     jobs: mpsc::Sender<writer::Job>,
+    /// The witnessing task's counters (`WitnessStats::prometheus` renders them for metrics).
+    witness_stats: Arc<witnessing::WitnessStats>,
 }
 
 /// Serves the ledger in `dir` on `listen` until the process is stopped; calls `ready` with the
@@ -103,6 +105,7 @@ pub fn serve(
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
         jobs: tx,
+        witness_stats: Arc::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -113,7 +116,11 @@ pub fn serve(
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(io("listener".into()))?;
         // Witnessing runs beside the handlers and never holds up a registration.
-        tokio::spawn(witnessing::run(dir.to_path_buf(), signed_rx));
+        tokio::spawn(witnessing::run(
+            dir.to_path_buf(),
+            signed_rx,
+            Arc::clone(&state.witness_stats),
+        ));
         ready(addr);
         loop {
             let stream = match listener.accept().await {

@@ -8,8 +8,10 @@
 //! stored, the next round asks the witness again: it answers 409 with the size it recorded, and
 //! is asked again from that size. Killed after, the cosignature and the publication stand.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -161,6 +163,64 @@ pub async fn round(
     })
 }
 
+/// Counters of the witnessing task, for the service's metrics: requests to each witness by
+/// outcome, and the size of the checkpoint last published by a round.
+#[derive(Debug, Default)]
+pub struct WitnessStats {
+    /// Witness name to (cosigned, failed) request counts.
+    requests: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// The size of the latest checkpoint seen published.
+    published_size: AtomicU64,
+}
+
+impl WitnessStats {
+    fn record(&self, name: &str, cosigned: bool) {
+        // A poisoned lock only means another thread panicked while counting; the counts stay
+        // usable.
+        let mut m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let c = m.entry(name.to_owned()).or_default();
+        if cosigned {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    }
+
+    /// (cosigned, failed) requests to the witness `name` so far.
+    pub fn requests(&self, name: &str) -> (u64, u64) {
+        let m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(name).copied().unwrap_or_default()
+    }
+
+    /// The size of the latest checkpoint a round saw published (0 before).
+    pub fn published_size(&self) -> u64 {
+        self.published_size.load(Ordering::Relaxed)
+    }
+
+    /// The counters in the Prometheus text exposition format:
+    /// `evledger_witness_requests_total{witness="…",outcome="cosigned"|"failed"}` and
+    /// `evledger_published_tree_size`.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::from(
+            "# HELP evledger_witness_requests_total add-checkpoint requests to each witness, by outcome.\n# TYPE evledger_witness_requests_total counter\n",
+        );
+        let m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, (ok, failed)) in m.iter() {
+            // Witness names are C2SP key names: printable ASCII without spaces; quotes and
+            // backslashes are escaped as the format requires.
+            let n = name.replace('\\', "\\\\").replace('"', "\\\"");
+            out.push_str(&format!(
+                "evledger_witness_requests_total{{witness=\"{n}\",outcome=\"cosigned\"}} {ok}\nevledger_witness_requests_total{{witness=\"{n}\",outcome=\"failed\"}} {failed}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP evledger_published_tree_size the size of the published checkpoint.\n# TYPE evledger_published_tree_size gauge\nevledger_published_tree_size {}\n",
+            self.published_size()
+        ));
+        out
+    }
+}
+
 /// One witness's retry schedule, and why it last failed.
 #[derive(Clone, Debug)]
 struct Backoff {
@@ -179,8 +239,9 @@ impl Backoff {
 
 /// The service's witnessing loop: whenever `latest` changes (the writer signed a checkpoint) or a
 /// witness's backoff ends, asks the witnesses that have not cosigned the latest checkpoint, and
-/// logs why it is not published when it is not. Runs until the sender is dropped.
-pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>) {
+/// logs why it is not published when it is not; counts outcomes in `stats`. Runs until the
+/// sender is dropped.
+pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>, stats: Arc<WitnessStats>) {
     let mut hints = HashMap::new();
     let mut backoff: HashMap<String, Backoff> = HashMap::new();
     let mut last_logged: Option<(u64, Vec<String>)> = None;
@@ -189,7 +250,11 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>) {
         let waiting = |name: &str| backoff.get(name).is_some_and(|b| b.next > now);
         match round(&dir, None, &mut hints, waiting).await {
             Ok(r) => {
+                if r.published {
+                    stats.published_size.fetch_max(r.size, Ordering::Relaxed);
+                }
                 for (name, outcome) in &r.asked {
+                    stats.record(name, matches!(outcome, Outcome::Cosigned { .. }));
                     match outcome {
                         Outcome::Cosigned { .. } => {
                             backoff.remove(name);
@@ -268,5 +333,44 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>) {
             // The writer is gone: the service is stopping.
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BACKOFF_MAX, BACKOFF_MIN, Backoff, WitnessStats};
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        assert_eq!(Backoff::delay(1), BACKOFF_MIN);
+        assert_eq!(Backoff::delay(2), BACKOFF_MIN * 2);
+        assert_eq!(Backoff::delay(4), BACKOFF_MIN * 8);
+        assert_eq!(Backoff::delay(30), BACKOFF_MAX);
+        assert_eq!(Backoff::delay(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn stats_render_as_prometheus_text() {
+        let s = WitnessStats::default();
+        s.record("w.example/w1", true);
+        s.record("w.example/w1", false);
+        s.record("w.example/w1", true);
+        s.published_size
+            .store(7, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(s.requests("w.example/w1"), (2, 1));
+        let text = s.prometheus();
+        assert!(
+            text.contains(
+                "evledger_witness_requests_total{witness=\"w.example/w1\",outcome=\"cosigned\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "evledger_witness_requests_total{witness=\"w.example/w1\",outcome=\"failed\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("evledger_published_tree_size 7\n"), "{text}");
     }
 }
