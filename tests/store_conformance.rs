@@ -1,7 +1,7 @@
 //! The store conformance suite: every `Store` implementation must pass each case below, which
 //! state the contract of `specs/store.md` (dense indexes, the tree's nodes, all-or-nothing
 //! writes, reads inside a transaction, duplicates, checkpoints that never go back, cosignatures,
-//! documents, log keys, the registration policy, witnesses). Add a backend to `backends!` to hold it to the
+//! documents, log keys, the registration policy, witnesses, the witness quorum and publication). Add a backend to `backends!` to hold it to the
 //! same contract.
 
 mod common;
@@ -297,6 +297,48 @@ fn checkpoints_never_go_back_nor_beyond_the_log<S: Store>(mut s: S) {
     assert_eq!(s.checkpoint_at(3).unwrap(), None);
 }
 
+fn the_quorum_never_decreases_and_publication_is_kept<S: Store>(mut s: S) {
+    assert_eq!(s.witness_quorum().unwrap(), 0);
+    assert_eq!(s.latest_published(0).unwrap(), None);
+    s.write(|tx| tx.set_witness_quorum(1)).unwrap();
+    s.write(|tx| tx.set_witness_quorum(2)).unwrap();
+    s.write(|tx| tx.set_witness_quorum(2)).unwrap();
+    assert!(matches!(
+        s.write(|tx| tx.set_witness_quorum(1)),
+        Err(StoreError::QuorumDecrease {
+            current: 2,
+            requested: 1
+        })
+    ));
+    assert_eq!(s.witness_quorum().unwrap(), 2);
+    // A failed write sets nothing.
+    let r: Result<(), Abandoned> = s.write(|tx| {
+        tx.set_witness_quorum(3)?;
+        assert_eq!(tx.witness_quorum()?, 3);
+        Err(Abandoned)
+    });
+    assert!(r.is_err());
+    assert_eq!(s.witness_quorum().unwrap(), 2);
+
+    s.append_batch(&(0..3).map(|i| entry(i, &[], &[])).collect::<Vec<_>>())
+        .unwrap();
+    let root = |s: &S, n| merkle::root(s, n).unwrap();
+    s.add_checkpoint(&checkpoint(1, root(&s, 1))).unwrap();
+    s.add_checkpoint(&checkpoint(3, root(&s, 3))).unwrap();
+    assert!(matches!(
+        s.write(|tx| tx.publish(2, 2)),
+        Err(StoreError::NoCheckpoint { size: 2 })
+    ));
+    s.write(|tx| tx.publish(1, 1)).unwrap();
+    s.write(|tx| tx.publish(3, 2)).unwrap();
+    // Again: the first record stands.
+    s.write(|tx| tx.publish(3, 5)).unwrap();
+    assert_eq!(s.latest_published(0).unwrap(), Some(3));
+    assert_eq!(s.latest_published(2).unwrap(), Some(3));
+    assert_eq!(s.latest_published(3).unwrap(), None);
+    assert_eq!(s.latest_published(1).unwrap(), Some(3));
+}
+
 fn cosignatures_are_kept_once_in_order_and_bounded<S: Store>(mut s: S) {
     assert!(matches!(
         s.add_cosignatures(0, &lines(&["— w1 AAAA"]), 10),
@@ -519,6 +561,7 @@ macro_rules! backends {
                 signer_rules_are_kept_once_in_order,
                 witnesses_are_kept_in_order_once_by_name_and_by_key,
                 ranges_of_nodes_and_entry_hashes_are_read_in_order,
+                the_quorum_never_decreases_and_publication_is_kept,
             );
 
             #[test]

@@ -18,6 +18,8 @@ mod sign_cmds;
 mod sigstore_cmds;
 pub mod trust_file;
 mod witness_cmds;
+#[cfg(feature = "serve")]
+mod witness_net_cmds;
 
 pub use error::CliError;
 
@@ -368,6 +370,11 @@ pub enum Command {
         /// as a bundle's checkpoint must: witness this checkpoint and bundles can use it.
         #[arg(long, conflicts_with = "cosigned")]
         anchor: bool,
+        /// Ask every configured witness with a URL to cosign the checkpoint (c2sp.org/tlog-witness),
+        /// store their cosignatures, and fail unless the witness quorum cosigned it.
+        #[cfg(feature = "serve")]
+        #[arg(long, conflicts_with = "cosigned")]
+        witnesses: bool,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -753,6 +760,41 @@ pub enum WitnessCommand {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Serve this witness over HTTP: c2sp.org/tlog-witness `POST /add-checkpoint`.
+    ///
+    /// The body is `old N`, the consistency proof lines, an empty line and the signed checkpoint;
+    /// the checks and the crash-safe state are those of `evledger witness cosign`. Answers 200
+    /// with the cosignature line, 409 (`text/x.tlog.size`) with the size last cosigned when the
+    /// old size is not it, 404 for a log it does not watch, 403 for a bad log signature, 422 for
+    /// a proof that does not verify, 400 for a malformed body (specs/witness.md §7). The first
+    /// line on standard output is `listening on http://ADDR`. Runs until stopped.
+    ///
+    /// Example: evledger witness serve --state w1 --listen 127.0.0.1:7380
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The witness state directory (made by `evledger witness init`).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7380")]
+        listen: std::net::SocketAddr,
+    },
+    /// Show or raise how many configured witnesses must cosign a checkpoint before it is published.
+    ///
+    /// With a quorum N > 0, bundles, receipts and `GET /checkpoint` use only checkpoints that
+    /// carry cosignatures of at least N distinct configured witnesses (`evledger checkpoint
+    /// --witnesses` or `--cosigned` collect them). The quorum never decreases and is at most the
+    /// number of configured witnesses; each setting is kept (specs/witness.md §8). Without N,
+    /// prints the current quorum.
+    ///
+    /// Example: evledger witness quorum 2 --ledger ledger
+    Quorum {
+        /// The new quorum.
+        quorum: Option<u64>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
     /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
     ///
     /// Verifies the log's signature, then checks the checkpoint against the last one this
@@ -954,10 +996,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Signer(SignerCommand::List { json, dir }) => {
             register_cmds::signer_list(&dir.ledger, json)
         }
+        #[cfg(feature = "serve")]
+        Command::Checkpoint {
+            witnesses: true,
+            anchor,
+            dir,
+            ..
+        } => witness_net_cmds::checkpoint_witnesses(&dir.ledger, anchor),
         Command::Checkpoint {
             cosigned,
             anchor,
             dir,
+            ..
         } if cosigned.is_empty() => ledger_cmds::checkpoint(&dir.ledger, anchor),
         Command::Checkpoint { cosigned, dir, .. } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::ConsistencyCheck {
@@ -984,6 +1034,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Witness(WitnessCommand::List { json, dir }) => {
             witness_cmds::list(&dir.ledger, json)
+        }
+        #[cfg(feature = "serve")]
+        Command::Witness(WitnessCommand::Serve { state, listen }) => {
+            witness_net_cmds::serve(&state, listen)
+        }
+        Command::Witness(WitnessCommand::Quorum { quorum, dir }) => {
+            witness_cmds::quorum(&dir.ledger, quorum)
         }
         Command::Witness(WitnessCommand::Cosign {
             checkpoint,
