@@ -42,6 +42,8 @@ fn push_line(s: &mut String, line: std::fmt::Arguments<'_>) {
 
 use serde::Serialize;
 
+pub use super::provenance::{Cited, ClaimSummary, Cosignature, ProfileDigest, Tool};
+
 /// The verification steps, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -302,9 +304,15 @@ impl Judgement {
     }
 }
 
+/// The version of the JSON report's schema (`specs/verification.md`, "JSON"): raised only by a
+/// change an existing reader could misread; added fields and values keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The full verification report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The JSON schema's version, [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// The verdict.
     pub verdict: Verdict,
     /// The log's origin, as the checkpoint states it (verified only if the checkpoint check passed).
@@ -313,8 +321,13 @@ pub struct Report {
     /// The checkpoint's tree size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree_size: Option<u64>,
+    /// The checkpoint's root hash, 64 lower-case hex digits, when the checkpoint verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_hash: Option<String>,
     /// The checkpoint's signers as (name, key id) for out-of-band comparison when no log key is pinned.
     pub checkpoint_signers: Vec<String>,
+    /// The cosignatures of trusted witnesses that verified on the checkpoint, with their times.
+    pub cosignatures: Vec<Cosignature>,
     /// Whether no adverse entry was withheld (key events, incidents, superseding claims).
     pub completeness: Completeness,
     /// Entries in the bundle.
@@ -326,6 +339,20 @@ pub struct Report {
     pub integrity_only: bool,
     /// For each assertion of each claim, and each claim's wording: the rules that judged it.
     pub judged: Vec<Judgement>,
+    /// Every claim entry in plain words, with the entries it cites.
+    pub claims: Vec<ClaimSummary>,
+    /// The SHA-256 of the bundle's bytes, when the caller gave them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_sha256: Option<String>,
+    /// The SHA-256 of the trust file's text.
+    pub trust_file_sha256: String,
+    /// The policy profiles the verifier was given, in order, with their digests.
+    pub profiles: Vec<ProfileDigest>,
+    /// The tool that verified.
+    pub tool: Tool,
+    /// The verification time the caller gave (Unix seconds), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<i64>,
 }
 
 impl Report {
@@ -389,6 +416,18 @@ impl Report {
         }
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
             put!(s, "log {o} at tree size {n}");
+        }
+        if let Some(root) = &self.root_hash {
+            put!(s, "checkpoint root {root}");
+        }
+        for c in &self.cosignatures {
+            put!(
+                s,
+                "cosigned by witness {}+{} at {}",
+                c.witness,
+                c.key_id,
+                crate::time::format_rfc3339(c.timestamp as i64)
+            );
         }
         put!(s, "completeness: {}", self.completeness.describe());
         let failed: Vec<&Check> = self
@@ -454,7 +493,52 @@ impl Report {
                 judged_line(&mut s, j);
             }
         }
+        self.render_provenance(&mut s);
         s
+    }
+
+    /// The human report's last lines: what was verified, by which tool and when.
+    fn render_provenance(&self, s: &mut String) {
+        if let Some(h) = &self.bundle_sha256 {
+            put!(s, "bundle sha256 {h}");
+        }
+        put!(s, "trust file sha256 {}", self.trust_file_sha256);
+        for p in &self.profiles {
+            put!(
+                s,
+                "profile {} {} sha256 {}{}",
+                p.id,
+                p.version,
+                p.sha256,
+                if self.integrity_only {
+                    " (not applied: integrity only)"
+                } else {
+                    ""
+                }
+            );
+        }
+        put!(s, "{}", self.verified_by());
+    }
+
+    /// `verified at <time> by <tool> <version>` (with the verifier's version when it differs,
+    /// and the tool's digest when known), or `verified by …` without a time.
+    pub fn verified_by(&self) -> String {
+        let t = &self.tool;
+        let mut out = match self.verified_at {
+            Some(at) => format!("verified at {} by ", crate::time::format_rfc3339(at)),
+            None => "verified by ".to_owned(),
+        };
+        out.push_str(&format!("{} {}", t.name, t.version));
+        if t.verifier_version != t.version {
+            out.push_str(&format!(" (verifier {})", t.verifier_version));
+        }
+        if let Some(h) = &t.sha256 {
+            out.push_str(&format!(" sha256 {h}"));
+        }
+        if self.verified_at.is_none() {
+            out.push_str(" (no verification time was given)");
+        }
+        out
     }
 }
 
