@@ -4,13 +4,13 @@
 //! Every digest is of bytes the caller passed; the verifier reads no file and no clock
 //! (`specs/verification.md`, "Inputs").
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::evidence::{Assertion, AssertionType, Claim, Kind as _};
 
 /// The tool that verified, as the report names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
     /// The tool's name: `evledger` for the command line; a web page gives its own.
     pub name: String,
@@ -47,7 +47,7 @@ impl Default for Tool {
 }
 
 /// A policy profile the verifier was given, identified by its digest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileDigest {
     /// The profile's `id`.
     pub id: String,
@@ -60,7 +60,7 @@ pub struct ProfileDigest {
 }
 
 /// A trusted witness's cosignature that verified on the bundle's checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cosignature {
     /// The witness's name, as the trust file lists it.
     pub witness: String,
@@ -71,7 +71,7 @@ pub struct Cosignature {
 }
 
 /// A claim entry in plain words, with what it cites.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimSummary {
     /// The claim's entry index.
     pub entry: u64,
@@ -91,7 +91,7 @@ pub struct ClaimSummary {
 }
 
 /// One entry a claim cites.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cited {
     /// The citing field, e.g. `evidence[0]`.
     pub field: String,

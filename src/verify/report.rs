@@ -40,12 +40,12 @@ fn push_line(s: &mut String, line: std::fmt::Arguments<'_>) {
     s.push('\n');
 }
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::provenance::{Cited, ClaimSummary, Cosignature, ProfileDigest, Tool};
 
 /// The verification steps, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// Strict parsing of the bundle, statements and payloads.
@@ -97,7 +97,7 @@ impl Step {
 }
 
 /// Whether a check held.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It held.
@@ -107,7 +107,7 @@ pub enum Outcome {
 }
 
 /// The clock a check judged a time by (`specs/verification.md`, "Clocks").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Clock {
     /// A time trusted witnesses attest: the entry was in the log by then.
@@ -130,7 +130,7 @@ impl Clock {
 }
 
 /// One check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// Which step.
     pub step: Step,
@@ -153,7 +153,7 @@ pub struct Check {
 }
 
 /// What the checks add up to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every check passed.
@@ -189,7 +189,7 @@ impl Verdict {
 }
 
 /// A summary of one entry, for the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntrySummary {
     /// Leaf index.
     pub index: u64,
@@ -212,7 +212,7 @@ pub struct EntrySummary {
 }
 
 /// Whether the bundle shows that no adverse entry was withheld (`specs/completeness.md`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Completeness {
     /// Every adverse entry the log committed to below `tree_size` is in the bundle.
@@ -254,7 +254,7 @@ impl Completeness {
 }
 
 /// Whether what a claim says was judged, and how it came out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum JudgedOutcome {
     /// Judged, and every policy check about it passed.
@@ -267,7 +267,7 @@ pub enum JudgedOutcome {
 }
 
 /// A rule that judged something a claim says.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JudgedBy {
     /// The profile's id.
     pub profile: String,
@@ -277,7 +277,7 @@ pub struct JudgedBy {
 
 /// One thing a claim says (an assertion, or its wording) and the rules that judged it
 /// (`specs/verification.md`, "Judged").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Judgement {
     /// The claim's entry index.
     pub entry: u64,
@@ -309,7 +309,7 @@ impl Judgement {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The full verification report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// The JSON schema's version, [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -392,6 +392,32 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Reads back a report [`Report::to_json`] wrote (a web page keeps the JSON and asks for the
+    /// HTML report later). A report of another schema version is refused, as are fields of the
+    /// wrong type; unknown fields are ignored (`specs/verification.md`, "Schema version").
+    ///
+    /// # Errors
+    /// Why the text is not a report of [`SCHEMA_VERSION`], with the field path at fault.
+    pub fn from_json(json: &str) -> Result<Report, String> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<u64>,
+        }
+        let v: Version =
+            serde_json::from_str(json).map_err(|e| format!("not a JSON report: {e}"))?;
+        match v.schema_version {
+            Some(n) if n == u64::from(SCHEMA_VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "schema_version: {n} is not supported (expected {SCHEMA_VERSION})"
+                ));
+            }
+            None => return Err("schema_version: missing; not a report of this schema".into()),
+        }
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+
     /// The human-readable report: verdict first, then checks grouped by entry.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -467,7 +493,7 @@ impl Report {
                 s,
                 "entry {} {} {} by {} ({})",
                 e.index,
-                &e.entry_hash[..16],
+                e.entry_hash.get(..16).unwrap_or(&e.entry_hash),
                 e.kind,
                 e.issuer,
                 e.subject

@@ -33,12 +33,13 @@ th{background:#f6f8fa;font-weight:600}
 td.k{width:12rem;background:#f6f8fa;font-weight:600}
 .hex,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:700}
-tr.fail td{background:#fff5f5}
+tr.row-fail td{background:#fff5f5}
+td code{word-break:normal;overflow-wrap:normal}
 blockquote{margin:.4rem 0;padding:.4rem .8rem;border-left:4px solid #8c959f;background:#f6f8fa;white-space:pre-wrap}
 ul{margin:.3rem 0;padding-left:1.4rem}
 footer{margin-top:2rem;color:#57606a;font-size:.85rem}
 @page{margin:14mm}
-@media print{body{margin:0;max-width:none;font-size:10.5pt}.verdict,.note,tr.fail td,th,td.k,blockquote{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr,blockquote,.verdict{break-inside:avoid}h2,h3{break-after:avoid}}
+@media print{body{margin:0;max-width:none;font-size:10.5pt}.verdict,.note,tr.row-fail td,th,td.k,blockquote{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr,blockquote,.verdict{break-inside:avoid}h2,h3{break-after:avoid}}
 ";
 
 /// `s` made safe as HTML text or as a double- or single-quoted attribute value: `&`, `<`, `>`,
@@ -431,7 +432,7 @@ impl Report {
                 h,
                 "<tr><td>{}<br><span class=\"hex\">{}</span></td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 en.index,
-                e(&en.entry_hash[..16.min(en.entry_hash.len())]),
+                e(en.entry_hash.get(..16).unwrap_or(&en.entry_hash)),
                 e(&en.kind),
                 e(&en.issuer),
                 e(&en.subject),
@@ -468,9 +469,9 @@ impl Report {
 fn checks_table(h: &mut String, checks: &[&Check]) {
     h.push_str("<table>\n<tr><th>outcome</th><th>step</th><th>entry</th><th>field</th><th>message</th></tr>\n");
     for c in checks {
-        let (class, mark) = match c.outcome {
-            Outcome::Pass => ("pass", "ok"),
-            Outcome::Fail => ("fail", "FAIL"),
+        let (row, class, mark) = match c.outcome {
+            Outcome::Pass => ("row-pass", "pass", "ok"),
+            Outcome::Fail => ("row-fail", "fail", "FAIL"),
         };
         let mut message = e(&c.message);
         if let Some(clock) = c.clock {
@@ -481,7 +482,7 @@ fn checks_table(h: &mut String, checks: &[&Check]) {
         }
         let _ = write!(
             h,
-            "<tr class=\"{class}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>\n",
+            "<tr class=\"{row}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>\n",
             c.step.name(),
             c.entry.map(|i| i.to_string()).unwrap_or_default(),
             e(c.field.as_deref().unwrap_or(""))
