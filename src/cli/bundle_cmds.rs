@@ -132,6 +132,8 @@ const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log
 /// (`specs/verification.md`, "JSON when there is no report").
 #[derive(serde::Serialize)]
 struct Unusable<'a> {
+    /// The report schema's version ([`crate::verify::SCHEMA_VERSION`]).
+    schema_version: u32,
     /// `unusable-trust-file`, `unusable-remember-dir`, `unusable-artifact` or `invalid-bundle`.
     verdict: &'static str,
     /// The error message, as on stderr.
@@ -145,11 +147,12 @@ struct Unusable<'a> {
 fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliError {
     if json {
         let u = Unusable {
+            schema_version: crate::verify::SCHEMA_VERSION,
             verdict,
             error: &e.message,
             file: file.display().to_string(),
         };
-        // Three strings: encoding cannot fail.
+        // An integer and three strings: encoding cannot fail.
         outln!("{}", serde_json::to_string_pretty(&u).unwrap_or_default());
     }
     e
