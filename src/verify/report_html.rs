@@ -177,7 +177,7 @@ impl Report {
             self.failures()
         );
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
-            let _ = write!(h, "<p>log {} at tree size {n}</p>\n", e(o));
+            let _ = writeln!(h, "<p>log {} at tree size {n}</p>", e(o));
         }
         let _ = write!(h, "<p>{}</p>\n</header>\n", e(&self.verified_by()));
         if self.integrity_only {
@@ -216,17 +216,12 @@ impl Report {
                 html_escape_lines(&c.wording)
             );
             if !c.applies_to.is_empty() {
-                let _ = write!(h, "<p>About: {}.</p>\n", e(&c.applies_to));
+                let _ = writeln!(h, "<p>About: {}.</p>", e(&c.applies_to));
             }
             h.push_str("<p>It asserts:</p>\n<ul>\n");
             for (i, a) in c.assertions.iter().enumerate() {
                 let field = format!("assertions[{i}]");
-                let _ = write!(
-                    h,
-                    "<li>{}{}</li>\n",
-                    e(a),
-                    self.judged_words(c.entry, &field)
-                );
+                let _ = writeln!(h, "<li>{}{}</li>", e(a), self.judged_words(c.entry, &field));
             }
             let _ = write!(
                 h,
@@ -263,9 +258,9 @@ impl Report {
                             "<span class=\"fail\">not in the bundle</span>".to_owned(),
                         ),
                     };
-                    let _ = write!(
+                    let _ = writeln!(
                         h,
-                        "<tr><td><code>{}</code></td><td>{entry}</td><td>{what}</td><td>{checks}</td></tr>\n",
+                        "<tr><td><code>{}</code></td><td>{entry}</td><td>{what}</td><td>{checks}</td></tr>",
                         e(&cited.field)
                     );
                 }
@@ -320,20 +315,20 @@ impl Report {
 
     fn html_inputs(&self, h: &mut String) {
         h.push_str("<h2 id=\"inputs\">What was checked, by whom and when</h2>\n<table>\n");
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td class=\"k\">Bundle SHA-256</td><td class=\"hex\">{}</td></tr>\n",
+            "<tr><td class=\"k\">Bundle SHA-256</td><td class=\"hex\">{}</td></tr>",
             e(self.bundle_sha256.as_deref().unwrap_or("not given"))
         );
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td class=\"k\">Trust file SHA-256</td><td class=\"hex\">{}</td></tr>\n",
+            "<tr><td class=\"k\">Trust file SHA-256</td><td class=\"hex\">{}</td></tr>",
             e(&self.trust_file_sha256)
         );
         let t = &self.tool;
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td class=\"k\">Tool</td><td>{} {} (verifier {}){}</td></tr>\n",
+            "<tr><td class=\"k\">Tool</td><td>{} {} (verifier {}){}</td></tr>",
             e(&t.name),
             e(&t.version),
             e(&t.verifier_version),
@@ -346,7 +341,7 @@ impl Report {
             h,
             "<tr><td class=\"k\">Verification time</td><td>{}</td></tr>\n</table>\n",
             self.verified_at
-                .map_or_else(|| "not given".to_owned(), |t| time(t))
+                .map_or_else(|| "not given".to_owned(), time)
         );
         if self.profiles.is_empty() {
             h.push_str("<p>No policy profile was given.</p>\n");
@@ -361,9 +356,9 @@ impl Report {
                 }
             );
             for p in &self.profiles {
-                let _ = write!(
+                let _ = writeln!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"hex\">{}</td></tr>\n",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"hex\">{}</td></tr>",
                     e(&p.id),
                     e(&p.version),
                     e(&p.title),
@@ -389,9 +384,9 @@ impl Report {
                 "<tr><td class=\"k\">Checkpoint</td><td><span class=\"fail\">not verified</span></td></tr>\n",
             ),
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td class=\"k\">Completeness</td><td>{}</td></tr>\n",
+            "<tr><td class=\"k\">Completeness</td><td>{}</td></tr>",
             e(&self.completeness.describe())
         );
         let _ = write!(
@@ -408,9 +403,9 @@ impl Report {
         } else {
             h.push_str("<p>Cosigned by trusted witnesses:</p>\n<table>\n<tr><th>witness</th><th>key id</th><th>cosigned at</th></tr>\n");
             for c in &self.cosignatures {
-                let _ = write!(
+                let _ = writeln!(
                     h,
-                    "<tr><td>{}</td><td class=\"hex\">{}</td><td>{}</td></tr>\n",
+                    "<tr><td>{}</td><td class=\"hex\">{}</td><td>{}</td></tr>",
                     e(&c.witness),
                     e(&c.key_id),
                     time(c.timestamp as i64)
@@ -428,9 +423,9 @@ impl Report {
         }
         h.push_str("<table>\n<tr><th>entry</th><th>kind</th><th>issuer (subject)</th><th>what it is</th><th>in the log by</th><th>checks</th></tr>\n");
         for en in &self.entries {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<tr><td>{}<br><span class=\"hex\">{}</span></td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}<br><span class=\"hex\">{}</span></td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 en.index,
                 e(en.entry_hash.get(..16).unwrap_or(&en.entry_hash)),
                 e(&en.kind),
@@ -459,7 +454,7 @@ impl Report {
             e(&means)
         );
         for n in not {
-            let _ = write!(h, "<li>{}</li>\n", e(n));
+            let _ = writeln!(h, "<li>{}</li>", e(n));
         }
         h.push_str("</ul>\n");
     }
@@ -480,9 +475,9 @@ fn checks_table(h: &mut String, checks: &[&Check]) {
         if let Some(cite) = &c.citation {
             let _ = write!(message, "<br><em>rule source: {}</em>", e(cite));
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr class=\"{row}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>\n",
+            "<tr class=\"{row}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>",
             c.step.name(),
             c.entry.map(|i| i.to_string()).unwrap_or_default(),
             e(c.field.as_deref().unwrap_or(""))
