@@ -34,7 +34,7 @@ td.k{width:12rem;background:#f6f8fa;font-weight:600}
 .hex,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:700}
 tr.row-fail td{background:#fff5f5}
-td code{word-break:normal;overflow-wrap:normal}
+td{overflow-wrap:break-word}td.m{overflow-wrap:anywhere}td.f{min-width:8rem}
 blockquote{margin:.4rem 0;padding:.4rem .8rem;border-left:4px solid #8c959f;background:#f6f8fa;white-space:pre-wrap}
 ul{margin:.3rem 0;padding-left:1.4rem}
 footer{margin-top:2rem;color:#57606a;font-size:.85rem}
@@ -260,7 +260,7 @@ impl Report {
                     };
                     let _ = writeln!(
                         h,
-                        "<tr><td><code>{}</code></td><td>{entry}</td><td>{what}</td><td>{checks}</td></tr>",
+                        "<tr><td class=\"f\"><code>{}</code></td><td>{entry}</td><td class=\"m\">{what}</td><td>{checks}</td></tr>",
                         e(&cited.field)
                     );
                 }
@@ -425,7 +425,7 @@ impl Report {
         for en in &self.entries {
             let _ = writeln!(
                 h,
-                "<tr><td>{}<br><span class=\"hex\">{}</span></td><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}<br><span class=\"hex\">{}</span></td><td>{}</td><td class=\"m\">{} ({})</td><td class=\"m\">{}</td><td>{}</td><td>{}</td></tr>",
                 en.index,
                 e(en.entry_hash.get(..16).unwrap_or(&en.entry_hash)),
                 e(&en.kind),
@@ -477,7 +477,7 @@ fn checks_table(h: &mut String, checks: &[&Check]) {
         }
         let _ = writeln!(
             h,
-            "<tr class=\"{row}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{message}</td></tr>",
+            "<tr class=\"{row}\"><td class=\"{class}\">{mark}</td><td>{}</td><td>{}</td><td class=\"f\"><code>{}</code></td><td class=\"m\">{message}</td></tr>",
             c.step.name(),
             c.entry.map(|i| i.to_string()).unwrap_or_default(),
             e(c.field.as_deref().unwrap_or(""))
