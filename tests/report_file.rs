@@ -486,3 +486,34 @@ fn html_escapes_html_script_and_bidi_from_signed_strings() {
     assert_eq!(v["claims"][0]["wording"], HOSTILE);
     assert_eq!(v["claims"][0]["claim_id"], "CLM-<script>alert(1)</script>");
 }
+
+#[test]
+fn an_invalid_bundle_has_an_html_report_too() {
+    let trust = evledger::trust::TrustFile::parse(
+        "version = 1\n[log]\nkeys = []\n",
+        "t.toml",
+        &|n: &str| Err(format!("{n}: not available")),
+    )
+    .unwrap();
+    let r = evledger::verify::verify_bundle_with(
+        b"not a bundle",
+        &trust,
+        &[],
+        &evledger::verify::VerifyOptions {
+            now: Some(1_800_000_000),
+            ..Default::default()
+        },
+    );
+    let html = r.to_html();
+    assert!(html.contains("<h1>INVALID BUNDLE</h1>"), "{html}");
+    assert!(html.contains("No entry parsed."), "{html}");
+    assert!(html.contains("The bundle is malformed"), "{html}");
+    assert!(html.contains(&sha256_hex(b"not a bundle")), "{html}");
+    assert!(
+        html.contains("<span class=\"fail\">not verified</span>"),
+        "{html}"
+    );
+    for (name, tag) in tags(&html) {
+        assert!(OWN_TAGS.contains(&name.as_str()), "<{tag}>");
+    }
+}

@@ -485,3 +485,30 @@ fn checks_table(h: &mut String, checks: &[&Check]) {
     }
     h.push_str("</table>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{html_escape, html_escape_lines};
+
+    #[test]
+    fn markup_quotes_controls_and_bidi_are_escaped() {
+        assert_eq!(
+            html_escape("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(
+            html_escape("\"><img src=x onerror=alert(1)>"),
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+        );
+        assert_eq!(html_escape("a & b &amp;"), "a &amp; b &amp;amp;");
+        assert_eq!(
+            html_escape("a\u{202e}b\u{1b}[2J\nc\u{2066}"),
+            "a\\u{202e}b\\u{1b}[2J\\u{a}c\\u{2066}"
+        );
+        // Only the wording keeps its newlines; its controls are escaped all the same.
+        assert_eq!(html_escape_lines("a\nb\r\u{202e}"), "a\nb\\u{d}\\u{202e}");
+        for s in ["Zürich – 指纹", "C:\\fw\\img", "ISO/IEC 30107-3:2023"] {
+            assert_eq!(html_escape(s), s);
+        }
+    }
+}
