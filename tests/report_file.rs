@@ -136,6 +136,20 @@ fn the_reports_name_the_inputs_by_sha256_and_the_tool() {
         "{}",
         out.stdout
     );
+    // A bundle that does not parse is still named by digest, with the profiles given.
+    env.write("junk.cbor", "not a bundle");
+    let out = env.run(&[
+        "verify",
+        "junk.cbor",
+        "--trust",
+        "buyer.trust.toml",
+        "--json",
+    ]);
+    assert_eq!(out.code, 3, "{out:?}");
+    let v = json(&out.stdout);
+    assert_eq!(v["bundle_sha256"], sha256_hex(b"not a bundle").as_str());
+    assert_eq!(v["trust_file_sha256"], trust_hex.as_str());
+    assert_eq!(v["profiles"].as_array().unwrap().len(), profiles.len());
 }
 
 #[test]

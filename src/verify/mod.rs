@@ -188,20 +188,31 @@ pub fn verify_bundle_with(
     };
     match Bundle::parse(bytes, &BundleLimits::default()) {
         Ok(bundle) => verify_parsed_with(&bundle, trust, profiles, &options),
-        Err(e) => invalid_bundle(trust, &e, &options),
+        Err(e) => invalid_bundle_of(trust, profiles, &e, &options),
     }
 }
 
 /// The report on a bundle that did not parse: step 1 failed with `error`, nothing else was
 /// checked. A caller that parsed the bundle itself ([`Bundle::parse`], as the command line does
 /// to find the log's remembered checkpoint) reports its error with this, so that each bundle is
-/// parsed once.
+/// parsed once. The report lists the trust file's profiles as the ones given.
 pub fn invalid_bundle(
     trust: &TrustFile,
     error: &crate::bundle::BundleError,
     options: &VerifyOptions,
 ) -> Report {
-    let mut run = new_run(trust, &[], options, &|_, _, _| {});
+    invalid_bundle_of(trust, &trust.profiles, error, options)
+}
+
+/// [`invalid_bundle`], listing `profiles` as the ones given (the report names them by digest
+/// even though none was applied).
+fn invalid_bundle_of(
+    trust: &TrustFile,
+    profiles: &[Profile],
+    error: &crate::bundle::BundleError,
+    options: &VerifyOptions,
+) -> Report {
+    let mut run = new_run(trust, profiles, options, &|_, _, _| {});
     run.fail(Step::Parse, None, error.to_string());
     run.report.conclude();
     run.report
