@@ -541,6 +541,18 @@ pub enum Command {
         /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
         #[arg(long, value_name = "FILE")]
         artifact: Vec<PathBuf>,
+        /// Also write the report as one self-contained, printable HTML file, to file (- for
+        /// standard output, in place of the text report).
+        ///
+        /// The file holds the verdict, each claim in plain words with the evidence behind it,
+        /// every check, the SHA-256 of the bundle, the trust file and each profile, the
+        /// checkpoint and its witnesses' cosignature times, the tool's version, the verification
+        /// time, and what the verdict does and does not mean. It is replaced atomically: a
+        /// failed write leaves no partial file. `--html -` cannot be combined with --json.
+        ///
+        /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml --html report.html
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -1097,10 +1109,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             receipt,
             integrity_only,
             artifact,
+            html,
         } => bundle_cmds::verify(
             &file,
             &trust,
-            json,
+            bundle_cmds::ReportOutputs {
+                json,
+                html: html.as_deref(),
+            },
             remember.as_deref(),
             receipt || integrity_only,
             receipt,
