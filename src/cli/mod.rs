@@ -20,6 +20,8 @@ mod sign_cmds;
 mod sigstore_cmds;
 pub mod trust_file;
 mod witness_cmds;
+#[cfg(feature = "serve")]
+mod witness_net_cmds;
 
 pub use error::CliError;
 
@@ -370,6 +372,11 @@ pub enum Command {
         /// as a bundle's checkpoint must: witness this checkpoint and bundles can use it.
         #[arg(long, conflicts_with = "cosigned")]
         anchor: bool,
+        /// Ask every configured witness with a URL to cosign the checkpoint (c2sp.org/tlog-witness),
+        /// store their cosignatures, and fail unless the witness quorum cosigned it.
+        #[cfg(feature = "serve")]
+        #[arg(long, conflicts_with = "cosigned")]
+        witnesses: bool,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -616,6 +623,18 @@ pub enum Command {
         /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
         #[arg(long, value_name = "FILE")]
         artifact: Vec<PathBuf>,
+        /// Also write the report as one self-contained, printable HTML file, to file (- for
+        /// standard output, in place of the text report).
+        ///
+        /// The file holds the verdict, each claim in plain words with the evidence behind it,
+        /// every check, the SHA-256 of the bundle, the trust file and each profile, the
+        /// checkpoint and its witnesses' cosignature times, the tool's version, the verification
+        /// time, and what the verdict does and does not mean. It is replaced atomically: a
+        /// failed write leaves no partial file. `--html -` cannot be combined with --json.
+        ///
+        /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml --html report.html
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -835,6 +854,41 @@ pub enum WitnessCommand {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Serve this witness over HTTP: c2sp.org/tlog-witness `POST /add-checkpoint`.
+    ///
+    /// The body is `old N`, the consistency proof lines, an empty line and the signed checkpoint;
+    /// the checks and the crash-safe state are those of `evledger witness cosign`. Answers 200
+    /// with the cosignature line, 409 (`text/x.tlog.size`) with the size last cosigned when the
+    /// old size is not it, 404 for a log it does not watch, 403 for a bad log signature, 422 for
+    /// a proof that does not verify, 400 for a malformed body (specs/witness.md §7). The first
+    /// line on standard output is `listening on http://ADDR`. Runs until stopped.
+    ///
+    /// Example: evledger witness serve --state w1 --listen 127.0.0.1:7380
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The witness state directory (made by `evledger witness init`).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7380")]
+        listen: std::net::SocketAddr,
+    },
+    /// Show or raise how many configured witnesses must cosign a checkpoint before it is published.
+    ///
+    /// With a quorum N > 0, bundles, receipts and `GET /checkpoint` use only checkpoints that
+    /// carry cosignatures of at least N distinct configured witnesses (`evledger checkpoint
+    /// --witnesses` or `--cosigned` collect them). The quorum never decreases and is at most the
+    /// number of configured witnesses; each setting is kept (specs/witness.md §8). Without N,
+    /// prints the current quorum.
+    ///
+    /// Example: evledger witness quorum 2 --ledger ledger
+    Quorum {
+        /// The new quorum.
+        quorum: Option<u64>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
     /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
     ///
     /// Verifies the log's signature, then checks the checkpoint against the last one this
@@ -1036,10 +1090,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Signer(SignerCommand::List { json, dir }) => {
             register_cmds::signer_list(&dir.ledger, json)
         }
+        #[cfg(feature = "serve")]
+        Command::Checkpoint {
+            witnesses: true,
+            anchor,
+            dir,
+            ..
+        } => witness_net_cmds::checkpoint_witnesses(&dir.ledger, anchor),
         Command::Checkpoint {
             cosigned,
             anchor,
             dir,
+            ..
         } if cosigned.is_empty() => ledger_cmds::checkpoint(&dir.ledger, anchor),
         Command::Checkpoint { cosigned, dir, .. } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::ConsistencyCheck {
@@ -1066,6 +1128,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Witness(WitnessCommand::List { json, dir }) => {
             witness_cmds::list(&dir.ledger, json)
+        }
+        #[cfg(feature = "serve")]
+        Command::Witness(WitnessCommand::Serve { state, listen }) => {
+            witness_net_cmds::serve(&state, listen)
+        }
+        Command::Witness(WitnessCommand::Quorum { quorum, dir }) => {
+            witness_cmds::quorum(&dir.ledger, quorum)
         }
         Command::Witness(WitnessCommand::Cosign {
             checkpoint,
@@ -1170,10 +1239,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             receipt,
             integrity_only,
             artifact,
+            html,
         } => bundle_cmds::verify(
             &file,
             &trust,
-            json,
+            bundle_cmds::ReportOutputs {
+                json,
+                html: html.as_deref(),
+            },
             remember.as_deref(),
             receipt || integrity_only,
             receipt,

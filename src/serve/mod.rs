@@ -8,8 +8,13 @@
 pub mod access;
 pub mod config;
 pub mod documents;
+pub mod evidence;
 pub mod problem;
 pub mod scrapi;
+pub mod tiles;
+pub mod witness_client;
+pub mod witness_server;
+pub mod witnessing;
 pub mod writer;
 
 use std::convert::Infallible;
@@ -30,7 +35,7 @@ use tokio::sync::{mpsc, watch};
 use crate::hex;
 use crate::ledger::{Ledger, LedgerError};
 use crate::statement::{MAX_STATEMENT_LEN, SignedStatement};
-use crate::store::{Store as _, StoreRead as _};
+use crate::store::Store as _;
 use config::ServeConfig;
 use documents::Uploads;
 use problem::{PROBLEM_CONTENT_TYPE, Problem};
@@ -80,6 +85,8 @@ struct State {
     config: ServeConfig,
     /// Uploaded documents waiting for a statement to cite them.
     uploads: Arc<Uploads>,
+    /// The witnessing task's counters (`WitnessStats::prometheus` renders them for metrics).
+    witness_stats: Arc<witnessing::WitnessStats>,
 }
 
 /// Serves the ledger of `config` on its address until SIGTERM or SIGINT; calls `ready` with the
@@ -111,15 +118,18 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         documents::UPLOADS_DIR
     )))?;
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
+    // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
+    let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx))
+        .spawn(move || writer::run(ledger, rx, signed_tx))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
         jobs: tx,
         config: config.clone(),
         uploads: Arc::new(uploads),
+        witness_stats: Arc::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -130,6 +140,12 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(io("listener".into()))?;
+        // Witnessing runs beside the handlers and never holds up a registration.
+        tokio::spawn(witnessing::run(
+            dir.to_path_buf(),
+            signed_rx,
+            Arc::clone(&state.witness_stats),
+        ));
         let stop = stop_signal().map_err(io("signal handler".into()))?;
         tokio::pin!(stop);
         let (stopping, stop_rx) = watch::channel(false);
@@ -250,12 +266,19 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         ([".well-known", "scitt-keys"], &Method::GET) => scrapi::scitt_keys(&state).await,
         ([".well-known", "scitt-keys", kid], &Method::GET) => scrapi::scitt_key(&state, kid).await,
         (["checkpoint"], &Method::GET) => read(&state, checkpoint_note).await.map(|note| {
-            respond(
+            tiles::no_cache(respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
                 note.into_bytes(),
-            )
+            ))
         }),
+        (["tile", rest @ ..], &Method::GET) => tiles::tile(&state, rest).await,
+        (["statements", index], &Method::GET) => {
+            evidence::statement(&state, index, req.headers()).await
+        }
+        (["bundle"], &Method::GET) => {
+            evidence::bundle(&state, req.uri().query(), req.headers()).await
+        }
         (["healthz"], &Method::GET) => Ok(respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -269,14 +292,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             | [".well-known", "scitt-keys"]
             | [".well-known", "scitt-keys", _]
             | ["checkpoint"]
-            | ["healthz"],
+            | ["healthz"]
+            | ["tile", ..]
+            | ["statements", _]
+            | ["bundle"],
             _,
         ) => Ok(not_allowed(&method, &path, "GET")),
         _ => Err(Problem::new(
             404,
             "Not Found",
             format!(
-                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint and GET /healthz"
+                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY and GET /healthz"
             ),
         )),
     };
@@ -424,14 +450,15 @@ async fn read<T: Send + 'static>(
     .map_err(|e| internal(&e))?
 }
 
-/// The latest signed checkpoint, as a C2SP signed note with its cosignatures.
+/// The published checkpoint (the latest signed one unless a witness quorum is configured), as
+/// a C2SP signed note with its cosignatures.
 fn checkpoint_note(ledger: &Ledger) -> Result<String, Problem> {
-    match ledger.store().latest_checkpoint() {
+    match ledger.published_checkpoint() {
         Ok(Some(cp)) => Ok(cp.note),
         Ok(None) => Err(Problem::new(
             404,
             "Not Found",
-            "the log has no signed checkpoint yet; one is signed with the first registration",
+            "the log has no published checkpoint yet; one is signed with the first registration, and published once the witness quorum has cosigned it",
         )),
         Err(e) => Err(Problem::new(
             500,

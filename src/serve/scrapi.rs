@@ -79,7 +79,7 @@ pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Respon
         return match r.map_err(|_| super::writer_gone())? {
             Ok(a) => {
                 forget_uploads(state, attached);
-                Ok(receipt_response(a))
+                Ok(receipt_response(state, a))
             }
             // A checkpoint failure after the commit leaves a durable entry without a receipt:
             // that is "not ready yet", answered 202, not an error.
@@ -105,7 +105,7 @@ pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Respon
             Err(_) => match answer.await.map_err(|_| super::writer_gone())? {
                 Ok(a) => {
                     forget_uploads(state, attached);
-                    Ok(receipt_response(a))
+                    Ok(receipt_response(state, a))
                 }
                 Err(p) => Err(p),
             },
@@ -113,7 +113,7 @@ pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Respon
         a = &mut answer => {
             let a = a.map_err(|_| super::writer_gone())??;
             forget_uploads(state, attached);
-            Ok(receipt_response(a))
+            Ok(receipt_response(state, a))
         }
     }
 }
@@ -138,13 +138,18 @@ fn forget_uploads(state: &State, attached: Vec<Hash>) {
     });
 }
 
-fn receipt_response(a: writer::Answer) -> Response<Body> {
+/// `201`/`200` with the receipt; `202` when the entry is durable but no published checkpoint
+/// covers it yet (a witness quorum is configured and has not cosigned one, `specs/witness.md` §8).
+fn receipt_response(state: &State, a: writer::Answer) -> Response<Body> {
     let status = if a.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let mut r = respond(status, COSE_CONTENT_TYPE, a.receipt);
+    let Some(receipt) = a.receipt else {
+        return accepted(state, &a.entry_hash);
+    };
+    let mut r = respond(status, COSE_CONTENT_TYPE, receipt);
     set(&mut r, LOCATION, &entry_location(&a.entry_hash));
     r
 }

@@ -15,7 +15,7 @@
 //! it (the next batch signs one). After the checkpoint, a registration whose answer was lost is
 //! answered again, by a retry, with a receipt of the same entry.
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::problem::Problem;
 use crate::evidence::Evidence;
@@ -50,12 +50,14 @@ pub struct Answer {
     pub created: bool,
     /// The entry hash, SHA-256 of the statement.
     pub entry_hash: Hash,
-    /// The RFC 9942 receipt (`Ledger::cose_receipt`).
-    pub receipt: Vec<u8>,
+    /// The RFC 9942 receipt (`Ledger::cose_receipt`); none while no published checkpoint covers
+    /// the entry (a witness quorum is configured and has not cosigned one yet).
+    pub receipt: Option<Vec<u8>>,
 }
 
-/// Runs the writer until every sender of the queue is dropped.
-pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
+/// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
+/// each checkpoint signed (the witnessing task waits on it).
+pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>, signed: watch::Sender<u64>) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -64,7 +66,9 @@ pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit(&mut ledger, batch);
+        if let Some(size) = commit(&mut ledger, batch) {
+            signed.send_replace(size);
+        }
     }
 }
 
@@ -106,7 +110,8 @@ fn sigstore_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), 
 /// Commits one batch, all that can be: a statement the registration refuses is answered with
 /// its refusal and taken out, and the rest is tried again, so one bad statement never holds back
 /// the others. A statement already in the log is answered with the receipt of its entry.
-fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
+/// Returns the size of the checkpoint signed, if one was.
+fn commit(ledger: &mut Ledger, batch: Vec<Job>) -> Option<u64> {
     let (mut subs, mut replies): (Vec<Submission>, Vec<_>) = batch
         .into_iter()
         .map(|j| {
@@ -167,16 +172,18 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
         .chain(existing.into_iter().map(|(h, reply)| ((h, false), reply)));
     let mut answers: Vec<_> = answers.collect();
     if answers.is_empty() {
-        return;
+        return None;
     }
     for ((hash, _), (_, committed)) in &mut answers {
         if let Some(c) = committed.take() {
             let _ = c.send(*hash);
         }
     }
-    if let Err(e) = ledger.checkpoint() {
-        for ((hash, _), reply) in answers {
-            let _ = reply.0.send(Err(Problem::new(
+    let signed = match ledger.checkpoint() {
+        Ok(cp) => cp.size,
+        Err(e) => {
+            for ((hash, _), reply) in answers {
+                let _ = reply.0.send(Err(Problem::new(
                 500,
                 "Internal Server Error",
                 format!(
@@ -185,17 +192,26 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
                     hex::encode(&hash)
                 ),
             )));
+            }
+            return None;
         }
-        return;
-    }
+    };
     for ((entry_hash, created), reply) in answers {
-        let answer = receipt_of(ledger, &entry_hash).map(|receipt| Answer {
+        let answer = match receipt_of(ledger, &entry_hash) {
+            Ok(receipt) => Ok(Some(receipt)),
+            // The entry was just committed, so a 404 means no published checkpoint covers it
+            // yet: the witnesses have not cosigned one (`specs/witness.md` §8).
+            Err(p) if p.status == 404 => Ok(None),
+            Err(p) => Err(p),
+        }
+        .map(|receipt| Answer {
             created,
             entry_hash,
             receipt,
         });
         let _ = reply.0.send(answer);
     }
+    Some(signed)
 }
 
 /// The receipt of the entry `entry_hash` against the latest checkpoint.

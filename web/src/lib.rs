@@ -17,13 +17,18 @@
 //! `verifyIntegrityOnly` (the CLI's `--integrity-only`) checks signatures, proofs, roles and
 //! references alone and judges no claim; its report has `"integrity_only": true`, which the page
 //! shows at the top.
+//!
+//! Every report names the tool that made it (`tool` in the JSON): [`default_tool`] unless the
+//! page names itself through `verifyAs` (its name, version and, once it knows it, its own
+//! SHA-256). `reportHtml(reportJson)` turns a report into the same self-contained, printable
+//! HTML file `evledger verify --html` writes, for the page to offer as a download.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 
 use evledger::trust::TrustFile;
-use evledger::verify::{VerifyOptions, verify_bundle_with};
+use evledger::verify::{Report, Tool, VERIFIER_VERSION, VerifyOptions, verify_bundle_with};
 use wasm_bindgen::prelude::*;
 
 /// How messages name the trust file, whose file name the page does not pass.
@@ -118,11 +123,83 @@ pub fn report_json_with(
     now_unix: i64,
     integrity_only: bool,
 ) -> Result<String, String> {
+    report_json_as(
+        bundle,
+        trust_toml,
+        files,
+        now_unix,
+        integrity_only,
+        default_tool(),
+    )
+}
+
+/// The tool a report of this module names unless the page names itself: `evledger-web` at the
+/// version of the evledger verifier it is built from.
+pub fn default_tool() -> Tool {
+    Tool::new("evledger-web", VERIFIER_VERSION)
+}
+
+/// [`verify`] (or with `integrity_only`, [`verify_integrity_only`]) naming the tool that
+/// verifies: the page's name and version, and its own SHA-256 (64 hex digits) when it knows it.
+/// The report's `tool.verifier_version` is always the verifier's own.
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen(js_name = verifyAs)]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_as(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    integrity_only: bool,
+    tool_name: String,
+    tool_version: String,
+    tool_sha256: Option<String>,
+) -> Result<String, JsError> {
+    let tool = Tool {
+        sha256: tool_sha256,
+        ..Tool::new(tool_name, tool_version)
+    };
+    report_json_as(bundle, trust_toml, files, now_unix, integrity_only, tool)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// The HTML report (`evledger verify --html`) of a JSON report this module returned.
+///
+/// # Errors
+/// Throws an `Error` when the text is not a report of this schema version.
+#[wasm_bindgen(js_name = reportHtml)]
+pub fn report_html(report_json: &str) -> Result<String, JsError> {
+    report_html_of(report_json).map_err(|e| JsError::new(&e))
+}
+
+/// [`report_html`] for Rust callers.
+///
+/// # Errors
+/// Why the text is not a report of this schema version, with the field at fault.
+pub fn report_html_of(report_json: &str) -> Result<String, String> {
+    Ok(Report::from_json(report_json)?.to_html())
+}
+
+/// [`report_json_with`] naming `tool` as the tool that verified.
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn report_json_as(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    integrity_only: bool,
+    tool: Tool,
+) -> Result<String, String> {
     let trust = TrustFile::parse(trust_toml, TRUST_FILE, &|name: &str| files.read(name))
         .map_err(|e| e.to_string())?;
     let options = VerifyOptions {
         now: Some(now_unix),
         integrity_only,
+        tool,
         ..VerifyOptions::default()
     };
     Ok(verify_bundle_with(bundle, &trust, &trust.profiles, &options).to_json())
