@@ -656,21 +656,17 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
     ])
     .ok();
     let expected = std::fs::read(env.path("cli.cbor")).unwrap();
-    // GET /bundle is not served by this build of the service: a loopback server serves the
-    // exact bytes the CLI wrote at the query `bundle --from` sends.
-    let query = format!("/bundle?entry={hash}");
-    let bytes = expected.clone();
-    let server = TestServer::start(
-        None,
-        Arc::new(move |target: &str, _head: &str| {
-            if target == query {
-                Reply::Serve(200, "application/cbor", bytes.clone())
-            } else {
-                Reply::Serve(404, "text/plain", format!("no {target}\n").into_bytes())
-            }
-        }),
-        None,
-    );
+    let server = Server::start(&env, LEDGER);
+    let from = |args: &[&str]| {
+        let mut a = vec!["bundle", "--from", &server.url, "--token", READER_TOKEN];
+        a.extend_from_slice(args);
+        env.run(&a)
+    };
+    let out = from(&["--entry", &hash, "--out", "got.cbor"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read(env.path("got.cbor")).unwrap(), expected);
+
+    // Bundles are served to readers only.
     let out = env.run(&[
         "bundle",
         "--from",
@@ -678,10 +674,18 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
         "--entry",
         &hash,
         "--out",
-        "got.cbor",
+        "a.cbor",
     ]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(std::fs::read(env.path("got.cbor")).unwrap(), expected);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(": 401: Unauthorized: ")
+            && out.stderr.contains(
+                "hint: bundles are served to authorised readers: give a reader token with --token"
+            ),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.path("a.cbor").exists());
 
     // A trust file under which it verifies: written, the same bytes.
     let role = common::release_role();
@@ -699,17 +703,7 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
         LEDGER,
     ])
     .ok();
-    let out = env.run(&[
-        "bundle",
-        "--from",
-        &server.url,
-        "--entry",
-        &hash,
-        "--out",
-        "v.cbor",
-        "--trust",
-        "buyer.toml",
-    ]);
+    let out = from(&["--entry", &hash, "--out", "v.cbor", "--trust", "buyer.toml"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains(", verified)"), "{}", out.stderr);
     assert_eq!(std::fs::read(env.path("v.cbor")).unwrap(), expected);
@@ -718,56 +712,84 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
         "trust", "init", "--out", "rel.toml", "--role", &role, "--ledger", LEDGER,
     ])
     .ok();
-    let out = env.run(&[
-        "bundle",
-        "--from",
-        &server.url,
-        "--entry",
-        &hash,
-        "--out",
-        "r.cbor",
-        "--trust",
-        "rel.toml",
-    ]);
+    let out = from(&["--entry", &hash, "--out", "r.cbor", "--trust", "rel.toml"]);
     assert_eq!(out.code, 4, "{out:?}");
     assert!(!env.path("r.cbor").exists());
-
-    // A trust file under which it does not verify: nothing is written, verify's exit code.
+    // No keys at all: verification fails (exit 1), nothing is written.
     env.run(&["trust", "init", "--out", "bare.toml", "--ledger", LEDGER])
         .ok();
-    let out = env.run(&[
-        "bundle",
-        "--from",
-        &server.url,
-        "--entry",
-        &hash,
-        "--out",
-        "t.cbor",
-        "--trust",
-        "bare.toml",
-    ]);
+    let out = from(&["--entry", &hash, "--out", "t.cbor", "--trust", "bare.toml"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("did not verify"), "{}", out.stderr);
     assert!(out.stderr.contains("nothing written"), "{}", out.stderr);
     assert!(!env.path("t.cbor").exists());
 
     // An unknown entry: the service's answer, and nothing written.
-    let out = env.run(&[
-        "bundle",
-        "--from",
-        &server.url,
-        "--entry",
-        "7",
-        "--out",
-        "n.cbor",
-    ]);
+    let out = from(&["--entry", "7", "--out", "n.cbor"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("404: no /bundle?entry=7"),
+        out.stderr.contains(": 404: Not Found: entry=7: "),
         "{}",
         out.stderr
     );
     assert!(!env.path("n.cbor").exists());
+
+    // More entries, and the forms --all and --since: the CLI's bytes again, the service asked
+    // second and first.
+    std::fs::write(env.path("since.note"), get(&server.url, "/checkpoint")).unwrap();
+    let fw2 = sha256_hex(&sign_build(&env, 1_800_000_100, "fw2.cose"));
+    env.run(&[
+        "submit",
+        "fw2.cose",
+        "--to",
+        &server.url,
+        "--log-key",
+        "log.vkey",
+    ])
+    .ok();
+    env.run(&[
+        "bundle",
+        "--all",
+        "--since",
+        "since.note",
+        "--out",
+        "cli2.cbor",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let out = from(&["--all", "--since", "since.note", "--out", "got2.cbor"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        std::fs::read(env.path("got2.cbor")).unwrap(),
+        std::fs::read(env.path("cli2.cbor")).unwrap()
+    );
+    let got = env
+        .cmd(&[
+            "bundle",
+            "--from",
+            &server.url,
+            "--token",
+            READER_TOKEN,
+            "--entry",
+            &fw2,
+            "--out",
+            "-",
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    env.run(&[
+        "bundle",
+        "--entry",
+        &fw2,
+        "--out",
+        "cli3.cbor",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    assert_eq!(got, std::fs::read(env.path("cli3.cbor")).unwrap());
 }
 
 /// `evledger monitor URL --state mon` watching product/legal's key, as a reader: the token is
@@ -833,17 +855,16 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
     copy(&env.path(LEDGER), &env.path("fork"));
 
     let server = Server::start(&env, LEDGER);
-    let front = TestServer::start(Some(server.url.clone()), tiles_of(&env, LEDGER), None);
 
     // First run: no key pinned yet.
-    let out = monitor(&env, &front.url, &[]);
+    let out = monitor(&env, &server.url, &[]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("has no pinned log key yet"),
         "{}",
         out.stderr
     );
-    let out = monitor(&env, &front.url, &["--log-key", "log.vkey"]);
+    let out = monitor(&env, &server.url, &["--log-key", "log.vkey"]);
     let fw_hash = sha256_hex(&fw);
     let first = out.ok();
     assert!(
@@ -868,7 +889,7 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
         "log.vkey",
     ])
     .ok();
-    let out = monitor(&env, &front.url, &[]);
+    let out = monitor(&env, &server.url, &[]);
     let second = out.ok();
     let size1 = note_size(&state_note(&state1));
     assert!(
@@ -891,12 +912,11 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
         "{second}"
     );
     // Nothing new: nothing listed, the state stays.
-    let out = monitor(&env, &front.url, &[]);
+    let out = monitor(&env, &server.url, &[]);
     assert!(out.ok().contains("no new entries"), "{out:?}");
     let state2 = std::fs::read(env.path("mon/state")).unwrap();
 
     // The copy goes on with other statements: a second history signed by the same log key.
-    drop(front);
     let forked = Server::start(&env, "fork");
     sign_build(&env, 1_800_000_100, "fw2.cose");
     sign_build(&env, 1_800_000_200, "fw3.cose");
@@ -904,8 +924,7 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
         env.run(&["submit", f, "--to", &forked.url, "--log-key", "log.vkey"])
             .ok();
     }
-    let fork_front = TestServer::start(Some(forked.url.clone()), tiles_of(&env, "fork"), None);
-    let out = monitor(&env, &fork_front.url, &[]);
+    let out = monitor(&env, &forked.url, &[]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(
         out.stderr
@@ -940,7 +959,7 @@ fn monitor_follows_checkpoints_flags_entries_and_reports_a_fork() {
         "log.vkey",
     ])
     .ok();
-    let out = monitor(&env, &fork_front.url, &[]);
+    let out = monitor(&env, &forked.url, &[]);
     assert_eq!(out.code, 3, "{out:?}");
     let size = note_size(&seen);
     assert!(
@@ -994,8 +1013,7 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
         "log.vkey",
     ])
     .ok();
-    let front = TestServer::start(Some(server.url.clone()), tiles_of(&env, LEDGER), None);
-    monitor(&env, &front.url, &["--log-key", "log.vkey"]).ok();
+    monitor(&env, &server.url, &["--log-key", "log.vkey"]).ok();
     let before = std::fs::read(env.path("mon/state")).unwrap();
 
     // A new entry, and a service that never answers for its statement: the monitor is killed
@@ -1010,7 +1028,6 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
         "log.vkey",
     ])
     .ok();
-    let tiles = tiles_of(&env, LEDGER);
     let (tx, rx) = mpsc::channel();
     let stuck = TestServer::start(
         Some(server.url.clone()),
@@ -1018,7 +1035,7 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
             if target.ends_with("/statement") {
                 Reply::Hang
             } else {
-                tiles(target, "")
+                Reply::Forward
             }
         }),
         Some(tx),
@@ -1036,7 +1053,7 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
     assert_eq!(std::fs::read(env.path("mon/state")).unwrap(), before);
 
     // The next run picks up where the last complete one ended.
-    let out = monitor(&env, &front.url, &[]);
+    let out = monitor(&env, &server.url, &[]);
     let text = out.ok();
     assert!(
         text.contains(&format!("{} firmware-build", sha256_hex(&fw2))),
@@ -1048,7 +1065,7 @@ fn a_monitor_killed_mid_run_keeps_its_state() {
     let mut damaged = std::fs::read_to_string(env.path("mon/state")).unwrap();
     damaged = damaged.replacen("frontier ", "frontier A", 1);
     env.write("mon/state", &damaged);
-    let out = monitor(&env, &front.url, &[]);
+    let out = monitor(&env, &server.url, &[]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
@@ -1077,36 +1094,12 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         "log.vkey",
     ])
     .ok();
-    // Statements only for the bearer of the reader's token, as a service with readers answers.
-    let tiles = tiles_of(&env, LEDGER);
-    let guarded = TestServer::start(
-        Some(server.url.clone()),
-        Arc::new(move |target: &str, head: &str| {
-            let authorised = head
-                .lines()
-                .any(|l| l.eq_ignore_ascii_case("authorization: Bearer reader-token"));
-            if target.ends_with("/statement") && !authorised {
-                let body = evledger::cbor::encode(&evledger::cbor::Value::Map(vec![
-                    (
-                        evledger::cbor::Value::int(-1),
-                        evledger::cbor::Value::text("Unauthorized"),
-                    ),
-                    (
-                        evledger::cbor::Value::int(-2),
-                        evledger::cbor::Value::text("nothing readable here without a reader token"),
-                    ),
-                ]));
-                return Reply::Serve(401, "application/concise-problem-details+cbor", body);
-            }
-            tiles(target, head)
-        }),
-        None,
-    );
-    let out = monitor_anonymous(&env, &guarded.url, &["--log-key", "log.vkey"]);
+    // The service serves statements to its readers only.
+    let out = monitor_anonymous(&env, &server.url, &["--log-key", "log.vkey"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stderr
-            .contains("401: Unauthorized: nothing readable here without a reader token")
+            .contains(": 401: Unauthorized: nothing readable here without a reader token")
             && out.stderr.contains("give a reader token with --token"),
         "{}",
         out.stderr
@@ -1115,7 +1108,7 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         !env.path("mon/state").exists(),
         "a run that checked nothing saved a state"
     );
-    let out = monitor_anonymous(&env, &guarded.url, &["--token", READER_TOKEN]);
+    let out = monitor_anonymous(&env, &server.url, &["--token", READER_TOKEN]);
     assert!(out.ok().contains(" firmware-build kid "), "{out:?}");
     let state = std::fs::read(env.path("mon/state")).unwrap();
 
@@ -1172,7 +1165,7 @@ fn monitor_reads_statements_with_a_token_and_refuses_what_it_cannot_check() {
         }),
         None,
     );
-    let out = monitor_anonymous(&env, &guarded.url, &["--token", READER_TOKEN]);
+    let out = monitor_anonymous(&env, &server.url, &["--token", READER_TOKEN]);
     let newer = out.ok();
     assert!(newer.contains(&format!("(extends size {seen})")), "{newer}");
     let out = monitor(&env, &front.url, &[]);

@@ -231,14 +231,16 @@ pub fn bundle_from(
     if r.status != 200 {
         let hint = match r.status {
             401 | 403 => {
-                "bundles are served to authorised readers: give a reader token with --token"
+                Some("bundles are served to authorised readers: give a reader token with --token")
             }
-            404 => "check the entry names, and that the service serves bundles (GET /bundle)",
-            _ => "see the service's message above",
+            404 => Some("check the entry names, and that the service serves bundles (GET /bundle)"),
+            _ => None,
         };
-        return Err(
-            CliError::new(format!("GET {}: {}", base.url(&target), r.describe())).hint(hint),
-        );
+        let e = CliError::new(format!("GET {}: {}", base.url(&target), r.describe()));
+        return Err(match hint {
+            Some(h) => e.hint(h),
+            None => e,
+        });
     }
     let bytes = r.body;
     if let Some(trust) = &trust {
