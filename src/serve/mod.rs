@@ -9,6 +9,7 @@ pub mod access;
 pub mod config;
 pub mod documents;
 pub mod evidence;
+pub mod metrics;
 pub mod problem;
 pub mod scrapi;
 pub mod tiles;
@@ -87,6 +88,8 @@ struct State {
     uploads: Arc<Uploads>,
     /// The witnessing task's counters (`WitnessStats::prometheus` renders them for metrics).
     witness_stats: Arc<witnessing::WitnessStats>,
+    /// The service's counters (`GET /metrics`).
+    metrics: metrics::Metrics,
 }
 
 /// Serves the ledger of `config` on its address until SIGTERM or SIGINT; calls `ready` with the
@@ -130,6 +133,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         config: config.clone(),
         uploads: Arc::new(uploads),
         witness_stats: Arc::default(),
+        metrics: metrics::Metrics::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -249,6 +253,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let query = req.uri().query().map(str::to_owned);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
+    let received = std::time::Instant::now();
     let answer = match (segments.as_slice(), &method) {
         (["entries"], &Method::POST) => register(&state, req).await,
         (["entries", id], &Method::GET) => match parse_entry_id(id) {
@@ -279,6 +284,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         (["bundle"], &Method::GET) => {
             evidence::bundle(&state, req.uri().query(), req.headers()).await
         }
+        (["metrics"], &Method::GET) => Ok(respond(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            state
+                .metrics
+                .render(&state.witness_stats.prometheus())
+                .into_bytes(),
+        )),
         (["healthz"], &Method::GET) => Ok(respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -293,6 +306,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             | [".well-known", "scitt-keys", _]
             | ["checkpoint"]
             | ["healthz"]
+            | ["metrics"]
             | ["tile", ..]
             | ["statements", _]
             | ["bundle"],
@@ -302,11 +316,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             404,
             "Not Found",
             format!(
-                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY and GET /healthz"
+                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY, GET /metrics and GET /healthz"
             ),
         )),
     };
-    Ok(answer.unwrap_or_else(|p| problem_response(&p)))
+    let response = answer.unwrap_or_else(|p| problem_response(&p));
+    let status = response.status().as_u16();
+    state.metrics.http(status);
+    if segments.as_slice() == ["entries"] && method == Method::POST {
+        state.metrics.registration(status, received.elapsed());
+    }
+    Ok(response)
 }
 
 /// 405, with the `Allow` header RFC 9110 §15.5.6 requires.
