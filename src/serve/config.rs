@@ -52,6 +52,10 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// The ledger directory.
     pub ledger: PathBuf,
+    /// The most connections open at once from one client IP address (`limits.max_connections_per_client`).
+    pub max_connections_per_client: usize,
+    /// The most connections open at once in all (`limits.max_connections`).
+    pub max_connections: usize,
     /// How long a registration waits for its receipt before it is answered `202`. Zero answers
     /// every registration `202` at its commit.
     pub registration_wait: Duration,
@@ -97,6 +101,8 @@ impl Default for ServeConfig {
             listen: DEFAULT_LISTEN.parse().expect("a valid socket address"),
             ledger: PathBuf::from("ledger"),
             registration_wait: DEFAULT_REGISTRATION_WAIT,
+            max_connections_per_client: super::limits::DEFAULT_PER_CLIENT,
+            max_connections: super::limits::DEFAULT_TOTAL,
             retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
             max_document: DEFAULT_MAX_DOCUMENT,
             max_pending_documents: DEFAULT_MAX_PENDING_DOCUMENTS,
@@ -143,6 +149,8 @@ struct File {
 struct Limits {
     max_document_bytes: Option<usize>,
     max_pending_documents: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,6 +252,24 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
             ));
         }
         c.shutdown_grace = Duration::from_secs(s);
+    }
+    for (key, v, slot) in [
+        (
+            "limits.max_connections_per_client",
+            f.limits.max_connections_per_client,
+            &mut c.max_connections_per_client,
+        ),
+        (
+            "limits.max_connections",
+            f.limits.max_connections,
+            &mut c.max_connections,
+        ),
+    ] {
+        match v {
+            Some(0) => return Err(err(key, "must be at least 1".into())),
+            Some(n) => *slot = n,
+            None => {}
+        }
     }
     if let Some(n) = f.limits.max_document_bytes {
         c.max_document = document_limit(n).map_err(|r| err("limits.max_document_bytes", r))?;

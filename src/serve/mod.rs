@@ -9,6 +9,7 @@ pub mod access;
 pub mod config;
 pub mod documents;
 pub mod evidence;
+pub mod limits;
 pub mod metrics;
 pub mod problem;
 pub mod scrapi;
@@ -154,6 +155,8 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         tokio::pin!(stop);
         let (stopping, stop_rx) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
+        let bounds =
+            limits::Connections::new(config.max_connections_per_client, config.max_connections);
         ready(addr);
         loop {
             // Reap finished connections, so the set holds only live ones.
@@ -162,7 +165,13 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
                 biased;
                 () = &mut stop => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok((stream, peer)) => match bounds.admit(peer.ip()) {
+                        Ok(slot) => (stream, slot),
+                        Err(p) => {
+                            connections.spawn(async move { limits::refuse(stream, &p).await });
+                            continue;
+                        }
+                    },
                     Err(e) => {
                         // Out of file descriptors, for one: wait for connections to close.
                         eprintln!("accept: {e}");
@@ -171,9 +180,11 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
                     }
                 },
             };
+            let (stream, slot) = stream;
             let state = Arc::clone(&state);
             let mut stop_rx = stop_rx.clone();
             connections.spawn(async move {
+                let _slot = slot;
                 let service = service_fn(move |req| handle(Arc::clone(&state), req));
                 // A connection that fails (a client gone, a malformed request line) ends alone;
                 // hyper has already answered what could be answered.
