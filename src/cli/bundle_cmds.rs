@@ -164,7 +164,13 @@ pub fn verify(
     integrity_only: bool,
     receipt: bool,
     artifacts: &[PathBuf],
+    time: Option<&str>,
 ) -> Result<(), CliError> {
+    let now = match time {
+        None => super::now(),
+        // A usage error, like clap's: exit 2, before anything is read.
+        Some(t) => parse_time(t).map_err(|e| e.code(EXIT_BAD_TRUST))?,
+    };
     let trust = super::trust_file::load(trust_path).map_err(|e| {
         unusable(
             json,
@@ -199,7 +205,7 @@ pub fn verify(
     drop(bytes);
     let checkpoint = parsed.as_ref().ok().map(|b| b.checkpoint.clone());
     let mut options = VerifyOptions {
-        now: Some(super::now()),
+        now: Some(now),
         held,
         integrity_only,
         ..VerifyOptions::default()
@@ -279,6 +285,16 @@ pub(super) fn progress_bar(template: &str) -> indicatif::ProgressBar {
 }
 
 /// Hashes a file the buyer holds, streaming it: a firmware image may be larger than memory.
+/// `--time`: Unix seconds or RFC 3339.
+fn parse_time(t: &str) -> Result<i64, CliError> {
+    t.parse::<i64>()
+        .or_else(|_| crate::time::parse_rfc3339(t))
+        .map_err(|e| {
+            CliError::new(format!("--time {t:?}: {e}"))
+                .hint("give Unix seconds (1796404671) or RFC 3339 (2026-12-05T12:00:00Z)")
+        })
+}
+
 fn read_held(path: &Path) -> Result<HeldFile, CliError> {
     use sha2::{Digest as _, Sha256};
     let err = |e: std::io::Error| {

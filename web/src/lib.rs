@@ -22,8 +22,12 @@
 
 use std::collections::BTreeMap;
 
+use evledger::bundle::{Bundle, BundleLimits};
+use evledger::evidence::FileDigest;
 use evledger::trust::TrustFile;
-use evledger::verify::{VerifyOptions, verify_bundle_with};
+use evledger::verify::{
+    HeldFile, VerifyOptions, invalid_bundle, verify_bundle_with, verify_parsed_with_progress,
+};
 use wasm_bindgen::prelude::*;
 
 /// How messages name the trust file, whose file name the page does not pass.
@@ -62,6 +66,115 @@ impl Files {
             .cloned()
             .ok_or_else(|| format!("{name}: not given; add the file the trust file names"))
     }
+}
+
+/// The files the buyer holds (firmware images, documents): each is checked, by SHA-256 and size,
+/// against the entries that describe it, as `evledger verify --artifact` checks it.
+#[wasm_bindgen]
+#[derive(Clone, Debug, Default)]
+pub struct Held {
+    files: Vec<HeldFile>,
+}
+
+#[wasm_bindgen]
+impl Held {
+    /// No files.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Held {
+        Held::default()
+    }
+
+    /// Adds a file under the name to report it by; only its SHA-256 and size are kept.
+    pub fn add(&mut self, name: String, bytes: &[u8]) {
+        self.files.push(HeldFile {
+            name,
+            digest: FileDigest::of(bytes),
+        });
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript function, called as `progress(stage, done, total)` while a bundle is
+    /// verified (the stages of `verify_parsed_with_progress`).
+    #[wasm_bindgen(typescript_type = "(stage: string, done: number, total: number) => void")]
+    pub type Progress;
+
+    #[wasm_bindgen(method, js_name = call)]
+    fn call(this: &Progress, this_arg: &JsValue, stage: &str, done: f64, total: f64);
+}
+
+/// What the page verifies with: the trust file's name (as messages name it), whether to check
+/// integrity only, and the files the buyer holds.
+#[derive(Clone, Debug, Default)]
+pub struct PageInput<'a> {
+    /// The trust file's name, as the CLI names it by its path.
+    pub trust_name: &'a str,
+    /// Check signatures, proofs, roles and references only (`--integrity-only`).
+    pub integrity_only: bool,
+    /// The files the buyer holds (`--artifact`).
+    pub held: Vec<HeldFile>,
+}
+
+/// Everything the page verifies: a bundle against a trust file named `trust_name` at `now_unix`,
+/// with the files the buyer holds, for integrity only or not, reporting progress; the report as
+/// JSON, as `evledger verify --json --time NOW_UNIX` prints it.
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen(js_name = verifyPage)]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_page(
+    bundle: &[u8],
+    trust_name: &str,
+    trust_toml: &str,
+    files: &Files,
+    held: &Held,
+    now_unix: i64,
+    integrity_only: bool,
+    progress: &Progress,
+) -> Result<String, JsError> {
+    let input = PageInput {
+        trust_name,
+        integrity_only,
+        held: held.files.clone(),
+    };
+    let report = |stage: &'static str, done: u64, total: u64| {
+        progress.call(&JsValue::NULL, stage, done as f64, total as f64);
+    };
+    page_report_json(bundle, trust_toml, files, now_unix, &input, &report)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// [`verify_page`] for Rust callers, with progress reported to `progress`.
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn page_report_json(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    input: &PageInput<'_>,
+    progress: &dyn Fn(&'static str, u64, u64),
+) -> Result<String, String> {
+    let trust = TrustFile::parse(trust_toml, input.trust_name, &|name: &str| files.read(name))
+        .map_err(|e| e.to_string())?;
+    let options = VerifyOptions {
+        now: Some(now_unix),
+        integrity_only: input.integrity_only,
+        held: input.held.clone(),
+        ..VerifyOptions::default()
+    };
+    // As the command line does it: parsed once, then verified with progress; an unparsable
+    // bundle is the report's failed first step.
+    let report = match Bundle::parse(bundle, &BundleLimits::default()) {
+        Ok(parsed) => {
+            verify_parsed_with_progress(&parsed, &trust, &trust.profiles, &options, progress)
+        }
+        Err(e) => invalid_bundle(&trust, &e, &options),
+    };
+    Ok(report.to_json())
 }
 
 /// Verifies a bundle against a trust file at `now_unix` (Unix seconds) and returns the report
