@@ -155,7 +155,7 @@
     li.appendChild(el("span", "step", c.step));
     if (c.field) li.appendChild(el("span", "field", c.field + ": "));
     li.appendChild(el("span", "message", c.message));
-    if (c.citation) li.appendChild(el("span", "note", "rule source: " + c.citation));
+    if (c.citation) li.appendChild(el("span", "cite", "rule source: " + c.citation));
     // The page has no Sigstore verifier (it needs OpenSSL): a build citing Sigstore evidence
     // fails here, and says where it can be checked.
     if (c.step === "sigstore" && c.outcome === "fail" && /^not checked/.test(c.message)) {

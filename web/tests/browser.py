@@ -243,16 +243,18 @@ def without_tool(report):
     return report
 
 
-def cli_report(evledger, case, now):
-    """`evledger verify --json --time NOW` on the case, run in the trust file's directory so that
-    its messages name the trust file as the page does (by its file name)."""
+def cli_report(evledger, case, now, work):
+    """`evledger verify --json --time NOW` on the case. The files the buyer holds are given by
+    file name from a directory holding copies of them, as the page names them by file name."""
     trust = pathlib.Path(case["trust"])
-    args = [evledger, "verify", str(case["bundle"]), "--trust", trust.name, "--json", "--time", str(now)]
+    args = [evledger, "verify", str(case["bundle"]), "--trust", str(trust), "--json", "--time", str(now)]
     if case.get("integrity_only"):
         args.append("--integrity-only")
+    held_dir = pathlib.Path(tempfile.mkdtemp(dir=work))
     for h in case.get("held", []):
-        args += ["--artifact", str(h)]
-    r = subprocess.run(args, cwd=trust.parent, capture_output=True, text=True)
+        shutil.copy(h, held_dir / pathlib.Path(h).name)
+        args += ["--artifact", pathlib.Path(h).name]
+    r = subprocess.run(args, cwd=held_dir, capture_output=True, text=True)
     if r.returncode not in (0, 1, 3, 4):
         raise RuntimeError(f"{' '.join(args)}: exit {r.returncode}: {r.stderr}")
     return json.loads(r.stdout)
@@ -270,6 +272,8 @@ def run_page(page, url, case, now):
     page.eval(f"document.getElementById('integrity-only').checked = {json.dumps(bool(case.get('integrity_only')))}")
     page.eval("document.getElementById('verify').click()")
     state = page.wait_done()
+    if case.get("expect_error"):
+        return {"state": state, "error": page.eval("document.getElementById('error').textContent")}
     if state != "done":
         raise RuntimeError("the page reported an error: " + str(page.eval("document.getElementById('error').textContent")))
     return {
@@ -319,6 +323,13 @@ def make_cases(evledger, work):
     data[len(data) // 2] ^= 0x01
     tampered.write_bytes(bytes(data))
     cases.append({"name": "tampered", "bundle": tampered, "trust": trust, "named": named})
+    truncated = work / "truncated.bundle.cbor"
+    truncated.write_bytes(level2.read_bytes()[:1000])
+    cases.append({"name": "truncated", "bundle": truncated, "trust": trust, "named": named})
+    # The trust file's profiles not given: the page says which, as the CLI does, and no verdict.
+    cases.append({"name": "profiles missing", "bundle": level2, "trust": trust,
+                  "named": [f for f in named if f.suffix == ".pem"],
+                  "expect_error": "not given; add the file the trust file names"})
     return cases
 
 
@@ -355,7 +366,13 @@ def main():
                 problems = []
                 try:
                     got = run_page(page, url, case, now)
-                    cli = cli_report(evledger, case, now)
+                    if case.get("expect_error"):
+                        if got["state"] != "error" or case["expect_error"] not in got["error"]:
+                            raise RuntimeError(f"expected the error {case['expect_error']!r}, got {got}")
+                        print(f"ok   {case['name']}: {got['error']}")
+                        passed += 1
+                        continue
+                    cli = cli_report(evledger, case, now, work)
                     if without_tool(got["json"]) != without_tool(cli):
                         problems.append("the page's report differs from the CLI's:\n  page " +
                                         json.dumps(without_tool(got["json"]), sort_keys=True)[:2000] +
@@ -386,8 +403,8 @@ def main():
                 else:
                     passed += 1
                     print(f"ok   {case['name']}: {got['json']['verdict']} ({len(got['json']['checks'])} checks)")
-            # The cases must reach each verdict but "invalid bundle" at least once, or they test little.
-            for v in ("verified", "policy-not-met", "verification-failed"):
+            # The cases must reach each verdict at least once, or they test little.
+            for v in ("verified", "policy-not-met", "verification-failed", "invalid-bundle"):
                 if v not in verdicts:
                     failed += 1
                     print(f"FAIL no case reached {v}")
@@ -401,11 +418,11 @@ def bench(page, url, evledger, files, now):
     """The page against the native CLI on one bundle; times printed, not asserted."""
     bundle, trust = (pathlib.Path(f).resolve() for f in files)
     case = {"bundle": bundle, "trust": trust, "named": named_files(trust)}
-    args = [evledger, "verify", str(bundle), "--trust", trust.name, "--json", "--time", str(now)]
+    args = [evledger, "verify", str(bundle), "--trust", str(trust), "--json", "--time", str(now)]
     rows = []
     for _ in range(3):
         t = time.perf_counter()
-        r = subprocess.run(args, cwd=trust.parent, capture_output=True, text=True)
+        r = subprocess.run(args, capture_output=True, text=True)
         cli_s = time.perf_counter() - t
         got = run_page(page, url, case, now)
         same = without_tool(got["json"]) == without_tool(json.loads(r.stdout))
