@@ -112,6 +112,8 @@
       return fail(e.message);
     }
     window.evledger.state = "running";
+    // When each stage of the verifier ended, in ms from the start (benchmarks read it).
+    window.evledger.stages = [];
     $("verify").disabled = true;
     $("status").textContent = "Reading the files…";
     const started = performance.now();
@@ -128,6 +130,7 @@
     worker.onmessage = function (e) {
       const m = e.data;
       if (m.kind === "progress") {
+        if (m.done === m.total) window.evledger.stages.push([m.stage, m.done, performance.now() - started]);
         $("progress").max = Math.max(m.total, 1);
         $("progress").value = m.done;
         $("status").textContent = "Verifying: " + m.stage + " " + m.done + " / " + m.total;

@@ -12,6 +12,9 @@
 //! const report = JSON.parse(verify(bundleBytes, trustText, files, BigInt(Math.floor(Date.now() / 1000))));
 //! ```
 //!
+//! The verifier page (`web/build.sh`, `specs/page.md`) calls [`verify_page`] (`verifyPage`), which
+//! also checks the files the buyer holds ([`Held`]) and reports progress.
+//!
 //! As with `evledger verify`, every assertion of every claim must be judged by a rule of the
 //! trust file's profiles, or the verdict is "policy-not-met" with a "not judged" check.
 //! `verifyIntegrityOnly` (the CLI's `--integrity-only`) checks signatures, proofs, roles and

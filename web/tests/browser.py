@@ -284,6 +284,7 @@ def run_page(page, url, case, now):
         "groups": page.eval("document.querySelectorAll('#groups section.entry').length"),
         "ms": page.eval("window.evledger.ms"),
         "total_ms": page.eval("window.evledger.totalMs"),
+        "stages": page.eval("window.evledger.stages"),
     }
 
 
@@ -358,6 +359,7 @@ def main():
         try:
             page = Page(browser)
             if a.bench:
+                page.url_path = page_path
                 bench(page, url, evledger, a.bench, now)
                 return 0
             cases = make_cases(evledger, work)
@@ -420,13 +422,17 @@ def bench(page, url, evledger, files, now):
     case = {"bundle": bundle, "trust": trust, "named": named_files(trust)}
     args = [evledger, "verify", str(bundle), "--trust", str(trust), "--json", "--time", str(now)]
     rows = []
-    for _ in range(3):
+    for _ in range(5):
         t = time.perf_counter()
         r = subprocess.run(args, capture_output=True, text=True)
         cli_s = time.perf_counter() - t
         got = run_page(page, url, case, now)
         same = without_tool(got["json"]) == without_tool(json.loads(r.stdout))
         rows.append((cli_s, got["ms"] / 1000, got["total_ms"] / 1000, got["json"]["verdict"], same))
+        print("page stages ended at (ms from the start, files read first): " +
+              ", ".join(f"{s} {t:.0f}" for s, _, t in got["stages"]))
+    wasm = re.search(r'id="evledger-wasm">([^<]*)<', pathlib.Path(page.url_path).read_text())
+    print(f"page {pathlib.Path(page.url_path).stat().st_size} bytes; WebAssembly {len(base64.b64decode(wasm.group(1)))} bytes")
     for cli_s, page_s, total_s, verdict, same in rows:
         print(f"cli {cli_s:.3f} s; page verify {page_s:.3f} s, page with reading and drawing {total_s:.3f} s; "
               f"ratio {page_s / cli_s:.2f}x ({total_s / cli_s:.2f}x); verdict {verdict}; same report {same}")
