@@ -156,6 +156,8 @@ fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliE
 }
 
 /// `evledger verify`.
+// One argument per command-line option of `verify`.
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     file: &Path,
     trust_path: &Path,
