@@ -1,15 +1,18 @@
 //! Generates the public, test-only example PKI in `keys.example/`: an accreditation body's root
-//! CA and the certificate it issues for the Kestrel test lab's signing key, and a second
-//! accreditation body's root CA (for certification bodies) with the certificate it issues for
-//! the Nordmark certification body's signing key. Never use any of it for real evidence.
+//! CA (playing NVLAP's part) and the certificates it issues for two accredited labs' signing
+//! keys, the Kestrel test lab's (ISO/IEC 19795 accuracy testing) and an example stand-in for iBeta
+//! Quality Assurance's (the operator of the iBeta PAD programme); and a second accreditation
+//! body's root CA (for certification bodies) with the certificate it issues for the Nordmark
+//! certification body's signing key. Never use any of it for real evidence: the "iBeta" key is
+//! an example key, not iBeta's.
 //!
 //! ```sh
 //! cargo run --example gen_test_pki            # writes keys.example/
 //! cargo run --example gen_test_pki -- DIR     # writes DIR/ instead
 //! ```
 //!
-//! Existing private keys (`lab.key`, `accreditation-root-ca.key`, `certbody.key`,
-//! `certification-root-ca.key`) are reused, never overwritten;
+//! Existing private keys (`lab.key`, `ibeta-example.key`, `accreditation-root-ca.key`,
+//! `certbody.key`, `certification-root-ca.key`) are reused, never overwritten;
 //! missing ones are created (mode 0600, with a `.pub` beside them). The certificates are
 //! rewritten each run; since Ed25519 signatures are deterministic and every field is fixed, the
 //! same keys always give the same certificates.
@@ -32,6 +35,9 @@ use sha2::{Digest, Sha256};
 
 const ROOT_CN: &str = "Example Accreditation Body Test Root CA";
 const LAB_CN: &str = "Kestrel Biometric Test Lab Signing";
+/// The iBeta PAD operator's stand-in: named so that nobody takes it for iBeta's real key.
+const IBETA_O: &str = "iBeta Quality Assurance (example key)";
+const IBETA_CN: &str = "iBeta Quality Assurance PAD Signing (example key, not iBeta's)";
 const CERT_ROOT_CN: &str = "Example Certification Accreditation Test Root CA";
 const CERTBODY_CN: &str = "Nordmark Certification Signing";
 
@@ -109,19 +115,44 @@ fn main() -> Result<(), Box<dyn Error>> {
     lab.key_identifier_method = lab_key.key_id();
     let lab_cert = lab.signed_by(&lab_key, &Issuer::from_params(&root, &root_key))?;
 
+    // The iBeta PAD programme's operator is an accredited lab too: the same root issues its
+    // certificate. A buyer tells it apart from other accredited labs by pinning its key in a role
+    // of its own (keys.example/buyer.trust.toml), never by the name written in a payload.
+    let ibeta_key = DalekKey::new(load_or_create(&dir.join("ibeta-example.key"))?);
+    let mut ibeta = CertificateParams::default();
+    ibeta.distinguished_name = name(&[
+        (DnType::CountryName, "US"),
+        (DnType::OrganizationName, IBETA_O),
+        (DnType::CommonName, IBETA_CN),
+    ]);
+    ibeta.serial_number = Some(SerialNumber::from(0x2026_0003u64));
+    ibeta.not_before = date_time_ymd(2026, 1, 1);
+    ibeta.not_after = date_time_ymd(2029, 1, 1);
+    ibeta.is_ca = IsCa::ExplicitNoCa;
+    ibeta.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    ibeta.use_authority_key_identifier_extension = true;
+    ibeta.key_identifier_method = ibeta_key.key_id();
+    let ibeta_cert = ibeta.signed_by(&ibeta_key, &Issuer::from_params(&root, &root_key))?;
+
     fs::write(dir.join("accreditation-root-ca.pem"), root_cert.pem())?;
     fs::write(dir.join("lab-cert.pem"), lab_cert.pem())?;
+    fs::write(dir.join("ibeta-example-cert.pem"), ibeta_cert.pem())?;
     certification_pki(&dir)?;
 
     // Check what was written with the verifier that will read it.
     let roots = Certificate::from_pem_chain(&root_cert.pem())?;
-    let chain = Certificate::from_pem_chain(&lab_cert.pem())?;
-    verify_chain(&chain, &roots, parse_rfc3339("2026-06-01")?)?;
-    if verify_chain(&chain, &roots, parse_rfc3339("2030-01-01")?).is_ok() {
-        return Err("lab certificate unexpectedly valid in 2030".into());
+    for (file, pem) in [
+        ("lab-cert.pem", lab_cert.pem()),
+        ("ibeta-example-cert.pem", ibeta_cert.pem()),
+    ] {
+        let chain = Certificate::from_pem_chain(&pem)?;
+        verify_chain(&chain, &roots, parse_rfc3339("2026-06-01")?)?;
+        if verify_chain(&chain, &roots, parse_rfc3339("2030-01-01")?).is_ok() {
+            return Err(format!("{file} unexpectedly valid in 2030").into());
+        }
     }
     eprintln!(
-        "wrote {}/accreditation-root-ca.pem and lab-cert.pem (PUBLIC TEST-ONLY material)",
+        "wrote {}/accreditation-root-ca.pem, lab-cert.pem and ibeta-example-cert.pem (PUBLIC TEST-ONLY material)",
         dir.display()
     );
     Ok(())

@@ -83,26 +83,30 @@ step "the log signs a checkpoint over the builds; the buyer keeps it ($out/build
 evl checkpoint >"$out/builds.checkpoint"
 cat "$out/builds.checkpoint"
 
-step "product/legal records the lab's PAD result and sends the lab a bundle of it"
+step "product/legal records the iBeta PAD result and sends iBeta, the scheme's operator, a bundle of it"
 lab=$(record lab-result lab-result-pad-l2.toml product-legal.key \
-        "Aurelis Security Systems" "FaceGate 3D 4.2.0 on FG3-100: PAD report KBL-PAD-2026-0142")
+        "Aurelis Security Systems" "FaceGate 3D 4.2.0 on FG3-100: iBeta PAD report IBQA-PAD-2026-0142")
 echo "lab result:       $lab" >&2
 evl checkpoint >/dev/null
 evl bundle --entry "$lab" --out "$out/lab-result.bundle.cbor"
 log_vkey=$(evl key show "$keys/log.key.pub" --name aurelis.example/evidence-log | sed -n 's/^vkey //p')
 
-step "the lab, in its own directory with its own key, checks the bundle and countersigns the entry"
-labdir=$tmp/kestrel-lab
-mkdir -p "$labdir"
-cp "$out/lab-result.bundle.cbor" "$labdir/"
-evl countersign --bundle "$labdir/lab-result.bundle.cbor" "$lab" --log-key "$log_vkey" \
-    --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \
-    --issuer "Kestrel Biometric Test Lab" --subject "Report KBL-PAD-2026-0142" \
-    --statement "Results as issued in report KBL-PAD-2026-0142" --out "$labdir/kbl-0142.cose" >/dev/null
+# iBeta Quality Assurance runs the iBeta PAD programme and issues its levels; here it is an example
+# identity whose key (keys.example/ibeta-example.key) is NOT iBeta's. The buyer's trust file pins
+# that key as the scheme's operator (role ibeta-pad); the accuracy result below comes from another
+# accredited lab, Kestrel, trusted through the accreditation body's root (role lab).
+step "iBeta (example key), in its own directory with its own key, checks the bundle and countersigns the entry"
+opdir=$tmp/ibeta
+mkdir -p "$opdir"
+cp "$out/lab-result.bundle.cbor" "$opdir/"
+evl countersign --bundle "$opdir/lab-result.bundle.cbor" "$lab" --log-key "$log_vkey" \
+    --key "$keys/ibeta-example.key" --cert "$keys/ibeta-example-cert.pem" \
+    --issuer "iBeta Quality Assurance (example key)" --subject "Report IBQA-PAD-2026-0142" \
+    --statement "Results as issued in report IBQA-PAD-2026-0142" --out "$opdir/ibqa-0142.cose" >/dev/null
 
-step "the vendor admits the accreditation body's root for countersignatures and registers the lab's file"
+step "the vendor admits the accreditation body's root for countersignatures and registers iBeta's file"
 evl signer add --kinds countersignature --x509-root "$keys/accreditation-root-ca.pem"
-csig=$(evl register "$labdir/kbl-0142.cose" --receipt "$out/receipts" | cut -d' ' -f1)
+csig=$(evl register "$opdir/ibqa-0142.cose" --receipt "$out/receipts" | cut -d' ' -f1)
 echo "countersignature: $csig (receipt for the lab in $out/receipts)" >&2
 
 step "product/legal records the claims as published, with the evidence they cite"
@@ -113,12 +117,14 @@ claim3=$(record claim claim-pad-level3-overclaim.toml product-legal.key \
 echo "claim (Level 2):  $claim2" >&2
 echo "claim (Level 3, over-claims its evidence): $claim3" >&2
 
-step "product/legal records the lab's accuracy result; the lab checks and countersigns it as it did the PAD result"
+step "product/legal records Kestrel's accuracy result; Kestrel, an accredited lab, checks and countersigns it"
 acc=$(record accuracy-result accuracy-result-kbl-acc.toml product-legal.key \
         "Aurelis Security Systems" "aurelis-face-matcher 7.1: accuracy report KBL-ACC-2026-0031")
 echo "accuracy result:  $acc" >&2
 evl checkpoint >/dev/null
 evl bundle --entry "$acc" --out "$out/accuracy-result.bundle.cbor"
+labdir=$tmp/kestrel-lab
+mkdir -p "$labdir"
 cp "$out/accuracy-result.bundle.cbor" "$labdir/"
 evl countersign --bundle "$labdir/accuracy-result.bundle.cbor" "$acc" --log-key "$log_vkey" \
     --key "$keys/lab.key" --cert "$keys/lab-cert.pem" \

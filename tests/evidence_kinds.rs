@@ -527,11 +527,11 @@ fn lab_result_optional_parts_may_be_left_out() {
 
 rejects! {
     csig_missing_target: CSIG, { "/target" => DEL } => ".: missing field `target`";
-    csig_unknown_field: CSIG, { "/signer" => to(json!("Kestrel")) } =>
+    csig_unknown_field: CSIG, { "/signer" => to(json!("iBeta")) } =>
         "signer: unknown field `signer`, expected one of `target`, `statement`, `report_sha256`";
     csig_wrong_type: CSIG, { "/statement" => to(json!(["Results as issued"])) } =>
         "statement: invalid type: sequence, expected a string";
-    csig_bad_target: CSIG, { "/target" => to(json!("KBL-PAD-2026-0142")) } =>
+    csig_bad_target: CSIG, { "/target" => to(json!("IBQA-PAD-2026-0142")) } =>
         "target: entry hash citing another ledger entry must be 64 hex digits";
     csig_bad_report_digest: CSIG, { "/report_sha256" => to(json!(FW_420[..63])) } =>
         "report_sha256: SHA-256 digest must be 64 hex digits";

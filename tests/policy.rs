@@ -233,7 +233,7 @@ impl Pad {
     }
 
     fn standard() -> Pad {
-        Pad::new(|t| t, Some(Who::Lab))
+        Pad::new(|t| t, Some(Who::PadOperator))
     }
 
     /// Records the Level 2 claim with `edit` applied to its text; returns its entry hash.
@@ -270,7 +270,7 @@ impl Pad {
 
 /// Verifies the standard claim over a lab result edited by `edit_lab` with the shipped PAD profile.
 fn pad_report(edit_lab: impl Fn(String) -> String) -> (Report, u64) {
-    let mut p = Pad::new(edit_lab, Some(Who::Lab));
+    let mut p = Pad::new(edit_lab, Some(Who::PadOperator));
     let c = p.claim(|t| t);
     p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])])
 }
@@ -301,7 +301,7 @@ fn pad_claimed_level_above_tested_level_fails() {
         &r,
         PAD,
         c,
-        "lab result 2 (report KBL-PAD-2026-0142) shows iBeta PAD level 2, below the claimed level 3",
+        "lab result 2 (report IBQA-PAD-2026-0142) shows iBeta PAD level 2, below the claimed level 3",
     );
 }
 
@@ -317,7 +317,7 @@ fn pad_claimed_level_below_profile_minimum_fails() {
 fn pad_scheme_not_accepted_fails() {
     let mut p = Pad::new(
         |t| t.replace("name = \"iBeta PAD\"", "name = \"FIDO PAD\""),
-        Some(Who::Lab),
+        Some(Who::PadOperator),
     );
     // Worded and asserted alike, so that the wording rule holds.
     let c = p.claim(|t| t.replace("iBeta PAD", "FIDO PAD"));
@@ -336,7 +336,7 @@ fn pad_scheme_not_accepted_fails() {
 fn pad_lab_under_another_scheme_fails() {
     let mut p = Pad::new(
         |t| t.replace("name = \"iBeta PAD\"", "name = \"FIDO PAD\""),
-        Some(Who::Lab),
+        Some(Who::PadOperator),
     );
     let c = p.claim(|t| t);
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
@@ -436,7 +436,7 @@ fn pad_verdict_fail_fails() {
     // A profile that does not require a pass accepts it.
     let mut p = Pad::new(
         |t| t.replace("result = \"pass\"", "result = \"fail\""),
-        Some(Who::Lab),
+        Some(Who::PadOperator),
     );
     let c = p.claim(|t| t);
     let relaxed = pad_profile(&[(
@@ -449,9 +449,22 @@ fn pad_verdict_fail_fails() {
 
 #[test]
 fn pad_not_countersigned_fails() {
+    // The vendor's own transcription, endorsed by nobody: the scheme's operator never issued it.
     let mut p = Pad::new(|t| t, None);
-    let c = p.claim(|t| t);
-    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    let claim = p.claim(|t| t);
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results",
+    );
+    // With a countersigner role instead of operators, the message names that role.
+    let by_role = pad_profile(&[(
+        r#"scheme_operators = [{ scheme = "iBeta PAD", roles = ["ibeta-pad"] }]"#,
+        r#"countersigner_role = "lab""#,
+    )]);
+    let (r, c) = p.verify(&claim, &TrustSpec::default(), &[by_role]);
     assert_rule_fails(
         &r,
         PAD,
@@ -463,7 +476,7 @@ fn pad_not_countersigned_fails() {
 #[test]
 fn pad_countersigned_by_a_key_of_another_role_fails() {
     // Product/legal countersigns its own transcription; the trust file lets it sign
-    // countersignatures, so every signature check passes, but not in role `lab`.
+    // countersignatures, so every signature check passes, but not in role `ibeta-pad`.
     let mut p = Pad::new(|t| t, Some(Who::Legal));
     let c = p.claim(|t| t);
     let trust = TrustSpec::default().allow("product-legal", "countersignature");
@@ -478,7 +491,7 @@ fn pad_countersigned_by_a_key_of_another_role_fails() {
         &r,
         PAD,
         c,
-        "lab result 2 is not countersigned by a key in role lab",
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results",
     );
     assert_eq!(r.failures(), 1, "{}", r.render());
 }
@@ -487,13 +500,10 @@ fn pad_countersigned_by_a_key_of_another_role_fails() {
 fn pad_countersignature_not_required_passes_without_one() {
     let mut p = Pad::new(|t| t, None);
     let c = p.claim(|t| t);
-    let profile = pad_profile(&[
-        ("countersigner_role = \"lab\"", ""),
-        (
-            "scheme_operators = [{ scheme = \"iBeta PAD\", roles = [\"lab\"] }]",
-            "",
-        ),
-    ]);
+    let profile = pad_profile(&[(
+        "scheme_operators = [{ scheme = \"iBeta PAD\", roles = [\"ibeta-pad\"] }]",
+        "",
+    )]);
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[profile]);
     assert_rule_passes(&r, PAD, c, "backed by lab result 2");
 }
@@ -588,7 +598,7 @@ fn pad_lab_result_by_unpinned_key_does_not_back() {
     let mut f = Fixture::new();
     let mut s = Story::builds(&mut f);
     s.lab = f.record("lab-result", &s.example(LAB), Who::Stranger);
-    s.csig = f.record("countersignature", &s.example(CSIG), Who::Lab);
+    s.csig = f.record("countersignature", &s.example(CSIG), Who::PadOperator);
     let mut p = Pad { f, s };
     let c = p.claim(|t| t);
     let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
@@ -813,7 +823,7 @@ fn attached_document_without_the_wording_fails() {
         .example(CLAIM2)
         .replace("CLM-FG3-PAD-002", "CLM-FG3-PAD-009")
         .replace(
-            "bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae",
+            "ce88ea60fadd6101f06f0a518b88b6cc9dfed7e5af3ce337088288fa2c589f2f",
             &digest,
         );
     let c = f.record("claim", &text, Who::Legal);
@@ -851,7 +861,7 @@ fn required_attachments_missing_fail() {
         &r,
         WORDING,
         4,
-        "document bfebac021d9d856881610c28c5aec08c06205721bbf0d48bd400fa5b387106ae for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
+        "document ce88ea60fadd6101f06f0a518b88b6cc9dfed7e5af3ce337088288fa2c589f2f for FaceGate 3D product brochure, edition 2026-04, page 4 is not attached",
     );
     // Two documents missing, and the PAD assertion, which this profile does not judge.
     assert_eq!(r.failures(), 3, "{}", r.render());
@@ -1273,17 +1283,18 @@ fn pad_claim_on_an_untested_model_fails_unless_the_profile_accepts_the_same_pad_
 fn pad_results_must_come_from_the_schemes_operator() {
     let mut p = Pad::standard();
     let claim = p.claim(|t| t);
-    // The lab's countersignature is in role lab, which the shipped profile accepts for iBeta PAD.
+    // The operator's countersignature is in role ibeta-pad, which the shipped profile accepts for
+    // iBeta PAD.
     let (r, c) = p.verify(&claim, &TrustSpec::default(), &[pad_profile(&[])]);
     assert_rule_passes(&r, PAD, c, "backed by lab result 2");
     // A profile that accepts only another role for the scheme.
-    let other = pad_profile(&[(r#"roles = ["lab"]"#, r#"roles = ["ibeta"]"#)]);
+    let other = pad_profile(&[(r#"roles = ["ibeta-pad"]"#, r#"roles = ["ibeta"]"#)]);
     let (r, c) = p.verify(&claim, &TrustSpec::default(), &[other]);
     assert_rule_fails(
         &r,
         PAD,
         c,
-        "lab result 2 (report KBL-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta, which your profile accepts as issuing iBeta PAD results",
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta, which your profile accepts as issuing iBeta PAD results",
     );
     // A profile that names operators, none of them for the scheme.
     let none = pad_profile(&[(
@@ -1300,6 +1311,37 @@ fn pad_results_must_come_from_the_schemes_operator() {
 }
 
 #[test]
+fn an_accredited_lab_that_does_not_run_the_scheme_cannot_issue_its_results() {
+    // Kestrel's key (role lab: an accredited lab, trusted for ISO/IEC 19795 accuracy results)
+    // countersigns the iBeta PAD result. Every signature and role check passes; the PAD rule
+    // fails, because only the scheme's operator issues iBeta PAD levels, whatever lab name the
+    // payload writes.
+    let mut p = Pad::new(|t| t, Some(Who::Lab));
+    let c = p.claim(|t| t);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.step == Step::Signer && c.message == "role lab may sign countersignature"),
+        "{}",
+        r.render()
+    );
+    assert_rule_fails(
+        &r,
+        PAD,
+        c,
+        "lab result 2 (report IBQA-PAD-2026-0142) is neither signed nor countersigned by a key in role ibeta-pad, which your profile accepts as issuing iBeta PAD results",
+    );
+    assert_eq!(r.failures(), 1, "{}", r.render());
+    // The same lab result, with the operator's countersignature too, is backed.
+    p.s.csig =
+        p.f.record("countersignature", &p.s.example(CSIG), Who::PadOperator);
+    let c = p.claim(|t| t);
+    let (r, c) = p.verify(&c, &TrustSpec::default(), &[pad_profile(&[])]);
+    assert_rule_passes(&r, PAD, c, "backed by lab result 2");
+}
+
+#[test]
 fn pad_report_age_needs_a_witnessed_time_never_the_claims_own() {
     let mut p = Pad::standard();
     let c = p.claim(|t| t);
@@ -1309,7 +1351,7 @@ fn pad_report_age_needs_a_witnessed_time_never_the_claims_own() {
         &r,
         PAD,
         c,
-        "the age of report KBL-PAD-2026-0142 cannot be judged: the claim has no witnessed time",
+        "the age of report IBQA-PAD-2026-0142 cannot be judged: the claim has no witnessed time",
     );
     let check = rule_checks(&r, PAD)
         .into_iter()

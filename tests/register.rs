@@ -161,11 +161,11 @@ fn a_ci_job_and_a_lab_sign_in_their_own_directories_and_the_vendor_registers_bot
             "--iat",
             "1800000200",
             "--out",
-            "kbl-0142.cose",
+            "kbl-build.cose",
         ],
     );
     assert_eq!(out.code, 0, "{out:?}");
-    let cs = lab.path().join("kbl-0142.cose");
+    let cs = lab.path().join("kbl-build.cose");
     // Admitted through the accreditation body's root, not the lab's key.
     std::fs::copy(
         root().join("keys.example/accreditation-root-ca.pem"),
@@ -641,12 +641,12 @@ fn vendor_with_lab_result(v: &Env) -> String {
 }
 
 #[test]
-fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
+fn the_scheme_operator_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     let v = vendor();
     let lab_hash = vendor_with_lab_result(&v);
     let lab = org(&[
-        ("keys.example/lab.key", "lab.key"),
-        ("keys.example/lab-cert.pem", "lab-cert.pem"),
+        ("keys.example/ibeta-example.key", "ibeta.key"),
+        ("keys.example/ibeta-example-cert.pem", "ibeta-cert.pem"),
         ("keys.example/accreditation-root-ca.pem", "root.pem"),
     ]);
     for f in ["lab-result.bundle.cbor", "vendor.trust.toml"] {
@@ -659,11 +659,11 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
             "lab-result.bundle.cbor",
             &lab_hash,
             "--key",
-            "lab.key",
+            "ibeta.key",
             "--cert",
-            "lab-cert.pem",
+            "ibeta-cert.pem",
             "--statement",
-            "Results as issued in report KBL-PAD-2026-0142",
+            "Results as issued in report IBQA-PAD-2026-0142",
             "--iat",
             "1796000200",
             "--out",
@@ -673,10 +673,10 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
         run_in(lab.path(), &args)
     };
     // With the vendor's trust file, in the lab's own directory: no ledger there.
-    let out = countersign(&["--trust", "vendor.trust.toml"], "kbl-0142.cose");
+    let out = countersign(&["--trust", "vendor.trust.toml"], "ibqa-0142.cose");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("verified: entry 1"), "{out:?}");
-    let cs = std::fs::read(lab.path().join("kbl-0142.cose")).unwrap();
+    let cs = std::fs::read(lab.path().join("ibqa-0142.cose")).unwrap();
     assert_eq!(out.stdout, format!("{}\n", sha256_hex(&cs)));
     assert!(!lab.path().join("ledger").exists());
     // With only the vendor's log key pinned, the same bytes (same key, input and --iat).
@@ -686,14 +686,14 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     )
     .unwrap()
     .to_string();
-    let out = countersign(&["--log-key", &vkey], "kbl-0142-b.cose");
+    let out = countersign(&["--log-key", &vkey], "ibqa-0142-b.cose");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stderr.contains("the entry's signer was not checked"),
         "{out:?}"
     );
     assert_eq!(
-        std::fs::read(lab.path().join("kbl-0142-b.cose")).unwrap(),
+        std::fs::read(lab.path().join("ibqa-0142-b.cose")).unwrap(),
         cs
     );
 
@@ -725,7 +725,7 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     assert!(!lab.path().join("bad.cose").exists());
 
     // The vendor admits the accreditation body's root and registers the file, with a receipt.
-    std::fs::copy(lab.path().join("kbl-0142.cose"), v.path("kbl-0142.cose")).unwrap();
+    std::fs::copy(lab.path().join("ibqa-0142.cose"), v.path("ibqa-0142.cose")).unwrap();
     std::fs::copy(
         root().join("keys.example/accreditation-root-ca.pem"),
         v.path("root.pem"),
@@ -744,7 +744,7 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     .ok();
     let out = v.run(&[
         "register",
-        "kbl-0142.cose",
+        "ibqa-0142.cose",
         "--receipt",
         "receipts",
         "--ledger",
@@ -753,7 +753,7 @@ fn a_lab_countersigns_from_the_vendors_bundle_and_checks_its_receipt() {
     assert_eq!(out.code, 0, "{out:?}");
     // Index 2 is the log's adverse index, which the lab's bundle needed to show completeness.
     assert_eq!(out.stdout, format!("{} 3\n", sha256_hex(&cs)));
-    let receipt = v.path("receipts/kbl-0142.cose.receipt.cbor");
+    let receipt = v.path("receipts/ibqa-0142.cose.receipt.cbor");
     assert!(receipt.is_file(), "{out:?}");
 
     // The lab checks its receipt offline, with the vendor's trust file and its own root.

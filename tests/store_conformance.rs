@@ -1,7 +1,7 @@
 //! The store conformance suite: every `Store` implementation must pass each case below, which
 //! state the contract of `specs/store.md` (dense indexes, the tree's nodes, all-or-nothing
 //! writes, reads inside a transaction, duplicates, checkpoints that never go back, cosignatures,
-//! documents, log keys, the registration policy, witnesses). Add a backend to `backends!` to hold it to the
+//! documents, log keys, the registration policy, witnesses, the witness quorum and publication). Add a backend to `backends!` to hold it to the
 //! same contract.
 
 mod common;
@@ -297,6 +297,48 @@ fn checkpoints_never_go_back_nor_beyond_the_log<S: Store>(mut s: S) {
     assert_eq!(s.checkpoint_at(3).unwrap(), None);
 }
 
+fn the_quorum_never_decreases_and_publication_is_kept<S: Store>(mut s: S) {
+    assert_eq!(s.witness_quorum().unwrap(), 0);
+    assert_eq!(s.latest_published(0).unwrap(), None);
+    s.write(|tx| tx.set_witness_quorum(1)).unwrap();
+    s.write(|tx| tx.set_witness_quorum(2)).unwrap();
+    s.write(|tx| tx.set_witness_quorum(2)).unwrap();
+    assert!(matches!(
+        s.write(|tx| tx.set_witness_quorum(1)),
+        Err(StoreError::QuorumDecrease {
+            current: 2,
+            requested: 1
+        })
+    ));
+    assert_eq!(s.witness_quorum().unwrap(), 2);
+    // A failed write sets nothing.
+    let r: Result<(), Abandoned> = s.write(|tx| {
+        tx.set_witness_quorum(3)?;
+        assert_eq!(tx.witness_quorum()?, 3);
+        Err(Abandoned)
+    });
+    assert!(r.is_err());
+    assert_eq!(s.witness_quorum().unwrap(), 2);
+
+    s.append_batch(&(0..3).map(|i| entry(i, &[], &[])).collect::<Vec<_>>())
+        .unwrap();
+    let root = |s: &S, n| merkle::root(s, n).unwrap();
+    s.add_checkpoint(&checkpoint(1, root(&s, 1))).unwrap();
+    s.add_checkpoint(&checkpoint(3, root(&s, 3))).unwrap();
+    assert!(matches!(
+        s.write(|tx| tx.publish(2, 2)),
+        Err(StoreError::NoCheckpoint { size: 2 })
+    ));
+    s.write(|tx| tx.publish(1, 1)).unwrap();
+    s.write(|tx| tx.publish(3, 2)).unwrap();
+    // Again: the first record stands.
+    s.write(|tx| tx.publish(3, 5)).unwrap();
+    assert_eq!(s.latest_published(0).unwrap(), Some(3));
+    assert_eq!(s.latest_published(2).unwrap(), Some(3));
+    assert_eq!(s.latest_published(3).unwrap(), None);
+    assert_eq!(s.latest_published(1).unwrap(), Some(3));
+}
+
 fn cosignatures_are_kept_once_in_order_and_bounded<S: Store>(mut s: S) {
     assert!(matches!(
         s.add_cosignatures(0, &lines(&["— w1 AAAA"]), 10),
@@ -418,6 +460,55 @@ fn witnesses_are_kept_in_order_once_by_name_and_by_key<S: Store>(mut s: S) {
 }
 
 /// The ledger's own operations over the store: record, checkpoint, prove, audit.
+fn ranges_of_nodes_and_entry_hashes_are_read_in_order<S: Store>(mut s: S) {
+    let entries: Vec<NewEntry> = (0..21).map(|i| entry(i, &[], &[])).collect();
+    s.append_batch(&entries).unwrap();
+    let hashes: Vec<Hash> = entries.iter().map(|e| e.entry_hash).collect();
+    // Level 0 holds the leaf hashes; every range equals the nodes read one by one.
+    let leaves: Vec<Hash> = hashes.iter().map(|h| merkle::leaf_hash(h)).collect();
+    assert_eq!(s.node_range(0, 0, 21).unwrap(), leaves);
+    assert_eq!(s.node_range(0, 5, 3).unwrap(), &leaves[5..8]);
+    for (level, from, count) in [(1, 0, 10), (2, 1, 4), (4, 0, 1), (3, 2, 0)] {
+        let one_by_one: Vec<Hash> = (from..from + count)
+            .map(|i| s.node(level, i).unwrap())
+            .collect();
+        assert_eq!(s.node_range(level, from, count).unwrap(), one_by_one);
+    }
+    // A range reaching a node not stored (incomplete subtree, or past the log) names it.
+    for (level, from, count, missing) in [(1, 8, 3, 10), (0, 20, 2, 21), (5, 0, 1, 0)] {
+        match s.node_range(level, from, count) {
+            Err(StoreError::Corrupt(m)) => assert_eq!(
+                m,
+                format!("node (level {level}, index {missing}) is missing")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.entry_hash_range(0, 21).unwrap(), hashes);
+    assert_eq!(s.entry_hash_range(16, 5).unwrap(), &hashes[16..]);
+    assert_eq!(s.entry_hash_range(21, 0).unwrap(), Vec::<Hash>::new());
+    assert!(matches!(
+        s.entry_hash_range(16, 6),
+        Err(StoreError::OutOfRange {
+            value: 21,
+            size: 21,
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.entry_hash_range(u64::MAX, 2),
+        Err(StoreError::OutOfRange { size: 21, .. })
+    ));
+    // Inside a write, the ranges see the transaction's own appends.
+    s.write(|tx| {
+        tx.append(&[entry(100, &[], &[])])?;
+        assert_eq!(tx.entry_hash_range(21, 1)?.len(), 1);
+        assert_eq!(tx.node_range(0, 20, 2)?.len(), 2);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
 fn a_ledger_over_the_store_records_proves_and_audits<S: Store>(mut l: Ledger<S>) {
     let key = SigningKey::from_bytes(&[9; 32]);
     let evidence = Evidence::from_input("firmware-build", FW_TOML, InputFormat::Toml).unwrap();
@@ -469,6 +560,8 @@ macro_rules! backends {
                 log_keys_are_added_once_with_their_size,
                 signer_rules_are_kept_once_in_order,
                 witnesses_are_kept_in_order_once_by_name_and_by_key,
+                ranges_of_nodes_and_entry_hashes_are_read_in_order,
+                the_quorum_never_decreases_and_publication_is_kept,
             );
 
             #[test]

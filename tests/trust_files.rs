@@ -87,6 +87,19 @@ fn every_named_file_comes_from_the_reader_by_its_written_name() {
         .find(|r| r.name == "lab")
         .expect("lab role");
     assert_eq!(lab.x509_roots.len(), 1);
+    // The iBeta PAD operator is pinned by its key, not trusted through the accreditation root
+    // that also certifies other labs: the PAD profile names this role as the scheme's operator.
+    let operator = trust
+        .roles
+        .iter()
+        .find(|r| r.name == "ibeta-pad")
+        .expect("ibeta-pad role");
+    let pinned = evledger::keys::read_verifying_key(&repo("keys.example/ibeta-example.key.pub"))
+        .expect("example operator key");
+    assert_eq!(
+        (operator.keys.as_slice(), operator.x509_roots.len()),
+        (&[pinned][..], 0)
+    );
 }
 
 #[test]

@@ -290,13 +290,14 @@ fn flipped_inclusion_proof_hash_fails_inclusion() {
             .iter()
             .any(|c| c.step == Step::Signature && c.entry == Some(3) && c.outcome == Outcome::Pass)
     );
-    // The countersignature was not proved to be in the log: it does not count for the lab role.
+    // The countersignature was not proved to be in the log: it does not count for the scheme
+    // operator's role.
     assert_fails(
         &r,
         Verdict::VerificationFailed,
         Step::Policy,
         Some(4),
-        "is not countersigned by a key in role lab",
+        "is neither signed nor countersigned by a key in role ibeta-pad",
     );
 }
 

@@ -42,7 +42,8 @@ fn json_reports_an_unusable_trust_file_as_a_json_object_with_exit_code_2() {
     let error = v["error"].as_str().unwrap();
     assert!(error.starts_with("bad.toml: "), "{error}");
     assert!(out.stderr.contains(error), "{out:?}");
-    assert_eq!(v.as_object().unwrap().len(), 3);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v.as_object().unwrap().len(), 4);
     // Without --json, stdout stays empty.
     let out = env.run(&["verify", "b.cbor", "--trust", "bad.toml"]);
     assert_eq!((out.code, out.stdout.as_str()), (2, ""));

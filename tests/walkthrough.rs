@@ -35,13 +35,26 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         );
     }
     assert!(
-        stderr.contains("kbl-0142.cose (countersignature,")
+        stderr.contains("ibqa-0142.cose (countersignature,")
             && stderr.contains("registered 1 statement(s)"),
         "countersignature not signed apart and registered:\n{stderr}"
     );
     assert!(
-        stderr.contains("receipts/kbl-0142.cose.receipt.cbor"),
+        stderr.contains("receipts/ibqa-0142.cose.receipt.cbor"),
         "{stderr}"
+    );
+    // The iBeta PAD result is endorsed by the scheme's operator, whose key the buyer pins in a
+    // role of its own; the accuracy result by an accredited lab, trusted through the root.
+    assert!(
+        stdout.contains("ok   signer      role ibeta-pad may sign countersignature\n")
+            && stdout.contains("asserts iBeta PAD level 2; backed by lab result 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "role lab may sign countersignature (certificate C=GB, O=Kestrel Biometric Test Lab,"
+        ),
+        "{stdout}"
     );
     // The certification body's countersignature too, with its own certificate.
     assert!(

@@ -730,6 +730,29 @@ fn example_pki_verifies_in_2026() {
 }
 
 #[test]
+fn example_ibeta_pad_operator_is_an_accredited_lab_marked_as_an_example() {
+    // The iBeta PAD operator's example certificate chains to the same accreditation root as the
+    // Kestrel lab's: the root cannot tell them apart, so the buyer pins the operator's key
+    // (keys.example/buyer.trust.toml, role ibeta-pad). Its subject says it is not iBeta's key.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys.example");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let chain = Certificate::from_pem_chain(&read("ibeta-example-cert.pem")).unwrap();
+    let (_, roots) = example_pki();
+    let public = evledger::keys::read_verifying_key(&dir.join("ibeta-example.key.pub")).unwrap();
+    assert_eq!(chain[0].ed25519_key().unwrap(), public);
+    let root = verify_chain(&chain, &roots, at()).unwrap();
+    assert_eq!(root.subject(), roots[0].subject());
+    assert_eq!(
+        chain[0].subject(),
+        "C=US, O=iBeta Quality Assurance (example key), CN=iBeta Quality Assurance PAD Signing (example key, not iBeta's)"
+    );
+    assert!(matches!(
+        verify_chain(&chain, &roots, parse_rfc3339("2030-01-01").unwrap()),
+        Err(ChainError::Expired { position: 0, .. })
+    ));
+}
+
+#[test]
 fn example_pki_expired_in_2030() {
     let (chain, roots) = example_pki();
     assert!(matches!(

@@ -132,6 +132,8 @@ const RECEIPT_NOTE: &str = "RECEIPT: checked the checkpoint under the pinned log
 /// (`specs/verification.md`, "JSON when there is no report").
 #[derive(serde::Serialize)]
 struct Unusable<'a> {
+    /// The report schema's version ([`crate::verify::SCHEMA_VERSION`]).
+    schema_version: u32,
     /// `unusable-trust-file`, `unusable-remember-dir`, `unusable-artifact` or `invalid-bundle`.
     verdict: &'static str,
     /// The error message, as on stderr.
@@ -145,14 +147,32 @@ struct Unusable<'a> {
 fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliError {
     if json {
         let u = Unusable {
+            schema_version: crate::verify::SCHEMA_VERSION,
             verdict,
             error: &e.message,
             file: file.display().to_string(),
         };
-        // Three strings: encoding cannot fail.
+        // An integer and three strings: encoding cannot fail.
         outln!("{}", serde_json::to_string_pretty(&u).unwrap_or_default());
     }
     e
+}
+
+/// How `evledger verify` reports: text or JSON on stdout, and optionally an HTML file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReportOutputs<'a> {
+    /// `--json`: the JSON report on stdout instead of the text one.
+    pub json: bool,
+    /// `--html FILE`: the HTML report written to FILE, or to stdout (in place of the text
+    /// report) for `-`.
+    pub html: Option<&'a Path>,
+}
+
+impl ReportOutputs<'_> {
+    /// Whether the HTML report goes to standard output.
+    fn html_to_stdout(&self) -> bool {
+        self.html.is_some_and(|p| p.as_os_str() == "-")
+    }
 }
 
 /// `evledger verify`.
@@ -161,7 +181,7 @@ fn unusable(json: bool, verdict: &'static str, file: &Path, e: CliError) -> CliE
 pub fn verify(
     file: &Path,
     trust_path: &Path,
-    json: bool,
+    outputs: ReportOutputs<'_>,
     remember: Option<&Path>,
     integrity_only: bool,
     receipt: bool,
@@ -173,6 +193,14 @@ pub fn verify(
         // A usage error, like clap's: exit 2, before anything is read.
         Some(t) => parse_time(t).map_err(|e| e.code(EXIT_BAD_TRUST))?,
     };
+    let json = outputs.json;
+    if json && outputs.html_to_stdout() {
+        return Err(
+            CliError::new("--html - and --json both write to standard output")
+                .hint("write the HTML report to a file (--html report.html), or drop --json")
+                .code(EXIT_BAD_TRUST),
+        );
+    }
     let trust = super::trust_file::load(trust_path).map_err(|e| {
         unusable(
             json,
@@ -204,12 +232,17 @@ pub fn verify(
     // and the verifier takes the parsed bundle; an unparsable bundle is reported by the
     // verifier's report like any other failed check.
     let parsed = Bundle::parse(&bytes, &crate::bundle::BundleLimits::default());
+    let bundle_sha256: [u8; 32] = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes).into()
+    };
     drop(bytes);
     let checkpoint = parsed.as_ref().ok().map(|b| b.checkpoint.clone());
     let mut options = VerifyOptions {
         now: Some(now),
         held,
         integrity_only,
+        bundle_sha256: Some(bundle_sha256),
         ..VerifyOptions::default()
     };
     if let (Some(m), Some(cp)) = (&memory, &checkpoint) {
@@ -241,14 +274,19 @@ pub fn verify(
     // The report first: a failure to remember must not hide what was verified.
     if json {
         outln!("{}", report.to_json());
+    } else if outputs.html_to_stdout() {
+        outln!("{}", report.to_html().trim_end());
     } else {
         if receipt {
             outln!("{RECEIPT_NOTE}");
         }
         outln!("{}", report.render().trim_end());
     }
-    if receipt && json {
+    if receipt && (json || outputs.html_to_stdout()) {
         eprintln!("{RECEIPT_NOTE}");
+    }
+    if let Some(path) = outputs.html.filter(|_| !outputs.html_to_stdout()) {
+        write_html(path, &report.to_html())?;
     }
     if let (Some(m), Some(cp)) = (&memory, &checkpoint)
         && matches!(report.verdict, Verdict::Verified | Verdict::PolicyNotMet)
@@ -269,6 +307,18 @@ pub fn verify(
         ))
         .code(code)),
     }
+}
+
+/// Writes the HTML report to `path` atomically: a reader, and a failed write, never leave half
+/// of it. A failure is a command-line error (exit code 2), after the report was printed.
+fn write_html(path: &Path, html: &str) -> Result<(), CliError> {
+    crate::durable::replace(path, html.as_bytes()).map_err(|e| {
+        CliError::new(format!("{}: {e}", path.display()))
+            .hint("--html names a file to write in an existing, writable directory (or - for standard output); the report above was not saved")
+            .code(EXIT_BAD_TRUST)
+    })?;
+    eprintln!("wrote the HTML report to {}", path.display());
+    Ok(())
 }
 
 /// A progress bar on stderr when stderr is a terminal, and one that draws nothing otherwise, so

@@ -18,6 +18,8 @@ mod sign_cmds;
 mod sigstore_cmds;
 pub mod trust_file;
 mod witness_cmds;
+#[cfg(feature = "serve")]
+mod witness_net_cmds;
 
 pub use error::CliError;
 
@@ -219,9 +221,9 @@ pub enum Command {
     /// check it against the accreditation body's root; the certificate's key must be --key's and
     /// it must be valid at the signing time.
     ///
-    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out kbl-0142.cose
+    /// Example: evledger countersign --bundle lab-result.bundle.cbor 1406d43e... --trust vendor.trust.toml --key lab.key --cert lab-cert.pem --out ibqa-0142.cose
     ///
-    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report KBL-PAD-2026-0142"
+    /// Example: evledger countersign 1406d43e... --key lab.key --cert lab-cert.pem --statement "Results as issued in report IBQA-PAD-2026-0142"
     Countersign {
         /// The entry to endorse (hash or index).
         entry: String,
@@ -281,7 +283,7 @@ pub enum Command {
     /// parsing, the payload, the signature, citations, the signer's key events, and the
     /// registration policy (`evledger signer add`). Prints `ENTRY-HASH INDEX` per statement.
     ///
-    /// Example: evledger register fw-4210.cose kbl-0142.cose --document fw.sigstore.json
+    /// Example: evledger register fw-4210.cose ibqa-0142.cose --document fw.sigstore.json
     Register {
         /// Statement files or directories, in order (`-` for stdin).
         #[arg(required = true, value_name = "FILE")]
@@ -313,22 +315,38 @@ pub enum Command {
     /// Serve the ledger over HTTP as a SCITT transparency service.
     ///
     /// `POST /entries` registers a signed statement (`Content-Type: application/cose`) through
-    /// the same checks and registration policy as `evledger register`, and answers with its RFC
-    /// 9942 COSE receipt against a checkpoint signed after the commit. `GET /entries/ENTRY-HASH`
-    /// gives the receipt again, `GET /entries/ENTRY-HASH/statement` the statement, `GET
-    /// /checkpoint` the latest signed checkpoint, `GET /healthz` says the service is up
-    /// (specs/service.md). The first line on standard output is `listening on http://ADDR`, with
-    /// the port bound (port 0 picks a free one). Runs until stopped.
+    /// the same checks and registration policy as `evledger register`, and answers `201` with
+    /// its RFC 9942 COSE receipt, or `202` with the `Location` to poll when the receipt is not
+    /// ready within the registration wait (draft-ietf-scitt-scrapi-11). `POST /documents`
+    /// uploads a document a statement cites. Statements and documents are read with a reader's
+    /// bearer token unless their kind is public; checkpoints, keys and `/healthz` are public
+    /// (specs/service.md). With no arguments it serves ./ledger on 127.0.0.1:8080. The first
+    /// line on standard output is `listening on http://ADDR`, with the port bound (port 0 picks
+    /// a free one). Runs until SIGTERM or SIGINT, then finishes the requests in flight.
     ///
-    /// Example: evledger serve --listen 127.0.0.1:8080 --ledger ledger
+    /// Example: evledger serve --config serve.toml --listen 127.0.0.1:8080
     #[cfg(feature = "serve")]
     Serve {
-        /// The address and port to listen on.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// The ledger directory.
-        #[command(flatten)]
-        dir: LedgerDir,
+        /// The service's configuration file (TOML, specs/service.md); flags override it.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The address and port to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Ledger directory [default: $EVLEDGER_DIR, then the file's `ledger`, then ./ledger].
+        #[arg(long, env = "EVLEDGER_DIR", value_name = "DIR")]
+        ledger: Option<PathBuf>,
+        /// Milliseconds a registration waits for its receipt before it is answered 202 (0: always
+        /// 202) [default: 200].
+        #[arg(long, value_name = "MS")]
+        registration_wait_ms: Option<u64>,
+        /// An evidence kind anyone may read, without a token; repeat for more. Replaces the
+        /// file's `public_kinds`.
+        #[arg(long = "public-kind", value_name = "KIND")]
+        public_kinds: Vec<String>,
+        /// The largest uploaded document, in bytes [default: 1048576].
+        #[arg(long, value_name = "BYTES")]
+        max_document_bytes: Option<usize>,
     },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
@@ -352,6 +370,11 @@ pub enum Command {
         /// as a bundle's checkpoint must: witness this checkpoint and bundles can use it.
         #[arg(long, conflicts_with = "cosigned")]
         anchor: bool,
+        /// Ask every configured witness with a URL to cosign the checkpoint (c2sp.org/tlog-witness),
+        /// store their cosignatures, and fail unless the witness quorum cosigned it.
+        #[cfg(feature = "serve")]
+        #[arg(long, conflicts_with = "cosigned")]
+        witnesses: bool,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -522,6 +545,18 @@ pub enum Command {
         /// time checks that compare a signed time with the present use it.
         #[arg(long, value_name = "TIME")]
         time: Option<String>,
+        /// Also write the report as one self-contained, printable HTML file, to file (- for
+        /// standard output, in place of the text report).
+        ///
+        /// The file holds the verdict, each claim in plain words with the evidence behind it,
+        /// every check, the SHA-256 of the bundle, the trust file and each profile, the
+        /// checkpoint and its witnesses' cosignature times, the tool's version, the verification
+        /// time, and what the verdict does and does not mean. It is replaced atomically: a
+        /// failed write leaves no partial file. `--html -` cannot be combined with --json.
+        ///
+        /// Example: evledger verify claim.bundle.cbor --trust buyer.trust.toml --html report.html
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Rotate the log key: add a successor (checkpoints are then signed by both), later retire the old one.
     #[command(subcommand)]
@@ -753,6 +788,41 @@ pub enum WitnessCommand {
         #[command(flatten)]
         dir: LedgerDir,
     },
+    /// Serve this witness over HTTP: c2sp.org/tlog-witness `POST /add-checkpoint`.
+    ///
+    /// The body is `old N`, the consistency proof lines, an empty line and the signed checkpoint;
+    /// the checks and the crash-safe state are those of `evledger witness cosign`. Answers 200
+    /// with the cosignature line, 409 (`text/x.tlog.size`) with the size last cosigned when the
+    /// old size is not it, 404 for a log it does not watch, 403 for a bad log signature, 422 for
+    /// a proof that does not verify, 400 for a malformed body (specs/witness.md §7). The first
+    /// line on standard output is `listening on http://ADDR`. Runs until stopped.
+    ///
+    /// Example: evledger witness serve --state w1 --listen 127.0.0.1:7380
+    #[cfg(feature = "serve")]
+    Serve {
+        /// The witness state directory (made by `evledger witness init`).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7380")]
+        listen: std::net::SocketAddr,
+    },
+    /// Show or raise how many configured witnesses must cosign a checkpoint before it is published.
+    ///
+    /// With a quorum N > 0, bundles, receipts and `GET /checkpoint` use only checkpoints that
+    /// carry cosignatures of at least N distinct configured witnesses (`evledger checkpoint
+    /// --witnesses` or `--cosigned` collect them). The quorum never decreases and is at most the
+    /// number of configured witnesses; each setting is kept (specs/witness.md §8). Without N,
+    /// prints the current quorum.
+    ///
+    /// Example: evledger witness quorum 2 --ledger ledger
+    Quorum {
+        /// The new quorum.
+        quorum: Option<u64>,
+        /// The ledger directory.
+        #[command(flatten)]
+        dir: LedgerDir,
+    },
     /// Cosign a checkpoint of the watched log if it extends the last one cosigned, and print it.
     ///
     /// Verifies the log's signature, then checks the checkpoint against the last one this
@@ -928,7 +998,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             json,
         ),
         #[cfg(feature = "serve")]
-        Command::Serve { listen, dir } => serve_cmds::serve(&dir.ledger, listen),
+        Command::Serve {
+            config,
+            listen,
+            ledger,
+            registration_wait_ms,
+            public_kinds,
+            max_document_bytes,
+        } => serve_cmds::serve(
+            config.as_deref(),
+            crate::serve::config::Overrides {
+                listen,
+                ledger,
+                registration_wait_ms,
+                public_kinds: (!public_kinds.is_empty()).then_some(public_kinds),
+                max_document_bytes,
+            },
+        ),
         Command::Signer(SignerCommand::Add {
             kinds,
             key,
@@ -938,10 +1024,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Signer(SignerCommand::List { json, dir }) => {
             register_cmds::signer_list(&dir.ledger, json)
         }
+        #[cfg(feature = "serve")]
+        Command::Checkpoint {
+            witnesses: true,
+            anchor,
+            dir,
+            ..
+        } => witness_net_cmds::checkpoint_witnesses(&dir.ledger, anchor),
         Command::Checkpoint {
             cosigned,
             anchor,
             dir,
+            ..
         } if cosigned.is_empty() => ledger_cmds::checkpoint(&dir.ledger, anchor),
         Command::Checkpoint { cosigned, dir, .. } => witness_cmds::collect(&dir.ledger, &cosigned),
         Command::ConsistencyCheck {
@@ -968,6 +1062,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Witness(WitnessCommand::List { json, dir }) => {
             witness_cmds::list(&dir.ledger, json)
+        }
+        #[cfg(feature = "serve")]
+        Command::Witness(WitnessCommand::Serve { state, listen }) => {
+            witness_net_cmds::serve(&state, listen)
+        }
+        Command::Witness(WitnessCommand::Quorum { quorum, dir }) => {
+            witness_cmds::quorum(&dir.ledger, quorum)
         }
         Command::Witness(WitnessCommand::Cosign {
             checkpoint,
@@ -1025,10 +1126,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             integrity_only,
             artifact,
             time,
+            html,
         } => bundle_cmds::verify(
             &file,
             &trust,
-            json,
+            bundle_cmds::ReportOutputs {
+                json,
+                html: html.as_deref(),
+            },
             remember.as_deref(),
             receipt || integrity_only,
             receipt,

@@ -22,7 +22,7 @@ use crate::witness::{LOG_VKEY_FILE, Witness, WitnessError};
 pub const EXIT_USAGE: i32 = 2;
 
 /// Writes `text` to stdout in one piece; a closed pipe ends the process quietly with success.
-fn print_all(text: &str) {
+pub(super) fn print_all(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() == std::io::ErrorKind::BrokenPipe
@@ -429,4 +429,35 @@ fn verify_with(
         "{}: not a checkpoint signed by the log key: {reason}",
         path.display()
     )))
+}
+
+/// `evledger witness quorum [N]`.
+pub fn quorum(dir: &Path, quorum: Option<u64>) -> Result<(), CliError> {
+    use crate::ledger::publish::QuorumError;
+    let Some(q) = quorum else {
+        let ledger = Ledger::open_read_only(dir)?;
+        let q = ledger.witness_quorum()?;
+        print_all(&format!("{q}\n"));
+        if q == 0 {
+            eprintln!(
+                "quorum 0: every checkpoint is published when signed; `evledger witness quorum N` requires N witnesses' cosignatures first"
+            );
+        }
+        return Ok(());
+    };
+    let mut ledger = Ledger::open(dir)?;
+    ledger.set_witness_quorum(q).map_err(|e| match e {
+        QuorumError::TooFewWitnesses { .. } => CliError::new(e.to_string())
+            .hint("add witnesses first: evledger witness add VKEY --url URL"),
+        QuorumError::Store(s @ crate::store::StoreError::QuorumDecrease { .. }) => {
+            CliError::new(s.to_string()).hint(
+                "a lower quorum would let checkpoints fewer witnesses saw be published; to replace a witness that is gone, add another with `evledger witness add`",
+            )
+        }
+        QuorumError::Store(s) => s.into(),
+    })?;
+    eprintln!(
+        "witness quorum {q}: bundles, receipts and GET /checkpoint now use only checkpoints cosigned by {q} configured witnesses (evledger checkpoint --witnesses)"
+    );
+    Ok(())
 }

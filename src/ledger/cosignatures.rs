@@ -15,7 +15,7 @@
 //! checked again.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError, publish};
 use crate::note::{MAX_SIGNATURES, Note, NoteError};
 use crate::store::{Store, StoreError, StoreWrite};
 
@@ -90,6 +90,9 @@ pub struct Collected {
     pub ignored: usize,
     /// The stored checkpoint's note now, with every collected cosignature.
     pub note: String,
+    /// Whether the checkpoint is now published: cosigned by the witness quorum (always true with
+    /// quorum 0).
+    pub published: bool,
 }
 
 /// What one note offers to store, once every line has been checked.
@@ -124,14 +127,19 @@ pub fn collect<S: Store>(
     let added = ledger
         .store_mut()
         .write(|tx| {
+            // Publication is decided in the transaction that stores the lines that reach the
+            // quorum (`publish`), so a crash never leaves one without the other.
             plans
                 .iter()
-                .map(|p| tx.add_cosignatures(p.size, &p.lines, p.max_lines))
-                .collect::<Result<Vec<usize>, StoreError>>()
+                .map(|p| {
+                    let added = tx.add_cosignatures(p.size, &p.lines, p.max_lines)?;
+                    Ok((added, publish::publish_if_quorum(tx, p.size)?))
+                })
+                .collect::<Result<Vec<(usize, bool)>, StoreError>>()
         })
         .map_err(|e| (0, e.into()))?;
     let mut out = Vec::with_capacity(plans.len());
-    for (p, added) in plans.iter().zip(added) {
+    for (p, (added, published)) in plans.iter().zip(added) {
         let note = ledger
             .store()
             .checkpoint_at(p.size)
@@ -143,6 +151,7 @@ pub fn collect<S: Store>(
             added,
             ignored: p.offered - added,
             note,
+            published,
         });
     }
     Ok(out)

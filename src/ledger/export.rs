@@ -319,10 +319,19 @@ fn kept_documents<S: Store>(store: &S, e: &StoredEntry) -> Result<Vec<Vec<u8>>, 
 /// The latest checkpoint if it covers `min_size` entries and is anchored by the log's adverse
 /// index, else a freshly signed one (which is); with whether it is anchored. A ledger that cannot
 /// be written falls back to its latest covering checkpoint, anchored or not.
+///
+/// With a witness quorum, only the published checkpoint is used (nothing is signed here: a fresh
+/// checkpoint is not published until the witnesses cosign it); if it does not cover `min_size`
+/// entries, the bundle is refused (`specs/witness.md` §8).
 fn covering_checkpoint<S: Store>(
     ledger: &mut Ledger<S>,
     min_size: u64,
 ) -> Result<(StoredCheckpoint, bool), ExportError> {
+    if ledger.witness_quorum()? > 0 {
+        let cp = ledger.published_covering(min_size.saturating_sub(1))?;
+        let anchored = adverse::anchored(ledger.store(), cp.size)?;
+        return Ok((cp, anchored));
+    }
     if let Some(cp) = ledger.store().latest_checkpoint()?
         && cp.size >= min_size
     {

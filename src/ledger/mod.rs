@@ -24,6 +24,7 @@ mod certificates;
 pub mod cosignatures;
 pub mod export;
 mod log_keys;
+pub mod publish;
 mod receipts;
 mod recompute;
 mod register;
@@ -592,8 +593,8 @@ impl<S: Store> Ledger<S> {
         Err(missing())
     }
 
-    /// Proves that `entry` is in the tree of `size` leaves (default: the latest checkpoint if it
-    /// covers the entry, else the whole log).
+    /// Proves that `entry` is in the tree of `size` leaves (default: the published checkpoint,
+    /// [`Ledger::published_checkpoint`], if it covers the entry, else the whole log).
     ///
     /// # Errors
     /// [`StoreError::OutOfRange`] if the size is beyond the log, [`LedgerError::NoProof`] if it does
@@ -611,7 +612,7 @@ impl<S: Store> Ledger<S> {
         let log_size = self.store.size()?;
         let size = match size {
             Some(s) => s,
-            None => match self.store.latest_checkpoint()? {
+            None => match publish::published_in(&self.store)? {
                 Some(cp) if cp.size > entry.index => cp.size,
                 _ => log_size,
             },

@@ -21,26 +21,18 @@ pub struct CoseReceipt {
 }
 
 impl<S: Store> Ledger<S> {
-    /// Makes the RFC 9942 receipt of inclusion of `entry` in the tree of the latest checkpoint,
+    /// Makes the RFC 9942 receipt of inclusion of `entry` in the tree of the published checkpoint
+    /// ([`Ledger::published_checkpoint`]: the latest, unless a witness quorum is configured),
     /// signed by the log key that signs the log's own statements (the first registered log key
     /// this ledger holds). The root it signs is the checkpoint's: a receipt never commits to a
     /// tree no checkpoint has signed.
     ///
     /// # Errors
-    /// [`LedgerError::NoProof`] when no checkpoint covers the entry yet (sign one first);
+    /// [`LedgerError::NoProof`] when no published checkpoint covers the entry yet;
     /// [`LedgerError::Checkpoint`] when the stored tree does not give the checkpoint's root or the
     /// ledger holds no log key; storage errors.
     pub fn cose_receipt(&self, entry: &StoredEntry) -> Result<CoseReceipt, LedgerError> {
-        let cp = match self.store.latest_checkpoint()? {
-            Some(cp) if cp.size > entry.index => cp,
-            latest => {
-                return Err(LedgerError::NoProof(format!(
-                    "no checkpoint covers entry {} yet (latest checkpoint size {}): run `evledger checkpoint` first",
-                    entry.index,
-                    latest.map_or(0, |c| c.size)
-                )));
-            }
-        };
+        let cp = self.published_covering(entry.index)?;
         let inclusion = self.prove(entry, Some(cp.size))?;
         let key = self.index_key()?;
         let (bytes, root) = receipt::sign_receipt(

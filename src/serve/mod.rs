@@ -1,32 +1,43 @@
 //! `evledger serve`: the ledger as a SCITT transparency service over HTTP/1.1, after
-//! draft-ietf-scitt-scrapi-08 (`specs/service.md`).
+//! draft-ietf-scitt-scrapi-11 (`specs/service.md`).
 //!
 //! The handlers are thin: they parse and limit the request, hand a registration to the one
 //! writer thread ([`writer`]) or read through a read-only connection on a blocking thread, and
 //! map the outcome once ([`problem`]). The async runtime never waits on SQLite.
 
+pub mod access;
+pub mod config;
+pub mod documents;
+pub mod evidence;
 pub mod problem;
+pub mod scrapi;
+pub mod tiles;
+pub mod witness_client;
+pub mod witness_server;
+pub mod witnessing;
 pub mod writer;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 
 use crate::hex;
 use crate::ledger::{Ledger, LedgerError};
 use crate::statement::{MAX_STATEMENT_LEN, SignedStatement};
-use crate::store::{Store as _, StoreRead as _};
+use crate::store::Store as _;
+use config::ServeConfig;
+use documents::Uploads;
 use problem::{PROBLEM_CONTENT_TYPE, Problem};
 
 /// The largest request body read: a signed statement's own limit (1 MiB, `specs/statement.md`).
@@ -70,67 +81,164 @@ struct State {
     dir: PathBuf,
     /// The writer's queue.
     jobs: mpsc::Sender<writer::Job>,
+    /// The configuration (`config`): waits, limits, readers.
+    config: ServeConfig,
+    /// Uploaded documents waiting for a statement to cite them.
+    uploads: Arc<Uploads>,
+    /// The witnessing task's counters (`WitnessStats::prometheus` renders them for metrics).
+    witness_stats: Arc<witnessing::WitnessStats>,
 }
 
-/// Serves the ledger in `dir` on `listen` until the process is stopped; calls `ready` with the
+/// Serves the ledger of `config` on its address until SIGTERM or SIGINT; calls `ready` with the
 /// bound address once connections are accepted (port 0 binds a free port).
+///
+/// **Stopping.** On the signal the listener is closed at once (new connections are refused),
+/// every open connection finishes the request it is serving and is then closed (hyper's graceful
+/// shutdown), for at most `shutdown_grace`; then the writer drains its queue, committing what
+/// was handed to it, and the function returns. A registration is acknowledged only after its
+/// commit, so one cut off by the grace period was never acknowledged: its client sees the
+/// connection close, and a retry is answered with the receipt if the commit happened.
 ///
 /// # Errors
 /// [`ServeError`] if the ledger cannot be opened for writing or the address cannot be bound.
-pub fn serve(
-    dir: &Path,
-    listen: SocketAddr,
-    ready: impl FnOnce(SocketAddr),
-) -> Result<(), ServeError> {
+pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let dir = config.ledger.as_path();
     let ledger = Ledger::open(dir)?;
     ledger.store().check_writable().map_err(LedgerError::from)?;
     let io = |what: String| move |source| ServeError::Io { what, source };
+    let listen = config.listen;
     let listener = std::net::TcpListener::bind(listen).map_err(io(format!("bind {listen}")))?;
     listener
         .set_nonblocking(true)
         .map_err(io("listener".into()))?;
     let addr = listener.local_addr().map_err(io("listener".into()))?;
+    let uploads = Uploads::open(dir, config.max_pending_documents).map_err(io(format!(
+        "{}/{}",
+        dir.display(),
+        documents::UPLOADS_DIR
+    )))?;
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
-    std::thread::Builder::new()
+    // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
+    let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
+    let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx))
+        .spawn(move || writer::run(ledger, rx, signed_tx))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
         jobs: tx,
+        config: config.clone(),
+        uploads: Arc::new(uploads),
+        witness_stats: Arc::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
         .enable_time()
         .build()
         .map_err(io("runtime".into()))?;
-    runtime.block_on(async move {
+    let grace = config.shutdown_grace;
+    let served = runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(io("listener".into()))?;
+        // Witnessing runs beside the handlers and never holds up a registration.
+        tokio::spawn(witnessing::run(
+            dir.to_path_buf(),
+            signed_rx,
+            Arc::clone(&state.witness_stats),
+        ));
+        let stop = stop_signal().map_err(io("signal handler".into()))?;
+        tokio::pin!(stop);
+        let (stopping, stop_rx) = watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
         ready(addr);
         loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors, for one: wait for connections to close.
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
+            // Reap finished connections, so the set holds only live ones.
+            while connections.try_join_next().is_some() {}
+            let stream = tokio::select! {
+                biased;
+                () = &mut stop => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, for one: wait for connections to close.
+                        eprintln!("accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
             };
             let state = Arc::clone(&state);
-            tokio::spawn(async move {
+            let mut stop_rx = stop_rx.clone();
+            connections.spawn(async move {
                 let service = service_fn(move |req| handle(Arc::clone(&state), req));
                 // A connection that fails (a client gone, a malformed request line) ends alone;
                 // hyper has already answered what could be answered.
-                let _ = http1::Builder::new()
+                let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    () = stopped(&mut stop_rx) => {
+                        // Finish the request in flight, answer it, then close.
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
             });
         }
-    })
+        // Stop accepting: from here a connection attempt is refused by the kernel.
+        drop(listener);
+        eprintln!(
+            "stopping: finishing {} open connection(s), for at most {} s",
+            connections.len(),
+            grace.as_secs()
+        );
+        let _ = stopping.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!("stopping: closing connections still open after the grace period");
+            connections.shutdown().await;
+        }
+        Ok::<(), ServeError>(())
+    });
+    // Every handler is gone with the runtime; with the last sender dropped, the writer commits
+    // what it was handed and returns.
+    runtime.shutdown_timeout(grace);
+    let _ = writer.join();
+    served
+}
+
+/// Resolves once the service is stopping.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone, which happens only once the service has stopped.
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 type Body = Full<Bytes>;
@@ -138,41 +246,63 @@ type Body = Full<Bytes>;
 /// Routes one request.
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let method = req.method().clone();
     let answer = match (segments.as_slice(), &method) {
         (["entries"], &Method::POST) => register(&state, req).await,
         (["entries", id], &Method::GET) => match parse_entry_id(id) {
-            Ok(h) => read(&state, move |l| writer::receipt_of(l, &h))
-                .await
-                .map(cose),
+            Ok(h) => scrapi::resolve_receipt(&state, h, req.headers()).await,
             Err(p) => Err(p),
         },
         (["entries", id, "statement"], &Method::GET) => match parse_entry_id(id) {
-            Ok(h) => read(&state, move |l| statement_of(l, &h)).await.map(cose),
+            Ok(h) => scrapi::statement(&state, h, req.headers()).await,
             Err(p) => Err(p),
         },
+        (["documents"], &Method::POST) => documents::upload(&state, req).await,
+        (["documents", id], &Method::GET) => {
+            documents::fetch(&state, id, query.as_deref(), req.headers()).await
+        }
+        ([".well-known", "scitt-keys"], &Method::GET) => scrapi::scitt_keys(&state).await,
+        ([".well-known", "scitt-keys", kid], &Method::GET) => scrapi::scitt_key(&state, kid).await,
         (["checkpoint"], &Method::GET) => read(&state, checkpoint_note).await.map(|note| {
-            respond(
+            tiles::no_cache(respond(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
                 note.into_bytes(),
-            )
+            ))
         }),
+        (["tile", rest @ ..], &Method::GET) => tiles::tile(&state, rest).await,
+        (["statements", index], &Method::GET) => {
+            evidence::statement(&state, index, req.headers()).await
+        }
+        (["bundle"], &Method::GET) => {
+            evidence::bundle(&state, req.uri().query(), req.headers()).await
+        }
         (["healthz"], &Method::GET) => Ok(respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
             b"ok\n".to_vec(),
         )),
-        (["entries"], _) => Ok(not_allowed(&method, &path, "POST")),
-        (["entries", _] | ["entries", _, "statement"] | ["checkpoint"] | ["healthz"], _) => {
-            Ok(not_allowed(&method, &path, "GET"))
-        }
+        (["entries"] | ["documents"], _) => Ok(not_allowed(&method, &path, "POST")),
+        (
+            ["entries", _]
+            | ["entries", _, "statement"]
+            | ["documents", _]
+            | [".well-known", "scitt-keys"]
+            | [".well-known", "scitt-keys", _]
+            | ["checkpoint"]
+            | ["healthz"]
+            | ["tile", ..]
+            | ["statements", _]
+            | ["bundle"],
+            _,
+        ) => Ok(not_allowed(&method, &path, "GET")),
         _ => Err(Problem::new(
             404,
             "Not Found",
             format!(
-                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, GET /checkpoint and GET /healthz"
+                "no resource at {path}: this service serves POST /entries, GET /entries/ENTRY-HASH, GET /entries/ENTRY-HASH/statement, POST /documents, GET /documents/SHA256, GET /.well-known/scitt-keys, GET /checkpoint, GET /tile/L/N[.p/W], GET /tile/entries/N[.p/W], GET /statements/INDEX, GET /bundle?QUERY and GET /healthz"
             ),
         )),
     };
@@ -191,7 +321,8 @@ fn not_allowed(method: &Method, path: &str, allowed: &'static str) -> Response<B
     r
 }
 
-/// `POST /entries`: registers one signed statement and answers with its receipt.
+/// `POST /entries`: registers one signed statement and answers with its receipt, or `202` to
+/// poll for it ([`scrapi::register`]).
 async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body>, Problem> {
     let ct = req
         .headers()
@@ -209,77 +340,60 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
             ),
         ));
     }
+    let body = read_body(req, MAX_BODY, "a signed statement").await?;
+    // Malformed statements are refused here, off the writer: they never hold back a batch. The
+    // writer checks every statement again, with the rest of the registration checks.
+    if let Err(e) = SignedStatement::parse(&body) {
+        return Err(Problem::from_registration(&LedgerError::Statement(e)));
+    }
+    scrapi::register(state, body).await
+}
+
+/// Reads a request body of at most `limit` bytes, within [`BODY_READ_TIMEOUT`]. `what` names
+/// the body in the refusals ("a signed statement").
+///
+/// # Errors
+/// `413` when the declared `Content-Length` or the body read passes `limit` (the body is not
+/// read to its end), `408` past the timeout, `400` when it cannot be read.
+async fn read_body(req: Request<Incoming>, limit: usize, what: &str) -> Result<Vec<u8>, Problem> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(n) = declared
-        && n > MAX_BODY as u64
+        && n > limit as u64
     {
-        return Err(too_large(&n.to_string()));
+        return Err(too_large(what, &n.to_string(), limit));
     }
-    let body = Limited::new(req.into_body(), MAX_BODY);
-    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, body.collect()).await {
-        Err(_) => {
-            return Err(Problem::new(
-                408,
-                "Request Timeout",
-                format!(
-                    "the request body did not arrive within {} seconds",
-                    BODY_READ_TIMEOUT.as_secs()
-                ),
-            ));
-        }
+    let body = Limited::new(req.into_body(), limit);
+    match tokio::time::timeout(BODY_READ_TIMEOUT, body.collect()).await {
+        Err(_) => Err(Problem::new(
+            408,
+            "Request Timeout",
+            format!(
+                "the request body did not arrive within {} seconds",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(too_large("more than that"));
+            Err(too_large(what, "more than that", limit))
         }
-        Ok(Err(e)) => {
-            return Err(Problem::new(
-                400,
-                "Bad Request",
-                format!("the request body could not be read: {e}"),
-            ));
-        }
-        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
-    };
-    // Malformed statements are refused here, off the writer: they never hold back a batch. The
-    // writer checks every statement again, with the rest of the registration checks.
-    if let Err(e) = SignedStatement::parse(&body) {
-        return Err(Problem::from_registration(&LedgerError::Statement(e)));
+        Ok(Err(e)) => Err(Problem::new(
+            400,
+            "Bad Request",
+            format!("the request body could not be read: {e}"),
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
     }
-    let (reply, answer) = oneshot::channel();
-    let job = writer::Job {
-        statement: body,
-        reply,
-    };
-    state.jobs.try_send(job).map_err(|e| match e {
-        mpsc::error::TrySendError::Full(_) => Problem::new(
-            503,
-            "Service Unavailable",
-            format!("{QUEUE_LEN} registrations are already waiting; try again shortly"),
-        ),
-        mpsc::error::TrySendError::Closed(_) => writer_gone(),
-    })?;
-    let answer = answer.await.map_err(|_| writer_gone())??;
-    let status = if answer.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let mut response = respond(status, COSE_CONTENT_TYPE, answer.receipt);
-    let location = format!("/entries/{}", hex::encode(&answer.entry_hash));
-    if let Ok(v) = location.parse() {
-        response.headers_mut().insert(LOCATION, v);
-    }
-    Ok(response)
 }
 
-fn too_large(got: &str) -> Problem {
+/// `413`, in the words of the CLI's size refusal ("over the limit").
+fn too_large(what: &str, got: &str, limit: usize) -> Problem {
     Problem::new(
         413,
         "Payload Too Large",
-        format!("the request body is {got} bytes; a signed statement is at most {MAX_BODY} bytes"),
+        format!("the request body is {got} bytes, over the limit of {limit} bytes for {what}"),
     )
 }
 
@@ -291,8 +405,18 @@ fn writer_gone() -> Problem {
     )
 }
 
-/// An entry id of a path: the 64 hex digits of an entry hash.
+/// An entry id of a path: the 64 hex digits of an entry hash. A malformed one is SCRAPI's
+/// "Invalid locator" (draft-ietf-scitt-scrapi-11 §2.3.3).
 fn parse_entry_id(id: &str) -> Result<crate::merkle::Hash, Problem> {
+    parse_hash(id, "entry id", "the SHA-256 of the statement").map_err(|p| Problem {
+        title: "Invalid locator",
+        ..p
+    })
+}
+
+/// A SHA-256 of a path or query: 64 hex digits, either case. `what` and `of` name it in the
+/// refusal ("entry id", "the SHA-256 of the statement").
+fn parse_hash(id: &str, what: &str, of: &str) -> Result<crate::merkle::Hash, Problem> {
     if id.len() == 64
         && let Some(h) = hex::decode_array::<32>(&id.to_ascii_lowercase())
     {
@@ -301,9 +425,7 @@ fn parse_entry_id(id: &str) -> Result<crate::merkle::Hash, Problem> {
     Err(Problem::new(
         400,
         "Bad Request",
-        format!(
-            "entry id {id:?} is not an entry hash: expected 64 hex digits, the SHA-256 of the statement"
-        ),
+        format!("{what} {id:?} is not 64 hex digits, {of}"),
     ))
 }
 
@@ -328,31 +450,15 @@ async fn read<T: Send + 'static>(
     .map_err(|e| internal(&e))?
 }
 
-/// The statement of entry `h`, as registered.
-fn statement_of(ledger: &Ledger, h: &crate::merkle::Hash) -> Result<Vec<u8>, Problem> {
-    match ledger.store().find(h) {
-        Ok(Some(e)) => Ok(e.statement),
-        Ok(None) => Err(Problem::new(
-            404,
-            "Not Found",
-            format!("no entry {} in this log", hex::encode(h)),
-        )),
-        Err(e) => Err(Problem::new(
-            500,
-            "Internal Server Error",
-            format!("reading the ledger: {e}"),
-        )),
-    }
-}
-
-/// The latest signed checkpoint, as a C2SP signed note with its cosignatures.
+/// The published checkpoint (the latest signed one unless a witness quorum is configured), as
+/// a C2SP signed note with its cosignatures.
 fn checkpoint_note(ledger: &Ledger) -> Result<String, Problem> {
-    match ledger.store().latest_checkpoint() {
+    match ledger.published_checkpoint() {
         Ok(Some(cp)) => Ok(cp.note),
         Ok(None) => Err(Problem::new(
             404,
             "Not Found",
-            "the log has no signed checkpoint yet; one is signed with the first registration",
+            "the log has no published checkpoint yet; one is signed with the first registration, and published once the witness quorum has cosigned it",
         )),
         Err(e) => Err(Problem::new(
             500,
@@ -360,10 +466,6 @@ fn checkpoint_note(ledger: &Ledger) -> Result<String, Problem> {
             format!("reading the ledger: {e}"),
         )),
     }
-}
-
-fn cose(bytes: Vec<u8>) -> Response<Body> {
-    respond(StatusCode::OK, COSE_CONTENT_TYPE, bytes)
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
@@ -379,6 +481,13 @@ fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Res
 fn problem_response(p: &Problem) -> Response<Body> {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = respond(status, PROBLEM_CONTENT_TYPE, p.to_cbor());
+    if status == StatusCode::UNAUTHORIZED {
+        // RFC 6750 §3: the challenge of a resource read with a bearer token.
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            hyper::header::HeaderValue::from_static("Bearer realm=\"evledger\""),
+        );
+    }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         let allow = if p.detail.ends_with("POST") {
             "POST"

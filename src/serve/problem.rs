@@ -49,6 +49,14 @@ impl Problem {
             LedgerError::Statement(StatementError::TooLarge(_)) => {
                 Problem::new(413, "Payload Too Large", detail)
             }
+            // draft-ietf-scitt-scrapi-11 §2.3.3 names these two refusals of a statement.
+            LedgerError::Statement(StatementError::Profile {
+                field: "alg (label 1)",
+                ..
+            }) => Problem::new(400, "Bad Signature Algorithm", detail),
+            LedgerError::Statement(StatementError::Profile {
+                field: "payload", ..
+            }) => Problem::new(400, "Payload Missing", detail),
             LedgerError::Statement(StatementError::BadSignature { .. })
             | LedgerError::Statement(StatementError::KidMismatch { .. })
             | LedgerError::Signature(_) => Problem::new(400, "Bad Signature", detail),
@@ -61,7 +69,9 @@ impl Problem {
             | LedgerError::NotAdmitted { .. }
             | LedgerError::KeyRevoked { .. }
             | LedgerError::Certificate(_) => {
-                Problem::new(400, "Rejected by Registration Policy", detail)
+                // The title of draft-ietf-scitt-scrapi-11 §2.3.3 for a statement "not accepted by
+                // the current Registration Policy"; the detail is the CLI's message.
+                Problem::new(400, "Rejected", detail)
             }
             LedgerError::Store(StoreError::ReadOnly(_)) => Problem::new(
                 503,
@@ -96,5 +106,63 @@ mod tests {
         assert_eq!(Problem::from_registration(&e).status, 400);
         let e = LedgerError::Checkpoint("no log key".into());
         assert_eq!(Problem::from_registration(&e).status, 500);
+    }
+}
+
+/// Each refusal `evledger register` explains carries the CLI's own message as its detail.
+#[cfg(test)]
+mod cli_messages {
+    use super::*;
+    use crate::cli::CliError;
+
+    #[test]
+    fn the_detail_is_the_clis_message() {
+        let cases = [
+            (
+                LedgerError::UnknownSigner {
+                    kid: "ab".repeat(32),
+                    issuer: "Aurelis".into(),
+                    kind: "claim".into(),
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::NotAdmitted {
+                    kid: "ab".repeat(32),
+                    issuer: "Aurelis".into(),
+                    kind: "claim".into(),
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::KeyRevoked {
+                    kid: "ab".repeat(32),
+                    event: 7,
+                    what: "revoke",
+                },
+                400,
+                "Rejected",
+            ),
+            (
+                LedgerError::Reference {
+                    path: "target.build".into(),
+                    reason: "no entry abab… in the log".into(),
+                },
+                400,
+                "Unresolved Citation",
+            ),
+            (
+                LedgerError::Statement(StatementError::TooLarge(2 << 20)),
+                413,
+                "Payload Too Large",
+            ),
+        ];
+        for (e, status, title) in cases {
+            let p = Problem::from_registration(&e);
+            assert_eq!((p.status, p.title), (status, title), "{e}");
+            assert_eq!(p.detail, CliError::from(e).message);
+        }
     }
 }

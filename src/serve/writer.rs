@@ -15,7 +15,7 @@
 //! it (the next batch signs one). After the checkpoint, a registration whose answer was lost is
 //! answered again, by a retry, with a receipt of the same entry.
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::problem::Problem;
 use crate::evidence::Evidence;
@@ -33,6 +33,12 @@ pub const MAX_BATCH: usize = 64;
 pub struct Job {
     /// The signed statement, as received.
     pub statement: Vec<u8>,
+    /// Uploaded documents the statement cites by digest, stored with its entry.
+    pub documents: Vec<Vec<u8>>,
+    /// Told the entry hash at the commit point, before the checkpoint: from then on the entry
+    /// is durable and the registration may be acknowledged `202 Accepted`. Dropped unsent when
+    /// the statement is refused.
+    pub committed: Option<oneshot::Sender<Hash>>,
     /// Where the answer goes once the batch is committed and a checkpoint covers it.
     pub reply: oneshot::Sender<Result<Answer, Problem>>,
 }
@@ -44,12 +50,14 @@ pub struct Answer {
     pub created: bool,
     /// The entry hash, SHA-256 of the statement.
     pub entry_hash: Hash,
-    /// The RFC 9942 receipt (`Ledger::cose_receipt`).
-    pub receipt: Vec<u8>,
+    /// The RFC 9942 receipt (`Ledger::cose_receipt`); none while no published checkpoint covers
+    /// the entry (a witness quorum is configured and has not cosigned one yet).
+    pub receipt: Option<Vec<u8>>,
 }
 
-/// Runs the writer until every sender of the queue is dropped.
-pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
+/// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
+/// each checkpoint signed (the witnessing task waits on it).
+pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>, signed: watch::Sender<u64>) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -58,37 +66,63 @@ pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit(&mut ledger, batch);
+        if let Some(size) = commit(&mut ledger, batch) {
+            signed.send_replace(size);
+        }
     }
 }
 
-/// Registrations over HTTP carry no documents yet, so a firmware build citing a Sigstore bundle
-/// cannot have it re-verified here: it is refused, as `evledger register` refuses it without
-/// `--document`.
-fn no_documents(evidence: &Evidence, _documents: &[Vec<u8>]) -> Result<(), LedgerError> {
-    match evidence {
-        Evidence::FirmwareBuild(fb) if fb.sigstore.is_some() => Err(LedgerError::Sigstore(
-            "the firmware build cites a Sigstore bundle, which POST /entries cannot carry: register it with `evledger register FILE --document BUNDLE --trusted-root ROOT`".into(),
-        )),
-        _ => Ok(()),
+/// The documents check of registrations over HTTP: a firmware build citing a Sigstore bundle
+/// needs the bundle (and its managed key) uploaded first (`POST /documents`), as `evledger
+/// register` needs it with `--document`; the message is the CLI's "citation missing". Once
+/// uploaded, the bundle cannot be re-verified here (that needs a trusted root the operator pins
+/// and the `sigstore` feature), so it is refused, naming the CLI command that registers it.
+fn sigstore_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), LedgerError> {
+    use sha2::Digest as _;
+    let Evidence::FirmwareBuild(fb) = evidence else {
+        return Ok(());
+    };
+    let Some(sg) = fb.sigstore.as_ref() else {
+        return Ok(());
+    };
+    let held = |d: &[u8; 32]| {
+        documents
+            .iter()
+            .any(|b| <[u8; 32]>::from(sha2::Sha256::digest(b)) == *d)
+    };
+    if !held(&sg.bundle_sha256.0) {
+        return Err(LedgerError::Sigstore(format!(
+            "the firmware build cites Sigstore bundle {}, which this ledger does not hold: upload it first with POST /documents",
+            hex::encode(&sg.bundle_sha256.0)
+        )));
     }
+    if let Some(k) = sg.key_sha256.as_ref().filter(|k| !held(&k.0)) {
+        return Err(LedgerError::Sigstore(format!(
+            "the firmware build cites the managed Sigstore key {}, which this ledger does not hold: upload the key (SubjectPublicKeyInfo DER) first with POST /documents",
+            hex::encode(&k.0)
+        )));
+    }
+    Err(LedgerError::Sigstore(
+        "the firmware build cites a Sigstore bundle, which this service does not re-verify: register it with `evledger register FILE --document BUNDLE --trusted-root ROOT`".into(),
+    ))
 }
 
 /// Commits one batch, all that can be: a statement the registration refuses is answered with
 /// its refusal and taken out, and the rest is tried again, so one bad statement never holds back
 /// the others. A statement already in the log is answered with the receipt of its entry.
-fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
+/// Returns the size of the checkpoint signed, if one was.
+fn commit(ledger: &mut Ledger, batch: Vec<Job>) -> Option<u64> {
     let (mut subs, mut replies): (Vec<Submission>, Vec<_>) = batch
         .into_iter()
         .map(|j| {
             let sub = Submission {
                 statement: j.statement,
-                documents: Vec::new(),
+                documents: j.documents,
             };
-            (sub, j.reply)
+            (sub, (j.reply, j.committed))
         })
         .unzip();
-    let check = no_documents;
+    let check = sigstore_documents;
     let options = RegisterOptions {
         dry_run: false,
         local_key: None,
@@ -113,7 +147,7 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
                     }
                     e => {
                         // The client may have gone away; its statement was refused either way.
-                        let _ = reply.send(Err(Problem::from_registration(&e)));
+                        let _ = reply.0.send(Err(Problem::from_registration(&e)));
                     }
                 }
             }
@@ -123,7 +157,7 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
             }) => {
                 let problem = Problem::from_registration(&error);
                 for reply in replies.drain(..) {
-                    let _ = reply.send(Err(problem.clone()));
+                    let _ = reply.0.send(Err(problem.clone()));
                 }
                 break Vec::new();
             }
@@ -136,13 +170,20 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
         .map(|r| (r.entry_hash, true))
         .zip(replies)
         .chain(existing.into_iter().map(|(h, reply)| ((h, false), reply)));
-    let answers: Vec<_> = answers.collect();
+    let mut answers: Vec<_> = answers.collect();
     if answers.is_empty() {
-        return;
+        return None;
     }
-    if let Err(e) = ledger.checkpoint() {
-        for ((hash, _), reply) in answers {
-            let _ = reply.send(Err(Problem::new(
+    for ((hash, _), (_, committed)) in &mut answers {
+        if let Some(c) = committed.take() {
+            let _ = c.send(*hash);
+        }
+    }
+    let signed = match ledger.checkpoint() {
+        Ok(cp) => cp.size,
+        Err(e) => {
+            for ((hash, _), reply) in answers {
+                let _ = reply.0.send(Err(Problem::new(
                 500,
                 "Internal Server Error",
                 format!(
@@ -151,17 +192,26 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
                     hex::encode(&hash)
                 ),
             )));
+            }
+            return None;
         }
-        return;
-    }
+    };
     for ((entry_hash, created), reply) in answers {
-        let answer = receipt_of(ledger, &entry_hash).map(|receipt| Answer {
+        let answer = match receipt_of(ledger, &entry_hash) {
+            Ok(receipt) => Ok(Some(receipt)),
+            // The entry was just committed, so a 404 means no published checkpoint covers it
+            // yet: the witnesses have not cosigned one (`specs/witness.md` §8).
+            Err(p) if p.status == 404 => Ok(None),
+            Err(p) => Err(p),
+        }
+        .map(|receipt| Answer {
             created,
             entry_hash,
             receipt,
         });
-        let _ = reply.send(answer);
+        let _ = reply.0.send(answer);
     }
+    Some(signed)
 }
 
 /// The receipt of the entry `entry_hash` against the latest checkpoint.
@@ -191,5 +241,55 @@ pub fn receipt_of<S: crate::store::Store>(
         Ok(r) => Ok(r.bytes),
         Err(LedgerError::NoProof(why)) => Err(Problem::new(404, "Not Found", why)),
         Err(e) => Err(internal(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::InputFormat;
+
+    fn firmware_build(sigstore: bool) -> Evidence {
+        let mut text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/facegate/firmware-4.2.0.toml"
+        ))
+        .unwrap();
+        if sigstore {
+            text.push_str(&format!(
+                "\n[sigstore]\nbundle_sha256 = \"{b}\"\ntrusted_root_sha256 = \"{r}\"\nartifact = \"facegate-4.2.0-fg3.img\"\nkey_sha256 = \"{k}\"\n",
+                b = hex::encode(&<[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(b"bundle"))),
+                r = "cd".repeat(32),
+                k = hex::encode(&<[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(b"key"))),
+            ));
+        }
+        Evidence::from_input("firmware-build", &text, InputFormat::Toml).unwrap()
+    }
+
+    #[test]
+    fn a_sigstore_bundle_not_uploaded_is_a_missing_citation() {
+        assert!(sigstore_documents(&firmware_build(false), &[]).is_ok());
+        let fb = firmware_build(true);
+        let e = sigstore_documents(&fb, &[]).unwrap_err().to_string();
+        // The CLI's words up to the remedy, which names this interface's way to supply it.
+        assert!(
+            e.starts_with("sigstore: the firmware build cites Sigstore bundle ")
+                && e.ends_with(
+                    "which this ledger does not hold: upload it first with POST /documents"
+                ),
+            "{e}"
+        );
+        // The managed key is a document too.
+        let e = sigstore_documents(&fb, &[b"bundle".to_vec()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cites the managed Sigstore key"), "{e}");
+        // Uploaded, the bundle is not re-verified here: refused, naming the CLI command.
+        let all = [b"bundle".to_vec(), b"key".to_vec()];
+        let e = sigstore_documents(&fb, &all).unwrap_err().to_string();
+        assert!(
+            e.contains("evledger register FILE --document BUNDLE"),
+            "{e}"
+        );
     }
 }

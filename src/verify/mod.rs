@@ -16,15 +16,19 @@
 
 mod completeness;
 pub mod policy;
+mod provenance;
 mod report;
+mod report_html;
 mod signers;
 mod sigstore;
 pub mod trust;
 
+pub use provenance::{VERIFIER_VERSION, describe_assertion, sha256_hex};
 pub use report::{
-    Check, Clock, Completeness, EntrySummary, JudgedBy, JudgedOutcome, Judgement, Outcome, Report,
-    Step, Verdict,
+    Check, Cited, ClaimSummary, Clock, Completeness, Cosignature, EntrySummary, JudgedBy,
+    JudgedOutcome, Judgement, Outcome, ProfileDigest, Report, SCHEMA_VERSION, Step, Tool, Verdict,
 };
+pub use report_html::html_escape;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -143,6 +147,12 @@ pub struct VerifyOptions {
     /// profiles are not applied, and the report says so at the top. Without it, whatever a claim
     /// asserts that no rule of the profiles judges is a failed check (`specs/verification.md`).
     pub integrity_only: bool,
+    /// The tool the report names as the one that verified (default: the `evledger` command line
+    /// of this version); its `verifier_version` is always this library's.
+    pub tool: Tool,
+    /// The SHA-256 of the bundle's bytes, for the report. [`verify_bundle_with`] computes it from
+    /// the bytes it is given; a caller that parsed the bundle itself passes it here.
+    pub bundle_sha256: Option<[u8; 32]>,
 }
 
 impl VerifyOptions {
@@ -171,22 +181,38 @@ pub fn verify_bundle_with(
     profiles: &[Profile],
     options: &VerifyOptions,
 ) -> Report {
+    use sha2::Digest as _;
+    let options = VerifyOptions {
+        bundle_sha256: Some(sha2::Sha256::digest(bytes).into()),
+        ..options.clone()
+    };
     match Bundle::parse(bytes, &BundleLimits::default()) {
-        Ok(bundle) => verify_parsed_with(&bundle, trust, profiles, options),
-        Err(e) => invalid_bundle(trust, &e, options),
+        Ok(bundle) => verify_parsed_with(&bundle, trust, profiles, &options),
+        Err(e) => invalid_bundle_of(trust, profiles, &e, &options),
     }
 }
 
 /// The report on a bundle that did not parse: step 1 failed with `error`, nothing else was
 /// checked. A caller that parsed the bundle itself ([`Bundle::parse`], as the command line does
 /// to find the log's remembered checkpoint) reports its error with this, so that each bundle is
-/// parsed once.
+/// parsed once. The report lists the trust file's profiles as the ones given.
 pub fn invalid_bundle(
     trust: &TrustFile,
     error: &crate::bundle::BundleError,
     options: &VerifyOptions,
 ) -> Report {
-    let mut run = new_run(trust, options, &|_, _, _| {});
+    invalid_bundle_of(trust, &trust.profiles, error, options)
+}
+
+/// [`invalid_bundle`], listing `profiles` as the ones given (the report names them by digest
+/// even though none was applied).
+fn invalid_bundle_of(
+    trust: &TrustFile,
+    profiles: &[Profile],
+    error: &crate::bundle::BundleError,
+    options: &VerifyOptions,
+) -> Report {
+    let mut run = new_run(trust, profiles, options, &|_, _, _| {});
     run.fail(Step::Parse, None, error.to_string());
     run.report.conclude();
     run.report
@@ -194,6 +220,7 @@ pub fn invalid_bundle(
 
 fn new_run<'a>(
     trust: &'a TrustFile,
+    profiles: &[Profile],
     options: &VerifyOptions,
     progress: &'a dyn Fn(&'static str, u64, u64),
 ) -> Run<'a> {
@@ -201,10 +228,13 @@ fn new_run<'a>(
         progress,
         trust,
         report: Report {
+            schema_version: SCHEMA_VERSION,
             verdict: Verdict::VerificationFailed,
             origin: None,
             tree_size: None,
+            root_hash: None,
             checkpoint_signers: Vec::new(),
+            cosignatures: Vec::new(),
             completeness: Completeness::NotShown {
                 reason: "the bundle did not parse".into(),
             },
@@ -212,6 +242,23 @@ fn new_run<'a>(
             checks: Vec::new(),
             integrity_only: options.integrity_only,
             judged: Vec::new(),
+            claims: Vec::new(),
+            bundle_sha256: options.bundle_sha256.map(|h| crate::hex::encode(&h)),
+            trust_file_sha256: crate::hex::encode(&trust.sha256),
+            profiles: profiles
+                .iter()
+                .map(|p| ProfileDigest {
+                    id: p.id.clone(),
+                    version: p.version.clone(),
+                    title: p.title.clone(),
+                    sha256: crate::hex::encode(&p.sha256),
+                })
+                .collect(),
+            tool: Tool {
+                verifier_version: VERIFIER_VERSION.to_owned(),
+                ..options.tool.clone()
+            },
+            verified_at: options.now,
         },
     }
 }
@@ -238,11 +285,12 @@ pub fn verify_parsed_with_progress(
     options: &VerifyOptions,
     progress: &dyn Fn(&'static str, u64, u64),
 ) -> Report {
-    let mut run = new_run(trust, options, progress);
+    let mut run = new_run(trust, profiles, options, progress);
     let Some((entries, anchor)) = parse(&mut run, bundle) else {
         run.report.conclude();
         return run.report;
     };
+    run.report.claims = claim_summaries(&entries);
     let head = check_checkpoint(&mut run, bundle);
     let proved = check_consistency(&mut run, bundle, head.as_ref());
     if let Some(remembered) = &options.remembered {
@@ -464,6 +512,8 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<Checkpoint> {
     let cp: &Checkpoint = vc.checkpoint();
     run.report.origin = Some(cp.origin.clone());
     run.report.tree_size = Some(cp.size);
+    run.report.root_hash = Some(crate::hex::encode(&cp.root));
+    run.report.cosignatures = cosignatures(run.trust, vc.note());
     run.pass(
         Step::Checkpoint,
         None,
@@ -471,6 +521,39 @@ fn check_checkpoint(run: &mut Run<'_>, bundle: &Bundle) -> Option<Checkpoint> {
     );
     check_witnesses(run, vc.note());
     Some(cp.clone())
+}
+
+/// The cosignatures on a verified checkpoint note by the trust file's witnesses that verify, in
+/// the order of `witnesses.keys`, each at the latest of its valid lines.
+fn cosignatures(trust: &TrustFile, note: &Note) -> Vec<Cosignature> {
+    let Some(w) = &trust.witnesses else {
+        return Vec::new();
+    };
+    w.keys
+        .iter()
+        .filter_map(|k| {
+            let timestamp = k.verify(note).ok().flatten()?;
+            Some(Cosignature {
+                witness: k.name().to_owned(),
+                key_id: crate::hex::encode(&k.key_id()),
+                timestamp,
+            })
+        })
+        .collect()
+}
+
+/// Every claim entry in plain words, with the index of each entry it cites that the bundle holds.
+fn claim_summaries(entries: &[ParsedEntry]) -> Vec<ClaimSummary> {
+    let by_hash: HashMap<[u8; 32], u64> = entries.iter().map(|e| (e.entry_hash, e.index)).collect();
+    entries
+        .iter()
+        .filter_map(|e| match &e.evidence {
+            Evidence::Claim(c) => Some(provenance::claim_summary(e.index, c, &|h| {
+                by_hash.get(h).copied()
+            })),
+            _ => None,
+        })
+        .collect()
 }
 
 /// When a checkpoint note was witnessed: the time by which as many trusted witnesses as the

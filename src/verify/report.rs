@@ -40,10 +40,12 @@ fn push_line(s: &mut String, line: std::fmt::Arguments<'_>) {
     s.push('\n');
 }
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use super::provenance::{Cited, ClaimSummary, Cosignature, ProfileDigest, Tool};
 
 /// The verification steps, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// Strict parsing of the bundle, statements and payloads.
@@ -95,7 +97,7 @@ impl Step {
 }
 
 /// Whether a check held.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It held.
@@ -105,7 +107,7 @@ pub enum Outcome {
 }
 
 /// The clock a check judged a time by (`specs/verification.md`, "Clocks").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Clock {
     /// A time trusted witnesses attest: the entry was in the log by then.
@@ -128,7 +130,7 @@ impl Clock {
 }
 
 /// One check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
     /// Which step.
     pub step: Step,
@@ -151,7 +153,7 @@ pub struct Check {
 }
 
 /// What the checks add up to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Every check passed.
@@ -187,7 +189,7 @@ impl Verdict {
 }
 
 /// A summary of one entry, for the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntrySummary {
     /// Leaf index.
     pub index: u64,
@@ -210,7 +212,7 @@ pub struct EntrySummary {
 }
 
 /// Whether the bundle shows that no adverse entry was withheld (`specs/completeness.md`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Completeness {
     /// Every adverse entry the log committed to below `tree_size` is in the bundle.
@@ -252,7 +254,7 @@ impl Completeness {
 }
 
 /// Whether what a claim says was judged, and how it came out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum JudgedOutcome {
     /// Judged, and every policy check about it passed.
@@ -265,7 +267,7 @@ pub enum JudgedOutcome {
 }
 
 /// A rule that judged something a claim says.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JudgedBy {
     /// The profile's id.
     pub profile: String,
@@ -275,7 +277,7 @@ pub struct JudgedBy {
 
 /// One thing a claim says (an assertion, or its wording) and the rules that judged it
 /// (`specs/verification.md`, "Judged").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Judgement {
     /// The claim's entry index.
     pub entry: u64,
@@ -302,9 +304,15 @@ impl Judgement {
     }
 }
 
+/// The version of the JSON report's schema (`specs/verification.md`, "JSON"): raised only by a
+/// change an existing reader could misread; added fields and values keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The full verification report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
+    /// The JSON schema's version, [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// The verdict.
     pub verdict: Verdict,
     /// The log's origin, as the checkpoint states it (verified only if the checkpoint check passed).
@@ -313,8 +321,13 @@ pub struct Report {
     /// The checkpoint's tree size.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tree_size: Option<u64>,
+    /// The checkpoint's root hash, 64 lower-case hex digits, when the checkpoint verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_hash: Option<String>,
     /// The checkpoint's signers as (name, key id) for out-of-band comparison when no log key is pinned.
     pub checkpoint_signers: Vec<String>,
+    /// The cosignatures of trusted witnesses that verified on the checkpoint, with their times.
+    pub cosignatures: Vec<Cosignature>,
     /// Whether no adverse entry was withheld (key events, incidents, superseding claims).
     pub completeness: Completeness,
     /// Entries in the bundle.
@@ -326,6 +339,20 @@ pub struct Report {
     pub integrity_only: bool,
     /// For each assertion of each claim, and each claim's wording: the rules that judged it.
     pub judged: Vec<Judgement>,
+    /// Every claim entry in plain words, with the entries it cites.
+    pub claims: Vec<ClaimSummary>,
+    /// The SHA-256 of the bundle's bytes, when the caller gave them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_sha256: Option<String>,
+    /// The SHA-256 of the trust file's text.
+    pub trust_file_sha256: String,
+    /// The policy profiles the verifier was given, in order, with their digests.
+    pub profiles: Vec<ProfileDigest>,
+    /// The tool that verified.
+    pub tool: Tool,
+    /// The verification time the caller gave (Unix seconds), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<i64>,
 }
 
 impl Report {
@@ -365,6 +392,32 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Reads back a report [`Report::to_json`] wrote (a web page keeps the JSON and asks for the
+    /// HTML report later). A report of another schema version is refused, as are fields of the
+    /// wrong type; unknown fields are ignored (`specs/verification.md`, "Schema version").
+    ///
+    /// # Errors
+    /// Why the text is not a report of [`SCHEMA_VERSION`], with the field path at fault.
+    pub fn from_json(json: &str) -> Result<Report, String> {
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<u64>,
+        }
+        let v: Version =
+            serde_json::from_str(json).map_err(|e| format!("not a JSON report: {e}"))?;
+        match v.schema_version {
+            Some(n) if n == u64::from(SCHEMA_VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "schema_version: {n} is not supported (expected {SCHEMA_VERSION})"
+                ));
+            }
+            None => return Err("schema_version: missing; not a report of this schema".into()),
+        }
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+
     /// The human-readable report: verdict first, then checks grouped by entry.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -389,6 +442,18 @@ impl Report {
         }
         if let (Some(o), Some(n)) = (&self.origin, self.tree_size) {
             put!(s, "log {o} at tree size {n}");
+        }
+        if let Some(root) = &self.root_hash {
+            put!(s, "checkpoint root {root}");
+        }
+        for c in &self.cosignatures {
+            put!(
+                s,
+                "cosigned by witness {}+{} at {}",
+                c.witness,
+                c.key_id,
+                crate::time::format_rfc3339(c.timestamp as i64)
+            );
         }
         put!(s, "completeness: {}", self.completeness.describe());
         let failed: Vec<&Check> = self
@@ -428,7 +493,7 @@ impl Report {
                 s,
                 "entry {} {} {} by {} ({})",
                 e.index,
-                &e.entry_hash[..16],
+                e.entry_hash.get(..16).unwrap_or(&e.entry_hash),
                 e.kind,
                 e.issuer,
                 e.subject
@@ -454,7 +519,52 @@ impl Report {
                 judged_line(&mut s, j);
             }
         }
+        self.render_provenance(&mut s);
         s
+    }
+
+    /// The human report's last lines: what was verified, by which tool and when.
+    fn render_provenance(&self, s: &mut String) {
+        if let Some(h) = &self.bundle_sha256 {
+            put!(s, "bundle sha256 {h}");
+        }
+        put!(s, "trust file sha256 {}", self.trust_file_sha256);
+        for p in &self.profiles {
+            put!(
+                s,
+                "profile {} {} sha256 {}{}",
+                p.id,
+                p.version,
+                p.sha256,
+                if self.integrity_only {
+                    " (not applied: integrity only)"
+                } else {
+                    ""
+                }
+            );
+        }
+        put!(s, "{}", self.verified_by());
+    }
+
+    /// `verified at <time> by <tool> <version>` (with the verifier's version when it differs,
+    /// and the tool's digest when known), or `verified by …` without a time.
+    pub fn verified_by(&self) -> String {
+        let t = &self.tool;
+        let mut out = match self.verified_at {
+            Some(at) => format!("verified at {} by ", crate::time::format_rfc3339(at)),
+            None => "verified by ".to_owned(),
+        };
+        out.push_str(&format!("{} {}", t.name, t.version));
+        if t.verifier_version != t.version {
+            out.push_str(&format!(" (verifier {})", t.verifier_version));
+        }
+        if let Some(h) = &t.sha256 {
+            out.push_str(&format!(" sha256 {h}"));
+        }
+        if self.verified_at.is_none() {
+            out.push_str(" (no verification time was given)");
+        }
+        out
     }
 }
 

@@ -221,6 +221,8 @@ pub struct TrustFile {
     pub profiles: Vec<Profile>,
     /// Pinned Sigstore trusted roots (`[sigstore] trusted_roots`).
     pub sigstore_roots: Vec<PinnedTrustedRoot>,
+    /// The SHA-256 of the trust file's text as given to [`TrustFile::parse`], for the report.
+    pub sha256: [u8; 32],
 }
 
 impl TrustFile {
@@ -418,6 +420,7 @@ impl TrustFile {
             roles,
             profiles,
             sigstore_roots,
+            sha256: sha2::Sha256::digest(text.as_bytes()).into(),
         })
     }
 

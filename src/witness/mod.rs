@@ -14,6 +14,8 @@
 //!
 //! The format and the crash-safety argument are in `specs/witness.md`.
 
+#[cfg(feature = "serve")]
+pub mod add_checkpoint;
 mod state;
 
 pub use state::{STATE_HEADER, State, StateFormatError};

@@ -39,8 +39,12 @@ pub enum Who {
     Release,
     /// Product / legal (lab results, claims, incidents).
     Legal,
-    /// The test lab (countersignatures).
+    /// An accredited test lab (countersignatures): in the examples, Kestrel, which reports
+    /// ISO/IEC 19795 accuracy results but does not run the iBeta PAD programme.
     Lab,
+    /// The iBeta PAD programme's operator (countersignatures of iBeta PAD results): the role
+    /// `ibeta-pad`, which the shipped PAD profile names as the scheme's operator.
+    PadOperator,
     /// A key no default trust file pins.
     Stranger,
 }
@@ -51,6 +55,7 @@ pub struct Keys {
     pub release: SigningKey,
     pub legal: SigningKey,
     pub lab: SigningKey,
+    pub pad_operator: SigningKey,
     pub stranger: SigningKey,
     /// A second log key, for checkpoints by an unpinned key.
     pub rogue_log: SigningKey,
@@ -66,6 +71,7 @@ impl Keys {
             lab: k(0x40),
             stranger: k(0x50),
             rogue_log: k(0x60),
+            pad_operator: k(0x70),
         }
     }
 
@@ -74,6 +80,7 @@ impl Keys {
             Who::Release => &self.release,
             Who::Legal => &self.legal,
             Who::Lab => &self.lab,
+            Who::PadOperator => &self.pad_operator,
             Who::Stranger => &self.stranger,
         }
     }
@@ -134,6 +141,11 @@ impl Default for TrustSpec {
                     name: "lab",
                     kinds: vec!["countersignature"],
                     who: vec![Who::Lab],
+                },
+                RoleSpec {
+                    name: "ibeta-pad",
+                    kinds: vec!["countersignature"],
+                    who: vec![Who::PadOperator],
                 },
             ],
             profiles: Vec::new(),
@@ -370,7 +382,7 @@ pub fn story() -> (Fixture, Story) {
     let mut s = Story::builds(&mut f);
     s.builds_checkpoint = f.checkpoint();
     s.lab = f.record("lab-result", &s.example(LAB), Who::Legal);
-    s.csig = f.record("countersignature", &s.example(CSIG), Who::Lab);
+    s.csig = f.record("countersignature", &s.example(CSIG), Who::PadOperator);
     s.claim2 = f.record("claim", &s.example(CLAIM2), Who::Legal);
     s.claim3 = f.record("claim", &s.example(CLAIM3), Who::Legal);
     s.incident = f.record("incident", &s.example(INCIDENT), Who::Legal);

@@ -26,9 +26,12 @@
         };
         const started = performance.now();
         const json = wasm_bindgen.verifyPage(
-          m.bundle, m.trustName, m.trustText, files, held, BigInt(m.now), m.integrityOnly, progress);
+          m.bundle, m.trustName, m.trustText, files, held, BigInt(m.now), m.integrityOnly, progress,
+          m.pageDigest);
         const ms = performance.now() - started;
-        self.postMessage({ kind: "report", json: json, ms: ms });
+        // The printable report to file, as `evledger verify --html` writes it.
+        const html = wasm_bindgen.reportHtml(json);
+        self.postMessage({ kind: "report", json: json, html: html, ms: ms });
       } catch (e) {
         self.postMessage({ kind: "error", message: String((e && e.message) || e) });
       }
@@ -140,6 +143,7 @@
       if (m.kind === "error") return fail(m.message);
       window.evledger.ms = m.ms;
       window.evledger.totalMs = performance.now() - started;
+      window.evledger.reportHtml = m.html;
       show(m.json, now);
     };
     worker.onerror = function (e) {
@@ -149,6 +153,7 @@
     worker.postMessage({
       wasm: wasm(), bundle: bundleBytes, trustName: trust.name, trustText: trustText,
       named: named, held: held, now: now, integrityOnly: $("integrity-only").checked,
+      pageDigest: pageDigest,
     });
   }
 
@@ -258,18 +263,16 @@
     window.evledger.state = "done";
   }
 
-  function save() {
-    const r = Object.assign({}, window.evledger.report, {
-      page_sha256: pageDigest,
-      verified_at: window.evledger.verifiedAt,
-    });
+  // Downloads `text` as a file made here (a blob: URL): nothing is sent anywhere.
+  function download(text, type, name) {
     const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2) + "\n"], { type: "application/json" }));
-    a.download = "evledger-report.json";
+    a.href = URL.createObjectURL(new Blob([text], { type: type }));
+    a.download = name;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
 
   $("inputs").addEventListener("submit", start);
-  $("save").addEventListener("click", save);
+  $("save").addEventListener("click", () => download(window.evledger.reportJson, "application/json", "evledger-report.json"));
+  $("save-html").addEventListener("click", () => download(window.evledger.reportHtml, "text/html", "evledger-report.html"));
 })();

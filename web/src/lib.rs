@@ -20,6 +20,11 @@
 //! `verifyIntegrityOnly` (the CLI's `--integrity-only`) checks signatures, proofs, roles and
 //! references alone and judges no claim; its report has `"integrity_only": true`, which the page
 //! shows at the top.
+//!
+//! Every report names the tool that made it (`tool` in the JSON): [`default_tool`] unless the
+//! page names itself through `verifyAs` (its name, version and, once it knows it, its own
+//! SHA-256). `reportHtml(reportJson)` turns a report into the same self-contained, printable
+//! HTML file `evledger verify --html` writes, for the page to offer as a download.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -29,7 +34,8 @@ use evledger::bundle::{Bundle, BundleLimits};
 use evledger::evidence::FileDigest;
 use evledger::trust::TrustFile;
 use evledger::verify::{
-    HeldFile, VerifyOptions, invalid_bundle, verify_bundle_with, verify_parsed_with_progress,
+    HeldFile, Report, Tool, VERIFIER_VERSION, VerifyOptions, invalid_bundle, verify_bundle_with,
+    verify_parsed_with_progress,
 };
 use wasm_bindgen::prelude::*;
 
@@ -107,8 +113,11 @@ extern "C" {
     fn call(this: &Progress, this_arg: &JsValue, stage: &str, done: f64, total: f64);
 }
 
+/// The tool name reports of the verifier page give (`tool.name`).
+pub const PAGE_NAME: &str = "evledger-verify.html";
+
 /// What the page verifies with: the trust file's name (as messages name it), whether to check
-/// integrity only, and the files the buyer holds.
+/// integrity only, the files the buyer holds, and the tool the report names.
 #[derive(Clone, Debug, Default)]
 pub struct PageInput<'a> {
     /// The trust file's name, as the CLI names it by its path.
@@ -117,11 +126,14 @@ pub struct PageInput<'a> {
     pub integrity_only: bool,
     /// The files the buyer holds (`--artifact`).
     pub held: Vec<HeldFile>,
+    /// The tool the report names (`tool`): the page, with its own digest.
+    pub tool: Tool,
 }
 
 /// Everything the page verifies: a bundle against a trust file named `trust_name` at `now_unix`,
 /// with the files the buyer holds, for integrity only or not, reporting progress; the report as
-/// JSON, as `evledger verify --json --time NOW_UNIX` prints it.
+/// JSON, as `evledger verify --json --time NOW_UNIX` prints it but for `tool`, which names the
+/// page ([`PAGE_NAME`] at the verifier's version) and its digest `page_sha256` (64 hex digits).
 ///
 /// # Errors
 /// Throws an `Error` saying why the trust file, or a file it names, is unusable.
@@ -136,11 +148,16 @@ pub fn verify_page(
     now_unix: i64,
     integrity_only: bool,
     progress: &Progress,
+    page_sha256: Option<String>,
 ) -> Result<String, JsError> {
     let input = PageInput {
         trust_name,
         integrity_only,
         held: held.files.clone(),
+        tool: Tool {
+            sha256: page_sha256,
+            ..Tool::new(PAGE_NAME, VERIFIER_VERSION)
+        },
     };
     let report = |stage: &'static str, done: u64, total: u64| {
         progress.call(&JsValue::NULL, stage, done as f64, total as f64);
@@ -167,6 +184,8 @@ pub fn page_report_json(
         now: Some(now_unix),
         integrity_only: input.integrity_only,
         held: input.held.clone(),
+        tool: input.tool.clone(),
+        bundle_sha256: Some(FileDigest::of(bundle).sha256),
         ..VerifyOptions::default()
     };
     // As the command line does it: parsed once, then verified with progress; an unparsable
@@ -234,11 +253,83 @@ pub fn report_json_with(
     now_unix: i64,
     integrity_only: bool,
 ) -> Result<String, String> {
+    report_json_as(
+        bundle,
+        trust_toml,
+        files,
+        now_unix,
+        integrity_only,
+        default_tool(),
+    )
+}
+
+/// The tool a report of this module names unless the page names itself: `evledger-web` at the
+/// version of the evledger verifier it is built from.
+pub fn default_tool() -> Tool {
+    Tool::new("evledger-web", VERIFIER_VERSION)
+}
+
+/// [`verify`] (or with `integrity_only`, [`verify_integrity_only`]) naming the tool that
+/// verifies: the page's name and version, and its own SHA-256 (64 hex digits) when it knows it.
+/// The report's `tool.verifier_version` is always the verifier's own.
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen(js_name = verifyAs)]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_as(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    integrity_only: bool,
+    tool_name: String,
+    tool_version: String,
+    tool_sha256: Option<String>,
+) -> Result<String, JsError> {
+    let tool = Tool {
+        sha256: tool_sha256,
+        ..Tool::new(tool_name, tool_version)
+    };
+    report_json_as(bundle, trust_toml, files, now_unix, integrity_only, tool)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// The HTML report (`evledger verify --html`) of a JSON report this module returned.
+///
+/// # Errors
+/// Throws an `Error` when the text is not a report of this schema version.
+#[wasm_bindgen(js_name = reportHtml)]
+pub fn report_html(report_json: &str) -> Result<String, JsError> {
+    report_html_of(report_json).map_err(|e| JsError::new(&e))
+}
+
+/// [`report_html`] for Rust callers.
+///
+/// # Errors
+/// Why the text is not a report of this schema version, with the field at fault.
+pub fn report_html_of(report_json: &str) -> Result<String, String> {
+    Ok(Report::from_json(report_json)?.to_html())
+}
+
+/// [`report_json_with`] naming `tool` as the tool that verified.
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn report_json_as(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    integrity_only: bool,
+    tool: Tool,
+) -> Result<String, String> {
     let trust = TrustFile::parse(trust_toml, TRUST_FILE, &|name: &str| files.read(name))
         .map_err(|e| e.to_string())?;
     let options = VerifyOptions {
         now: Some(now_unix),
         integrity_only,
+        tool,
         ..VerifyOptions::default()
     };
     Ok(verify_bundle_with(bundle, &trust, &trust.profiles, &options).to_json())

@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 
 use evledger::evidence::FileDigest;
-use evledger::verify::HeldFile;
+use evledger::verify::{HeldFile, sha256_hex};
 use evledger_web::{
-    Files, PageInput, page_report_json, report_json, report_json_with, verify,
-    verify_integrity_only,
+    Files, PageInput, page_report_json, report_html_of, report_json, report_json_with, verify,
+    verify_as, verify_integrity_only,
 };
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -266,6 +266,7 @@ fn the_page_checks_the_files_the_buyer_holds_and_reports_progress() {
             held("brochure-2026-04-p4.txt", brochure),
             held("notes.txt", b"not in the bundle"),
         ],
+        ..PageInput::default()
     };
     let stages = RefCell::new(Vec::new());
     let progress = |stage: &'static str, done: u64, total: u64| {
@@ -311,6 +312,7 @@ fn the_page_checks_the_files_the_buyer_holds_and_reports_progress() {
     // Without held files, the page's report is the one `verify` gives.
     let plain = PageInput {
         trust_name: "trust file",
+        tool: evledger_web::default_tool(),
         ..PageInput::default()
     };
     let json = page_report_json(CLAIM_LEVEL2, TRUST, &files(), NOW, &plain, &|_, _, _| {})
@@ -323,4 +325,84 @@ fn the_page_checks_the_files_the_buyer_holds_and_reports_progress() {
     let json =
         page_report_json(b"\xa0", TRUST, &files(), NOW, &plain, &|_, _, _| {}).expect("usable");
     assert!(json.contains("\"verdict\": \"invalid-bundle\""), "{json}");
+
+#[wasm_bindgen_test]
+fn the_report_names_its_inputs_the_tool_and_the_time() {
+    let r = report(CLAIM_LEVEL2);
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["bundle_sha256"], sha256_hex(CLAIM_LEVEL2).as_str());
+    assert_eq!(
+        r["trust_file_sha256"],
+        sha256_hex(TRUST.as_bytes()).as_str()
+    );
+    assert_eq!(r["verified_at"], NOW);
+    let profiles = r["profiles"].as_array().expect("profiles");
+    let named: Vec<(&str, &[u8])> = NAMED[1..].to_vec();
+    assert_eq!(profiles.len(), named.len());
+    for (p, (name, bytes)) in profiles.iter().zip(named) {
+        assert_eq!(format!("{}.toml", p["id"].as_str().expect("id")), name);
+        assert_eq!(p["sha256"], sha256_hex(bytes).as_str());
+        let version = p["version"].as_str().expect("version");
+        let text = std::str::from_utf8(bytes).expect("profile text");
+        assert!(
+            text.contains(&format!("version = \"{version}\"")),
+            "{name}: {version}"
+        );
+    }
+    assert_eq!(r["tool"]["name"], "evledger-web");
+    assert_eq!(
+        r["tool"]["verifier_version"],
+        evledger::verify::VERIFIER_VERSION
+    );
+    assert!(r["tool"].get("sha256").is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_page_names_itself_as_the_tool() {
+    let digest = "ab".repeat(32);
+    let json = verify_as(
+        CLAIM_LEVEL2,
+        TRUST,
+        &files(),
+        NOW,
+        false,
+        "evledger page".into(),
+        "2026.12".into(),
+        Some(digest.clone()),
+    )
+    .map_err(|_| "unusable")
+    .expect("usable");
+    let r: Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(r["tool"]["name"], "evledger page");
+    assert_eq!(r["tool"]["version"], "2026.12");
+    assert_eq!(r["tool"]["sha256"], digest.as_str());
+    assert_eq!(
+        r["tool"]["verifier_version"],
+        evledger::verify::VERIFIER_VERSION
+    );
+    // Apart from the tool, the same report as verify's.
+    let mut plain = report(CLAIM_LEVEL2);
+    let mut named = r.clone();
+    plain.as_object_mut().expect("object").remove("tool");
+    named.as_object_mut().expect("object").remove("tool");
+    assert_eq!(plain, named);
+}
+
+#[wasm_bindgen_test]
+fn the_page_can_save_the_html_report() {
+    let json = report_json(CLAIM_LEVEL2, TRUST, &files(), NOW).expect("usable");
+    let html = report_html_of(&json).expect("a report of this schema");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<h1>VERIFIED</h1>"), "{html}");
+    assert!(html.contains(&sha256_hex(CLAIM_LEVEL2)), "{html}");
+    assert!(!html.contains("<script"), "{html}");
+    assert_eq!(
+        report_html_of("{\"verdict\": \"verified\"}").expect_err("no schema_version"),
+        "schema_version: missing; not a report of this schema"
+    );
+    assert_eq!(
+        report_html_of(&json.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1))
+            .expect_err("a later schema"),
+        "schema_version: 2 is not supported (expected 1)"
+    );
 }

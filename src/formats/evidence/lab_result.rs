@@ -65,7 +65,7 @@ pub struct Scheme {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
-    /// The report's id, e.g. `KBL-PAD-2026-0142`.
+    /// The report's id, e.g. `IBQA-PAD-2026-0142`.
     pub id: String,
     /// When the report was issued.
     pub issued: Timestamp,

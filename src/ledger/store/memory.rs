@@ -43,6 +43,10 @@ struct State {
     cosignatures: BTreeMap<u64, Vec<String>>,
     documents: BTreeMap<Hash, Vec<u8>>,
     witnesses: Vec<StoredWitness>,
+    /// Every quorum set, in order; the last is the quorum.
+    quorums: Vec<u64>,
+    /// Size to the quorum it was published under.
+    published: BTreeMap<u64, u64>,
 }
 
 /// One change a transaction made, and so one step of undoing it.
@@ -57,6 +61,8 @@ enum Undo {
     Cosignature(u64),
     Document(Hash),
     Witness,
+    Quorum,
+    Published(u64),
 }
 
 impl MemoryStore {
@@ -76,6 +82,8 @@ impl MemoryStore {
                 cosignatures: BTreeMap::new(),
                 documents: BTreeMap::new(),
                 witnesses: Vec::new(),
+                quorums: Vec::new(),
+                published: BTreeMap::new(),
             },
         }
     }
@@ -191,6 +199,33 @@ macro_rules! reads {
                 Ok(self.state.refs.len() as u64)
             }
 
+            fn node_range(
+                &self,
+                level: u32,
+                from: u64,
+                count: u64,
+            ) -> Result<Vec<Hash>, StoreError> {
+                let end = from.checked_add(count).ok_or_else(|| {
+                    StoreError::Corrupt(format!("node range {from} + {count} overflows"))
+                })?;
+                (from..end).map(|i| self.state.node(level, i)).collect()
+            }
+
+            fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+                let size = self.state.entries.len() as u64;
+                match from.checked_add(count) {
+                    Some(end) if end <= size => Ok(self.state.entries[from as usize..end as usize]
+                        .iter()
+                        .map(|e| e.entry_hash)
+                        .collect()),
+                    _ => Err(StoreError::OutOfRange {
+                        what: "index",
+                        value: from.saturating_add(count).saturating_sub(1),
+                        size,
+                    }),
+                }
+            }
+
             fn node_count(&self) -> Result<u64, StoreError> {
                 Ok(self.state.nodes.len() as u64)
             }
@@ -236,6 +271,20 @@ macro_rules! reads {
 
             fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError> {
                 Ok(self.state.witnesses.clone())
+            }
+
+            fn witness_quorum(&self) -> Result<u64, StoreError> {
+                Ok(self.state.quorums.last().copied().unwrap_or(0))
+            }
+
+            fn latest_published(&self, min_quorum: u64) -> Result<Option<u64>, StoreError> {
+                Ok(self
+                    .state
+                    .published
+                    .iter()
+                    .rev()
+                    .find(|(_, q)| **q >= min_quorum)
+                    .map(|(s, _)| *s))
             }
 
             fn document(&self, sha256: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
@@ -359,6 +408,30 @@ impl StoreWrite for MemoryTx<'_> {
         Ok(())
     }
 
+    fn set_witness_quorum(&mut self, quorum: u64) -> Result<(), StoreError> {
+        let current = self.state.quorums.last().copied().unwrap_or(0);
+        if quorum < current {
+            return Err(StoreError::QuorumDecrease {
+                current,
+                requested: quorum,
+            });
+        }
+        self.state.quorums.push(quorum);
+        self.undo.push(Undo::Quorum);
+        Ok(())
+    }
+
+    fn publish(&mut self, size: u64, quorum: u64) -> Result<(), StoreError> {
+        if !self.state.checkpoints.contains_key(&size) {
+            return Err(StoreError::NoCheckpoint { size });
+        }
+        if let std::collections::btree_map::Entry::Vacant(v) = self.state.published.entry(size) {
+            v.insert(quorum);
+            self.undo.push(Undo::Published(size));
+        }
+        Ok(())
+    }
+
     fn add_checkpoint(&mut self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
         if let Some(&latest) = self.state.checkpoints.keys().next_back() {
             if cp.size < latest {
@@ -462,6 +535,12 @@ impl Drop for MemoryTx<'_> {
                 }
                 Undo::Witness => {
                     s.witnesses.pop();
+                }
+                Undo::Quorum => {
+                    s.quorums.pop();
+                }
+                Undo::Published(size) => {
+                    s.published.remove(&size);
                 }
             }
         }

@@ -184,6 +184,16 @@ pub enum StoreError {
         /// `name` or `key`.
         what: &'static str,
     },
+    /// A witness quorum below the current one: the quorum never decreases.
+    #[error(
+        "the witness quorum is {current}; it never decreases, so it cannot be set to {requested}"
+    )]
+    QuorumDecrease {
+        /// The current quorum.
+        current: u64,
+        /// The value refused.
+        requested: u64,
+    },
     /// An index or size beyond the log.
     #[error("{what} {value} is beyond the log (size {size})")]
     OutOfRange {
@@ -258,6 +268,18 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn ref_count(&self) -> Result<u64, StoreError>;
+    /// The stored nodes `(level, from)` to `(level, from + count - 1)`, in index order: a tile
+    /// of the log (`specs/service.md`, "Tiles") in one read.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming the first node missing; a read failure.
+    fn node_range(&self, level: u32, from: u64, count: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The entry hashes of the entries at indexes `from` to `from + count - 1`, in index order:
+    /// an entry bundle of the log in one read.
+    ///
+    /// # Errors
+    /// [`StoreError::OutOfRange`] if the range reaches past the log; a read failure.
+    fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError>;
     /// The number of stored nodes.
     ///
     /// # Errors
@@ -299,6 +321,18 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
     /// # Errors
     /// On read failure.
     fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError>;
+    /// The witness quorum: the latest value set with [`StoreWrite::set_witness_quorum`], or 0
+    /// (every checkpoint is published) if none was ever set.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn witness_quorum(&self) -> Result<u64, StoreError>;
+    /// The size of the largest checkpoint published under a quorum of at least `min_quorum`
+    /// ([`StoreWrite::publish`]), if any.
+    ///
+    /// # Errors
+    /// On read failure.
+    fn latest_published(&self, min_quorum: u64) -> Result<Option<u64>, StoreError>;
     /// The stored document with this SHA-256, if any.
     ///
     /// # Errors
@@ -339,6 +373,18 @@ pub trait StoreWrite: StoreRead {
     /// [`StoreError::WitnessConflict`] when a configured witness has the same name or key; a
     /// write failure.
     fn add_witness(&mut self, witness: &StoredWitness) -> Result<(), StoreError>;
+    /// Records a new witness quorum; the quorum never decreases, and every value set is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::QuorumDecrease`] for a value below the current quorum; a write failure.
+    fn set_witness_quorum(&mut self, quorum: u64) -> Result<(), StoreError>;
+    /// Records that the stored checkpoint of `size` is published: cosigned by `quorum`
+    /// configured witnesses, the quorum at the time. Recording it again changes nothing. The
+    /// store does not count cosignatures: the caller has.
+    ///
+    /// # Errors
+    /// [`StoreError::NoCheckpoint`]; a write failure.
+    fn publish(&mut self, size: u64, quorum: u64) -> Result<(), StoreError>;
     /// Stores a checkpoint unless one for a larger size exists (compare-and-swap on the latest
     /// size); storing the latest size again keeps the stored note.
     ///

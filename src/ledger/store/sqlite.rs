@@ -4,13 +4,14 @@
 //! - `entries.idx` is dense: each insert must take exactly the next index;
 //! - `entries.entry_hash` is unique (duplicate statements are refused);
 //! - no row of `meta`, `entries`, `nodes`, `refs`, `signers`, `log_keys`, `checkpoints`,
-//!   `cosignatures` or `witnesses` can be updated or deleted, nor replaced by `INSERT OR REPLACE` (which deletes
+//!   `cosignatures`, `witnesses`, `witness_quorum` or `published` can be updated or deleted, nor replaced by `INSERT OR REPLACE` (which deletes
 //!   without firing delete triggers, so tables also refuse an insert over an existing key;
 //!   `entries` by its dense-index rule);
 //! - a checkpoint's size never goes below the latest one, nor beyond the log;
 //! - a cosignature line belongs to a stored checkpoint, and is stored once per checkpoint;
 //! - a document is stored under its SHA-256 (computed by the store) and never changes;
-//! - a witness name and a witness key are each configured at most once.
+//! - a witness name and a witness key are each configured at most once;
+//! - the witness quorum never decreases, and a checkpoint is published at most once.
 //!
 //! Ledgers written before the `cosignatures`, `documents` or `witnesses` table existed get it
 //! (with its triggers) in the first transaction that stores a cosignature, a document or a
@@ -112,6 +113,8 @@ const APPEND_ONLY_TABLES: &[&str] = &[
     "documents",
     "signer_rules",
     "witnesses",
+    "witness_quorum",
+    "published",
 ];
 
 /// The `documents` table and its insert trigger, created with [`SCHEMA`] and, for ledgers created
@@ -158,6 +161,26 @@ const WITNESSES_TABLE: &str = "CREATE TABLE IF NOT EXISTS witnesses (
 CREATE TRIGGER IF NOT EXISTS witnesses_no_replace BEFORE INSERT ON witnesses
 WHEN EXISTS (SELECT 1 FROM witnesses WHERE name = NEW.name OR public_key = NEW.public_key)
 BEGIN SELECT RAISE(ABORT, 'witnesses is append-only'); END;";
+
+/// The witness quorum's history (`evledger witness quorum`), in `rowid` order; the latest row is
+/// the quorum. Created by the first quorum set; reads treat a missing table as quorum 0. A value
+/// below the latest is refused: the quorum never decreases.
+const WITNESS_QUORUM_TABLE: &str = "CREATE TABLE IF NOT EXISTS witness_quorum (
+    quorum INTEGER NOT NULL CHECK (quorum >= 0)
+);
+CREATE TRIGGER IF NOT EXISTS witness_quorum_monotonic BEFORE INSERT ON witness_quorum
+WHEN NEW.quorum < (SELECT COALESCE(MAX(quorum), 0) FROM witness_quorum)
+BEGIN SELECT RAISE(ABORT, 'the witness quorum never decreases'); END;";
+
+/// The checkpoints published: cosigned by `quorum` configured witnesses, the quorum when they
+/// were recorded. Created by the first checkpoint published; reads treat a missing table as empty.
+const PUBLISHED_TABLE: &str = "CREATE TABLE IF NOT EXISTS published (
+    size   INTEGER PRIMARY KEY REFERENCES checkpoints (size),
+    quorum INTEGER NOT NULL CHECK (quorum >= 0)
+);
+CREATE TRIGGER IF NOT EXISTS published_no_replace BEFORE INSERT ON published
+WHEN EXISTS (SELECT 1 FROM published WHERE size = NEW.size)
+BEGIN SELECT RAISE(ABORT, 'published is append-only'); END;";
 
 /// The `cosignatures` table as [`SCHEMA`] creates it, for ledgers created before it existed.
 /// Rows keep their insertion order in `rowid` (nothing is ever deleted).
@@ -254,6 +277,8 @@ impl SqliteStore {
         tx.execute_batch(SIGNER_RULES_TABLE)?;
         tx.execute_batch(ENTRIES_KIND_INDEX)?;
         tx.execute_batch(WITNESSES_TABLE)?;
+        tx.execute_batch(WITNESS_QUORUM_TABLE)?;
+        tx.execute_batch(PUBLISHED_TABLE)?;
         for t in APPEND_ONLY_TABLES {
             tx.execute_batch(&append_only_triggers(t))?;
         }
@@ -673,6 +698,64 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
         Ok(n as u64)
     }
 
+    fn node_range(&self, level: u32, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let end = from
+            .checked_add(count)
+            .ok_or_else(|| StoreError::Corrupt(format!("node range {from} + {count} overflows")))?;
+        // One range scan of the (level, idx) primary key.
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+        )?;
+        let mut rows = stmt.query(params![level, to_i64(from)?, to_i64(end)?])?;
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(1 << 16));
+        while let Some(r) = rows.next()? {
+            let (idx, hash): (i64, Vec<u8>) = (r.get(0)?, r.get(1)?);
+            let expected = from + out.len() as u64;
+            if idx as u64 != expected {
+                break;
+            }
+            out.push(to_hash(&hash, "node hash")?);
+        }
+        if (out.len() as u64) < count {
+            let missing = from + out.len() as u64;
+            return Err(StoreError::Corrupt(format!(
+                "node (level {level}, index {missing}) is missing"
+            )));
+        }
+        Ok(out)
+    }
+
+    fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let size = self.size()?;
+        let end = match from.checked_add(count) {
+            Some(end) if end <= size => end,
+            _ => {
+                return Err(StoreError::OutOfRange {
+                    what: "index",
+                    value: from.saturating_add(count).saturating_sub(1),
+                    size,
+                });
+            }
+        };
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT entry_hash FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map(params![to_i64(from)?, to_i64(end)?], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let out = rows
+            .map(|h| to_hash(&h?, "entry hash"))
+            .collect::<Result<Vec<Hash>, StoreError>>()?;
+        if out.len() as u64 != count {
+            return Err(StoreError::Corrupt(format!(
+                "entries {from} to {} should be {count} rows, found {}",
+                end - 1,
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
     fn node_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn()
@@ -770,6 +853,38 @@ impl<T: Conn + NodeSource<Error = StoreError>> StoreRead for T {
 
     fn witnesses(&self) -> Result<Vec<StoredWitness>, StoreError> {
         witness_rows(self.conn())
+    }
+
+    fn witness_quorum(&self) -> Result<u64, StoreError> {
+        if !has_table(self.conn(), "witness_quorum")? {
+            return Ok(0);
+        }
+        let q: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT quorum FROM witness_quorum ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        q.map_or(Ok(0), |q| {
+            u64::try_from(q).map_err(|_| StoreError::Corrupt(format!("witness quorum {q}")))
+        })
+    }
+
+    fn latest_published(&self, min_quorum: u64) -> Result<Option<u64>, StoreError> {
+        if !has_table(self.conn(), "published")? {
+            return Ok(None);
+        }
+        let size: Option<i64> = self.conn().query_row(
+            "SELECT MAX(size) FROM published WHERE quorum >= ?1",
+            [to_i64(min_quorum)?],
+            |r| r.get(0),
+        )?;
+        size.map(|s| {
+            u64::try_from(s).map_err(|_| StoreError::Corrupt(format!("published size {s}")))
+        })
+        .transpose()
     }
 
     fn signer_rules(&self) -> Result<Vec<SignerRule>, StoreError> {
@@ -993,6 +1108,54 @@ impl StoreWrite for SqliteTx<'_> {
             "INSERT INTO witnesses (name, public_key, url) VALUES (?1, ?2, ?3)",
             params![witness.name, key.as_slice(), witness.url],
         )?;
+        Ok(())
+    }
+
+    fn set_witness_quorum(&mut self, quorum: u64) -> Result<(), StoreError> {
+        let tx = &self.tx;
+        // A ledger created before the table existed gets it here, in the same transaction.
+        tx.execute_batch(WITNESS_QUORUM_TABLE)?;
+        tx.execute_batch(&append_only_triggers("witness_quorum"))?;
+        // Read under the transaction's write lock, so two operators cannot both lower it.
+        let current = self.witness_quorum()?;
+        if quorum < current {
+            return Err(StoreError::QuorumDecrease {
+                current,
+                requested: quorum,
+            });
+        }
+        self.tx.execute(
+            "INSERT INTO witness_quorum (quorum) VALUES (?1)",
+            [to_i64(quorum)?],
+        )?;
+        Ok(())
+    }
+
+    fn publish(&mut self, size: u64, quorum: u64) -> Result<(), StoreError> {
+        let tx = &self.tx;
+        tx.execute_batch(PUBLISHED_TABLE)?;
+        tx.execute_batch(&append_only_triggers("published"))?;
+        let found: Option<i64> = tx
+            .query_row(
+                "SELECT size FROM checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Err(StoreError::NoCheckpoint { size });
+        }
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM published WHERE size = ?1)",
+            [to_i64(size)?],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute(
+                "INSERT INTO published (size, quorum) VALUES (?1, ?2)",
+                params![to_i64(size)?, to_i64(quorum)?],
+            )?;
+        }
         Ok(())
     }
 
@@ -1323,6 +1486,46 @@ mod tests {
         store.add_witness(&w("w2", 2)).unwrap();
         assert_eq!(store.witnesses().unwrap(), vec![w("w2", 2)]);
         let err = store.conn.execute("DELETE FROM witnesses", []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+
+    #[test]
+    fn the_quorum_and_publication_are_never_changed_and_an_older_ledger_reads_none() {
+        let (dir, mut store) = new_store();
+        store.write(|tx| tx.set_witness_quorum(1)).unwrap();
+        store.write(|tx| tx.publish(0, 1)).unwrap();
+        for sql in [
+            "UPDATE witness_quorum SET quorum = 0",
+            "DELETE FROM witness_quorum",
+            "INSERT INTO witness_quorum (quorum) VALUES (0)",
+            "UPDATE published SET quorum = 9",
+            "DELETE FROM published",
+            "INSERT OR REPLACE INTO published (size, quorum) VALUES (0, 9)",
+        ] {
+            let err = store.conn.execute(sql, []).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains("append-only") || msg.contains("never decreases"),
+                "{sql}: {err}"
+            );
+        }
+        // A ledger created before these tables existed: quorum 0, nothing recorded as published;
+        // the first quorum set creates the table with its triggers.
+        store
+            .conn
+            .execute_batch(
+                "DROP TRIGGER witness_quorum_no_update; DROP TRIGGER witness_quorum_no_delete; DROP TRIGGER witness_quorum_monotonic; DROP TABLE witness_quorum;
+                 DROP TRIGGER published_no_update; DROP TRIGGER published_no_delete; DROP TRIGGER published_no_replace; DROP TABLE published",
+            )
+            .unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.witness_quorum().unwrap(), 0);
+        assert_eq!(store.latest_published(0).unwrap(), None);
+        store.write(|tx| tx.set_witness_quorum(2)).unwrap();
+        store.write(|tx| tx.publish(0, 2)).unwrap();
+        assert_eq!(store.latest_published(2).unwrap(), Some(0));
+        let err = store.conn.execute("DELETE FROM published", []).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }
 

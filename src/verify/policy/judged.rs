@@ -133,6 +133,7 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
                 version: profile.version.clone(),
                 title: profile.title.clone(),
                 rules: vec![rule.clone()],
+                sha256: profile.sha256,
             };
             let found = evaluate(&one, view);
             let about = about_fields(&found);

@@ -31,6 +31,9 @@ pub struct Profile {
     /// The rules.
     #[serde(rename = "rule")]
     pub rules: Vec<Rule>,
+    /// The SHA-256 of the text it was parsed from ([`Profile::parse`]), which reports name it by.
+    #[serde(skip)]
+    pub sha256: [u8; 32],
 }
 
 /// Which builds a claim may apply to on the strength of a lab result.
@@ -396,8 +399,9 @@ impl Profile {
     pub fn parse(text: &str) -> Result<Profile, String> {
         let value: toml::Value =
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
-        let p: Profile =
+        let mut p: Profile =
             serde_path_to_error::deserialize(value).map_err(|e| crate::trust::shape_error(&e))?;
+        p.sha256 = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()).into();
         if p.format != PROFILE_FORMAT {
             return Err(format!("format: {:?} is not {PROFILE_FORMAT:?}", p.format));
         }
