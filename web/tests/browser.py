@@ -387,6 +387,9 @@ def main():
                         problems.append("an integrity-only report does not say so next to the verdict")
                     if not re.fullmatch(r"[0-9a-f]{64}", got["digest"]) or got["digest"] == "0" * 64:
                         problems.append(f"the page's digest is not shown: {got['digest']!r}")
+                    tool = got["json"].get("tool", {})
+                    if tool.get("name") != "evledger-verify.html" or tool.get("sha256") != got["digest"]:
+                        problems.append(f"the report's tool does not name the page and its digest: {tool}")
                     outside = [u for u in page.requests() if u != url and not u.startswith("blob:")]
                     if outside:
                         problems.append(f"network requests: {outside}")

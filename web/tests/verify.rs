@@ -325,6 +325,7 @@ fn the_page_checks_the_files_the_buyer_holds_and_reports_progress() {
     let json =
         page_report_json(b"\xa0", TRUST, &files(), NOW, &plain, &|_, _, _| {}).expect("usable");
     assert!(json.contains("\"verdict\": \"invalid-bundle\""), "{json}");
+}
 
 #[wasm_bindgen_test]
 fn the_report_names_its_inputs_the_tool_and_the_time() {
