@@ -199,6 +199,9 @@
     $("completeness").textContent = "completeness: " + esc(c.status === "shown"
       ? "no adverse entry was withheld up to tree size " + c.tree_size + " (" + c.adverse_entries + " adverse entr" + (c.adverse_entries === 1 ? "y" : "ies") + " carried)"
       : "NOT SHOWN: " + (c.reason || ""));
+    const profiles = (r.profiles || []).map((p) => p.id + " " + p.version + " " + p.sha256).join("; ");
+    $("digests").textContent = esc("bundle SHA-256 " + (r.bundle_sha256 || "?") + "; trust file SHA-256 " +
+      (r.trust_file_sha256 || "?") + (profiles ? "; profiles: " + profiles : ""));
     $("verified-at").textContent = rfc3339(now);
     $("page-digest").textContent = pageDigest;
 
