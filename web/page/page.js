@@ -8,9 +8,15 @@
 
   // ---- In the worker: verify, report progress, return the JSON report. ----
   if (typeof document === "undefined") {
-    self.onmessage = function (ev) {
+    let lastJson = null;
+    self.onmessage = async function (ev) {
       const m = ev.data;
       try {
+        // The printable report to file, as `evledger verify --html` writes it, made on demand.
+        if (m.kind === "html") {
+          self.postMessage({ kind: "html", html: wasm_bindgen.reportHtml(lastJson) });
+          return;
+        }
         wasm_bindgen.initSync({ module: m.wasm });
         const files = new wasm_bindgen.Files();
         for (const [name, bytes] of m.named) files.add(name, bytes);
@@ -25,13 +31,18 @@
           }
         };
         const started = performance.now();
+        // The bundle's SHA-256 for the report, by the browser's own (hardware) SHA-256 where it
+        // has one; else the module computes it.
+        let digest;
+        if (self.crypto && crypto.subtle) {
+          digest = new Uint8Array(await crypto.subtle.digest("SHA-256", m.bundle));
+        }
         const json = wasm_bindgen.verifyPage(
           m.bundle, m.trustName, m.trustText, files, held, BigInt(m.now), m.integrityOnly, progress,
-          m.pageDigest);
+          m.pageDigest, digest);
         const ms = performance.now() - started;
-        // The printable report to file, as `evledger verify --html` writes it.
-        const html = wasm_bindgen.reportHtml(json);
-        self.postMessage({ kind: "report", json: json, html: html, ms: ms });
+        lastJson = json;
+        self.postMessage({ kind: "report", json: json, ms: ms });
       } catch (e) {
         self.postMessage({ kind: "error", message: String((e && e.message) || e) });
       }
@@ -44,6 +55,8 @@
   const pageDigest = document.querySelector('meta[name="evledger-page-sha256"]').content;
   const scriptText = $("evledger-script").textContent;
   let wasmBytes = null;
+  // The worker of the last verification, kept for its HTML report until the next one.
+  let worker = null;
   // What the page shows and saves, and what tests read: the verifier's JSON report as it came.
   window.evledger = { state: "idle", report: null, reportJson: null, ms: null, totalMs: null, pageDigest: pageDigest };
 
@@ -128,7 +141,8 @@
     $("progress").removeAttribute("value");
     $("status").textContent = "Verifying…";
     const url = URL.createObjectURL(new Blob([scriptText], { type: "text/javascript" }));
-    const worker = new Worker(url);
+    if (worker) worker.terminate();
+    worker = new Worker(url);
     URL.revokeObjectURL(url);
     worker.onmessage = function (e) {
       const m = e.data;
@@ -139,20 +153,18 @@
         $("status").textContent = "Verifying: " + m.stage + " " + m.done + " / " + m.total;
         return;
       }
-      worker.terminate();
+      if (m.kind === "html") return download(m.html, "text/html", "evledger-report.html");
       if (m.kind === "error") return fail(m.message);
       window.evledger.ms = m.ms;
       window.evledger.totalMs = performance.now() - started;
-      window.evledger.reportHtml = m.html;
       show(m.json, now);
     };
     worker.onerror = function (e) {
-      worker.terminate();
       fail("The verifier stopped: " + (e.message || "unknown error"));
     };
     worker.postMessage({
       wasm: wasm(), bundle: bundleBytes, trustName: trust.name, trustText: trustText,
-      named: named, held: held, now: now, integrityOnly: $("integrity-only").checked,
+      kind: "verify", named: named, held: held, now: now, integrityOnly: $("integrity-only").checked,
       pageDigest: pageDigest,
     });
   }
@@ -277,5 +289,5 @@
 
   $("inputs").addEventListener("submit", start);
   $("save").addEventListener("click", () => download(window.evledger.reportJson, "application/json", "evledger-report.json"));
-  $("save-html").addEventListener("click", () => download(window.evledger.reportHtml, "text/html", "evledger-report.html"));
+  $("save-html").addEventListener("click", () => worker && worker.postMessage({ kind: "html" }));
 })();

@@ -128,12 +128,16 @@ pub struct PageInput<'a> {
     pub held: Vec<HeldFile>,
     /// The tool the report names (`tool`): the page, with its own digest.
     pub tool: Tool,
+    /// The bundle's SHA-256 if the caller computed it (the page, with the browser's hardware
+    /// SHA-256); otherwise it is computed here.
+    pub bundle_sha256: Option<[u8; 32]>,
 }
 
 /// Everything the page verifies: a bundle against a trust file named `trust_name` at `now_unix`,
 /// with the files the buyer holds, for integrity only or not, reporting progress; the report as
 /// JSON, as `evledger verify --json --time NOW_UNIX` prints it but for `tool`, which names the
 /// page ([`PAGE_NAME`] at the verifier's version) and its digest `page_sha256` (64 hex digits).
+/// `bundle_sha256`, when given, is the bundle's SHA-256 as the caller computed it (32 bytes).
 ///
 /// # Errors
 /// Throws an `Error` saying why the trust file, or a file it names, is unusable.
@@ -149,8 +153,20 @@ pub fn verify_page(
     integrity_only: bool,
     progress: &Progress,
     page_sha256: Option<String>,
+    bundle_sha256: Option<Vec<u8>>,
 ) -> Result<String, JsError> {
+    let bundle_sha256 = match bundle_sha256.map(<[u8; 32]>::try_from) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(v)) => {
+            return Err(JsError::new(&format!(
+                "bundle_sha256: {} bytes, not the 32 of a SHA-256",
+                v.len()
+            )));
+        }
+    };
     let input = PageInput {
+        bundle_sha256,
         trust_name,
         integrity_only,
         held: held.files.clone(),
@@ -185,7 +201,11 @@ pub fn page_report_json(
         integrity_only: input.integrity_only,
         held: input.held.clone(),
         tool: input.tool.clone(),
-        bundle_sha256: Some(FileDigest::of(bundle).sha256),
+        bundle_sha256: Some(
+            input
+                .bundle_sha256
+                .unwrap_or_else(|| FileDigest::of(bundle).sha256),
+        ),
         ..VerifyOptions::default()
     };
     // As the command line does it: parsed once, then verified with progress; an unparsable

@@ -288,6 +288,28 @@ def run_page(page, url, case, now):
     }
 
 
+def saved_html_report(browser, page, work, got):
+    """Clicks "Save report (HTML)": the file is made in the page and names the verdict, the page
+    and its digest. Returns the problems found."""
+    downloads = work / "downloads"
+    downloads.mkdir(exist_ok=True)
+    browser.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    page.eval("document.getElementById('save-html').click()")
+    saved = downloads / "evledger-report.html"
+    deadline = time.monotonic() + 60
+    while not saved.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    if not saved.exists():
+        return ["Save report (HTML) wrote no file"]
+    html = saved.read_text()
+    problems = []
+    for want in ("VERIFIED", got["digest"], "evledger-verify.html"):
+        if want not in html:
+            problems.append(f"the saved HTML report does not hold {want!r}")
+    return problems
+
+
 def make_cases(evledger, work):
     """The walkthrough's bundles with its buyer's trust file, and the held-file, packed, no-profile,
     integrity-only and tampered variants."""
@@ -396,6 +418,8 @@ def main():
                     if page.csp_violations():
                         problems.append(f"CSP violations: {page.csp_violations()}")
                     verdicts.add(got["json"]["verdict"])
+                    if case["name"] == "claim-level2.bundle.cbor":
+                        problems += saved_html_report(browser, page, work, got)
                     if a.screenshots and case["name"] == "claim-level2.bundle.cbor":
                         page.screenshot(pathlib.Path(a.screenshots) / "page-verified.png")
                     if a.screenshots and case["name"] == "claim-level3.bundle.cbor":
