@@ -1385,7 +1385,7 @@ fn unusable_trust_files_name_the_field() {
     );
     assert_eq!(
         err(&format!("{good}\n[extra]\n")),
-        "t.toml: extra: unknown field `extra`, expected one of `version`, `profiles`, `log`, `witnesses`, `roles`, `sigstore`"
+        "t.toml: extra: unknown field `extra`, expected one of `version`, `profiles`, `log`, `witnesses`, `roles`, `sigstore`, `files`"
     );
     assert_eq!(
         err(&good.replace("[log]\nkeys = [", "[log]\nkeys = [\"not a key\", ")),

@@ -176,6 +176,8 @@ impl ReportOutputs<'_> {
 }
 
 /// `evledger verify`.
+// One argument per command-line option of `verify`.
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     file: &Path,
     trust_path: &Path,
@@ -184,7 +186,13 @@ pub fn verify(
     integrity_only: bool,
     receipt: bool,
     artifacts: &[PathBuf],
+    time: Option<&str>,
 ) -> Result<(), CliError> {
+    let now = match time {
+        None => super::now(),
+        // A usage error, like clap's: exit 2, before anything is read.
+        Some(t) => parse_time(t).map_err(|e| e.code(EXIT_BAD_TRUST))?,
+    };
     let json = outputs.json;
     if json && outputs.html_to_stdout() {
         return Err(
@@ -231,7 +239,7 @@ pub fn verify(
     drop(bytes);
     let checkpoint = parsed.as_ref().ok().map(|b| b.checkpoint.clone());
     let mut options = VerifyOptions {
-        now: Some(super::now()),
+        now: Some(now),
         held,
         integrity_only,
         bundle_sha256: Some(bundle_sha256),
@@ -329,6 +337,16 @@ pub(super) fn progress_bar(template: &str) -> indicatif::ProgressBar {
 }
 
 /// Hashes a file the buyer holds, streaming it: a firmware image may be larger than memory.
+/// `--time`: Unix seconds or RFC 3339.
+fn parse_time(t: &str) -> Result<i64, CliError> {
+    t.parse::<i64>()
+        .or_else(|_| crate::time::parse_rfc3339(t))
+        .map_err(|e| {
+            CliError::new(format!("--time {t:?}: {e}"))
+                .hint("give Unix seconds (1796404671) or RFC 3339 (2026-12-05T12:00:00Z)")
+        })
+}
+
 fn read_held(path: &Path) -> Result<HeldFile, CliError> {
     use sha2::{Digest as _, Sha256};
     let err = |e: std::io::Error| {

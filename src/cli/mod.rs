@@ -623,6 +623,10 @@ pub enum Command {
         /// SHA-256 and, for firmware artifacts, size. Repeat for several files.
         #[arg(long, value_name = "FILE")]
         artifact: Vec<PathBuf>,
+        /// Verify as at this time (Unix seconds or RFC 3339) instead of the system clock's: the
+        /// time checks that compare a signed time with the present use it.
+        #[arg(long, value_name = "TIME")]
+        time: Option<String>,
         /// Also write the report as one self-contained, printable HTML file, to file (- for
         /// standard output, in place of the text report).
         ///
@@ -797,6 +801,18 @@ pub enum TrustCommand {
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
+    },
+    /// Write a self-contained copy of a trust file: the profiles, X.509 roots and Sigstore
+    /// trusted roots it names are carried in it (`[[files]]`, each with its SHA-256), so that it
+    /// verifies alone, in the verifier page or anywhere else.
+    ///
+    /// Example: evledger trust pack keys/buyer.trust.toml --out buyer.packed.trust.toml
+    Pack {
+        /// The trust file to pack (the files it names are read relative to it).
+        trust: PathBuf,
+        /// The packed trust file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -1239,6 +1255,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             receipt,
             integrity_only,
             artifact,
+            time,
             html,
         } => bundle_cmds::verify(
             &file,
@@ -1251,6 +1268,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             receipt || integrity_only,
             receipt,
             &artifact,
+            time.as_deref(),
         ),
         Command::LogKey(LogKeyCommand::Add { key, dir }) => {
             ledger_cmds::log_key_add(&dir.ledger, &key)
@@ -1281,6 +1299,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             role,
             dir,
         }) => trust_file::init(&dir.ledger, &out, &profile, &role),
+        Command::Trust(TrustCommand::Pack { trust, out }) => trust_file::pack(&trust, &out),
     }
 }
 

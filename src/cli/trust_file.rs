@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::Digest as _;
+
 use super::CliError;
 use crate::ledger::Ledger;
 use crate::ledger::trust_init::{self, RoleArg, RoleGrant, RoleSigner, SignerArg, TrustInitError};
@@ -135,4 +137,117 @@ fn relative_to_trust_file(file: &Path, out: &Path) -> String {
         Ok(rel) => rel.display().to_string(),
         Err(_) => file_abs.display().to_string(),
     }
+}
+
+/// `evledger trust pack`: writes `out`, the trust file at `path` with every file it names
+/// (profiles, X.509 roots, Sigstore trusted roots) carried in it as `[[files]]`, so that it loads
+/// with no other file (`specs/trust.md`, "Packed trust files").
+///
+/// # Errors
+/// The trust file or a file it names cannot be read or is unusable (the message names the field
+/// and the path), a named file is not UTF-8 text, or `out` exists.
+pub fn pack(path: &Path, out: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let beside = files_beside(base);
+    // Loading the trust file reads and checks every file it names; the reads are recorded, in
+    // the order the loader makes them, so each is packed once.
+    let read: std::cell::RefCell<Vec<(String, Vec<u8>)>> = Default::default();
+    let recording = |name: &str| {
+        let bytes = beside(name)?;
+        let mut read = read.borrow_mut();
+        if !read.iter().any(|(n, _)| n == name) {
+            read.push((name.to_owned(), bytes.clone()));
+        }
+        Ok(bytes)
+    };
+    let name = path.display().to_string();
+    let original = TrustFile::parse(&text, &name, &recording).map_err(|e| {
+        CliError::new(e.to_string())
+            .hint("every file the trust file names must be readable, relative to the trust file")
+    })?;
+    let files = read.into_inner();
+    let count = files.len();
+    let mut packed = text.trim_end().to_owned();
+    packed.push('\n');
+    if count > 0 {
+        packed.push_str(
+            "\n# The files this trust file names, carried in it by `evledger trust pack`:\n# each `text` is the file's content, `sha256` the SHA-256 of it.\n",
+        );
+    }
+    for (file, bytes) in files {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            CliError::new(format!(
+                "{}: {file}: not UTF-8 text; only text files can be packed",
+                path.display()
+            ))
+        })?;
+        let digest = crate::hex::encode(&<[u8; 32]>::from(sha2::Sha256::digest(text.as_bytes())));
+        packed.push_str(&format!(
+            "\n[[files]]\nname = {}\nsha256 = \"{digest}\"\ntext = \"\"\"\n{}\"\"\"\n",
+            toml_string(&file, false),
+            toml_string(&text, true)
+        ));
+    }
+    // The packed file must stand alone and mean what the original meant.
+    let alone = |n: &str| Err(format!("{n}: not carried in the packed file"));
+    let check = TrustFile::parse(&packed, &out.display().to_string(), &alone)
+        .map_err(|e| CliError::new(format!("packing {}: {e}", path.display())))?;
+    if check.profiles.len() != original.profiles.len()
+        || check.roles.len() != original.roles.len()
+        || check.sigstore_roots.len() != original.sigstore_roots.len()
+    {
+        return Err(CliError::new(format!(
+            "packing {}: the packed file does not load as the original does",
+            path.display()
+        )));
+    }
+    crate::durable::create_new(out, packed.as_bytes(), 0o644).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::new(format!("{}: file exists", out.display()))
+                .hint("choose another --out; trust files are never overwritten")
+        } else {
+            CliError::new(format!("{}: {e}", out.display()))
+        }
+    })?;
+    eprintln!(
+        "wrote {}: {} with the {count} file(s) it names carried in it",
+        out.display(),
+        path.display(),
+    );
+    Ok(())
+}
+
+/// `s` as a quoted TOML basic string, or (`multi_line`) as the inside of a multi-line one, where
+/// newlines stay as they are and a quote is escaped only where it would end the string (before
+/// another quote, or last): backslash, those quotes and every other control character escaped,
+/// so that the string reads back byte for byte.
+fn toml_string(s: &str, multi_line: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len() + 2);
+    if !multi_line {
+        out.push('"');
+    }
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' if multi_line && chars.peek().is_some_and(|n| *n != '"') => out.push('"'),
+            '"' => out.push_str("\\\""),
+            '\n' if multi_line => out.push('\n'),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    if !multi_line {
+        out.push('"');
+    }
+    out
 }

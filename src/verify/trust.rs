@@ -81,6 +81,18 @@ struct RawTrust {
     roles: Vec<RawRole>,
     #[serde(default)]
     sigstore: Option<RawSigstore>,
+    #[serde(default)]
+    files: Vec<RawFile>,
+}
+
+/// A named file carried in the trust file itself (`evledger trust pack`): its name as the other
+/// fields write it, its SHA-256 and its text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    sha256: String,
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -229,7 +241,7 @@ impl TrustFile {
         };
         let value: toml::Value =
             toml::from_str(text).map_err(|e| syntax(e.to_string().trim_end().to_owned()))?;
-        let raw: RawTrust =
+        let mut raw: RawTrust =
             serde_path_to_error::deserialize(value).map_err(|e| syntax(shape_error(&e)))?;
         let invalid = |field: String, reason: String| TrustError::Invalid {
             file: name.to_owned(),
@@ -242,6 +254,17 @@ impl TrustFile {
                 format!("{} is not supported (expected 1)", raw.version),
             ));
         }
+        let carried = std::mem::take(&mut raw.files);
+        let packed = packed_files(&carried, &invalid)?;
+        let used = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        // A name the trust file carries is taken from it; any other goes to the caller's reader.
+        let read = &|name: &str| match packed.get(name) {
+            Some(text) => {
+                used.borrow_mut().insert(name.to_owned());
+                Ok(text.as_bytes().to_vec())
+            }
+            None => read(name),
+        };
         let mut log_keys = Vec::with_capacity(raw.log.keys.len());
         for (i, k) in raw.log.keys.iter().enumerate() {
             let (vkey, from_size, to_size) = match k {
@@ -377,6 +400,19 @@ impl TrustFile {
             }
             profiles.push(profile);
         }
+        if let Some((i, f)) = carried
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !used.borrow().contains(&f.name))
+        {
+            return Err(invalid(
+                format!("files[{i}].name"),
+                format!(
+                    "{:?} is not named by profiles, roles[].x509_roots or sigstore.trusted_roots; remove it, or name it where it is meant to apply",
+                    f.name
+                ),
+            ));
+        }
         Ok(TrustFile {
             name: name.to_owned(),
             log_keys,
@@ -411,6 +447,40 @@ impl TrustFile {
     pub fn pinned_key(&self, kid: &KeyId) -> Option<&VerifyingKey> {
         self.roles.iter().find_map(|r| r.pins(kid))
     }
+}
+
+/// The files a packed trust file carries (`files`), by name, each checked against its SHA-256.
+fn packed_files<'r>(
+    files: &'r [RawFile],
+    invalid: &dyn Fn(String, String) -> TrustError,
+) -> Result<std::collections::BTreeMap<&'r str, &'r str>, TrustError> {
+    let mut packed = std::collections::BTreeMap::new();
+    for (i, f) in files.iter().enumerate() {
+        let want = crate::hex::decode_array::<32>(&f.sha256).ok_or_else(|| {
+            invalid(
+                format!("files[{i}].sha256"),
+                "not 64 hex digits of a SHA-256".into(),
+            )
+        })?;
+        let got: [u8; 32] = sha2::Sha256::digest(f.text.as_bytes()).into();
+        if got != want {
+            return Err(invalid(
+                format!("files[{i}].sha256"),
+                format!(
+                    "{:?}: the text's SHA-256 is {}, not the one recorded; the file was changed after it was packed",
+                    f.name,
+                    crate::hex::encode(&got)
+                ),
+            ));
+        }
+        if packed.insert(f.name.as_str(), f.text.as_str()).is_some() {
+            return Err(invalid(
+                format!("files[{i}].name"),
+                format!("{:?} is carried twice", f.name),
+            ));
+        }
+    }
+    Ok(packed)
 }
 
 /// Reads a named file that must be UTF-8 text (a PEM certificate, a TOML profile).

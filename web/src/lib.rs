@@ -12,6 +12,9 @@
 //! const report = JSON.parse(verify(bundleBytes, trustText, files, BigInt(Math.floor(Date.now() / 1000))));
 //! ```
 //!
+//! The verifier page (`web/build.sh`, `specs/page.md`) calls [`verify_page`] (`verifyPage`), which
+//! also checks the files the buyer holds ([`Held`]) and reports progress.
+//!
 //! As with `evledger verify`, every assertion of every claim must be judged by a rule of the
 //! trust file's profiles, or the verdict is "policy-not-met" with a "not judged" check.
 //! `verifyIntegrityOnly` (the CLI's `--integrity-only`) checks signatures, proofs, roles and
@@ -27,8 +30,13 @@
 
 use std::collections::BTreeMap;
 
+use evledger::bundle::{Bundle, BundleLimits};
+use evledger::evidence::FileDigest;
 use evledger::trust::TrustFile;
-use evledger::verify::{Report, Tool, VERIFIER_VERSION, VerifyOptions, verify_bundle_with};
+use evledger::verify::{
+    HeldFile, Report, Tool, VERIFIER_VERSION, VerifyOptions, invalid_bundle, verify_bundle_with,
+    verify_parsed_with_progress,
+};
 use wasm_bindgen::prelude::*;
 
 /// How messages name the trust file, whose file name the page does not pass.
@@ -67,6 +75,148 @@ impl Files {
             .cloned()
             .ok_or_else(|| format!("{name}: not given; add the file the trust file names"))
     }
+}
+
+/// The files the buyer holds (firmware images, documents): each is checked, by SHA-256 and size,
+/// against the entries that describe it, as `evledger verify --artifact` checks it.
+#[wasm_bindgen]
+#[derive(Clone, Debug, Default)]
+pub struct Held {
+    files: Vec<HeldFile>,
+}
+
+#[wasm_bindgen]
+impl Held {
+    /// No files.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Held {
+        Held::default()
+    }
+
+    /// Adds a file under the name to report it by; only its SHA-256 and size are kept.
+    pub fn add(&mut self, name: String, bytes: &[u8]) {
+        self.files.push(HeldFile {
+            name,
+            digest: FileDigest::of(bytes),
+        });
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript function, called as `progress(stage, done, total)` while a bundle is
+    /// verified (the stages of `verify_parsed_with_progress`).
+    #[wasm_bindgen(typescript_type = "(stage: string, done: number, total: number) => void")]
+    pub type Progress;
+
+    #[wasm_bindgen(method, js_name = call)]
+    fn call(this: &Progress, this_arg: &JsValue, stage: &str, done: f64, total: f64);
+}
+
+/// The tool name reports of the verifier page give (`tool.name`).
+pub const PAGE_NAME: &str = "evledger-verify.html";
+
+/// What the page verifies with: the trust file's name (as messages name it), whether to check
+/// integrity only, the files the buyer holds, and the tool the report names.
+#[derive(Clone, Debug, Default)]
+pub struct PageInput<'a> {
+    /// The trust file's name, as the CLI names it by its path.
+    pub trust_name: &'a str,
+    /// Check signatures, proofs, roles and references only (`--integrity-only`).
+    pub integrity_only: bool,
+    /// The files the buyer holds (`--artifact`).
+    pub held: Vec<HeldFile>,
+    /// The tool the report names (`tool`): the page, with its own digest.
+    pub tool: Tool,
+    /// The bundle's SHA-256 if the caller computed it (the page, with the browser's hardware
+    /// SHA-256); otherwise it is computed here.
+    pub bundle_sha256: Option<[u8; 32]>,
+}
+
+/// Everything the page verifies: a bundle against a trust file named `trust_name` at `now_unix`,
+/// with the files the buyer holds, for integrity only or not, reporting progress; the report as
+/// JSON, as `evledger verify --json --time NOW_UNIX` prints it but for `tool`, which names the
+/// page ([`PAGE_NAME`] at the verifier's version) and its digest `page_sha256` (64 hex digits).
+/// `bundle_sha256`, when given, is the bundle's SHA-256 as the caller computed it (32 bytes).
+///
+/// # Errors
+/// Throws an `Error` saying why the trust file, or a file it names, is unusable.
+#[wasm_bindgen(js_name = verifyPage)]
+#[allow(clippy::too_many_arguments)]
+pub fn verify_page(
+    bundle: &[u8],
+    trust_name: &str,
+    trust_toml: &str,
+    files: &Files,
+    held: &Held,
+    now_unix: i64,
+    integrity_only: bool,
+    progress: &Progress,
+    page_sha256: Option<String>,
+    bundle_sha256: Option<Vec<u8>>,
+) -> Result<String, JsError> {
+    let bundle_sha256 = match bundle_sha256.map(<[u8; 32]>::try_from) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(v)) => {
+            return Err(JsError::new(&format!(
+                "bundle_sha256: {} bytes, not the 32 of a SHA-256",
+                v.len()
+            )));
+        }
+    };
+    let input = PageInput {
+        bundle_sha256,
+        trust_name,
+        integrity_only,
+        held: held.files.clone(),
+        tool: Tool {
+            sha256: page_sha256,
+            ..Tool::new(PAGE_NAME, VERIFIER_VERSION)
+        },
+    };
+    let report = |stage: &'static str, done: u64, total: u64| {
+        progress.call(&JsValue::NULL, stage, done as f64, total as f64);
+    };
+    page_report_json(bundle, trust_toml, files, now_unix, &input, &report)
+        .map_err(|e| JsError::new(&e))
+}
+
+/// [`verify_page`] for Rust callers, with progress reported to `progress`.
+///
+/// # Errors
+/// The trust file's error, naming the field and the file at fault.
+pub fn page_report_json(
+    bundle: &[u8],
+    trust_toml: &str,
+    files: &Files,
+    now_unix: i64,
+    input: &PageInput<'_>,
+    progress: &dyn Fn(&'static str, u64, u64),
+) -> Result<String, String> {
+    let trust = TrustFile::parse(trust_toml, input.trust_name, &|name: &str| files.read(name))
+        .map_err(|e| e.to_string())?;
+    let options = VerifyOptions {
+        now: Some(now_unix),
+        integrity_only: input.integrity_only,
+        held: input.held.clone(),
+        tool: input.tool.clone(),
+        bundle_sha256: Some(
+            input
+                .bundle_sha256
+                .unwrap_or_else(|| FileDigest::of(bundle).sha256),
+        ),
+        ..VerifyOptions::default()
+    };
+    // As the command line does it: parsed once, then verified with progress; an unparsable
+    // bundle is the report's failed first step.
+    let report = match Bundle::parse(bundle, &BundleLimits::default()) {
+        Ok(parsed) => {
+            verify_parsed_with_progress(&parsed, &trust, &trust.profiles, &options, progress)
+        }
+        Err(e) => invalid_bundle(&trust, &e, &options),
+    };
+    Ok(report.to_json())
 }
 
 /// Verifies a bundle against a trust file at `now_unix` (Unix seconds) and returns the report

@@ -2,9 +2,13 @@
 //! (`tests/fixtures/legacy-0.1/`) get the verdicts and reports the native CLI gave them, with
 //! the example buyer's trust file and the files it names passed in as bytes.
 
-use evledger::verify::sha256_hex;
+use std::cell::RefCell;
+
+use evledger::evidence::FileDigest;
+use evledger::verify::{HeldFile, sha256_hex};
 use evledger_web::{
-    Files, report_html_of, report_json, report_json_with, verify, verify_as, verify_integrity_only,
+    Files, PageInput, page_report_json, report_html_of, report_json, report_json_with, verify,
+    verify_as, verify_integrity_only,
 };
 use serde_json::Value;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -236,6 +240,91 @@ fn without_a_profile_no_claim_is_judged_unless_integrity_only_is_asked() {
         );
     }
     assert!(verify_integrity_only(CLAIM_LEVEL3, TRUST, &files(), NOW).is_ok());
+}
+
+/// A file the buyer holds, as the page passes it.
+fn held(name: &str, bytes: &[u8]) -> HeldFile {
+    HeldFile {
+        name: name.to_owned(),
+        digest: FileDigest::of(bytes),
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_page_checks_the_files_the_buyer_holds_and_reports_progress() {
+    // The brochure the claim cites, as the bundle carries it.
+    let bundle =
+        evledger::bundle::Bundle::parse(CLAIM_LEVEL2, &Default::default()).expect("parses");
+    let brochure = bundle
+        .attachments
+        .get("bf8538d4f1f406a950b03b372f80eb0339cf62daf124e8eb09966e888eeaa1c9")
+        .expect("the brochure is attached");
+    let input = PageInput {
+        trust_name: "buyer.trust.toml",
+        integrity_only: false,
+        held: vec![
+            held("brochure-2026-04-p4.txt", brochure),
+            held("notes.txt", b"not in the bundle"),
+        ],
+        ..PageInput::default()
+    };
+    let stages = RefCell::new(Vec::new());
+    let progress = |stage: &'static str, done: u64, total: u64| {
+        stages.borrow_mut().push((stage, done, total));
+    };
+    let json =
+        page_report_json(CLAIM_LEVEL2, TRUST, &files(), NOW, &input, &progress).expect("usable");
+    // The same report as without the page's options but for the two files held.
+    let r: Value = serde_json::from_str(&json).expect("JSON");
+    let artifact: Vec<&Value> = r["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["step"] == "artifact")
+        .collect();
+    assert_eq!(artifact.len(), 2, "{artifact:?}");
+    assert_eq!(artifact[0]["outcome"], "pass", "{artifact:?}");
+    assert!(
+        artifact[0]["message"]
+            .as_str()
+            .expect("message")
+            .starts_with(
+                "brochure-2026-04-p4.txt: SHA-256 matches the document of entry 4 (claim)"
+            ),
+        "{artifact:?}"
+    );
+    assert_eq!(artifact[1]["outcome"], "fail");
+    assert_eq!(
+        artifact[1]["message"],
+        "notes.txt: the file you hold is not any firmware build or document in this bundle"
+    );
+    assert_eq!(r["verdict"], "verification-failed");
+    // Progress came in order of the verifier's stages, each ending at its total.
+    let stages = stages.into_inner();
+    for stage in ["proofs", "signatures", "references"] {
+        assert!(
+            stages
+                .iter()
+                .any(|(s, d, t)| *s == stage && d == t && *t > 0),
+            "{stage}: {stages:?}"
+        );
+    }
+    // Without held files, the page's report is the one `verify` gives.
+    let plain = PageInput {
+        trust_name: "trust file",
+        tool: evledger_web::default_tool(),
+        ..PageInput::default()
+    };
+    let json = page_report_json(CLAIM_LEVEL2, TRUST, &files(), NOW, &plain, &|_, _, _| {})
+        .expect("usable");
+    assert_eq!(
+        json,
+        report_json(CLAIM_LEVEL2, TRUST, &files(), NOW).expect("usable")
+    );
+    // A bundle that does not parse is the report's failed first step there too.
+    let json =
+        page_report_json(b"\xa0", TRUST, &files(), NOW, &plain, &|_, _, _| {}).expect("usable");
+    assert!(json.contains("\"verdict\": \"invalid-bundle\""), "{json}");
 }
 
 #[wasm_bindgen_test]
