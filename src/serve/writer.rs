@@ -49,7 +49,14 @@ pub struct Answer {
 }
 
 /// Runs the writer until every sender of the queue is dropped.
+///
+/// It first signs a checkpoint over entries a killed predecessor committed but did not cover,
+/// so that every registration it acknowledged has a receipt again from the start.
 pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
+    if let Err(e) = ledger.checkpoint() {
+        // Not fatal: the next batch tries again, and its registrations are answered with why.
+        eprintln!("checkpoint at start: {e}");
+    }
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
