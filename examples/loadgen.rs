@@ -76,7 +76,10 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         let number = |v: String| {
             v.parse::<u64>()
                 .map_err(|_| format!("{flag}: {v:?} is not a number"))
@@ -104,11 +107,13 @@ fn loopback(url: &str) -> Result<String, String> {
         .strip_prefix("http://")
         .ok_or_else(|| format!("{url}: only http:// URLs on loopback"))?
         .trim_end_matches('/');
-    let addr: SocketAddr = hostport
-        .parse()
-        .map_err(|_| format!("{url}: give an IP address and port, such as http://127.0.0.1:8080"))?;
+    let addr: SocketAddr = hostport.parse().map_err(|_| {
+        format!("{url}: give an IP address and port, such as http://127.0.0.1:8080")
+    })?;
     if !addr.ip().is_loopback() {
-        return Err(format!("{url}: the load generator runs against loopback only"));
+        return Err(format!(
+            "{url}: the load generator runs against loopback only"
+        ));
     }
     Ok(hostport.to_owned())
 }
@@ -214,12 +219,7 @@ struct Tally {
 }
 
 /// Submits statements taken from the shared cursor until none are left or the deadline passes.
-fn submit(
-    addr: &str,
-    statements: &[Vec<u8>],
-    next: &AtomicUsize,
-    deadline: Instant,
-) -> Tally {
+fn submit(addr: &str, statements: &[Vec<u8>], next: &AtomicUsize, deadline: Instant) -> Tally {
     let mut t = Tally::default();
     let mut conn = Conn::connect(addr).expect("connect");
     loop {
@@ -228,7 +228,9 @@ fn submit(
             return t;
         }
         let start = Instant::now();
-        let r = conn.post_cose("/entries", &statements[i]).expect("POST /entries");
+        let r = conn
+            .post_cose("/entries", &statements[i])
+            .expect("POST /entries");
         let accepted = start.elapsed();
         match r.status {
             200 | 201 => {
@@ -239,7 +241,10 @@ fn submit(
             303 => {
                 t.statuses[2] += 1;
                 t.accepted.push(accepted);
-                let location = r.header("location").expect("303 with a Location").to_owned();
+                let location = r
+                    .header("location")
+                    .expect("303 with a Location")
+                    .to_owned();
                 loop {
                     let p = conn.get(&location).expect("GET the 303 location");
                     if p.status == 200 {
@@ -364,9 +369,17 @@ fn main() {
     }
     let (gen_cpu, srv_cpu) = (cpu1.0 - cpu0.0, cpu1.1 - cpu0.1);
     let share = |d: Duration| 100.0 * d.as_secs_f64() / (wall.as_secs_f64() * cores as f64);
-    println!("registrations: {} accepted in {:.2} s = {:.0}/s ({} clients; 201: {}, 200: {}, 303: {}, refused: {})",
-        accepted.len(), wall.as_secs_f64(), accepted.len() as f64 / wall.as_secs_f64(),
-        args.clients, statuses[1], statuses[0], statuses[2], statuses[3]);
+    println!(
+        "registrations: {} accepted in {:.2} s = {:.0}/s ({} clients; 201: {}, 200: {}, 303: {}, refused: {})",
+        accepted.len(),
+        wall.as_secs_f64(),
+        accepted.len() as f64 / wall.as_secs_f64(),
+        args.clients,
+        statuses[1],
+        statuses[0],
+        statuses[2],
+        statuses[3]
+    );
     println!(
         "latency to acceptance: p50 {}, p99 {}, max {}",
         ms(quantile(&accepted, 0.50)),
@@ -385,7 +398,11 @@ fn main() {
         share(gen_cpu),
         srv_cpu.as_secs_f64(),
         share(srv_cpu),
-        if server_pid.is_none() { " (server CPU unknown: give --server-pid)" } else { "" }
+        if server_pid.is_none() {
+            " (server CPU unknown: give --server-pid)"
+        } else {
+            ""
+        }
     );
     if let Some((s, body)) = tallies.iter().flat_map(|t| t.refused.first()).next() {
         println!("first refusal: {s} {body}");

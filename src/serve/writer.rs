@@ -22,7 +22,7 @@ use crate::evidence::Evidence;
 use crate::hex;
 use crate::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Submission};
 use crate::merkle::Hash;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreRead as _};
 
 /// The most registrations committed in one transaction: bounds the memory of a batch (each
 /// statement is at most 1 MiB) and the time a batch holds the write lock.
@@ -53,7 +53,10 @@ pub struct Answer {
 /// It first signs a checkpoint over entries a killed predecessor committed but did not cover,
 /// so that every registration it acknowledged has a receipt again from the start.
 pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
-    if let Err(e) = ledger.checkpoint() {
+    if let Err(e) = uncovered(&ledger).and_then(|yes| match yes {
+        true => ledger.checkpoint().map(drop),
+        false => Ok(()),
+    }) {
         // Not fatal: the next batch tries again, and its registrations are answered with why.
         eprintln!("checkpoint at start: {e}");
     }
@@ -67,6 +70,13 @@ pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
         }
         commit(&mut ledger, batch);
     }
+}
+
+/// Whether the log holds entries no checkpoint covers.
+fn uncovered(ledger: &Ledger) -> Result<bool, LedgerError> {
+    let size = ledger.store().size()?;
+    let covered = ledger.store().latest_checkpoint()?.map_or(0, |c| c.size);
+    Ok(size > covered)
 }
 
 /// Registrations over HTTP carry no documents yet, so a firmware build citing a Sigstore bundle
@@ -138,6 +148,7 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
     };
     // The commit point: `register` returned, so every entry of `created` is durable. No
     // registration was answered before this line.
+    let mut created_index = created.iter().map(|r| r.index);
     let answers = created
         .iter()
         .map(|r| (r.entry_hash, true))
@@ -161,13 +172,58 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
         }
         return;
     }
+    // The entries already in the log before this batch are looked up for their index.
+    let mut located = Vec::with_capacity(answers.len());
     for ((entry_hash, created), reply) in answers {
-        let answer = receipt_of(ledger, &entry_hash).map(|receipt| Answer {
-            created,
-            entry_hash,
-            receipt,
-        });
-        let _ = reply.send(answer);
+        let index = match created {
+            true => created_index.next(),
+            false => ledger
+                .store()
+                .find(&entry_hash)
+                .ok()
+                .flatten()
+                .map(|e| e.index),
+        };
+        match index {
+            Some(i) => located.push(((i, entry_hash), created, reply)),
+            None => {
+                let _ = reply.send(receipt_of(ledger, &entry_hash).map(|receipt| Answer {
+                    created,
+                    entry_hash,
+                    receipt,
+                }));
+            }
+        }
+    }
+    let wanted: Vec<_> = located.iter().map(|(e, _, _)| *e).collect();
+    match ledger.cose_receipts(&wanted) {
+        Ok(receipts) => {
+            for (((_, entry_hash), created, reply), receipt) in located.into_iter().zip(receipts) {
+                let answer = receipt
+                    .map(|r| Answer {
+                        created,
+                        entry_hash,
+                        receipt: r.bytes,
+                    })
+                    .map_err(|e| receipt_problem(&e));
+                let _ = reply.send(answer);
+            }
+        }
+        Err(e) => {
+            let problem = receipt_problem(&e);
+            for (_, _, reply) in located {
+                let _ = reply.send(Err(problem.clone()));
+            }
+        }
+    }
+}
+
+/// The answer to a receipt that could not be made: 404 when no checkpoint covers the entry,
+/// else 500.
+fn receipt_problem(e: &LedgerError) -> Problem {
+    match e {
+        LedgerError::NoProof(why) => Problem::new(404, "Not Found", why.clone()),
+        e => Problem::new(500, "Internal Server Error", format!("receipt: {e}")),
     }
 }
 
