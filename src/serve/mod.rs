@@ -70,6 +70,8 @@ struct State {
     dir: PathBuf,
     /// The writer's queue.
     jobs: mpsc::Sender<writer::Job>,
+    /// Signer keys by kid, to verify signatures before the writer (`writer::SignerKeys`).
+    keys: Arc<writer::SignerKeys>,
 }
 
 /// Serves the ledger in `dir` on `listen` until the process is stopped; calls `ready` with the
@@ -91,13 +93,16 @@ pub fn serve(
         .map_err(io("listener".into()))?;
     let addr = listener.local_addr().map_err(io("listener".into()))?;
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
+    let keys = Arc::new(writer::SignerKeys::default());
+    let writer_keys = Arc::clone(&keys);
     std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx))
+        .spawn(move || writer::run(ledger, rx, &writer_keys))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
         jobs: tx,
+        keys,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -245,12 +250,13 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
     };
     // Malformed statements are refused here, off the writer: they never hold back a batch. The
     // writer checks every statement again, with the rest of the registration checks.
-    if let Err(e) = SignedStatement::parse(&body) {
-        return Err(Problem::from_registration(&LedgerError::Statement(e)));
-    }
+    let st = SignedStatement::parse(&body)
+        .map_err(|e| Problem::from_registration(&LedgerError::Statement(e)))?;
+    let verified = verify_signature(state, st).await;
     let (reply, answer) = oneshot::channel();
     let job = writer::Job {
         statement: body,
+        verified,
         reply,
     };
     state.jobs.try_send(job).map_err(|e| match e {
@@ -273,6 +279,21 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
         response.headers_mut().insert(LOCATION, v);
     }
     Ok(response)
+}
+
+/// Verifies a statement's signature on the blocking pool, in parallel with other handlers and
+/// the writer, under the key a registration of its kid was last made with. None when no key is
+/// known for the kid or the signature does not verify: the writer then checks it and words the
+/// refusal, in the order of its checks.
+async fn verify_signature(
+    state: &State,
+    st: SignedStatement,
+) -> Option<crate::statement::VerifiedStatement> {
+    let key = *state.keys.read().ok()?.get(&st.header().kid)?;
+    tokio::task::spawn_blocking(move || st.verify(&key).ok())
+        .await
+        .ok()
+        .flatten()
 }
 
 fn too_large(got: &str) -> Problem {

@@ -15,13 +15,18 @@
 //! it (the next batch signs one). After the checkpoint, a registration whose answer was lost is
 //! answered again, by a retry, with a receipt of the same entry.
 
+use std::collections::HashMap;
+
+use ed25519_dalek::VerifyingKey;
 use tokio::sync::{mpsc, oneshot};
 
 use super::problem::Problem;
 use crate::evidence::Evidence;
 use crate::hex;
+use crate::keys::KeyId;
 use crate::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Submission};
 use crate::merkle::Hash;
+use crate::statement::VerifiedStatement;
 use crate::store::{StoreError, StoreRead as _};
 
 /// The most registrations committed in one transaction: bounds the memory of a batch (each
@@ -33,9 +38,19 @@ pub const MAX_BATCH: usize = 64;
 pub struct Job {
     /// The signed statement, as received.
     pub statement: Vec<u8>,
+    /// The statement with its signature verified by the handler, off this thread, under the
+    /// key [`SignerKeys`] knew for its kid; `register` skips only that check, and only if the
+    /// key is the one it finds.
+    pub verified: Option<VerifiedStatement>,
     /// Where the answer goes once the batch is committed and a checkpoint covers it.
     pub reply: oneshot::Sender<Result<Answer, Problem>>,
 }
+
+/// The keys that signed registered statements, by kid: the handlers verify a statement's
+/// signature under the key known for its kid before the writer sees it. Only the writer adds to
+/// it, the key of each statement it registered, so it holds at most one key per signer the
+/// registration policy admitted.
+pub type SignerKeys = std::sync::RwLock<HashMap<KeyId, VerifyingKey>>;
 
 /// The answer to a registration: a receipt of the entry against a checkpoint covering it.
 #[derive(Clone, Debug)]
@@ -52,7 +67,7 @@ pub struct Answer {
 ///
 /// It first signs a checkpoint over entries a killed predecessor committed but did not cover,
 /// so that every registration it acknowledged has a receipt again from the start.
-pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
+pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>, keys: &SignerKeys) {
     if let Err(e) = uncovered(&ledger).and_then(|yes| match yes {
         true => ledger.checkpoint().map(drop),
         false => Ok(()),
@@ -68,7 +83,7 @@ pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit(&mut ledger, batch);
+        commit(&mut ledger, batch, keys);
     }
 }
 
@@ -94,10 +109,12 @@ fn no_documents(evidence: &Evidence, _documents: &[Vec<u8>]) -> Result<(), Ledge
 /// Commits one batch, all that can be: a statement the registration refuses is answered with
 /// its refusal and taken out, and the rest is tried again, so one bad statement never holds back
 /// the others. A statement already in the log is answered with the receipt of its entry.
-fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
+fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) {
+    let mut verified = Vec::with_capacity(batch.len());
     let (mut subs, mut replies): (Vec<Submission>, Vec<_>) = batch
         .into_iter()
         .map(|j| {
+            verified.push(j.verified);
             let sub = Submission {
                 statement: j.statement,
                 documents: Vec::new(),
@@ -116,13 +133,14 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
         if subs.is_empty() {
             break Vec::new();
         }
-        match ledger.register(&subs, &options) {
+        match ledger.register_verified(&subs, &verified, &options) {
             Ok(done) => break done,
             Err(RegisterError {
                 position: Some(p),
                 error,
             }) => {
                 subs.remove(p);
+                verified.remove(p);
                 let reply = replies.remove(p);
                 match error {
                     LedgerError::Store(StoreError::Duplicate { entry_hash, .. }) => {
@@ -148,6 +166,11 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) {
     };
     // The commit point: `register` returned, so every entry of `created` is durable. No
     // registration was answered before this line.
+    if let Ok(mut known) = keys.write() {
+        for r in &created {
+            known.entry(KeyId::of(&r.signer)).or_insert(r.signer);
+        }
+    }
     let mut created_index = created.iter().map(|r| r.index);
     let answers = created
         .iter()

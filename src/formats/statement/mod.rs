@@ -458,6 +458,16 @@ impl VerifiedStatement {
     }
 }
 
+impl SignedStatement {
+    /// Whether `other` signs the same protected header and payload with the same signature:
+    /// the bytes a signature check reads, so one's verified signature is the other's.
+    pub fn same_signed(&self, other: &SignedStatement) -> bool {
+        self.protected == other.protected
+            && self.payload == other.payload
+            && self.signature == other.signature
+    }
+}
+
 /// The entry hash of statement bytes: SHA-256(statement).
 pub fn entry_hash(statement: &[u8]) -> [u8; 32] {
     Sha256::digest(statement).into()
