@@ -289,8 +289,8 @@ async fn verify_signature(
     state: &State,
     st: SignedStatement,
 ) -> Option<crate::statement::VerifiedStatement> {
-    let key = *state.keys.read().ok()?.get(&st.header().kid)?;
-    tokio::task::spawn_blocking(move || st.verify(&key).ok())
+    let verifier = Arc::clone(state.keys.read().ok()?.get(&st.header().kid)?);
+    tokio::task::spawn_blocking(move || st.verify_with(&verifier).ok())
         .await
         .ok()
         .flatten()

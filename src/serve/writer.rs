@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use ed25519_dalek::VerifyingKey;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::problem::Problem;
@@ -27,6 +27,7 @@ use crate::keys::KeyId;
 use crate::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Submission};
 use crate::merkle::Hash;
 use crate::statement::VerifiedStatement;
+use crate::statement::batch::KeyVerifier;
 use crate::store::{StoreError, StoreRead as _};
 
 /// The most registrations committed in one transaction: bounds the memory of a batch (each
@@ -46,11 +47,12 @@ pub struct Job {
     pub reply: oneshot::Sender<Result<Answer, Problem>>,
 }
 
-/// The keys that signed registered statements, by kid: the handlers verify a statement's
-/// signature under the key known for its kid before the writer sees it. Only the writer adds to
-/// it, the key of each statement it registered, so it holds at most one key per signer the
-/// registration policy admitted.
-pub type SignerKeys = std::sync::RwLock<HashMap<KeyId, VerifyingKey>>;
+/// The keys that signed registered statements, by kid, each with its kept comb table
+/// ([`KeyVerifier`]): the handlers verify a statement's signature under the key known for its
+/// kid before the writer sees it. Only the writer adds to it, the key of each statement it
+/// registered, so it holds at most one key (640 KiB of table) per signer the registration policy
+/// admitted.
+pub type SignerKeys = std::sync::RwLock<HashMap<KeyId, Arc<KeyVerifier>>>;
 
 /// The answer to a registration: a receipt of the entry against a checkpoint covering it.
 #[derive(Clone, Debug)]
@@ -166,9 +168,19 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) {
     };
     // The commit point: `register` returned, so every entry of `created` is durable. No
     // registration was answered before this line.
-    if let Ok(mut known) = keys.write() {
-        for r in &created {
-            known.entry(KeyId::of(&r.signer)).or_insert(r.signer);
+    let new: Vec<_> = match keys.read() {
+        Ok(known) => created
+            .iter()
+            .map(|r| (KeyId::of(&r.signer), r.signer))
+            .filter(|(kid, _)| !known.contains_key(kid))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for (kid, key) in new {
+        // Built outside the lock: the handlers keep reading the others meanwhile.
+        let verifier = Arc::new(KeyVerifier::new(&key));
+        if let Ok(mut known) = keys.write() {
+            known.entry(kid).or_insert(verifier);
         }
     }
     let mut created_index = created.iter().map(|r| r.index);

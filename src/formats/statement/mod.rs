@@ -385,6 +385,35 @@ impl SignedStatement {
     }
 }
 
+impl SignedStatement {
+    /// Verifies the signature as [`SignedStatement::verify`] does, with exactly its acceptance,
+    /// through a key's kept comb table ([`batch::KeyVerifier`]).
+    ///
+    /// # Errors
+    /// As [`SignedStatement::verify`].
+    pub fn verify_with(
+        self,
+        verifier: &batch::KeyVerifier,
+    ) -> Result<VerifiedStatement, StatementError> {
+        let key = verifier.key();
+        let got = KeyId::of(key);
+        if got != self.header.kid {
+            return Err(StatementError::KidMismatch {
+                expected: self.header.kid,
+                got,
+            });
+        }
+        let sig = Signature::from_bytes(&self.signature);
+        if !verifier.verify_strict(&sig_structure(&self.protected, &self.payload), &sig) {
+            return Err(StatementError::BadSignature { kid: got });
+        }
+        Ok(VerifiedStatement {
+            statement: self,
+            key: *key,
+        })
+    }
+}
+
 /// Verifies many statements, each under the key given for it, with exactly `verify_strict`'s
 /// acceptance (see [`crate::strict_batch`]) but faster when one key signed many of them.
 pub fn verify_many(
