@@ -1,12 +1,12 @@
 //! `strict_batch::verify_strict_many` must accept exactly what `VerifyingKey::verify_strict` accepts,
 //! on honest, corrupted and adversarial signatures, on both its paths (per-key comb tables and
-//! plain `verify_strict` for keys with few signatures).
+//! plain `verify_strict` for keys with few signatures), and so must a kept `KeyVerifier`.
 
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use evledger::statement::batch::{COMB_THRESHOLD, Item, verify_strict_many};
+use evledger::statement::batch::{COMB_THRESHOLD, Item, KeyVerifier, verify_strict_many};
 use sha2::{Digest, Sha512};
 
 fn scalar(seed: u64) -> Scalar {
@@ -52,11 +52,17 @@ fn agree(cases: &[(VerifyingKey, Vec<u8>, Signature)]) -> Vec<bool> {
         })
         .collect();
     let got = verify_strict_many(&items);
+    let mut kept: std::collections::HashMap<[u8; 32], KeyVerifier> = Default::default();
     for (i, ((k, m, s), g)) in cases.iter().zip(&got).enumerate() {
+        let strict = k.verify_strict(m, s).is_ok();
+        assert_eq!(*g, strict, "case {i} disagrees with verify_strict");
+        let one = kept
+            .entry(k.to_bytes())
+            .or_insert_with(|| KeyVerifier::new(k));
         assert_eq!(
-            *g,
-            k.verify_strict(m, s).is_ok(),
-            "case {i} disagrees with verify_strict"
+            one.verify_strict(m, s),
+            strict,
+            "case {i}: KeyVerifier disagrees with verify_strict"
         );
     }
     got

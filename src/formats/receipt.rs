@@ -189,36 +189,91 @@ pub fn sign_receipt(
         return Err(ReceiptError::PathTooLong(proof.len()));
     }
     let root = inclusion_root(&leaf_hash(entry), index, tree_size, proof.hashes())?;
-    let protected = protected_header(&key.verifying_key());
-    let sig = key.sign(&sig_structure(&protected, &root));
-    let content = cbor::encode(&Value::Array(vec![
-        Value::Unsigned(tree_size),
-        Value::Unsigned(index),
-        Value::Array(
-            proof
-                .hashes()
-                .iter()
-                .map(|h| Value::Bytes(h.to_vec()))
-                .collect(),
-        ),
-    ]));
-    let unprotected = Value::Map(vec![(
-        Value::int(HEADER_VDP),
-        Value::Map(vec![(
-            Value::int(VDP_INCLUSION),
-            Value::Array(vec![Value::Bytes(content)]),
-        )]),
-    )]);
-    let bytes = cbor::encode(&Value::Tag(
-        COSE_SIGN1_TAG,
-        Box::new(Value::Array(vec![
-            Value::Bytes(protected),
-            unprotected,
-            Value::Null,
-            Value::Bytes(sig.to_bytes().to_vec()),
-        ])),
-    ));
+    let bytes = RootSignature::sign(key, &root).encode(index, tree_size, proof);
     Ok((bytes, root))
+}
+
+/// The log key's signature over one root, shared by every receipt against that root.
+///
+/// A receipt signs only its protected header and the root (the detached payload, RFC 9942
+/// §5.2), and Ed25519 signatures are deterministic (RFC 8032 §5.1.6): every receipt one key
+/// signs over one root carries the same signature. Signing it once and reusing it gives the
+/// bytes [`sign_receipt`] gives, for one signature per checkpoint instead of one per entry.
+#[derive(Clone, Debug)]
+pub struct RootSignature {
+    protected: Vec<u8>,
+    root: Hash,
+    signature: [u8; 64],
+}
+
+impl RootSignature {
+    /// Signs `root` with `key` under the receipt's protected header.
+    pub fn sign(key: &SigningKey, root: &Hash) -> RootSignature {
+        let protected = protected_header(&key.verifying_key());
+        let signature = key.sign(&sig_structure(&protected, root)).to_bytes();
+        RootSignature {
+            protected,
+            root: *root,
+            signature,
+        }
+    }
+
+    /// The receipt of inclusion of `entry` at `index` of the tree of `tree_size` leaves, with
+    /// the audit path `proof`, if that path leads from the entry to the signed root.
+    ///
+    /// # Errors
+    /// [`ReceiptError::Proof`] if the index, size and proof do not fit together or do not lead
+    /// to the signed root; [`ReceiptError::PathTooLong`] for a path over [`MAX_PATH_LEN`].
+    pub fn receipt(
+        &self,
+        entry: &Hash,
+        index: u64,
+        tree_size: u64,
+        proof: &InclusionProof,
+    ) -> Result<Vec<u8>, ReceiptError> {
+        if proof.len() > MAX_PATH_LEN {
+            return Err(ReceiptError::PathTooLong(proof.len()));
+        }
+        let root = inclusion_root(&leaf_hash(entry), index, tree_size, proof.hashes())?;
+        if root != self.root {
+            return Err(ReceiptError::Proof(InclusionError::RootMismatch {
+                expected: self.root,
+                computed: root,
+            }));
+        }
+        Ok(self.encode(index, tree_size, proof))
+    }
+
+    /// The tagged COSE_Sign1 of a receipt with this signature.
+    fn encode(&self, index: u64, tree_size: u64, proof: &InclusionProof) -> Vec<u8> {
+        let content = cbor::encode(&Value::Array(vec![
+            Value::Unsigned(tree_size),
+            Value::Unsigned(index),
+            Value::Array(
+                proof
+                    .hashes()
+                    .iter()
+                    .map(|h| Value::Bytes(h.to_vec()))
+                    .collect(),
+            ),
+        ]));
+        let unprotected = Value::Map(vec![(
+            Value::int(HEADER_VDP),
+            Value::Map(vec![(
+                Value::int(VDP_INCLUSION),
+                Value::Array(vec![Value::Bytes(content)]),
+            )]),
+        )]);
+        cbor::encode(&Value::Tag(
+            COSE_SIGN1_TAG,
+            Box::new(Value::Array(vec![
+                Value::Bytes(self.protected.clone()),
+                unprotected,
+                Value::Null,
+                Value::Bytes(self.signature.to_vec()),
+            ])),
+        ))
+    }
 }
 
 /// A receipt parsed against the profile, its signature not yet checked.

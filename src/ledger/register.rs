@@ -18,7 +18,7 @@ use super::{Ledger, LedgerError, index_terms};
 use crate::evidence::{Evidence, KeyEvent, KeyEventType, Kind as _};
 use crate::keys::KeyId;
 use crate::merkle::Hash;
-use crate::statement::{self, SignedStatement};
+use crate::statement::{self, SignedStatement, VerifiedStatement};
 use crate::store::{NewEntry, RuleSigner, SignerRule, Store, StoreError, StoreRead, StoreWrite};
 use crate::x509::{Certificate, verify_chain};
 
@@ -70,6 +70,8 @@ pub struct Registered {
     pub kind: String,
     /// The policy rule added for the caller's local key, if one was added.
     pub admitted: Option<SignerRule>,
+    /// The key its signature verified under.
+    pub signer: VerifyingKey,
 }
 
 /// Why a statement of a call was refused; nothing of the call was written.
@@ -130,6 +132,24 @@ impl<S: Store> Ledger<S> {
         submissions: &[Submission],
         options: &RegisterOptions,
     ) -> Result<Vec<Registered>, RegisterError> {
+        self.register_verified(submissions, &[], options)
+    }
+
+    /// Registers signed statements as [`Ledger::register`] does, where `verified[i]`, if given,
+    /// is submission i's statement with its signature already verified (elsewhere, in parallel,
+    /// before the write transaction). Every check is made as `register` makes it; the signature
+    /// check alone is skipped for a statement whose verified copy has the same protected header,
+    /// payload and signature as the submission and verified under the very key the registration
+    /// finds for its kid. Any other statement's signature is checked here.
+    ///
+    /// # Errors
+    /// As [`Ledger::register`].
+    pub fn register_verified(
+        &mut self,
+        submissions: &[Submission],
+        verified: &[Option<VerifiedStatement>],
+        options: &RegisterOptions,
+    ) -> Result<Vec<Registered>, RegisterError> {
         let info = &self.info;
         let result = self.store.write(|tx| {
             // The stored tree this call extends must agree with the latest signed checkpoint
@@ -150,7 +170,7 @@ impl<S: Store> Ledger<S> {
             // i. A refusal is reported only once the signatures that come before it in order are
             // known to be good, so the statement and reason named are those checking one by one
             // would meet first; nothing is committed unless every signature verifies.
-            let mut signed: Vec<(SignedStatement, VerifyingKey)> =
+            let mut signed: Vec<(SignedStatement, VerifyingKey, bool)> =
                 Vec::with_capacity(submissions.len());
             for (position, sub) in submissions.iter().enumerate() {
                 let (st, evidence, key) = match before_signature(&*tx, &rules, sub, options) {
@@ -167,9 +187,14 @@ impl<S: Store> Ledger<S> {
                         entry_hash: entry.entry_hash,
                         kind: entry.kind,
                         admitted,
+                        signer: key,
                     })
                 });
-                signed.push((st, key));
+                let checked = verified
+                    .get(position)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|v| v.key() == &key && v.statement().same_signed(&st));
+                signed.push((st, key, checked));
                 match registered {
                     Ok(r) => done.push(r),
                     Err(error) => return Err(first_refusal(&signed, position, error)),
@@ -192,7 +217,7 @@ impl<S: Store> Ledger<S> {
 /// statements whose signatures come before that check (those before it, and itself if the
 /// failed check comes after its signature): the first bad signature among them, else `error`.
 fn first_refusal(
-    signed: &[(SignedStatement, VerifyingKey)],
+    signed: &[(SignedStatement, VerifyingKey, bool)],
     position: usize,
     error: LedgerError,
 ) -> Outcome {
@@ -206,14 +231,18 @@ fn first_refusal(
 }
 
 /// Checks the signature of every statement of `signed` (statement i at `signed[i]`) under its
-/// key; refuses the first that does not verify.
-fn check_signatures(signed: &[(SignedStatement, VerifyingKey)]) -> Result<(), RegisterError> {
-    let items: Vec<(&SignedStatement, &VerifyingKey)> =
-        signed.iter().map(|(st, key)| (st, key)).collect();
+/// key, but those marked already verified under it; refuses the first that does not verify.
+fn check_signatures(signed: &[(SignedStatement, VerifyingKey, bool)]) -> Result<(), RegisterError> {
+    let (positions, items): (Vec<usize>, Vec<(&SignedStatement, &VerifyingKey)>) = signed
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, verified))| !verified)
+        .map(|(position, (st, key, _))| (position, (st, key)))
+        .unzip();
     let first_bad = statement::check_many(&items)
         .into_iter()
-        .enumerate()
-        .find_map(|(position, checked)| checked.err().map(|e| (position, e)));
+        .zip(positions)
+        .find_map(|(checked, position)| checked.err().map(|e| (position, e)));
     match first_bad {
         Some((position, e)) => Err(RegisterError {
             position: Some(position),

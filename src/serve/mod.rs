@@ -91,6 +91,8 @@ struct State {
     witness_stats: Arc<witnessing::WitnessStats>,
     /// The service's counters (`GET /metrics`).
     metrics: metrics::Metrics,
+    /// Signer keys by kid, to verify signatures before the writer (`writer::SignerKeys`).
+    keys: Arc<writer::SignerKeys>,
 }
 
 /// Serves the ledger of `config` on its address until SIGTERM or SIGINT; calls `ready` with the
@@ -124,9 +126,11 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
     // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
     let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
+    let keys = Arc::new(writer::SignerKeys::default());
+    let writer_keys = Arc::clone(&keys);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx, signed_tx))
+        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
@@ -135,6 +139,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         uploads: Arc::new(uploads),
         witness_stats: Arc::default(),
         metrics: metrics::Metrics::default(),
+        keys,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -374,10 +379,10 @@ async fn register(state: &State, req: Request<Incoming>) -> Result<Response<Body
     let body = read_body(req, MAX_BODY, "a signed statement").await?;
     // Malformed statements are refused here, off the writer: they never hold back a batch. The
     // writer checks every statement again, with the rest of the registration checks.
-    if let Err(e) = SignedStatement::parse(&body) {
-        return Err(Problem::from_registration(&LedgerError::Statement(e)));
-    }
-    scrapi::register(state, body).await
+    let st = SignedStatement::parse(&body)
+        .map_err(|e| Problem::from_registration(&LedgerError::Statement(e)))?;
+    let verified = verify_signature(state, st).await;
+    scrapi::register(state, body, verified).await
 }
 
 /// Reads a request body of at most `limit` bytes, within [`BODY_READ_TIMEOUT`]. `what` names
@@ -417,6 +422,21 @@ async fn read_body(req: Request<Incoming>, limit: usize, what: &str) -> Result<V
         )),
         Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
     }
+}
+
+/// Verifies a statement's signature on the blocking pool, in parallel with other handlers and
+/// the writer, under the key a registration of its kid was last made with. None when no key is
+/// known for the kid or the signature does not verify: the writer then checks it and words the
+/// refusal, in the order of its checks.
+async fn verify_signature(
+    state: &State,
+    st: SignedStatement,
+) -> Option<crate::statement::VerifiedStatement> {
+    let verifier = Arc::clone(state.keys.read().ok()?.get(&st.header().kid)?);
+    tokio::task::spawn_blocking(move || st.verify_with(&verifier).ok())
+        .await
+        .ok()
+        .flatten()
 }
 
 /// `413`, in the words of the CLI's size refusal ("over the limit").

@@ -35,7 +35,11 @@ pub fn entry_location(h: &Hash) -> String {
 /// # Errors
 /// The registration's refusal, `503` when the writer's queue is full, `500` when the writer has
 /// stopped.
-pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Response<Body>, Problem> {
+pub(super) async fn register(
+    state: &State,
+    statement: Vec<u8>,
+    verified: Option<crate::statement::VerifiedStatement>,
+) -> Result<Response<Body>, Problem> {
     let cited = super::documents::cited_digests(&statement);
     let documents = if cited.is_empty() {
         Vec::new()
@@ -59,6 +63,7 @@ pub(super) async fn register(state: &State, statement: Vec<u8>) -> Result<Respon
         statement,
         documents,
         committed: Some(committed_tx),
+        verified,
         reply,
     };
     state.jobs.try_send(job).map_err(|e| match e {

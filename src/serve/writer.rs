@@ -15,14 +15,20 @@
 //! it (the next batch signs one). After the checkpoint, a registration whose answer was lost is
 //! answered again, by a retry, with a receipt of the same entry.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::problem::Problem;
 use crate::evidence::Evidence;
 use crate::hex;
+use crate::keys::KeyId;
 use crate::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Submission};
 use crate::merkle::Hash;
-use crate::store::StoreError;
+use crate::statement::VerifiedStatement;
+use crate::statement::batch::KeyVerifier;
+use crate::store::{StoreError, StoreRead as _};
 
 /// The most registrations committed in one transaction: bounds the memory of a batch (each
 /// statement is at most 1 MiB) and the time a batch holds the write lock.
@@ -39,9 +45,17 @@ pub struct Job {
     /// is durable and the registration may be acknowledged `202 Accepted`. Dropped unsent when
     /// the statement is refused.
     pub committed: Option<oneshot::Sender<Hash>>,
+    /// The statement with its signature verified by the handler, off this thread, under the
+    /// key [`SignerKeys`] knew for its kid; `register` skips only that check, and only if the
+    /// key is the one it finds.
+    pub verified: Option<VerifiedStatement>,
     /// Where the answer goes once the batch is committed and a checkpoint covers it.
     pub reply: oneshot::Sender<Result<Answer, Problem>>,
 }
+
+/// The verifiers of the signer keys registrations were made with, by kid, shared with the
+/// handlers so they verify signatures before the writer (a kept precomputed table per key).
+pub type SignerKeys = std::sync::RwLock<HashMap<KeyId, Arc<KeyVerifier>>>;
 
 /// The answer to a registration: a receipt of the entry against a checkpoint covering it.
 #[derive(Clone, Debug)]
@@ -57,7 +71,26 @@ pub struct Answer {
 
 /// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
 /// each checkpoint signed (the witnessing task waits on it).
-pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>, signed: watch::Sender<u64>) {
+///
+/// It first signs a checkpoint over entries a killed predecessor committed but did not cover,
+/// so that every registration it acknowledged has a receipt again from the start.
+pub fn run(
+    mut ledger: Ledger,
+    mut jobs: mpsc::Receiver<Job>,
+    signed: watch::Sender<u64>,
+    keys: &SignerKeys,
+) {
+    match uncovered(&ledger).and_then(|yes| match yes {
+        true => ledger.checkpoint().map(|cp| Some(cp.size)),
+        false => Ok(None),
+    }) {
+        Ok(Some(size)) => {
+            signed.send_replace(size);
+        }
+        Ok(None) => {}
+        // Not fatal: the next batch tries again, and its registrations are answered with why.
+        Err(e) => eprintln!("checkpoint at start: {e}"),
+    }
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -66,10 +99,17 @@ pub fn run(mut ledger: Ledger, mut jobs: mpsc::Receiver<Job>, signed: watch::Sen
                 Err(_) => break,
             }
         }
-        if let Some(size) = commit(&mut ledger, batch) {
+        if let Some(size) = commit(&mut ledger, batch, keys) {
             signed.send_replace(size);
         }
     }
+}
+
+/// Whether the log holds entries no checkpoint covers.
+fn uncovered(ledger: &Ledger) -> Result<bool, LedgerError> {
+    let size = ledger.store().size()?;
+    let covered = ledger.store().latest_checkpoint()?.map_or(0, |c| c.size);
+    Ok(size > covered)
 }
 
 /// The documents check of registrations over HTTP: a firmware build citing a Sigstore bundle
@@ -111,10 +151,12 @@ fn sigstore_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), 
 /// its refusal and taken out, and the rest is tried again, so one bad statement never holds back
 /// the others. A statement already in the log is answered with the receipt of its entry.
 /// Returns the size of the checkpoint signed, if one was.
-fn commit(ledger: &mut Ledger, batch: Vec<Job>) -> Option<u64> {
+fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Option<u64> {
+    let mut verified = Vec::with_capacity(batch.len());
     let (mut subs, mut replies): (Vec<Submission>, Vec<_>) = batch
         .into_iter()
         .map(|j| {
+            verified.push(j.verified);
             let sub = Submission {
                 statement: j.statement,
                 documents: j.documents,
@@ -133,13 +175,14 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) -> Option<u64> {
         if subs.is_empty() {
             break Vec::new();
         }
-        match ledger.register(&subs, &options) {
+        match ledger.register_verified(&subs, &verified, &options) {
             Ok(done) => break done,
             Err(RegisterError {
                 position: Some(p),
                 error,
             }) => {
                 subs.remove(p);
+                verified.remove(p);
                 let reply = replies.remove(p);
                 match error {
                     LedgerError::Store(StoreError::Duplicate { entry_hash, .. }) => {
@@ -165,6 +208,7 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>) -> Option<u64> {
     };
     // The commit point: `register` returned, so every entry of `created` is durable. No
     // registration was answered before this line.
+    learn_keys(keys, &created);
     let answers = created
         .iter()
         .map(|r| (r.entry_hash, true))
@@ -291,5 +335,25 @@ mod tests {
             e.contains("evledger register FILE --document BUNDLE"),
             "{e}"
         );
+    }
+}
+
+/// Keeps a verifier for each signer key of `created` not known yet, so the handlers verify its
+/// next statements before the writer.
+fn learn_keys(keys: &SignerKeys, created: &[crate::ledger::Registered]) {
+    let new: Vec<_> = match keys.read() {
+        Ok(known) => created
+            .iter()
+            .map(|r| (KeyId::of(&r.signer), r.signer))
+            .filter(|(kid, _)| !known.contains_key(kid))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for (kid, key) in new {
+        // Built outside the lock: the handlers keep reading the others meanwhile.
+        let verifier = Arc::new(KeyVerifier::new(&key));
+        if let Ok(mut known) = keys.write() {
+            known.entry(kid).or_insert(verifier);
+        }
     }
 }

@@ -83,6 +83,72 @@ fn basepoint_comb() -> &'static Comb {
     TABLE.get_or_init(|| Comb::new(&ED25519_BASEPOINT_POINT))
 }
 
+/// `R' = [s]B - [k]A` of a signature by the key whose negated comb table is `comb`, or None if
+/// `s` is not canonical (which `verify_strict` refuses). The signature verifies exactly when
+/// `R'` compresses to its `R` and is not of small order.
+fn nonce_point(comb: &Comb, it: &Item<'_>) -> Option<EdwardsPoint> {
+    let sig = it.signature.to_bytes();
+    let (r_bytes, s_bytes) = sig.split_at(32);
+    let s: [u8; 32] = s_bytes.try_into().unwrap_or([0xff; 32]);
+    Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
+    let mut h = Sha512::new();
+    h.update(r_bytes);
+    h.update(it.key.as_bytes());
+    h.update(it.message);
+    let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+    let mut r = EdwardsPoint::identity();
+    basepoint_comb().add_multiple(&mut r, &s);
+    comb.add_multiple(&mut r, &k.to_bytes());
+    Some(r)
+}
+
+/// One key's comb table, kept to check signatures by that key one at a time as they arrive (a
+/// service checks each statement when it is received) with exactly `verify_strict`'s acceptance,
+/// in about half its time once the table is built (4,096 points, 640 KiB).
+pub struct KeyVerifier {
+    key: VerifyingKey,
+    /// None for a small-order key, under which `verify_strict` refuses every signature.
+    comb: Option<Comb>,
+}
+
+impl std::fmt::Debug for KeyVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyVerifier")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl KeyVerifier {
+    /// Builds the comb table of `key`.
+    pub fn new(key: &VerifyingKey) -> KeyVerifier {
+        KeyVerifier {
+            key: *key,
+            comb: (!key.is_weak()).then(|| Comb::new(&-EdwardsPoint::from(*key))),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &VerifyingKey {
+        &self.key
+    }
+
+    /// Exactly `self.key().verify_strict(message, signature).is_ok()`.
+    pub fn verify_strict(&self, message: &[u8], signature: &Signature) -> bool {
+        let Some(comb) = &self.comb else {
+            return false;
+        };
+        let item = Item {
+            key: &self.key,
+            message,
+            signature,
+        };
+        nonce_point(comb, &item).is_some_and(|r| {
+            r.compress().as_bytes()[..] == signature.to_bytes()[..32] && !r.is_small_order()
+        })
+    }
+}
+
 /// One signature to check.
 #[derive(Clone, Copy, Debug)]
 pub struct Item<'a> {
@@ -115,21 +181,9 @@ pub fn verify_strict_many(items: &[Item<'_>]) -> Vec<bool> {
             (!it.key.is_weak()).then(|| Comb::new(&-EdwardsPoint::from(*it.key)))
         });
         let Some(comb) = comb.as_ref() else { continue };
-        let sig = it.signature.to_bytes();
-        let (r_bytes, s_bytes) = sig.split_at(32);
-        let s: [u8; 32] = s_bytes.try_into().unwrap_or([0xff; 32]);
-        if Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_none() {
-            continue;
+        if let Some(r) = nonce_point(comb, it) {
+            pending.push((i, r));
         }
-        let mut h = Sha512::new();
-        h.update(r_bytes);
-        h.update(it.key.as_bytes());
-        h.update(it.message);
-        let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
-        let mut r = EdwardsPoint::identity();
-        basepoint_comb().add_multiple(&mut r, &s);
-        comb.add_multiple(&mut r, &k.to_bytes());
-        pending.push((i, r));
     }
     let points: Vec<EdwardsPoint> = pending.iter().map(|(_, p)| *p).collect();
     let compressed: Vec<CompressedEdwardsY> = EdwardsPoint::compress_batch_alloc(&points);

@@ -385,6 +385,35 @@ impl SignedStatement {
     }
 }
 
+impl SignedStatement {
+    /// Verifies the signature as [`SignedStatement::verify`] does, with exactly its acceptance,
+    /// through a key's kept comb table ([`batch::KeyVerifier`]).
+    ///
+    /// # Errors
+    /// As [`SignedStatement::verify`].
+    pub fn verify_with(
+        self,
+        verifier: &batch::KeyVerifier,
+    ) -> Result<VerifiedStatement, StatementError> {
+        let key = verifier.key();
+        let got = KeyId::of(key);
+        if got != self.header.kid {
+            return Err(StatementError::KidMismatch {
+                expected: self.header.kid,
+                got,
+            });
+        }
+        let sig = Signature::from_bytes(&self.signature);
+        if !verifier.verify_strict(&sig_structure(&self.protected, &self.payload), &sig) {
+            return Err(StatementError::BadSignature { kid: got });
+        }
+        Ok(VerifiedStatement {
+            statement: self,
+            key: *key,
+        })
+    }
+}
+
 /// Verifies many statements, each under the key given for it, with exactly `verify_strict`'s
 /// acceptance (see [`crate::strict_batch`]) but faster when one key signed many of them.
 pub fn verify_many(
@@ -455,6 +484,16 @@ impl VerifiedStatement {
     /// The key it verified under.
     pub fn key(&self) -> &VerifyingKey {
         &self.key
+    }
+}
+
+impl SignedStatement {
+    /// Whether `other` signs the same protected header and payload with the same signature:
+    /// the bytes a signature check reads, so one's verified signature is the other's.
+    pub fn same_signed(&self, other: &SignedStatement) -> bool {
+        self.protected == other.protected
+            && self.payload == other.payload
+            && self.signature == other.signature
     }
 }
 
