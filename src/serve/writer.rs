@@ -288,6 +288,26 @@ pub fn receipt_of<S: crate::store::Store>(
     }
 }
 
+/// Keeps a verifier for each signer key of `created` not known yet, so the handlers verify its
+/// next statements before the writer.
+fn learn_keys(keys: &SignerKeys, created: &[crate::ledger::Registered]) {
+    let new: Vec<_> = match keys.read() {
+        Ok(known) => created
+            .iter()
+            .map(|r| (KeyId::of(&r.signer), r.signer))
+            .filter(|(kid, _)| !known.contains_key(kid))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for (kid, key) in new {
+        // Built outside the lock: the handlers keep reading the others meanwhile.
+        let verifier = Arc::new(KeyVerifier::new(&key));
+        if let Ok(mut known) = keys.write() {
+            known.entry(kid).or_insert(verifier);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,25 +355,5 @@ mod tests {
             e.contains("evledger register FILE --document BUNDLE"),
             "{e}"
         );
-    }
-}
-
-/// Keeps a verifier for each signer key of `created` not known yet, so the handlers verify its
-/// next statements before the writer.
-fn learn_keys(keys: &SignerKeys, created: &[crate::ledger::Registered]) {
-    let new: Vec<_> = match keys.read() {
-        Ok(known) => created
-            .iter()
-            .map(|r| (KeyId::of(&r.signer), r.signer))
-            .filter(|(kid, _)| !known.contains_key(kid))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    for (kid, key) in new {
-        // Built outside the lock: the handlers keep reading the others meanwhile.
-        let verifier = Arc::new(KeyVerifier::new(&key));
-        if let Ok(mut known) = keys.write() {
-            known.entry(kid).or_insert(verifier);
-        }
     }
 }
