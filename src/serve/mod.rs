@@ -109,7 +109,7 @@ struct State {
 /// [`ServeError`] if the ledger cannot be opened for writing or the address cannot be bound.
 pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let dir = config.ledger.as_path();
-    let ledger = Ledger::open(dir)?;
+    let mut ledger = Ledger::open(dir)?;
     ledger.store().check_writable().map_err(LedgerError::from)?;
     let io = |what: String| move |source| ServeError::Io { what, source };
     let listen = config.listen;
@@ -126,6 +126,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
     // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
     let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
+    writer::cover_at_start(&mut ledger, &signed_tx);
     let keys = Arc::new(writer::SignerKeys::default());
     let writer_keys = Arc::clone(&keys);
     let writer = std::thread::Builder::new()

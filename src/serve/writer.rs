@@ -69,18 +69,12 @@ pub struct Answer {
     pub receipt: Option<Vec<u8>>,
 }
 
-/// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
-/// each checkpoint signed (the witnessing task waits on it).
-///
-/// It first signs a checkpoint over entries a killed predecessor committed but did not cover,
-/// so that every registration it acknowledged has a receipt again from the start.
-pub fn run(
-    mut ledger: Ledger,
-    mut jobs: mpsc::Receiver<Job>,
-    signed: watch::Sender<u64>,
-    keys: &SignerKeys,
-) {
-    match uncovered(&ledger).and_then(|yes| match yes {
+/// Signs a checkpoint over entries a killed predecessor committed but did not cover, so that
+/// every registration it acknowledged has a receipt again before the service accepts a
+/// connection; `signed` receives its size. A failure is not fatal: the next batch tries again,
+/// and its registrations are answered with why.
+pub fn cover_at_start(ledger: &mut Ledger, signed: &watch::Sender<u64>) {
+    match uncovered(ledger).and_then(|yes| match yes {
         true => ledger.checkpoint().map(|cp| Some(cp.size)),
         false => Ok(None),
     }) {
@@ -88,9 +82,18 @@ pub fn run(
             signed.send_replace(size);
         }
         Ok(None) => {}
-        // Not fatal: the next batch tries again, and its registrations are answered with why.
         Err(e) => eprintln!("checkpoint at start: {e}"),
     }
+}
+
+/// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
+/// each checkpoint signed (the witnessing task waits on it).
+pub fn run(
+    mut ledger: Ledger,
+    mut jobs: mpsc::Receiver<Job>,
+    signed: watch::Sender<u64>,
+    keys: &SignerKeys,
+) {
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
