@@ -422,6 +422,11 @@ def main():
                         problems += saved_html_report(browser, page, work, got)
                     if a.screenshots and case["name"] == "claim-level2.bundle.cbor":
                         page.screenshot(pathlib.Path(a.screenshots) / "page-verified.png")
+                        # The HTML report the page saved, as a buyer files and prints it.
+                        saved = work / "downloads" / "evledger-report.html"
+                        if saved.exists():
+                            page.open(saved.resolve().as_uri())
+                            page.screenshot(pathlib.Path(a.screenshots) / "report.png")
                     if a.screenshots and case["name"] == "claim-level3.bundle.cbor":
                         page.screenshot(pathlib.Path(a.screenshots) / "page-policy-not-met.png")
                 except Exception as e:  # a case that cannot run is a failed case
