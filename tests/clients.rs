@@ -624,18 +624,20 @@ fn refused_statements_show_the_services_problem_and_the_others_are_sent() {
         out.stderr
     );
 
-    // Usage errors: https, and no key to verify receipts with.
+    // Usage errors: a scheme other than http and https (https: tests/serve_tls.rs), and no key
+    // to verify receipts with.
     let out = env.run(&[
         "submit",
         "good.cose",
         "--to",
-        "https://log.example",
+        "ftp://log.example",
         "--log-key",
         "log.vkey",
     ]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("https is not supported by this build"),
+        out.stderr
+            .contains("ftp://log.example: not an http:// or https:// URL"),
         "{}",
         out.stderr
     );

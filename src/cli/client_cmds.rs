@@ -25,14 +25,24 @@ fn base_url(url: &str, flag: &str) -> Result<BaseUrl, CliError> {
             ClientError::HttpsUnsupported(_) => {
                 "this build speaks plain HTTP: reach the service over http:// on a trusted network, or through a local TLS-terminating proxy"
             }
-            _ => "give the service's base URL, e.g. http://127.0.0.1:8080",
+            _ => "give the service's base URL, e.g. http://127.0.0.1:8080 or https://ledger.example.org",
         };
         CliError::new(format!("{flag} {e}")).hint(hint).code(2)
     })
 }
 
-fn client(token: Option<String>) -> Result<Client, CliError> {
-    Client::new(token).map_err(|e| CliError::new(e.to_string()))
+/// How a client reaches the service: a bearer token (`--token`) and a CA file (`--ca`).
+pub type Access<'a> = (Option<String>, Option<&'a Path>);
+
+fn client((token, ca): Access<'_>) -> Result<Client, CliError> {
+    Client::new(token).and_then(|c| c.with_ca(ca)).map_err(|e| {
+        let code = if matches!(e, ClientError::CaFile(_)) {
+            2
+        } else {
+            1
+        };
+        CliError::new(e.to_string()).code(code)
+    })
 }
 
 /// The receipt-signing keys: each `--log-key`, or every log key of a trust file.
@@ -79,7 +89,7 @@ pub fn submit(
     files: &[PathBuf],
     to: &str,
     receipt_dir: Option<&Path>,
-    token: Option<String>,
+    access: Access<'_>,
     log_key: &[String],
     trust: Option<&Path>,
 ) -> Result<(), CliError> {
@@ -92,7 +102,7 @@ pub fn submit(
         std::fs::create_dir_all(d)
             .map_err(|e| CliError::new(format!("--receipt {}: {e}", d.display())))?;
     }
-    let client = client(token)?;
+    let client = client(access)?;
     let poll = Poll::default();
     let mut failed = 0usize;
     for (done, file) in files.iter().enumerate() {
@@ -129,7 +139,9 @@ pub fn submit(
                 );
             }
             Err(SubmitError::Transport(
-                e @ (ClientError::Transport { .. } | ClientError::Timeout { .. }),
+                e @ (ClientError::Transport { .. }
+                | ClientError::Timeout { .. }
+                | ClientError::Tls { .. }),
             )) => {
                 // The service is unreachable: the other files would fail alike.
                 let left = files.len() - done - 1;
@@ -217,13 +229,14 @@ pub fn bundle_from(
     selection: &RemoteSelection<'_>,
     trust: Option<&Path>,
     token: Option<String>,
+    ca: Option<&Path>,
 ) -> Result<(), CliError> {
     let base = base_url(url, "--from")?;
     let target = bundle_target(selection)?;
     let trust = trust
         .map(|t| super::trust_file::load(t).map_err(|e| e.code(super::bundle_cmds::EXIT_BAD_TRUST)))
         .transpose()?;
-    let client = client(token)?;
+    let client = client((token, ca))?;
     let max = BundleLimits::default().max_bytes;
     let r = client
         .get(&base, &target, max)
@@ -309,7 +322,7 @@ pub fn monitor(
     state: &Path,
     log_key: Option<&str>,
     watch: &[String],
-    token: Option<String>,
+    access: Access<'_>,
 ) -> Result<(), CliError> {
     let base = base_url(url, "URL")?;
     let log_key = log_key
@@ -320,7 +333,7 @@ pub fn monitor(
         .map(|w| watched_key(w))
         .collect::<Result<Vec<_>, _>>()?;
     let monitor = Monitor::open(state, log_key.as_ref()).map_err(monitor_error)?;
-    let client = client(token)?;
+    let client = client(access)?;
     let f = monitor
         .follow(&client, &base, &watched)
         .map_err(monitor_error)?;

@@ -349,6 +349,9 @@ pub enum Command {
         /// The largest uploaded document, in bytes [default: 1048576].
         #[arg(long, value_name = "BYTES")]
         max_document_bytes: Option<usize>,
+        /// TLS and the other flags `serve_cmds` defines.
+        #[command(flatten)]
+        more: serve_cmds::ServeFlags,
     },
     /// Sign a checkpoint over the whole log and print it as a C2SP signed note.
     ///
@@ -514,6 +517,12 @@ pub enum Command {
         #[cfg(feature = "client")]
         #[arg(long, value_name = "TOKEN", env = "EVLEDGER_TOKEN", requires = "from")]
         token: Option<String>,
+        /// With --from: check an https:// service's certificate under the PEM CA certificate(s) of FILE alone,
+        /// instead of the system's trusted roots: for a service whose certificate a private CA
+        /// issued.
+        #[cfg(feature = "client")]
+        #[arg(long, value_name = "FILE", requires = "from")]
+        ca: Option<PathBuf>,
         /// The ledger directory.
         #[command(flatten)]
         dir: LedgerDir,
@@ -549,6 +558,11 @@ pub enum Command {
         /// A trust file whose pinned log keys verify receipts.
         #[arg(long, value_name = "FILE")]
         trust: Option<PathBuf>,
+        /// Check an https:// service's certificate under the PEM CA certificate(s) of FILE alone,
+        /// instead of the system's trusted roots: for a service whose certificate a private CA
+        /// issued.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Follow a transparency log: check each new checkpoint extends the last one seen, list new
     /// entries, and flag entries signed by watched keys and adverse entries.
@@ -583,6 +597,11 @@ pub enum Command {
         /// A reader's bearer token, to read statements.
         #[arg(long, value_name = "TOKEN", env = "EVLEDGER_TOKEN")]
         token: Option<String>,
+        /// Check an https:// service's certificate under the PEM CA certificate(s) of FILE alone,
+        /// instead of the system's trusted roots: for a service whose certificate a private CA
+        /// issued.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
     },
     /// Verify a bundle offline against a trust file; exit 0 only if everything verified.
     ///
@@ -1087,6 +1106,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             registration_wait_ms,
             public_kinds,
             max_document_bytes,
+            more,
         } => serve_cmds::serve(
             config.as_deref(),
             crate::serve::config::Overrides {
@@ -1095,6 +1115,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 registration_wait_ms,
                 public_kinds: (!public_kinds.is_empty()).then_some(public_kinds),
                 max_document_bytes,
+                ..more.overrides()
             },
         ),
         Command::Signer(SignerCommand::Add {
@@ -1192,6 +1213,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             from: Some(from),
             trust,
             token,
+            ca,
             ..
         } => client_cmds::bundle_from(
             &from,
@@ -1204,6 +1226,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             },
             trust.as_deref(),
             token,
+            ca.as_deref(),
         ),
         #[cfg(feature = "client")]
         Command::Submit {
@@ -1213,11 +1236,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             token,
             log_key,
             trust,
+            ca,
         } => client_cmds::submit(
             &files,
             &to,
             receipt.as_deref(),
-            token,
+            (token, ca.as_deref()),
             &log_key,
             trust.as_deref(),
         ),
@@ -1228,7 +1252,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             log_key,
             watch_key,
             token,
-        } => client_cmds::monitor(&url, &state, log_key.as_deref(), &watch_key, token),
+            ca,
+        } => client_cmds::monitor(
+            &url,
+            &state,
+            log_key.as_deref(),
+            &watch_key,
+            (token, ca.as_deref()),
+        ),
         Command::Bundle {
             out,
             all,

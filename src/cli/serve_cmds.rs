@@ -1,10 +1,36 @@
 //! `evledger serve`: the transparency service over HTTP (`specs/service.md`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::CliError;
 use crate::serve::config::{Overrides, ServeConfig};
 use crate::serve::{self, ServeError};
+
+/// The flags of `evledger serve` beyond those `Command::Serve` names.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ServeFlags {
+    /// Serve HTTPS with this PEM certificate chain (the service's certificate first); needs
+    /// --tls-key. Overrides the file's `tls_cert`.
+    ///
+    /// Example: evledger serve --tls-cert cert.pem --tls-key key.pem --listen 0.0.0.0:8443
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of the --tls-cert certificate (PKCS#8, PKCS#1 or SEC1). Overrides the
+    /// file's `tls_key`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServeFlags {
+    /// These flags as configuration overrides.
+    pub fn overrides(self) -> Overrides {
+        Overrides {
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            ..Overrides::default()
+        }
+    }
+}
 
 /// `evledger serve`.
 pub fn serve(config: Option<&Path>, flags: Overrides) -> Result<(), CliError> {
@@ -13,10 +39,15 @@ pub fn serve(config: Option<&Path>, flags: Overrides) -> Result<(), CliError> {
             .hint("every key of the configuration file is described in specs/service.md, \"Configuration\"")
     })?;
     let dir = config.ledger.clone();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     serve::serve(&config, |addr| {
         // The first line on standard output, which scripts and tests wait for; `println!`
         // flushes at the newline.
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
         eprintln!(
             "serving the ledger in {} as a transparency service; stop with Ctrl-C or SIGTERM",
             dir.display()
@@ -24,6 +55,18 @@ pub fn serve(config: Option<&Path>, flags: Overrides) -> Result<(), CliError> {
     })
     .map_err(|e| match e {
         ServeError::Ledger(l) => CliError::from(l),
+        ServeError::Tls(t) => {
+            let hint = match t {
+                serve::tls::TlsError::NotBuilt => {
+                    "rebuild with `--features tls`, or serve plain HTTP behind a TLS-terminating proxy (specs/service.md, \"TLS\")"
+                }
+                serve::tls::TlsError::Mismatch { .. } => {
+                    "give the key the certificate was issued for, or the certificate of this key"
+                }
+                _ => "--tls-cert takes a PEM certificate chain (the service's certificate first), --tls-key its PEM private key (PKCS#8, PKCS#1 or SEC1)",
+            };
+            CliError::new(t.to_string()).hint(hint)
+        }
         e @ ServeError::Io { .. } => CliError::new(e.to_string())
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
     })?;

@@ -29,6 +29,8 @@ pub fn serve(state: &Path, listen: SocketAddr) -> Result<(), CliError> {
         WitnessServeError::Serve(e @ ServeError::Io { .. }) => CliError::new(e.to_string())
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
         WitnessServeError::Serve(ServeError::Ledger(l)) => l.into(),
+        // The witness serves plain HTTP only; no TLS files reach it.
+        WitnessServeError::Serve(e @ ServeError::Tls(_)) => CliError::new(e.to_string()),
     })
 }
 

@@ -1,9 +1,10 @@
 //! A small blocking HTTP/1.1 client over hyper 1, for the clients of `evledger serve`.
 //!
 //! Each request opens its own connection, sends one request with `Host` set, reads the answer
-//! under a byte limit and a time limit, and closes. Plain `http://` only: a `https://` URL is
-//! refused with a hint ([`ClientError::HttpsUnsupported`]); a TLS connector goes in
-//! [`Client::connect`], the one place that opens a connection.
+//! under a byte limit and a time limit, and closes. `https://` runs TLS over the connection
+//! (feature `tls`, [`super::tls`]); a build without it refuses `https://` URLs with a hint
+//! ([`ClientError::HttpsUnsupported`]). [`Client::connect`] is the one place that opens a
+//! connection.
 
 use std::time::Duration;
 
@@ -33,11 +34,25 @@ pub enum ClientError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// An `https://` URL: this build speaks plain HTTP only.
+    /// An `https://` URL, to a build without the `tls` feature.
     #[error(
-        "{0}: https is not supported by this build; use http:// on a trusted network or through a local TLS-terminating proxy"
+        "{0}: https is not supported by this build (no `tls` feature); use http:// on a trusted network or through a local TLS-terminating proxy"
     )]
     HttpsUnsupported(String),
+    /// The CA file of `--ca` cannot be used.
+    #[error("--ca {0}")]
+    CaFile(String),
+    /// The TLS connection failed: the service's certificate was refused, no roots to check it
+    /// with, or the peer does not speak TLS.
+    #[error("{method} {url}: {reason}")]
+    Tls {
+        /// The request method.
+        method: Method,
+        /// The full URL.
+        url: String,
+        /// What failed, with a hint.
+        reason: String,
+    },
     /// The connection could not be opened, or broke.
     #[error("{method} {url}: {reason}")]
     Transport {
@@ -71,9 +86,11 @@ pub enum ClientError {
     Runtime(std::io::Error),
 }
 
-/// A service's base URL: `http://HOST[:PORT][/PREFIX]`; resources are joined to the prefix.
+/// A service's base URL: `http[s]://HOST[:PORT][/PREFIX]`; resources are joined to the prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaseUrl {
+    /// `https://`: TLS over the connection.
+    https: bool,
     host: String,
     port: u16,
     /// The path prefix, without a trailing slash (empty for the root).
@@ -84,23 +101,25 @@ impl BaseUrl {
     /// Parses a base URL.
     ///
     /// # Errors
-    /// [`ClientError::BadUrl`] for anything but `http://HOST[:PORT][/PREFIX]` with no query or
-    /// fragment; [`ClientError::HttpsUnsupported`] for `https://`.
+    /// [`ClientError::BadUrl`] for anything but `http[s]://HOST[:PORT][/PREFIX]` with no query
+    /// or fragment; [`ClientError::HttpsUnsupported`] for `https://` in a build without `tls`.
     pub fn parse(url: &str) -> Result<BaseUrl, ClientError> {
         let bad = |reason| ClientError::BadUrl {
             url: url.to_owned(),
             reason,
         };
-        if url
-            .get(..8)
-            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-        {
+        let (https, rest) = match (url.get(..7), url.get(..8)) {
+            (_, Some(s)) if s.eq_ignore_ascii_case("https://") => (true, &url[8..]),
+            (Some(s), _) if s.eq_ignore_ascii_case("http://") => (false, &url[7..]),
+            _ => {
+                return Err(bad(
+                    "not an http:// or https:// URL (expected http://HOST:PORT)",
+                ));
+            }
+        };
+        if https && !cfg!(feature = "tls") {
             return Err(ClientError::HttpsUnsupported(url.to_owned()));
         }
-        let rest = match url.get(..7) {
-            Some(s) if s.eq_ignore_ascii_case("http://") => &url[7..],
-            _ => return Err(bad("not an http:// URL (expected http://HOST:PORT)")),
-        };
         if rest.contains(['?', '#', '@']) || rest.chars().any(|c| c.is_whitespace()) {
             return Err(bad(
                 "a base URL has no query, fragment, user name or white space",
@@ -113,12 +132,13 @@ impl BaseUrl {
                 p.parse::<u16>()
                     .map_err(|_| bad("the port is not a number from 0 to 65535"))?,
             ),
-            _ => (authority, 80),
+            _ => (authority, if https { 443 } else { 80 }),
         };
         if host.is_empty() {
             return Err(bad("the URL names no host"));
         }
         Ok(BaseUrl {
+            https,
             host: host.to_owned(),
             port,
             prefix: prefix.trim_end_matches('/').to_owned(),
@@ -132,7 +152,17 @@ impl BaseUrl {
 
     /// The full URL of `path` under this base, for messages.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.authority(), self.target(path))
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.authority(),
+            self.target(path)
+        )
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.https { "https" } else { "http" }
     }
 
     /// `HOST:PORT`, the `Host` header and the address to connect to.
@@ -140,8 +170,8 @@ impl BaseUrl {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// Resolves a `Location` header against this base: an absolute `http://` URL (on the same
-    /// host and port) or an absolute path; returns the request target.
+    /// Resolves a `Location` header against this base: an absolute URL on the same scheme, host
+    /// and port, or an absolute path; returns the request target.
     ///
     /// # Errors
     /// [`ClientError::BadUrl`] for a relative path, another scheme, or another host.
@@ -150,7 +180,10 @@ impl BaseUrl {
             return Ok(location.to_owned());
         }
         let other = BaseUrl::parse(location)?;
-        if other.host.eq_ignore_ascii_case(&self.host) && other.port == self.port {
+        if other.https == self.https
+            && other.host.eq_ignore_ascii_case(&self.host)
+            && other.port == self.port
+        {
             return Ok(if other.prefix.is_empty() {
                 "/".to_owned()
             } else {
@@ -166,7 +199,7 @@ impl BaseUrl {
 
 impl std::fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "http://{}{}", self.authority(), self.prefix)
+        write!(f, "{}://{}{}", self.scheme(), self.authority(), self.prefix)
     }
 }
 
@@ -239,6 +272,9 @@ impl Response {
 pub struct Client {
     runtime: tokio::runtime::Runtime,
     token: Option<String>,
+    /// The roots `https://` is checked under.
+    #[cfg(feature = "tls")]
+    tls: super::tls::Connector,
 }
 
 impl Client {
@@ -252,7 +288,33 @@ impl Client {
             .enable_time()
             .build()
             .map_err(ClientError::Runtime)?;
-        Ok(Client { runtime, token })
+        Ok(Client {
+            runtime,
+            token,
+            #[cfg(feature = "tls")]
+            tls: super::tls::Connector::default(),
+        })
+    }
+
+    /// Checks `https://` services' certificates under the PEM certificates of `ca` alone,
+    /// instead of the operating system's roots: for a service whose certificate a private CA
+    /// issued. `None` keeps the system roots.
+    ///
+    /// # Errors
+    /// [`ClientError::CaFile`] naming the file: unreadable, no PEM certificate in it, or a
+    /// build without the `tls` feature.
+    pub fn with_ca(self, ca: Option<&std::path::Path>) -> Result<Client, ClientError> {
+        let Some(ca) = ca else { return Ok(self) };
+        #[cfg(feature = "tls")]
+        {
+            let tls = super::tls::Connector::with_ca(ca).map_err(ClientError::CaFile)?;
+            Ok(Client { tls, ..self })
+        }
+        #[cfg(not(feature = "tls"))]
+        Err(ClientError::CaFile(format!(
+            "{}: this build has no TLS (the `tls` feature)",
+            ca.display()
+        )))
     }
 
     /// `GET` of `target` (a path under `base`), reading at most `max` bytes of body.
@@ -307,9 +369,7 @@ impl Client {
         }
         .map_err(|e| transport(format!("building the request: {e}")))?;
         let exchange = async {
-            let io = Self::connect(base)
-                .await
-                .map_err(|e| Failed::Transport(e.to_string()))?;
+            let io = self.connect(base).await?;
             let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
                 .await
                 .map_err(|e| Failed::Transport(e.to_string()))?;
@@ -352,13 +412,48 @@ impl Client {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(Failed::TooLarge)) => Err(ClientError::TooLarge { method, url, max }),
             Ok(Err(Failed::Transport(e))) => Err(transport(e)),
+            Ok(Err(Failed::Tls(reason))) => Err(ClientError::Tls {
+                method,
+                url,
+                reason,
+            }),
             Err(_) => Err(ClientError::Timeout { method, url }),
         }
     }
 
-    /// Opens the connection for one request. A TLS connector for `https://` would wrap the
-    /// stream here.
-    async fn connect(base: &BaseUrl) -> std::io::Result<TokioIo<tokio::net::TcpStream>> {
+    /// Opens the connection for one request: TCP, then TLS for `https://` (within the same
+    /// [`CONNECT_TIMEOUT`]).
+    async fn connect(&self, base: &BaseUrl) -> Result<TokioIo<Box<dyn Stream>>, Failed> {
+        let open = async {
+            let tcp = Self::connect_tcp(base)
+                .await
+                .map_err(|e| Failed::Transport(e.to_string()))?;
+            if !base.https {
+                return Ok(Box::new(tcp) as Box<dyn Stream>);
+            }
+            #[cfg(feature = "tls")]
+            {
+                use super::tls::TlsFailure;
+                match self.tls.connect(&base.host, tcp).await {
+                    Ok(s) => Ok(Box::new(s) as Box<dyn Stream>),
+                    Err(TlsFailure::Setup(e) | TlsFailure::Handshake(e)) => Err(Failed::Tls(e)),
+                }
+            }
+            // `BaseUrl::parse` refuses https:// in a build without TLS.
+            #[cfg(not(feature = "tls"))]
+            Err(Failed::Tls("this build has no TLS".into()))
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, open).await {
+            Ok(r) => r.map(TokioIo::new),
+            Err(_) => Err(Failed::Transport(format!(
+                "cannot connect within {} seconds",
+                CONNECT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    /// Opens the TCP connection.
+    async fn connect_tcp(base: &BaseUrl) -> std::io::Result<tokio::net::TcpStream> {
         let stream = tokio::time::timeout(
             CONNECT_TIMEOUT,
             tokio::net::TcpStream::connect((base.host.as_str(), base.port)),
@@ -374,9 +469,13 @@ impl Client {
             )
         })??;
         let _ = stream.set_nodelay(true);
-        Ok(TokioIo::new(stream))
+        Ok(stream)
     }
 }
+
+/// A connection's byte stream, plain or TLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 /// How an exchange failed, inside [`Client::request`].
 enum Failed {
@@ -384,6 +483,8 @@ enum Failed {
     TooLarge,
     /// The connection could not be opened or broke; the reason.
     Transport(String),
+    /// The TLS connection could not be made; the reason.
+    Tls(String),
 }
 
 #[cfg(test)]
@@ -408,10 +509,19 @@ mod tests {
         );
         assert!(b.resolve_location("http://other.example/x").is_err());
         assert!(b.resolve_location("entries/ab").is_err());
-        assert!(matches!(
-            BaseUrl::parse("https://log.example"),
-            Err(ClientError::HttpsUnsupported(_))
-        ));
+        if cfg!(feature = "tls") {
+            let b = BaseUrl::parse("https://log.example/scitt").unwrap();
+            assert_eq!(b.authority(), "log.example:443");
+            assert_eq!(b.url("/entries"), "https://log.example:443/scitt/entries");
+            // A redirect may not drop TLS.
+            assert!(b.resolve_location("http://log.example:443/x").is_err());
+            assert_eq!(b.resolve_location("https://log.example/x").unwrap(), "/x");
+        } else {
+            assert!(matches!(
+                BaseUrl::parse("https://log.example"),
+                Err(ClientError::HttpsUnsupported(_))
+            ));
+        }
         for bad in [
             "log.example",
             "http://",

@@ -6,3 +6,5 @@ pub mod http;
 pub mod monitor;
 pub mod submit;
 pub mod tiles;
+#[cfg(feature = "tls")]
+pub mod tls;

@@ -69,6 +69,18 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// Who may read what.
     pub access: Access,
+    /// The certificate chain and key to serve HTTPS with (`tls_cert`, `tls_key`); plain HTTP
+    /// when `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files `evledger serve` serves HTTPS with (`specs/service.md`, "TLS").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the service's own certificate first.
+    pub cert: PathBuf,
+    /// The private key of the first certificate.
+    pub key: PathBuf,
 }
 
 /// Who may read statements and documents (`specs/service.md`, "Who may read").
@@ -111,6 +123,7 @@ impl Default for ServeConfig {
                 public_receipts: true,
                 ..Access::default()
             },
+            tls: None,
         }
     }
 }
@@ -138,6 +151,8 @@ struct File {
     public_kinds: Option<Vec<String>>,
     public_receipts: Option<bool>,
     shutdown_grace_secs: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -174,6 +189,10 @@ pub struct Overrides {
     pub public_kinds: Option<Vec<String>>,
     /// `--max-document-bytes`.
     pub max_document_bytes: Option<usize>,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -352,6 +371,25 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
     if let Some(n) = flags.max_document_bytes {
         c.max_document = document_limit(n).map_err(|r| flag("max-document-bytes", r))?;
     }
+    c.tls = match (
+        flags.tls_cert.clone().or(f.tls_cert),
+        flags.tls_key.clone().or(f.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(err(
+                "tls_key",
+                "is missing: tls_cert (--tls-cert) needs the private key of its certificate, tls_key (--tls-key)".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "tls_cert",
+                "is missing: tls_key (--tls-key) needs the certificate chain it is the key of, tls_cert (--tls-cert)".into(),
+            ));
+        }
+    };
     Ok(c)
 }
 
@@ -455,5 +493,31 @@ mod tests {
         assert_eq!(e.at, "registration_wait_ms");
         let e = parse("[limits]\nmax_document_bytes = 0\n").unwrap_err();
         assert_eq!(e.at, "limits.max_document_bytes");
+    }
+
+    #[test]
+    fn tls_needs_both_files_from_the_file_or_the_flags() {
+        let c = parse("tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n").unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: "cert.pem".into(),
+                key: "key.pem".into()
+            })
+        );
+        let e = parse("tls_cert = \"cert.pem\"\n").unwrap_err();
+        assert_eq!(e.at, "tls_key");
+        let e = parse("tls_key = \"key.pem\"\n").unwrap_err();
+        assert_eq!(e.at, "tls_cert");
+        let c = ServeConfig::load(
+            None,
+            &Overrides {
+                tls_cert: Some("c.pem".into()),
+                tls_key: Some("k.pem".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.tls.unwrap().cert, PathBuf::from("c.pem"));
     }
 }

@@ -10,10 +10,12 @@ pub mod config;
 pub mod documents;
 pub mod evidence;
 pub mod limits;
+pub mod log;
 pub mod metrics;
 pub mod problem;
 pub mod scrapi;
 pub mod tiles;
+pub mod tls;
 pub mod witness_client;
 pub mod witness_server;
 pub mod witnessing;
@@ -66,6 +68,9 @@ pub enum ServeError {
     /// The ledger could not be opened.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The address could not be bound, or the runtime could not start.
     #[error("{what}: {source}")]
     Io {
@@ -112,6 +117,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let mut ledger = Ledger::open(dir)?;
     ledger.store().check_writable().map_err(LedgerError::from)?;
     let io = |what: String| move |source| ServeError::Io { what, source };
+    let acceptor = tls::Acceptor::new(config.tls.as_ref())?;
     let listen = config.listen;
     let listener = std::net::TcpListener::bind(listen).map_err(io(format!("bind {listen}")))?;
     listener
@@ -173,6 +179,8 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => match bounds.admit(peer.ip()) {
                         Ok(slot) => (stream, slot),
+                        // No handshake is spent on a refusal: the connection is closed.
+                        Err(_) if acceptor.is_tls() => continue,
                         Err(p) => {
                             connections.spawn(async move { limits::refuse(stream, &p).await });
                             continue;
@@ -188,24 +196,15 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
             };
             let (stream, slot) = stream;
             let state = Arc::clone(&state);
-            let mut stop_rx = stop_rx.clone();
+            let stop_rx = stop_rx.clone();
+            let acceptor = acceptor.clone();
             connections.spawn(async move {
                 let _slot = slot;
-                let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                // A connection that fails (a client gone, a malformed request line) ends alone;
-                // hyper has already answered what could be answered.
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service);
-                tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    () = stopped(&mut stop_rx) => {
-                        // Finish the request in flight, answer it, then close.
-                        conn.as_mut().graceful_shutdown();
-                        let _ = conn.await;
-                    }
+                match acceptor.accept(stream).await {
+                    Some(tls::Accepted::Plain(s)) => connection(s, state, stop_rx).await,
+                    #[cfg(feature = "tls")]
+                    Some(tls::Accepted::Tls(s)) => connection(s, state, stop_rx).await,
+                    None => {}
                 }
             });
         }
@@ -232,6 +231,30 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     runtime.shutdown_timeout(grace);
     let _ = writer.join();
     served
+}
+
+/// Serves HTTP/1.1 on one accepted connection (plain, or TLS after its handshake) until it
+/// closes, or until the service stops and the request in flight is answered.
+async fn connection<IO>(io: IO, state: Arc<State>, mut stop_rx: watch::Receiver<bool>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    // A connection that fails (a client gone, a malformed request line) ends alone; hyper has
+    // already answered what could be answered.
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopped(&mut stop_rx) => {
+            // Finish the request in flight, answer it, then close.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Resolves once the service is stopping.
