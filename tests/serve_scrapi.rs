@@ -810,3 +810,93 @@ fn a_statement_by_a_revoked_key_is_rejected_with_the_clis_message() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn the_checkpoint_interval_defers_receipts_never_acknowledgements() {
+    let env = ledger(&["firmware-build"]);
+    let st: Vec<Vec<u8>> = (0..5)
+        .map(|i| sign(&env, "firmware-build", "fw.toml", 1_800_000_000 + i))
+        .collect();
+    let location = |s: &[u8]| format!("/entries/{}", sha256_hex(s));
+    let published = || {
+        evledger::ledger::Ledger::open_read_only(&env.path(LEDGER))
+            .unwrap()
+            .published_checkpoint()
+            .unwrap()
+            .map(|cp| cp.size)
+    };
+    // The longest interval. The writer's first batch is checkpointed at once (it has signed
+    // none yet); the next checkpoint is due 60 s later, far beyond this test's next steps.
+    let mut server = Server::start(
+        &env,
+        &[
+            "--checkpoint-interval-ms",
+            "60000",
+            "--registration-wait-ms",
+            "0",
+        ],
+    );
+    let r = server.post_cose(&st[0]);
+    assert_eq!(r.status, 202, "{r:?}");
+    let r = (0..10_000)
+        .map(|_| server.get(&location(&st[0])))
+        .find(|r| r.status != 204)
+        .unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    // Acknowledged at the commit, with no checkpoint over them: in the log, no receipt yet.
+    for s in &st[1..3] {
+        let r = server.post_cose(s);
+        assert_eq!(r.status, 202, "{r:?}");
+    }
+    assert_eq!(env.log().len(), 3);
+    assert_eq!(published(), Some(1));
+    let r = server.get(&location(&st[2]));
+    assert_eq!(r.status, 204, "{r:?}");
+
+    // Stopping covers what is waiting: the writer signs before it returns.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(server.child.wait().unwrap().success());
+    assert_eq!(published(), Some(3));
+
+    // A short interval: a registration waiting for its receipt gets it once the interval has
+    // passed since the last checkpoint, within the registration wait: 201.
+    let server = Server::start(
+        &env,
+        &[
+            "--checkpoint-interval-ms",
+            "50",
+            "--registration-wait-ms",
+            "30000",
+        ],
+    );
+    for (i, s) in st[3..].iter().enumerate() {
+        let r = server.post_cose(s);
+        assert_eq!(r.status, 201, "{r:?}");
+        let v = verify_receipt(&r.body, ReceiptEntry::Statement(s), &log_key(&env)).unwrap();
+        assert_eq!(v.index(), 3 + i as u64);
+    }
+    // Out of range, with the key named.
+    let out = env.run(&[
+        "serve",
+        "--ledger",
+        LEDGER,
+        "--checkpoint-interval-ms",
+        "60001",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.starts_with(
+            "error: --checkpoint-interval-ms: value: 60001 ms is more than 60000 ms: receipts would wait that long"
+        ),
+        "{}",
+        out.stderr
+    );
+    env.audit_ok();
+}

@@ -19,6 +19,12 @@ pub struct ServeFlags {
     /// file's `tls_key`.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Sign a checkpoint at most once per MS milliseconds: after a batch if MS have passed since
+    /// the last, else when they have; 0 signs after every batch [default: 0, at most 60000].
+    /// Registrations are acknowledged at their commit either way; receipts wait for the
+    /// checkpoint.
+    #[arg(long, value_name = "MS")]
+    pub checkpoint_interval_ms: Option<u64>,
 }
 
 impl ServeFlags {
@@ -27,6 +33,7 @@ impl ServeFlags {
         Overrides {
             tls_cert: self.tls_cert,
             tls_key: self.tls_key,
+            checkpoint_interval_ms: self.checkpoint_interval_ms,
             ..Overrides::default()
         }
     }

@@ -27,6 +27,15 @@ pub const DEFAULT_REGISTRATION_WAIT: Duration = Duration::from_millis(200);
 /// better served by polling.
 pub const MAX_REGISTRATION_WAIT: Duration = Duration::from_secs(30);
 
+/// How often, at most, the writer signs a checkpoint, by default: zero, after every batch, so a
+/// receipt is ready one checkpoint signature after its commit (well within the 1 s the
+/// service promises by default).
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::ZERO;
+
+/// The longest checkpoint interval accepted: a registration's receipt waits up to this long, and
+/// so do monitors and witnesses for its entry.
+pub const MAX_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The `Retry-After` of a `202` or `204`, in seconds, by default: about one checkpoint cadence.
 pub const DEFAULT_RETRY_AFTER_SECS: u32 = 1;
 
@@ -59,6 +68,9 @@ pub struct ServeConfig {
     /// How long a registration waits for its receipt before it is answered `202`. Zero answers
     /// every registration `202` at its commit.
     pub registration_wait: Duration,
+    /// The least time between two checkpoints the writer signs (`checkpoint_interval_ms`); zero
+    /// signs one after every batch.
+    pub checkpoint_interval: Duration,
     /// The `Retry-After` of `202` and `204` answers, in seconds.
     pub retry_after_secs: u32,
     /// The largest uploaded document, in bytes.
@@ -113,6 +125,7 @@ impl Default for ServeConfig {
             listen: DEFAULT_LISTEN.parse().expect("a valid socket address"),
             ledger: PathBuf::from("ledger"),
             registration_wait: DEFAULT_REGISTRATION_WAIT,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             max_connections_per_client: super::limits::DEFAULT_PER_CLIENT,
             max_connections: super::limits::DEFAULT_TOTAL,
             retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
@@ -147,6 +160,7 @@ struct File {
     listen: Option<String>,
     ledger: Option<PathBuf>,
     registration_wait_ms: Option<u64>,
+    checkpoint_interval_ms: Option<u64>,
     retry_after_secs: Option<u32>,
     public_kinds: Option<Vec<String>>,
     public_receipts: Option<bool>,
@@ -185,6 +199,8 @@ pub struct Overrides {
     pub ledger: Option<PathBuf>,
     /// `--registration-wait-ms`.
     pub registration_wait_ms: Option<u64>,
+    /// `--checkpoint-interval-ms`.
+    pub checkpoint_interval_ms: Option<u64>,
     /// `--public-kind`, repeated; replaces the file's list when given.
     pub public_kinds: Option<Vec<String>>,
     /// `--max-document-bytes`.
@@ -246,6 +262,10 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
     }
     if let Some(ms) = f.registration_wait_ms {
         c.registration_wait = wait(ms).map_err(|r| err("registration_wait_ms", r))?;
+    }
+    if let Some(ms) = f.checkpoint_interval_ms {
+        c.checkpoint_interval =
+            checkpoint_interval(ms).map_err(|r| err("checkpoint_interval_ms", r))?;
     }
     if let Some(s) = f.retry_after_secs {
         if s == 0 || s > 3600 {
@@ -365,6 +385,10 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
     if let Some(ms) = flags.registration_wait_ms {
         c.registration_wait = wait(ms).map_err(|r| flag("registration-wait-ms", r))?;
     }
+    if let Some(ms) = flags.checkpoint_interval_ms {
+        c.checkpoint_interval =
+            checkpoint_interval(ms).map_err(|r| flag("checkpoint-interval-ms", r))?;
+    }
     if let Some(kinds) = &flags.public_kinds {
         c.access.public_kinds = kind_set(kinds).map_err(|(_, r)| flag("public-kind", r))?;
     }
@@ -399,6 +423,17 @@ fn wait(ms: u64) -> Result<Duration, String> {
         return Err(format!(
             "{ms} ms is more than {} ms; a client waiting longer polls instead",
             MAX_REGISTRATION_WAIT.as_millis()
+        ));
+    }
+    Ok(d)
+}
+
+fn checkpoint_interval(ms: u64) -> Result<Duration, String> {
+    let d = Duration::from_millis(ms);
+    if d > MAX_CHECKPOINT_INTERVAL {
+        return Err(format!(
+            "{ms} ms is more than {} ms: receipts would wait that long",
+            MAX_CHECKPOINT_INTERVAL.as_millis()
         ));
     }
     Ok(d)
@@ -491,6 +526,10 @@ mod tests {
         assert_eq!(e.at, "readers[1].token_sha256");
         let e = parse("registration_wait_ms = 60000\n").unwrap_err();
         assert_eq!(e.at, "registration_wait_ms");
+        let e = parse("checkpoint_interval_ms = 60001\n").unwrap_err();
+        assert_eq!(e.at, "checkpoint_interval_ms");
+        let c = parse("checkpoint_interval_ms = 60000\n").unwrap();
+        assert_eq!(c.checkpoint_interval, MAX_CHECKPOINT_INTERVAL);
         let e = parse("[limits]\nmax_document_bytes = 0\n").unwrap_err();
         assert_eq!(e.at, "limits.max_document_bytes");
     }

@@ -135,9 +135,10 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     writer::cover_at_start(&mut ledger, &signed_tx);
     let keys = Arc::new(writer::SignerKeys::default());
     let writer_keys = Arc::clone(&keys);
+    let interval = config.checkpoint_interval;
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys))
+        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, interval))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),

@@ -1,6 +1,7 @@
 //! The one writer: a thread that owns the ledger, takes registrations off a bounded queue in
-//! batches, commits each batch in one transaction (group commit), signs a checkpoint, and only
-//! then answers each registration with its receipt.
+//! batches, commits each batch in one transaction (group commit), signs a checkpoint at most once
+//! per `checkpoint_interval` (the integration step), and only then answers each registration with
+//! its receipt.
 //!
 //! **Sequencing has one owner.** Within this server only this thread appends: the HTTP handlers
 //! hold the sending end of the queue and read the ledger through read-only connections. Against
@@ -12,11 +13,13 @@
 //! no registration of it was answered: every client sees its connection close and may retry.
 //! After the commit and before the checkpoint, the entries are in the log but no client was
 //! answered; a retry of the same statement is answered with its receipt once a checkpoint covers
-//! it (the next batch signs one). After the checkpoint, a registration whose answer was lost is
+//! it (the restarted writer signs one before the service accepts a connection,
+//! [`cover_at_start`]). After the checkpoint, a registration whose answer was lost is
 //! answered again, by a retry, with a receipt of the same entry.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -86,26 +89,102 @@ pub fn cover_at_start(ledger: &mut Ledger, signed: &watch::Sender<u64>) {
     }
 }
 
+/// After a checkpoint could not be signed, the least time before the writer tries again, so a
+/// failing signature (a full disk, say) is not retried in a tight loop when the interval is 0.
+pub const RETRY_AFTER_FAILED_CHECKPOINT: Duration = Duration::from_secs(1);
+
 /// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
 /// each checkpoint signed (the witnessing task waits on it).
+///
+/// **Checkpoint cadence.** A checkpoint is signed after a batch if at least `interval` has
+/// passed since the last one this writer signed (or none was signed yet), else as soon as the
+/// interval has passed; meanwhile more batches are committed, each acknowledged at its commit,
+/// and their registrations wait for the checkpoint for their receipts. An interval of zero signs
+/// after every batch. When the queue closes (the service stops), the entries still waiting are
+/// covered before the writer returns.
 pub fn run(
     mut ledger: Ledger,
     mut jobs: mpsc::Receiver<Job>,
     signed: watch::Sender<u64>,
     keys: &SignerKeys,
+    interval: Duration,
 ) {
-    while let Some(first) = jobs.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    // Only to wait on the queue with a deadline: this thread runs no other task.
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        eprintln!("ledger writer: cannot start its timer; registrations are refused");
+        return;
+    };
+    // Registrations committed and acknowledged that no checkpoint covers yet.
+    let mut waiting: Vec<Pending> = Vec::new();
+    // The log holds entries no checkpoint of this writer covers (some may have no waiter: a
+    // failed checkpoint's, answered 202 already).
+    let mut uncovered = false;
+    // When this writer last tried to sign, and whether that failed.
+    let mut last: Option<(Instant, bool)> = None;
+    let due = |last: Option<(Instant, bool)>| {
+        last.map(|(at, failed)| {
+            at + if failed {
+                interval.max(RETRY_AFTER_FAILED_CHECKPOINT)
+            } else {
+                interval
+            }
+        })
+    };
+    loop {
+        let next = match due(last).filter(|_| uncovered) {
+            None => rt.block_on(jobs.recv()).map(Some),
+            Some(deadline) => {
+                // The timer is made inside the runtime, whose clock it needs.
+                let recv = async { tokio::time::timeout_at(deadline.into(), jobs.recv()).await };
+                match rt.block_on(recv) {
+                    Ok(job) => job.map(Some),
+                    // The interval has passed: sign below.
+                    Err(_) => Some(None),
+                }
+            }
+        };
+        let Some(first) = next else { break };
+        if let Some(first) = first {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            let committed = commit(&mut ledger, batch, keys);
+            uncovered |= committed.iter().any(|p| p.created);
+            waiting.extend(committed);
+        }
+        if !uncovered && !waiting.is_empty() {
+            // Statements registered before, whose entries a checkpoint covers: answered now.
+            answer(&ledger, std::mem::take(&mut waiting));
+        }
+        if uncovered && due(last).is_none_or(|d| Instant::now() >= d) {
+            let size = integrate(&mut ledger, std::mem::take(&mut waiting));
+            last = Some((Instant::now(), size.is_none()));
+            if let Some(size) = size {
+                uncovered = false;
+                signed.send_replace(size);
             }
         }
-        if let Some(size) = commit(&mut ledger, batch, keys) {
-            signed.send_replace(size);
-        }
     }
+    if uncovered && let Some(size) = integrate(&mut ledger, waiting) {
+        signed.send_replace(size);
+    }
+}
+
+/// A registration committed and acknowledged, waiting for a checkpoint for its receipt.
+struct Pending {
+    /// The entry hash.
+    entry_hash: Hash,
+    /// Whether this registration appended the entry (else it was in the log already).
+    created: bool,
+    /// Where its answer goes.
+    reply: oneshot::Sender<Result<Answer, Problem>>,
 }
 
 /// Whether the log holds entries no checkpoint covers.
@@ -152,9 +231,10 @@ fn sigstore_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), 
 
 /// Commits one batch, all that can be: a statement the registration refuses is answered with
 /// its refusal and taken out, and the rest is tried again, so one bad statement never holds back
-/// the others. A statement already in the log is answered with the receipt of its entry.
-/// Returns the size of the checkpoint signed, if one was.
-fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Option<u64> {
+/// the others. Returns the registrations committed (and told so), each to be answered with its
+/// receipt once a checkpoint covers it ([`integrate`]); a statement already in the log is among
+/// them, to be answered with the receipt of its entry.
+fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Vec<Pending> {
     let mut verified = Vec::with_capacity(batch.len());
     let (mut subs, mut replies): (Vec<Submission>, Vec<_>) = batch
         .into_iter()
@@ -217,20 +297,36 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Option<u64
         .map(|r| (r.entry_hash, true))
         .zip(replies)
         .chain(existing.into_iter().map(|(h, reply)| ((h, false), reply)));
-    let mut answers: Vec<_> = answers.collect();
-    if answers.is_empty() {
-        return None;
-    }
-    for ((hash, _), (_, committed)) in &mut answers {
-        if let Some(c) = committed.take() {
-            let _ = c.send(*hash);
-        }
-    }
+    answers
+        .map(|((entry_hash, created), (reply, committed))| {
+            if let Some(c) = committed {
+                let _ = c.send(entry_hash);
+            }
+            Pending {
+                entry_hash,
+                created,
+                reply,
+            }
+        })
+        .collect()
+}
+
+/// The integration step: signs a checkpoint over the whole log and answers each of `waiting`
+/// with a receipt against it. Returns the size of the checkpoint, or `None` if it could not be
+/// signed: then each registration is answered with why (its handler answers `202`, the entry
+/// being durable), and the writer tries again later.
+fn integrate(ledger: &mut Ledger, waiting: Vec<Pending>) -> Option<u64> {
     let signed = match ledger.checkpoint() {
         Ok(cp) => cp.size,
         Err(e) => {
-            for ((hash, _), reply) in answers {
-                let _ = reply.0.send(Err(Problem::new(
+            eprintln!("checkpoint: {e}");
+            for Pending {
+                entry_hash: hash,
+                reply,
+                ..
+            } in waiting
+            {
+                let _ = reply.send(Err(Problem::new(
                 500,
                 "Internal Server Error",
                 format!(
@@ -243,7 +339,18 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Option<u64
             return None;
         }
     };
-    for ((entry_hash, created), reply) in answers {
+    answer(ledger, waiting);
+    Some(signed)
+}
+
+/// Answers each of `waiting` with a receipt against the latest checkpoint.
+fn answer(ledger: &Ledger, waiting: Vec<Pending>) {
+    for Pending {
+        entry_hash,
+        created,
+        reply,
+    } in waiting
+    {
         let answer = match receipt_of(ledger, &entry_hash) {
             Ok(receipt) => Ok(Some(receipt)),
             // The entry was just committed, so a 404 means no published checkpoint covers it
@@ -256,9 +363,8 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Option<u64
             entry_hash,
             receipt,
         });
-        let _ = reply.0.send(answer);
+        let _ = reply.send(answer);
     }
-    Some(signed)
 }
 
 /// The receipt of the entry `entry_hash` against the latest checkpoint.
