@@ -123,7 +123,22 @@ fn a_scrape_counts_registrations_by_outcome_and_responses_by_class() {
         )
     };
     assert_eq!([class("2xx"), class("4xx"), class("5xx")], ["2", "3", "0"]);
-    sample(&t, "evledger_published_tree_size")
-        .parse::<u64>()
-        .unwrap();
+
+    // The writer's side: three batches of one (the refused statement's, the registration's,
+    // the repetition's), one checkpoint signed (the repetition's entry was covered already).
+    let batch = |le: &str| sample(&t, &format!("evledger_batch_size_bucket{{le=\"{le}\"}}"));
+    assert_eq!([batch("1"), batch("64"), batch("+Inf")], ["3", "3", "3"]);
+    assert_eq!(sample(&t, "evledger_batch_size_sum"), "3");
+    assert_eq!(sample(&t, "evledger_batch_size_count"), "3");
+    assert_eq!(sample(&t, "evledger_checkpoints_signed_total"), "1");
+    assert_eq!(sample(&t, "evledger_signed_tree_size"), "1");
+    // The witnessing task publishes it (no quorum here) after the writer signs: scrape until
+    // it has.
+    let published = (0..10_000)
+        .map(|_| {
+            let t = String::from_utf8(server.get_anonymous("/metrics").body).unwrap();
+            sample(&t, "evledger_published_tree_size")
+        })
+        .find(|p| p != "0");
+    assert_eq!(published.as_deref(), Some("1"));
 }

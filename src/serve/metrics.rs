@@ -9,7 +9,11 @@ use std::time::Duration;
 pub const LATENCY_BUCKETS: [f64; 10] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
-/// The service's counters, shared by every connection.
+/// Upper bounds of the batch size histogram's buckets (`+Inf` follows): powers of two up to
+/// the writer's `MAX_BATCH` (64).
+pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
+
+/// The service's counters, shared by every connection and the writer.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Responses by status class: index 0 is 1xx … index 4 is 5xx.
@@ -20,6 +24,14 @@ pub struct Metrics {
     latency: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     /// Sum of registration latencies, in microseconds.
     latency_sum_us: AtomicU64,
+    /// Batches the writer committed, by size: one count per bucket, then `+Inf`.
+    batches: [AtomicU64; BATCH_BUCKETS.len() + 1],
+    /// Sum of batch sizes: registrations the writer took off the queue.
+    batched: AtomicU64,
+    /// Checkpoints the writer signed.
+    checkpoints: AtomicU64,
+    /// The size of the latest checkpoint signed (published or not).
+    signed_tree_size: AtomicU64,
 }
 
 /// The `outcome` label of a registration answered with `status`, and its counter's index.
@@ -57,6 +69,26 @@ impl Metrics {
         self.latency[b].fetch_add(1, Ordering::Relaxed);
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.latency_sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// Counts one batch of `size` registrations taken off the queue by the writer.
+    pub fn batch(&self, size: usize) {
+        let size = size as u64;
+        let b = BATCH_BUCKETS
+            .iter()
+            .position(|&le| size <= le)
+            .unwrap_or(BATCH_BUCKETS.len());
+        self.batches[b].fetch_add(1, Ordering::Relaxed);
+        self.batched.fetch_add(size, Ordering::Relaxed);
+    }
+
+    /// Records a checkpoint of `size` signed by the writer; `new` counts it (false for the
+    /// latest one found at start).
+    pub fn signed(&self, size: u64, new: bool) {
+        if new {
+            self.checkpoints.fetch_add(1, Ordering::Relaxed);
+        }
+        self.signed_tree_size.store(size, Ordering::Relaxed);
     }
 
     /// The counters as Prometheus text (format 0.0.4); `extra` (the witnessing counters) is
@@ -97,6 +129,34 @@ impl Metrics {
         let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "evledger_registration_seconds_sum {sum}");
         let _ = writeln!(out, "evledger_registration_seconds_count {cumulative}");
+        out.push_str("# HELP evledger_batch_size Registrations the writer committed in one transaction (group commit).\n# TYPE evledger_batch_size histogram\n");
+        let mut cumulative = 0u64;
+        for (i, c) in self.batches.iter().enumerate() {
+            cumulative += c.load(Ordering::Relaxed);
+            let le = BATCH_BUCKETS
+                .get(i)
+                .map_or_else(|| "+Inf".to_owned(), ToString::to_string);
+            let _ = writeln!(
+                out,
+                "evledger_batch_size_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "evledger_batch_size_sum {}",
+            self.batched.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "evledger_batch_size_count {cumulative}");
+        let _ = writeln!(
+            out,
+            "# HELP evledger_checkpoints_signed_total Checkpoints the writer signed.\n# TYPE evledger_checkpoints_signed_total counter\nevledger_checkpoints_signed_total {}",
+            self.checkpoints.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP evledger_signed_tree_size Size of the latest checkpoint the writer signed, published or not.\n# TYPE evledger_signed_tree_size gauge\nevledger_signed_tree_size {}",
+            self.signed_tree_size.load(Ordering::Relaxed)
+        );
         out.push_str(extra);
         out
     }
@@ -150,5 +210,25 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("evledger_registration_seconds_count 2\n"), "{t}");
+        m.batch(1);
+        m.batch(3);
+        m.batch(64);
+        m.batch(65);
+        m.signed(7, false);
+        m.signed(9, true);
+        let t = m.render("");
+        for line in [
+            "evledger_batch_size_bucket{le=\"1\"} 1\n",
+            "evledger_batch_size_bucket{le=\"2\"} 1\n",
+            "evledger_batch_size_bucket{le=\"4\"} 2\n",
+            "evledger_batch_size_bucket{le=\"64\"} 3\n",
+            "evledger_batch_size_bucket{le=\"+Inf\"} 4\n",
+            "evledger_batch_size_sum 133\n",
+            "evledger_batch_size_count 4\n",
+            "evledger_checkpoints_signed_total 1\n",
+            "evledger_signed_tree_size 9\n",
+        ] {
+            assert!(t.contains(line), "{line} in {t}");
+        }
     }
 }

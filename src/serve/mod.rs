@@ -94,8 +94,8 @@ struct State {
     uploads: Arc<Uploads>,
     /// The witnessing task's counters (`WitnessStats::prometheus` renders them for metrics).
     witness_stats: Arc<witnessing::WitnessStats>,
-    /// The service's counters (`GET /metrics`).
-    metrics: metrics::Metrics,
+    /// The service's counters (`GET /metrics`), shared with the writer.
+    metrics: Arc<metrics::Metrics>,
     /// Signer keys by kid, to verify signatures before the writer (`writer::SignerKeys`).
     keys: Arc<writer::SignerKeys>,
 }
@@ -135,10 +135,14 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     writer::cover_at_start(&mut ledger, &signed_tx);
     let keys = Arc::new(writer::SignerKeys::default());
     let writer_keys = Arc::clone(&keys);
-    let interval = config.checkpoint_interval;
+    let settings = writer::Settings {
+        interval: config.checkpoint_interval,
+        metrics: Arc::default(),
+    };
+    let metrics = Arc::clone(&settings.metrics);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, interval))
+        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, &settings))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
@@ -146,7 +150,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
         config: config.clone(),
         uploads: Arc::new(uploads),
         witness_stats: Arc::default(),
-        metrics: metrics::Metrics::default(),
+        metrics,
         keys,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

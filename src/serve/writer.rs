@@ -93,6 +93,15 @@ pub fn cover_at_start(ledger: &mut Ledger, signed: &watch::Sender<u64>) {
 /// failing signature (a full disk, say) is not retried in a tight loop when the interval is 0.
 pub const RETRY_AFTER_FAILED_CHECKPOINT: Duration = Duration::from_secs(1);
 
+/// How the writer runs, beyond its ledger and queue.
+#[derive(Debug, Default)]
+pub struct Settings {
+    /// The least time between two checkpoints (`checkpoint_interval_ms`); zero: every batch.
+    pub interval: Duration,
+    /// Where batch sizes and signed checkpoints are counted (`GET /metrics`).
+    pub metrics: Arc<super::metrics::Metrics>,
+}
+
 /// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
 /// each checkpoint signed (the witnessing task waits on it).
 ///
@@ -107,8 +116,12 @@ pub fn run(
     mut jobs: mpsc::Receiver<Job>,
     signed: watch::Sender<u64>,
     keys: &SignerKeys,
-    interval: Duration,
+    settings: &Settings,
 ) {
+    let (interval, metrics) = (settings.interval, &*settings.metrics);
+    if let Ok(Some(cp)) = ledger.store().latest_checkpoint() {
+        metrics.signed(cp.size, false);
+    }
     // Only to wait on the queue with a deadline: this thread runs no other task.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -155,6 +168,7 @@ pub fn run(
                     Err(_) => break,
                 }
             }
+            metrics.batch(batch.len());
             let committed = commit(&mut ledger, batch, keys);
             uncovered |= committed.iter().any(|p| p.created);
             waiting.extend(committed);
@@ -164,7 +178,7 @@ pub fn run(
             answer(&ledger, std::mem::take(&mut waiting));
         }
         if uncovered && due(last).is_none_or(|d| Instant::now() >= d) {
-            let size = integrate(&mut ledger, std::mem::take(&mut waiting));
+            let size = integrate(&mut ledger, std::mem::take(&mut waiting), metrics);
             last = Some((Instant::now(), size.is_none()));
             if let Some(size) = size {
                 uncovered = false;
@@ -172,7 +186,7 @@ pub fn run(
             }
         }
     }
-    if uncovered && let Some(size) = integrate(&mut ledger, waiting) {
+    if uncovered && let Some(size) = integrate(&mut ledger, waiting, metrics) {
         signed.send_replace(size);
     }
 }
@@ -315,9 +329,18 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Vec<Pendin
 /// with a receipt against it. Returns the size of the checkpoint, or `None` if it could not be
 /// signed: then each registration is answered with why (its handler answers `202`, the entry
 /// being durable), and the writer tries again later.
-fn integrate(ledger: &mut Ledger, waiting: Vec<Pending>) -> Option<u64> {
+fn integrate(
+    ledger: &mut Ledger,
+    waiting: Vec<Pending>,
+    metrics: &super::metrics::Metrics,
+) -> Option<u64> {
     let signed = match ledger.checkpoint() {
-        Ok(cp) => cp.size,
+        // Counted before any registration is answered, so a client that has its receipt
+        // scrapes a signed tree size that covers it.
+        Ok(cp) => {
+            metrics.signed(cp.size, true);
+            cp.size
+        }
         Err(e) => {
             eprintln!("checkpoint: {e}");
             for Pending {
