@@ -142,3 +142,113 @@ fn a_scrape_counts_registrations_by_outcome_and_responses_by_class() {
         .find(|p| p != "0");
     assert_eq!(published.as_deref(), Some("1"));
 }
+
+/// The `key=value` pairs of a logfmt line whose values hold no space (as the tests' do).
+fn fields(line: &str) -> std::collections::HashMap<&str, &str> {
+    line.split(' ')
+        .filter_map(|kv| kv.split_once('='))
+        .collect()
+}
+
+#[test]
+fn the_log_has_a_line_per_request_batch_and_checkpoint() {
+    let (env, statement) = ledger_and_statement();
+    std::fs::copy(
+        root().join("keys.example/release-engineer.key.pub"),
+        env.path("release.pub"),
+    )
+    .unwrap();
+    env.run(&[
+        "signer",
+        "add",
+        "--kinds",
+        "firmware-build",
+        "--key",
+        "release.pub",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let log = std::fs::File::create(env.path("serve.log")).unwrap();
+    let mut child = env
+        .cmd(&["serve", "--ledger", LEDGER, "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap();
+    let post = |path: &str, body: &[u8]| {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/cose\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(&[head.as_bytes(), body].concat()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let r = post("/entries", &statement);
+    assert!(r.starts_with("HTTP/1.1 201"), "{r}");
+    assert!(post("/entries", &statement).starts_with("HTTP/1.1 200"));
+    // A path with a quote, a space and a newline escaped stays on one line.
+    assert!(post("/no%20where\"", b"").starts_with("HTTP/1.1 404"));
+    // Stop, so that every line is written before the file is read.
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(env.path("serve.log")).unwrap();
+    let events: Vec<_> = text
+        .lines()
+        .filter(|l| l.starts_with("ts="))
+        .map(fields)
+        .collect();
+    let of = |e: &str| -> Vec<_> { events.iter().filter(|f| f["event"] == e).collect() };
+    let requests = of("request");
+    assert_eq!(requests.len(), 3, "{text}");
+    assert_eq!(
+        requests
+            .iter()
+            .map(|f| (f["method"], f["path"], f["status"]))
+            .collect::<Vec<_>>(),
+        [
+            ("POST", "/entries", "201"),
+            ("POST", "/entries", "200"),
+            ("POST", "\"/no%20where\\\"\"", "404")
+        ]
+    );
+    assert!(requests[0]["peer"].starts_with("127.0.0.1:"), "{text}");
+    requests[0]["ms"].parse::<f64>().unwrap();
+    let batches = of("batch");
+    assert_eq!(
+        batches
+            .iter()
+            .map(|f| (f["size"], f["created"], f["repeated"], f["refused"]))
+            .collect::<Vec<_>>(),
+        [("1", "1", "0", "0"), ("1", "0", "1", "0")],
+        "{text}"
+    );
+    let checkpoints = of("checkpoint");
+    assert_eq!(checkpoints.len(), 1, "{text}");
+    assert_eq!(
+        (
+            checkpoints[0]["at"],
+            checkpoints[0]["outcome"],
+            checkpoints[0]["size"]
+        ),
+        ("cadence", "signed", "1")
+    );
+    assert!(events.iter().all(|f| f["ts"].ends_with('Z')), "{text}");
+}

@@ -84,14 +84,78 @@ fn push_value(out: &mut String, v: &str) {
     out.push('"');
 }
 
+/// The longest path written in an `event=request` line, in characters; a longer one is cut and
+/// ends in `...`, so a client cannot make one log line as long as its request head.
+pub const MAX_LOGGED_PATH: usize = 256;
+
+/// `event=request`: one per HTTP request answered, with the client's address, the method, the
+/// path (no query: a query may carry a reader's selection), the status and the time from the
+/// request's head received to the answer ready.
+pub fn request(
+    peer: Option<SocketAddr>,
+    method: &impl Display,
+    path: &str,
+    status: u16,
+    took: Duration,
+) {
+    let path = match path.char_indices().nth(MAX_LOGGED_PATH) {
+        Some((cut, _)) => format!("{}...", &path[..cut]),
+        None => path.to_owned(),
+    };
+    Line::new("request")
+        .kv("peer", peer_text(peer))
+        .kv("method", method)
+        .kv("path", path)
+        .kv("status", status)
+        .ms("ms", took)
+        .emit();
+}
+
+/// `event=batch`: one per batch the writer took off the queue, with its size, how many
+/// registrations appended an entry, were in the log already, or were refused, and the time the
+/// registration transaction took, commit included.
+pub fn batch(size: usize, created: usize, repeated: usize, took: Duration) {
+    Line::new("batch")
+        .kv("size", size)
+        .kv("created", created)
+        .kv("repeated", repeated)
+        .kv("refused", size.saturating_sub(created + repeated))
+        .ms("ms", took)
+        .emit();
+}
+
+/// `event=checkpoint`: one per checkpoint the writer signs (`outcome=signed`, the tree size and
+/// the time signing took), or fails to sign (`outcome=failed` and the reason). `at` says when:
+/// `start` (covering a predecessor's entries), `cadence`, or `stop`.
+pub fn checkpoint(at: &str, outcome: Result<u64, &str>, took: Duration) {
+    let line = Line::new("checkpoint").kv("at", at);
+    match outcome {
+        Ok(size) => line.kv("outcome", "signed").kv("size", size),
+        Err(why) => line.kv("outcome", "failed").kv("reason", why),
+    }
+    .ms("ms", took)
+    .emit();
+}
+
+/// `event=witnessing`: a round of asking the witnesses to cosign the checkpoint of `size`, with
+/// its outcome (`published`, `not-published`, `witness-failed`, `failed`) and the message.
+pub fn witnessing(size: Option<u64>, outcome: &str, msg: &str) {
+    let mut line = Line::new("witnessing");
+    if let Some(size) = size {
+        line = line.kv("size", size);
+    }
+    line.kv("outcome", outcome).kv("msg", msg).emit();
+}
+
+fn peer_text(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "-".to_owned(), |p| p.to_string())
+}
+
 /// `event=tls` for a TLS handshake that failed: plain HTTP to the TLS port, a client that does
 /// not trust the certificate, or a timeout.
 pub fn tls_failed(peer: Option<SocketAddr>, why: &str) {
     Line::new("tls")
-        .kv(
-            "peer",
-            peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
-        )
+        .kv("peer", peer_text(peer))
         .kv("outcome", "failed")
         .kv("reason", why)
         .emit();

@@ -205,10 +205,11 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
             let acceptor = acceptor.clone();
             connections.spawn(async move {
                 let _slot = slot;
+                let peer = stream.peer_addr().ok();
                 match acceptor.accept(stream).await {
-                    Some(tls::Accepted::Plain(s)) => connection(s, state, stop_rx).await,
+                    Some(tls::Accepted::Plain(s)) => connection(s, peer, state, stop_rx).await,
                     #[cfg(feature = "tls")]
-                    Some(tls::Accepted::Tls(s)) => connection(s, state, stop_rx).await,
+                    Some(tls::Accepted::Tls(s)) => connection(s, peer, state, stop_rx).await,
                     None => {}
                 }
             });
@@ -240,11 +241,15 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
 
 /// Serves HTTP/1.1 on one accepted connection (plain, or TLS after its handshake) until it
 /// closes, or until the service stops and the request in flight is answered.
-async fn connection<IO>(io: IO, state: Arc<State>, mut stop_rx: watch::Receiver<bool>)
-where
+async fn connection<IO>(
+    io: IO,
+    peer: Option<SocketAddr>,
+    state: Arc<State>,
+    mut stop_rx: watch::Receiver<bool>,
+) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let service = service_fn(move |req| handle(Arc::clone(&state), peer, req));
     // A connection that fails (a client gone, a malformed request line) ends alone; hyper has
     // already answered what could be answered.
     let conn = http1::Builder::new()
@@ -292,8 +297,12 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 
 type Body = Full<Bytes>;
 
-/// Routes one request.
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+/// Routes one request from `peer`, and logs it (`event=request`, [`log`]).
+async fn handle(
+    state: Arc<State>,
+    peer: Option<SocketAddr>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -371,6 +380,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     if segments.as_slice() == ["entries"] && method == Method::POST {
         state.metrics.registration(status, received.elapsed());
     }
+    log::request(peer, &method, &path, status, received.elapsed());
     Ok(response)
 }
 

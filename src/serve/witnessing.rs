@@ -269,12 +269,14 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>, stats: Arc<Witn
                             b.why.clone_from(why);
                             let wait = Backoff::delay(b.failures);
                             b.next = Instant::now() + wait;
-                            eprintln!(
-                                "witness {}: checkpoint {} not cosigned: {}; asking again in {:.1} s",
-                                crate::terminal::escape(name),
-                                r.size,
-                                crate::terminal::escape(why),
-                                wait.as_secs_f64()
+                            super::log::witnessing(
+                                Some(r.size),
+                                "witness-failed",
+                                &format!(
+                                    "witness {name}: checkpoint {} not cosigned: {why}; asking again in {:.1} s",
+                                    r.size,
+                                    wait.as_secs_f64()
+                                ),
                             );
                         }
                     }
@@ -295,33 +297,41 @@ pub async fn run(dir: PathBuf, mut latest: watch::Receiver<u64>, stats: Arc<Witn
                         .iter()
                         .any(|(_, o)| matches!(o, Outcome::Cosigned { .. }))
                     {
-                        eprintln!(
-                            "checkpoint {} published: cosigned by {} witnesses (quorum {})",
-                            r.size, r.cosigned, r.quorum
+                        super::log::witnessing(
+                            Some(r.size),
+                            "published",
+                            &format!(
+                                "checkpoint {} published: cosigned by {} witnesses (quorum {})",
+                                r.size, r.cosigned, r.quorum
+                            ),
                         );
                     }
                 } else if last_logged.as_ref() != Some(&state) {
-                    eprintln!(
-                        "checkpoint {} not published: {} of the {} witnesses the quorum needs have cosigned it{}{}",
-                        r.size,
-                        r.cosigned,
-                        r.quorum,
-                        if state.1.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; failed: {}", state.1.join("; "))
-                        },
-                        if r.without_url.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; without a URL: {}", r.without_url.join(", "))
-                        },
+                    super::log::witnessing(
+                        Some(r.size),
+                        "not-published",
+                        &format!(
+                            "checkpoint {} not published: {} of the {} witnesses the quorum needs have cosigned it{}{}",
+                            r.size,
+                            r.cosigned,
+                            r.quorum,
+                            if state.1.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; failed: {}", state.1.join("; "))
+                            },
+                            if r.without_url.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; without a URL: {}", r.without_url.join(", "))
+                            },
+                        ),
                     );
                 }
                 last_logged = Some(state);
             }
             Err(e) if e.contains("no checkpoint yet") => {}
-            Err(e) => eprintln!("witnessing: {e}"),
+            Err(e) => super::log::witnessing(None, "failed", &e),
         }
         // Wait for a new checkpoint, or for the first witness whose backoff ends.
         let wake = backoff.values().map(|b| b.next).min();

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::log;
 use super::problem::Problem;
 use crate::evidence::Evidence;
 use crate::hex;
@@ -77,15 +78,17 @@ pub struct Answer {
 /// connection; `signed` receives its size. A failure is not fatal: the next batch tries again,
 /// and its registrations are answered with why.
 pub fn cover_at_start(ledger: &mut Ledger, signed: &watch::Sender<u64>) {
+    let began = Instant::now();
     match uncovered(ledger).and_then(|yes| match yes {
         true => ledger.checkpoint().map(|cp| Some(cp.size)),
         false => Ok(None),
     }) {
         Ok(Some(size)) => {
+            log::checkpoint("start", Ok(size), began.elapsed());
             signed.send_replace(size);
         }
         Ok(None) => {}
-        Err(e) => eprintln!("checkpoint at start: {e}"),
+        Err(e) => log::checkpoint("start", Err(&e.to_string()), began.elapsed()),
     }
 }
 
@@ -168,8 +171,11 @@ pub fn run(
                     Err(_) => break,
                 }
             }
-            metrics.batch(batch.len());
+            let (size, began) = (batch.len(), Instant::now());
+            metrics.batch(size);
             let committed = commit(&mut ledger, batch, keys);
+            let created = committed.iter().filter(|p| p.created).count();
+            log::batch(size, created, committed.len() - created, began.elapsed());
             uncovered |= committed.iter().any(|p| p.created);
             waiting.extend(committed);
         }
@@ -178,7 +184,12 @@ pub fn run(
             answer(&ledger, std::mem::take(&mut waiting));
         }
         if uncovered && due(last).is_none_or(|d| Instant::now() >= d) {
-            let size = integrate(&mut ledger, std::mem::take(&mut waiting), metrics);
+            let size = integrate(
+                &mut ledger,
+                std::mem::take(&mut waiting),
+                metrics,
+                "cadence",
+            );
             last = Some((Instant::now(), size.is_none()));
             if let Some(size) = size {
                 uncovered = false;
@@ -186,7 +197,7 @@ pub fn run(
             }
         }
     }
-    if uncovered && let Some(size) = integrate(&mut ledger, waiting, metrics) {
+    if uncovered && let Some(size) = integrate(&mut ledger, waiting, metrics, "stop") {
         signed.send_replace(size);
     }
 }
@@ -333,16 +344,19 @@ fn integrate(
     ledger: &mut Ledger,
     waiting: Vec<Pending>,
     metrics: &super::metrics::Metrics,
+    at: &str,
 ) -> Option<u64> {
+    let began = Instant::now();
     let signed = match ledger.checkpoint() {
         // Counted before any registration is answered, so a client that has its receipt
         // scrapes a signed tree size that covers it.
         Ok(cp) => {
             metrics.signed(cp.size, true);
+            log::checkpoint(at, Ok(cp.size), began.elapsed());
             cp.size
         }
         Err(e) => {
-            eprintln!("checkpoint: {e}");
+            log::checkpoint(at, Err(&e.to_string()), began.elapsed());
             for Pending {
                 entry_hash: hash,
                 reply,
