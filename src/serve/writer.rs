@@ -206,6 +206,8 @@ pub fn run(
 struct Pending {
     /// The entry hash.
     entry_hash: Hash,
+    /// The entry's index.
+    index: u64,
     /// Whether this registration appended the entry (else it was in the log already).
     created: bool,
     /// Where its answer goes.
@@ -293,8 +295,8 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Vec<Pendin
                 verified.remove(p);
                 let reply = replies.remove(p);
                 match error {
-                    LedgerError::Store(StoreError::Duplicate { entry_hash, .. }) => {
-                        existing.push((entry_hash, reply));
+                    LedgerError::Store(StoreError::Duplicate { entry_hash, index }) => {
+                        existing.push(((entry_hash, index), reply));
                     }
                     e => {
                         // The client may have gone away; its statement was refused either way.
@@ -319,16 +321,17 @@ fn commit(ledger: &mut Ledger, batch: Vec<Job>, keys: &SignerKeys) -> Vec<Pendin
     learn_keys(keys, &created);
     let answers = created
         .iter()
-        .map(|r| (r.entry_hash, true))
+        .map(|r| ((r.entry_hash, r.index), true))
         .zip(replies)
         .chain(existing.into_iter().map(|(h, reply)| ((h, false), reply)));
     answers
-        .map(|((entry_hash, created), (reply, committed))| {
+        .map(|(((entry_hash, index), created), (reply, committed))| {
             if let Some(c) = committed {
                 let _ = c.send(entry_hash);
             }
             Pending {
                 entry_hash,
+                index,
                 created,
                 reply,
             }
@@ -381,21 +384,44 @@ fn integrate(
 }
 
 /// Answers each of `waiting` with a receipt against the latest checkpoint.
+///
+/// The receipts are made together (`Ledger::cose_receipts`): the checkpoint and the log key are
+/// read once and the root signed once for the whole batch, and each receipt is byte for byte the
+/// one `Ledger::cose_receipt` makes.
 fn answer(ledger: &Ledger, waiting: Vec<Pending>) {
-    for Pending {
-        entry_hash,
-        created,
-        reply,
-    } in waiting
+    if waiting.is_empty() {
+        return;
+    }
+    let wanted: Vec<_> = waiting.iter().map(|p| (p.index, p.entry_hash)).collect();
+    let internal = |e: &dyn std::fmt::Display| {
+        Problem::new(500, "Internal Server Error", format!("receipt: {e}"))
+    };
+    // The entries were just committed, so "no proof" means no published checkpoint covers them
+    // yet: the witnesses have not cosigned one (`specs/witness.md` §8). Answered without a
+    // receipt (202), not as an error.
+    let receipts: Vec<Result<Option<Vec<u8>>, Problem>> = match ledger.cose_receipts(&wanted) {
+        Ok(each) => each
+            .into_iter()
+            .map(|r| match r {
+                Ok(r) => Ok(Some(r.bytes)),
+                Err(LedgerError::NoProof(_)) => Ok(None),
+                Err(e) => Err(internal(&e)),
+            })
+            .collect(),
+        Err(LedgerError::NoProof(_)) => waiting.iter().map(|_| Ok(None)).collect(),
+        Err(e) => waiting.iter().map(|_| Err(internal(&e))).collect(),
+    };
+    for (
+        Pending {
+            entry_hash,
+            created,
+            reply,
+            ..
+        },
+        receipt,
+    ) in waiting.into_iter().zip(receipts)
     {
-        let answer = match receipt_of(ledger, &entry_hash) {
-            Ok(receipt) => Ok(Some(receipt)),
-            // The entry was just committed, so a 404 means no published checkpoint covers it
-            // yet: the witnesses have not cosigned one (`specs/witness.md` §8).
-            Err(p) if p.status == 404 => Ok(None),
-            Err(p) => Err(p),
-        }
-        .map(|receipt| Answer {
+        let answer = receipt.map(|receipt| Answer {
             created,
             entry_hash,
             receipt,
