@@ -323,6 +323,12 @@ fn an_entry_no_checkpoint_covers_is_204_until_one_does() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(r.header("retry-after"), Some("1"));
     assert!(r.body.is_empty());
+    // Submitted again, the statement names an entry no checkpoint covers: the writer signs one,
+    // and the answer carries the receipt.
+    let r = server.post_cose(&first);
+    assert_eq!(r.status, 200, "{r:?}");
+    verify_receipt(&r.body, ReceiptEntry::Statement(&first), &log_key(&env)).unwrap();
+    assert_eq!(server.get(&location).status, 200);
     // The next registration's checkpoint covers the whole log, so the first entry's receipt is
     // ready from then on.
     let second = sign(&env, "firmware-build", "fw.toml", 1_800_000_001);

@@ -122,8 +122,11 @@ pub fn run(
     settings: &Settings,
 ) {
     let (interval, metrics) = (settings.interval, &*settings.metrics);
+    // The size of the latest checkpoint: entries below it are covered.
+    let mut covered = 0;
     if let Ok(Some(cp)) = ledger.store().latest_checkpoint() {
         metrics.signed(cp.size, false);
+        covered = cp.size;
     }
     // Only to wait on the queue with a deadline: this thread runs no other task.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -135,8 +138,8 @@ pub fn run(
     };
     // Registrations committed and acknowledged that no checkpoint covers yet.
     let mut waiting: Vec<Pending> = Vec::new();
-    // The log holds entries no checkpoint of this writer covers (some may have no waiter: a
-    // failed checkpoint's, answered 202 already).
+    // The log holds entries no checkpoint covers (some may have no waiter: a failed
+    // checkpoint's, answered 202 already).
     let mut uncovered = false;
     // When this writer last tried to sign, and whether that failed.
     let mut last: Option<(Instant, bool)> = None;
@@ -176,7 +179,9 @@ pub fn run(
             let committed = commit(&mut ledger, batch, keys);
             let created = committed.iter().filter(|p| p.created).count();
             log::batch(size, created, committed.len() - created, began.elapsed());
-            uncovered |= committed.iter().any(|p| p.created);
+            // A statement registered before may name an entry no checkpoint covers either (one
+            // another process appended): it waits for the checkpoint too.
+            uncovered |= committed.iter().any(|p| p.index >= covered);
             waiting.extend(committed);
         }
         if !uncovered && !waiting.is_empty() {
@@ -193,6 +198,7 @@ pub fn run(
             last = Some((Instant::now(), size.is_none()));
             if let Some(size) = size {
                 uncovered = false;
+                covered = size;
                 signed.send_replace(size);
             }
         }
