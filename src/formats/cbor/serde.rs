@@ -976,6 +976,12 @@ mod tests {
             Evidence::AdverseIndex(x) => serde_json::to_value(x),
             Evidence::AccuracyResult(x) => serde_json::to_value(x),
             Evidence::Certification(x) => serde_json::to_value(x),
+            Evidence::ExportClassification(x) => serde_json::to_value(x),
+            Evidence::ExportDecision(x) => serde_json::to_value(x),
+            Evidence::Shipment(x) => serde_json::to_value(x),
+            Evidence::HrDueDiligence(x) => serde_json::to_value(x),
+            Evidence::EndUseCheck(x) => serde_json::to_value(x),
+            Evidence::DeploymentRecord(x) => serde_json::to_value(x),
         };
         conv(json.expect("to JSON"))
     }
