@@ -21,6 +21,8 @@ pub fn bundle(
     all: bool,
     entries: &[String],
     claims: &[String],
+    export_decisions: &[String],
+    deployments: &[String],
     attach: &[PathBuf],
     since: Option<&Path>,
 ) -> Result<(), CliError> {
@@ -43,10 +45,22 @@ pub fn bundle(
         }
         selection.entries.push(e);
     }
+    for name in export_decisions {
+        let e = ledger.resolve(name)?;
+        let seeds = crate::ledger::audit_bundle::export_decision_seeds(&ledger, &e)
+            .map_err(|x| CliError::new(format!("--export-decision {name}: {x}")))?;
+        selection.entries.extend(seeds);
+    }
+    for name in deployments {
+        let e = ledger.resolve(name)?;
+        let seeds = crate::ledger::audit_bundle::deployment_seeds(&e)
+            .map_err(|x| CliError::new(format!("--deployment {name}: {x}")))?;
+        selection.entries.extend(seeds);
+    }
     if !all && selection.entries.is_empty() {
-        return Err(
-            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
-        );
+        return Err(CliError::new("nothing selected").hint(
+            "use --all, --entry ENTRY, --claim ENTRY, --export-decision ENTRY or --deployment ENTRY",
+        ));
     }
     let since = match since {
         Some(p) => Some(

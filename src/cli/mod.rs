@@ -494,6 +494,13 @@ pub enum Command {
         /// A claim entry to include with everything behind it; repeatable.
         #[arg(long, value_name = "ENTRY")]
         claim: Vec<String>,
+        /// An export decision to audit: every record of it, its shipments and end-use checks, the
+        /// classifications of its builds and the due diligence of its end user; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        export_decision: Vec<String>,
+        /// A deployment record to audit, with its build; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        deployment: Vec<String>,
         /// A document to attach, cited by SHA-256; repeatable.
         #[arg(long, value_name = "FILE")]
         attach: Vec<PathBuf>,
@@ -1234,6 +1241,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             all,
             entry,
             claim,
+            export_decision,
+            deployment,
             attach,
             since,
             dir,
@@ -1244,6 +1253,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             all,
             &entry,
             &claim,
+            &export_decision,
+            &deployment,
             &attach,
             since.as_deref(),
         ),

@@ -108,15 +108,18 @@ pub fn biometric_retention(
         }
         let ok = p.is_empty();
         let msg = if ok {
-            let mut held = vec![format!("retention {} days after {}", ret.days, ret.trigger)];
+            let mut held = Vec::new();
             if let Some(max) = r.max_days {
-                held.push(format!("within {max} days"));
+                held.push(format!(
+                    "retention {} days after {} is within {max} days",
+                    ret.days, ret.trigger
+                ));
             }
             if r.require_schedule {
-                held.push("with a published schedule".into());
+                held.push("a published retention schedule is recorded".into());
             }
             if r.require_consent {
-                held.push("with a recorded written release".into());
+                held.push("a written release (consent artefact) is recorded".into());
             }
             held.join(", ")
         } else {

@@ -125,6 +125,37 @@ pub struct UnfavourableBlocks {
     pub citation: String,
 }
 
+/// Why an export or deployment rule's parameters cannot be used, if they cannot: a rule that
+/// would check nothing is refused rather than read as passing.
+pub fn profile_problem(rule: &Rule) -> Option<String> {
+    match rule {
+        Rule::HrddBeforeDecision(r) | Rule::Art5NotificationRecorded(r)
+            if r.functions.is_empty() && r.assessments.is_empty() =>
+        {
+            Some("functions: name at least one biometric function or assessment that puts an export in scope".into())
+        }
+        Rule::EarScreeningBeforeShipment(r) if r.lists.is_empty() => {
+            Some("lists: name at least one list to screen".into())
+        }
+        Rule::EndUseCheckRequired(r) if r.within_days == 0 => {
+            Some("within_days: must be > 0".into())
+        }
+        Rule::RecordRetention(r) if r.years == 0 || r.years > 100 => {
+            Some("years: must be 1 to 100".into())
+        }
+        Rule::BiometricRetention(r) => {
+            if r.max_days.is_none() && !r.require_schedule && !r.require_consent {
+                Some("max_days: set max_days, require_schedule or require_consent: the rule would check nothing".into())
+            } else if r.check_build_defaults && r.max_days.is_none() {
+                Some("check_build_defaults: needs max_days to compare the build's default with".into())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 impl PolicyView<'_> {
     fn of_kind<'v, T: 'v>(
         &'v self,

@@ -476,6 +476,9 @@ impl Profile {
             if let Rule::IncidentReport(r) = r {
                 r.check().map_err(|why| format!("rule[{i}].{why}"))?;
             }
+            if let Some(why) = super::export::profile_problem(r) {
+                return Err(format!("rule[{i}].{why}"));
+            }
         }
         Ok(p)
     }
