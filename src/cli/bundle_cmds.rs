@@ -14,18 +14,35 @@ use crate::verify::{HeldFile, Verdict, VerifyOptions};
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
 
+/// What `evledger bundle` selects, as named on the command line.
+pub struct Selected<'a> {
+    /// `--all`.
+    pub all: bool,
+    /// `--entry`.
+    pub entries: &'a [String],
+    /// `--claim`.
+    pub claims: &'a [String],
+    /// `--export-decision`.
+    pub export_decisions: &'a [String],
+    /// `--deployment`.
+    pub deployments: &'a [String],
+}
+
 /// `evledger bundle`.
 pub fn bundle(
     dir: &Path,
     out: &Path,
-    all: bool,
-    entries: &[String],
-    claims: &[String],
-    export_decisions: &[String],
-    deployments: &[String],
+    selected: &Selected<'_>,
     attach: &[PathBuf],
     since: Option<&Path>,
 ) -> Result<(), CliError> {
+    let Selected {
+        all,
+        entries,
+        claims,
+        export_decisions,
+        deployments,
+    } = *selected;
     let mut ledger = Ledger::open(dir)?;
     let mut selection = Selection {
         all,

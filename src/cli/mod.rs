@@ -486,7 +486,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Bundle every entry.
-        #[arg(long, conflicts_with_all = ["entry", "claim"])]
+        #[arg(long, conflicts_with_all = ["entry", "claim", "export_decision", "deployment"])]
         all: bool,
         /// An entry (hash or index) to include with its closure; repeatable.
         #[arg(long, value_name = "ENTRY")]
@@ -1250,11 +1250,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => bundle_cmds::bundle(
             &dir.ledger,
             &out,
-            all,
-            &entry,
-            &claim,
-            &export_decision,
-            &deployment,
+            &bundle_cmds::Selected {
+                all,
+                entries: &entry,
+                claims: &claim,
+                export_decisions: &export_decision,
+                deployments: &deployment,
+            },
             &attach,
             since.as_deref(),
         ),
