@@ -725,3 +725,129 @@ fn rules_that_would_check_nothing_are_refused() {
         assert_eq!(Profile::parse(&format!("{header}{body}")).unwrap_err(), err);
     }
 }
+
+#[test]
+fn gdpr_deployments_need_a_condition_a_prior_dpia_and_transfer_mechanisms() {
+    let rule = |rows: &[Row]| run("deployment-gdpr.toml", "gdpr-deployment", rows);
+    let berlin = |edits: &[(&str, &str)]| {
+        let mut all = vec![
+            ("region = \"US-IL\"", "region = \"DE-BE\""),
+            ("storage_location = \"US\"", "storage_location = \"DE\""),
+            (
+                "national_law = \"740 ILCS 14/15(b)\"",
+                "gdpr_art9 = \"9(2)(a)\"",
+            ),
+            (
+                "go_live = 2026-09-01T00:00:00Z",
+                "go_live = 2026-09-01T00:00:00Z\n[dpia]\nsha256 = \"1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b1a2b\"\ncompleted_at = 2026-08-01T00:00:00Z",
+            ),
+        ];
+        all.extend_from_slice(edits);
+        deployment(&all)
+    };
+    let checks = rule(&with(builds(), vec![row(5, 0x71, berlin(&[]))]));
+    assert_eq!(checks.len(), 3);
+    assert!(
+        checks.iter().all(|c| c.outcome == Outcome::Pass),
+        "{checks:#?}"
+    );
+    // A processor outside the EEA with no transfer mechanism, a DPIA after go-live, and
+    // explicit consent with no consent artefact.
+    let bad = berlin(&[
+        ("country = \"DE\"", "country = \"IN\""),
+        (
+            "completed_at = 2026-08-01T00:00:00Z",
+            "completed_at = 2026-09-02T00:00:00Z",
+        ),
+        (
+            "consent_sha256 = \"f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6ee\"\n",
+            "",
+        ),
+    ]);
+    let checks = rule(&with(builds(), vec![row(5, 0x71, bad)]));
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.message.as_str())
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:#?}");
+    assert!(
+        failed[0].contains("no consent artefact is recorded"),
+        "{}",
+        failed[0]
+    );
+    assert!(
+        failed[1].contains("after go-live at 2026-09-01T00:00:00Z"),
+        "{}",
+        failed[1]
+    );
+    assert!(
+        failed[2].contains(
+            "data reaches IN (storage or a processor) with no Chapter V transfer mechanism"
+        ),
+        "{}",
+        failed[2]
+    );
+    let schedule =
+        "schedule_sha256 = \"091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7ff\"";
+    let transfer = format!(
+        "{schedule}\n\n[[transfers]]\nto_country = \"IN\"\nmechanism = \"standard-contractual-clauses\""
+    );
+    let covered = berlin(&[
+        ("country = \"DE\"", "country = \"IN\""),
+        (schedule, &transfer),
+    ]);
+    let checks = rule(&with(builds(), vec![row(5, 0x71, covered)]));
+    assert_eq!(checks[2].outcome, Outcome::Pass, "{}", checks[2].message);
+    assert!(
+        checks[2]
+            .message
+            .contains("transfers to IN have a Chapter V mechanism")
+    );
+    // Not applicable outside the EEA.
+    assert!(rule(&with(builds(), vec![row(5, 0x71, deployment(&[]))])).is_empty());
+}
+
+#[test]
+fn china_face_filing_within_thirty_working_days() {
+    let rule = |rows: &[Row]| run("deployment-cn-face.toml", "cn-face-filing", rows);
+    let shanghai = |extra: &str| {
+        deployment(&[
+            ("region = \"US-IL\"", "region = \"CN-SH\""),
+            (
+                "go_live = 2026-09-01T00:00:00Z",
+                &format!("go_live = 2026-09-01T00:00:00Z\n{extra}"),
+            ),
+        ])
+    };
+    // Below the threshold: no filing needed.
+    let (ok, msg) = one(rule(&[row(5, 0x71, shanghai("persons_enrolled = 99999"))]));
+    assert!(ok && msg.contains("below 100000"), "{msg}");
+    // Reached on Friday 2 October 2026: 30 working days (six weeks from Monday 5 October) end on
+    // Friday 13 November.
+    let reached = "persons_enrolled = 120000\nthreshold_reached_at = 2026-10-02T10:00:00Z";
+    let (ok, msg) = one(rule(&[row(5, 0x71, shanghai(reached))]));
+    assert!(
+        !ok && msg.contains("no filing is recorded (due by 2026-11-13T23:59:59Z)"),
+        "{msg}"
+    );
+    let on_time = format!(
+        "{reached}\n[cn_filing]\nreference = \"SH-FR-2026-0042\"\nfiled_at = 2026-11-13T09:00:00Z"
+    );
+    let (ok, msg) = one(rule(&[row(5, 0x71, shanghai(&on_time))]));
+    assert!(ok, "{msg}");
+    let late = on_time.replace("2026-11-13T09:00:00Z", "2026-11-16T09:00:00Z");
+    let (ok, msg) = one(rule(&[row(5, 0x71, shanghai(&late))]));
+    assert!(!ok && msg.contains("later than 30 working days"), "{msg}");
+    // No count: cannot be judged, fails closed.
+    let (ok, msg) = one(rule(&[row(5, 0x71, shanghai(""))]));
+    assert!(
+        !ok && msg.contains("does not say how many persons"),
+        "{msg}"
+    );
+    assert_eq!(evledger::policy::working_days_after(0, 1), 86_400 + 86_399); // Thu -> Fri
+    assert_eq!(
+        evledger::policy::working_days_after(86_400, 1),
+        4 * 86_400 + 86_399
+    ); // Fri -> Mon
+}

@@ -152,6 +152,12 @@ pub fn profile_problem(rule: &Rule) -> Option<String> {
                 None
             }
         }
+        Rule::CnFaceFiling(r) if r.threshold_persons == 0 || r.working_days == 0 => {
+            Some("threshold_persons: threshold_persons and working_days must be > 0".into())
+        }
+        Rule::GdprDeployment(r) if r.regions.is_empty() => {
+            Some("regions: name the countries where the GDPR applies".into())
+        }
         _ => None,
     }
 }

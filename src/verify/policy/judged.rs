@@ -48,7 +48,9 @@ impl Rule {
             Rule::EarScreeningBeforeShipment(_)
             | Rule::RecordRetention(_)
             | Rule::EndUseCheckRequired(_) => &[Judged::Entry("shipment")],
-            Rule::BiometricRetention(_) => &[Judged::Entry("deployment-record")],
+            Rule::BiometricRetention(_) | Rule::GdprDeployment(_) | Rule::CnFaceFiling(_) => {
+                &[Judged::Entry("deployment-record")]
+            }
             _ => &[],
         }
     }

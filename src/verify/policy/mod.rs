@@ -17,7 +17,7 @@ mod privacy;
 mod profile;
 mod wording;
 
-pub use deployment::BiometricRetention;
+pub use deployment::{BiometricRetention, CnFaceFiling, GdprDeployment, working_days_after};
 pub use export::{
     ClassificationCurrent, CrimeControl, EndUseCheckRequired, LicenceCovers, NOT_LEGAL_ADVICE,
     RecordRetention, ScreeningBeforeShipment, SurveillanceScope, UnfavourableBlocks,
@@ -202,6 +202,8 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 export::unfavourable_blocks(rule, r, view, &mut out)
             }
             Rule::BiometricRetention(r) => deployment::biometric_retention(rule, r, view, &mut out),
+            Rule::GdprDeployment(r) => deployment::gdpr_deployment(rule, r, view, &mut out),
+            Rule::CnFaceFiling(r) => deployment::cn_face_filing(rule, r, view, &mut out),
         }
     }
     out

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::deployment::BiometricRetention;
+use super::deployment::{BiometricRetention, CnFaceFiling, GdprDeployment};
 use super::export::{
     ClassificationCurrent, CrimeControl, EndUseCheckRequired, LicenceCovers, RecordRetention,
     ScreeningBeforeShipment, SurveillanceScope, UnfavourableBlocks,
@@ -319,6 +319,10 @@ pub enum Rule {
     UnfavourableCheckBlocks(UnfavourableBlocks),
     /// Deployments in the regions keep biometric data no longer than a limit.
     BiometricRetention(BiometricRetention),
+    /// Deployments in the EEA: an Art. 9(2) condition, a DPIA before go-live, Chapter V transfers.
+    GdprDeployment(GdprDeployment),
+    /// Deployments in China holding face data of many persons are filed in time.
+    CnFaceFiling(CnFaceFiling),
 }
 
 fn yes() -> bool {
@@ -391,6 +395,8 @@ impl Rule {
             Rule::EndUseCheckRequired(r) => &r.id,
             Rule::UnfavourableCheckBlocks(r) => &r.id,
             Rule::BiometricRetention(r) => &r.id,
+            Rule::GdprDeployment(r) => &r.id,
+            Rule::CnFaceFiling(r) => &r.id,
         }
     }
 
@@ -419,6 +425,8 @@ impl Rule {
             Rule::EndUseCheckRequired(r) => &r.citation,
             Rule::UnfavourableCheckBlocks(r) => &r.citation,
             Rule::BiometricRetention(r) => &r.citation,
+            Rule::GdprDeployment(r) => &r.citation,
+            Rule::CnFaceFiling(r) => &r.citation,
         }
     }
 
@@ -505,7 +513,7 @@ mod tests {
              `classification-current`, `hrdd-before-decision`, `art5-notification-recorded`, \
              `ear-screening-before-shipment`, `licence-covers`, `ear-crime-control`, \
              `record-retention`, `end-use-check-required`, `unfavourable-check-blocks`, \
-             `biometric-retention`"
+             `biometric-retention`, `gdpr-deployment`, `cn-face-filing`"
         );
     }
 
