@@ -149,7 +149,8 @@ pub enum Command {
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
         /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
-        /// accuracy-result or certification.
+        /// accuracy-result, certification, export-classification, export-decision, shipment,
+        /// hr-due-diligence, end-use-check or deployment-record.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -189,7 +190,8 @@ pub enum Command {
     /// Example: evledger sign firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --out build.cose
     Sign {
         /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
-        /// accuracy-result or certification.
+        /// accuracy-result, certification, export-classification, export-decision, shipment,
+        /// hr-due-diligence, end-use-check or deployment-record.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
