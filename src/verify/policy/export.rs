@@ -272,7 +272,7 @@ pub fn classification_current(
                 Some(format!("items[{i}]")),
                 ok,
                 Clock::Logged,
-                msg,
+                format!("{msg}; {NOT_LEGAL_ADVICE}"),
             ));
         }
     }
