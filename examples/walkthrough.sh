@@ -3,8 +3,10 @@
 # checkpoints, prove inclusion and consistency, audit everything; then, as a buyer would, export
 # claims as bundles and verify them offline: a PAD, an accuracy and a certification claim backed
 # by their evidence, and an over-claim of each kind, which the verifier rejects; then the
-# certificate is withdrawn, and the claim resting on it fails; last, record an actively exploited
-# vulnerability's three CRA Art. 14 reports and verify them.
+# certificate is withdrawn, and the claim resting on it fails; then record an actively exploited
+# vulnerability's three CRA Art. 14 reports and verify them; last, as an export auditor would,
+# check export decisions, shipments, due diligence, end-use checks and a deployment against the EU
+# dual-use, US EAR and BIPA profiles (keys.example/export-auditor.trust.toml).
 #
 #   EVLEDGER_DIR  ledger directory (default: ledger/ at the project root); created if absent,
 #                 otherwise the walkthrough appends to it, so it can run again and again
@@ -44,7 +46,7 @@ fi
 
 # Inputs cite earlier entries by entry hash, which is only known once they are recorded: the
 # examples write @FW_420@, @FW_421@, @LAB_RESULT@, @COUNTERSIG@, @ACC_RESULT@, @ACC_COUNTERSIG@,
-# @CERT@ and @CERT_COUNTERSIG@, and fill() copies an example into a temporary directory with the
+# @CERT@, @CERT_COUNTERSIG@, @DECISION_0101@ and @DECISION_0103@, and fill() copies an example into a temporary directory with the
 # hashes recorded so far filled in.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -55,6 +57,7 @@ fill() {
       -e "s/@LAB_RESULT@/${lab:-@LAB_RESULT@}/g" -e "s/@COUNTERSIG@/${csig:-@COUNTERSIG@}/g" \
       -e "s/@ACC_RESULT@/${acc:-@ACC_RESULT@}/g" -e "s/@ACC_COUNTERSIG@/${acc_csig:-@ACC_COUNTERSIG@}/g" \
       -e "s/@CERT@/${cert:-@CERT@}/g" -e "s/@CERT_COUNTERSIG@/${cert_csig:-@CERT_COUNTERSIG@}/g" \
+      -e "s/@DECISION_0101@/${dec_0101:-@DECISION_0101@}/g" -e "s/@DECISION_0103@/${dec_0103:-@DECISION_0103@}/g" \
       "$1" >"$out"
   if grep -q '@[A-Z0-9_]*@' "$out"; then
     echo "$1: cites an entry not recorded yet: $(grep -o '@[A-Z0-9_]*@' "$out" | sort -u | tr '\n' ' ')" >&2
@@ -289,3 +292,64 @@ evl bundle --entry "${vuln[0]}" --entry "${vuln[1]}" --entry "${vuln[2]}" \
 
 step "the buyer verifies the actively exploited vulnerability's three reports against CRA Art. 14 (incident-cra-art14.toml)"
 evl verify "$out/incident-aur-2026-031.bundle.cbor" --trust "$trust"
+
+# ---- Export control, due diligence and deployments, as an export auditor samples them ----
+# The profiles help check evidence; they are not legal advice. Export compliance signs with the
+# product/legal key here. Each audit bundle gathers one decision's records, shipments, end-use
+# checks, the classifications of its builds and the due diligence of its end user; the log's
+# adverse entries travel in every bundle.
+auditor=$keys/export-auditor.trust.toml
+pl() { record "$1" "$2" product-legal.key "Aurelis Security Systems" "$3"; }
+# audit_export NAME DECISION EXPECTED WHAT: bundle the decision for audit and verify it; the exit
+# code must be EXPECTED.
+audit() {
+  local status=0
+  evl verify "$out/$1.bundle.cbor" --trust "$auditor" || status=$?
+  [ "$status" -eq "$2" ] || { echo "$1: expected exit $2, got $status" >&2; exit 1; }
+  echo "verdict for $1: $3 (exit $status), as expected" >&2
+}
+
+step "export compliance classifies both builds, in the EU and the US"
+for f in export-classification-eu-4.2.0 export-classification-us-4.2.0 \
+         export-classification-eu-4.2.1 export-classification-us-4.2.1; do
+  pl export-classification "$f.toml" "Classification $f" >/dev/null
+done
+
+step "scenario 1: access-control terminals (1:1 only) to Japan, screened and classified before they ship"
+dec_0101=$(pl export-decision export-decision-exp-0101.toml "Export decision EXP-2026-0101")
+pl shipment shipment-exp-0101.toml "Shipment of EXP-2026-0101" >/dev/null
+cosign_checkpoint >/dev/null
+evl bundle --export-decision "$dec_0101" --out "$out/export-exp-0101.bundle.cbor"
+audit export-exp-0101 0 "the export is classified, screened before shipment and licensed"
+
+step "scenario 2: 1:N-capable terminals for a police force, whose due diligence was logged only after the decision"
+dec_0102=$(pl export-decision export-decision-exp-0102.toml "Export decision EXP-2026-0102")
+pl hr-due-diligence hrdd-dps-2026-07.toml "Due diligence HRDD-2026-07" >/dev/null
+cosign_checkpoint >/dev/null
+evl bundle --export-decision "$dec_0102" --out "$out/export-exp-0102.bundle.cbor"
+audit export-exp-0102 4 "policy not met: due diligence logged after the decision"
+
+step "scenario 3: a consignment left unscreened; screening added afterwards, back-dated, is logged after the shipment"
+dec_0103=$(pl export-decision export-decision-exp-0103.toml "Export decision EXP-2026-0103")
+pl shipment shipment-exp-0103.toml "Shipment of EXP-2026-0103" >/dev/null
+evl record export-decision "$(fill "$ex/export-decision-exp-0103-screened.toml")" \
+    --key "$keys/product-legal.key" --issuer "Aurelis Security Systems" \
+    --subject "Export decision EXP-2026-0103 (screening added)" --iat 2026-06-01T09:30:00Z >/dev/null
+cosign_checkpoint >/dev/null
+evl bundle --export-decision "$dec_0103" --out "$out/export-exp-0103.bundle.cbor"
+audit export-exp-0103 4 "policy not met: back-dated screening logged after the shipment"
+
+step "scenario 5: a BIPA deployment in Illinois keeping templates five years after the last visit"
+dep=$(pl deployment-record deployment-us-il-lobby.toml "Deployment DEP-US-IL-0007")
+cosign_checkpoint >/dev/null
+evl bundle --deployment "$dep" --out "$out/deployment-us-il.bundle.cbor"
+audit deployment-us-il 4 "policy not met: retention longer than BIPA's three years"
+
+step "scenario 4: the post-shipment verification of EXP-2026-0101 is unfavourable, and a later decision for the same end user follows"
+pl end-use-check end-use-check-exp-0101.toml "End-use check of EXP-2026-0101" >/dev/null
+dec_0104=$(pl export-decision export-decision-exp-0104.toml "Export decision EXP-2026-0104")
+cosign_checkpoint >/dev/null
+evl bundle --export-decision "$dec_0104" --out "$out/export-exp-0104.bundle.cbor"
+audit export-exp-0104 4 "policy not met: an unfavourable end-use check blocks the later decision"
+# Scenario 6, the same bundle with the unfavourable check removed by hand, fails completeness
+# (exit 1): tests/walkthrough.rs edits the bundle and checks it.

@@ -541,7 +541,7 @@ fn record_refuses_bad_arguments() {
         (out.code, out.stderr.as_str()),
         (
             1,
-            "error: fw.toml: unknown evidence kind \"test-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification)\n"
+            "error: fw.toml: unknown evidence kind \"test-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification, export-classification, export-decision, shipment, hr-due-diligence, end-use-check, deployment-record)\n"
         )
     );
     let out = env.run(&Env::record_args(INPUT, "yesterday"));

@@ -474,7 +474,7 @@ fn unknown_kind() {
     let err = Evidence::from_input("lab-report", FW_TOML, InputFormat::Toml).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown evidence kind \"lab-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification)"
+        "unknown evidence kind \"lab-report\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification, export-classification, export-decision, shipment, hr-due-diligence, end-use-check, deployment-record)"
     );
 }
 

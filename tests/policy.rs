@@ -60,7 +60,11 @@ fn unknown_rule_type() {
          `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
          `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
          `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
-         `privacy-design-backed`, `incident-report`, `incident-documented`"
+         `privacy-design-backed`, `incident-report`, `incident-documented`, \
+         `classification-current`, `hrdd-before-decision`, `art5-notification-recorded`, \
+         `ear-screening-before-shipment`, `licence-covers`, `ear-crime-control`, \
+         `record-retention`, `end-use-check-required`, `unfavourable-check-blocks`, \
+         `biometric-retention`, `gdpr-deployment`, `cn-face-filing`"
     );
 }
 

@@ -304,7 +304,7 @@ fn countersignature_of_a_countersignature_is_refused() {
         &[("@LAB_RESULT@", &c.csig)],
         "target",
         &format!(
-            "entry {} is a countersignature, expected lab-result or accuracy-result or certification or firmware-build or claim or incident",
+            "entry {} is a countersignature, expected lab-result or accuracy-result or certification or firmware-build or claim or incident or hr-due-diligence or end-use-check",
             c.csig
         ),
     );

@@ -297,7 +297,7 @@ fn bad_input_key_or_labels_are_refused_and_nothing_is_written() {
     sign_refused(
         &env,
         &args,
-        "error: fw.toml: unknown evidence kind \"firmware\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification)\n",
+        "error: fw.toml: unknown evidence kind \"firmware\" (known: firmware-build, lab-result, countersignature, claim, incident, key-event, accuracy-result, certification, export-classification, export-decision, shipment, hr-due-diligence, end-use-check, deployment-record)\n",
     );
 
     // A file named in a digest's place that is not there.

@@ -1,6 +1,8 @@
 //! The examples walkthrough, end to end from a fresh ledger: the whole FaceGate 3D data set is
 //! recorded, audited clean, witnessed, bundled and verified, with each over-claim caught and the
-//! exploited vulnerability's reports judged against CRA Art. 14.
+//! exploited vulnerability's reports judged against CRA Art. 14; then the export auditor's
+//! scenarios, each with its exit code, and an audit bundle with its unfavourable end-use check
+//! removed by hand, which fails completeness.
 
 use std::process::Command;
 
@@ -132,4 +134,75 @@ fn the_walkthrough_runs_from_a_fresh_ledger() {
         ),
         "{stdout}"
     );
+    // The export auditor's scenarios (issue table), each with its exit code and its reason.
+    for (name, exit, what) in [
+        (
+            "export-exp-0101",
+            0,
+            "the export is classified, screened before shipment and licensed",
+        ),
+        (
+            "export-exp-0102",
+            4,
+            "policy not met: due diligence logged after the decision",
+        ),
+        (
+            "export-exp-0103",
+            4,
+            "policy not met: back-dated screening logged after the shipment",
+        ),
+        (
+            "deployment-us-il",
+            4,
+            "policy not met: retention longer than BIPA's three years",
+        ),
+        (
+            "export-exp-0104",
+            4,
+            "policy not met: an unfavourable end-use check blocks the later decision",
+        ),
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "verdict for {name}: {what} (exit {exit}), as expected"
+            )),
+            "{name}:\n{stderr}"
+        );
+    }
+    for reason in [
+        "entity-list, unverified-list, meu-list, sdn-list, eu-sanctions screened before the shipment",
+        "FAIL policy      due_diligence: eu-hrdd-before-decision: decision EXP-2026-0102: items[0] performs identification-1toN",
+        "was logged after the decision (entry 35), whatever its assessed_at says",
+        "signed with iat 2026-06-01T09:30:00Z), but it was logged after the shipment record (entry 39)",
+        "FAIL policy      retention: bipa-15a-retention: deployment DEP-US-IL-0007 in US-IL: it keeps biometric data 1825 days after last-interaction, longer than the 1095 days allowed",
+        "FAIL policy      end_user: unfavourable-check-blocks: decision EXP-2026-0104: the post-shipment-verification of decision EXP-2026-0101 (entry 44) was unfavourable",
+        "they are not legal advice",
+    ] {
+        assert!(stdout.contains(reason), "{reason}:\n{stdout}");
+    }
+    // Scenario 6: the fourth scenario's audit bundle with the unfavourable end-use check removed
+    // by hand fails completeness (exit 1).
+    let exports = dir.path().join("ledger/exports");
+    let bytes = std::fs::read(exports.join("export-exp-0104.bundle.cbor")).expect("bundle");
+    let mut b = evledger::bundle::Bundle::parse(&bytes, &evledger::bundle::BundleLimits::default())
+        .expect("bundle parses");
+    let before = b.entries.len();
+    b.entries.retain(|e| {
+        let st = evledger::statement::SignedStatement::parse(&e.statement).expect("statement");
+        st.header().kind != "end-use-check"
+    });
+    assert_eq!(b.entries.len(), before - 1, "the bundle carried the check");
+    let tampered = exports.join("export-exp-0104-tampered.bundle.cbor");
+    std::fs::write(&tampered, b.to_cbor()).expect("write");
+    let v = Command::new(env!("CARGO_BIN_EXE_evledger"))
+        .arg("verify")
+        .arg(&tampered)
+        .arg("--trust")
+        .arg(format!("{root}/keys.example/export-auditor.trust.toml"))
+        .env("EVLEDGER_DIR", dir.path().join("ledger"))
+        .output()
+        .expect("verify");
+    let vout = String::from_utf8_lossy(&v.stdout);
+    assert_eq!(v.status.code(), Some(1), "{vout}");
+    assert!(vout.contains("adverse entries were withheld"), "{vout}");
 }

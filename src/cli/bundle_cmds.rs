@@ -14,16 +14,35 @@ use crate::verify::{HeldFile, Verdict, VerifyOptions};
 /// Exit code when the trust file cannot be used.
 pub const EXIT_BAD_TRUST: i32 = 2;
 
+/// What `evledger bundle` selects, as named on the command line.
+pub struct Selected<'a> {
+    /// `--all`.
+    pub all: bool,
+    /// `--entry`.
+    pub entries: &'a [String],
+    /// `--claim`.
+    pub claims: &'a [String],
+    /// `--export-decision`.
+    pub export_decisions: &'a [String],
+    /// `--deployment`.
+    pub deployments: &'a [String],
+}
+
 /// `evledger bundle`.
 pub fn bundle(
     dir: &Path,
     out: &Path,
-    all: bool,
-    entries: &[String],
-    claims: &[String],
+    selected: &Selected<'_>,
     attach: &[PathBuf],
     since: Option<&Path>,
 ) -> Result<(), CliError> {
+    let Selected {
+        all,
+        entries,
+        claims,
+        export_decisions,
+        deployments,
+    } = *selected;
     let mut ledger = Ledger::open(dir)?;
     let mut selection = Selection {
         all,
@@ -43,10 +62,22 @@ pub fn bundle(
         }
         selection.entries.push(e);
     }
+    for name in export_decisions {
+        let e = ledger.resolve(name)?;
+        let seeds = crate::ledger::audit_bundle::export_decision_seeds(&ledger, &e)
+            .map_err(|x| CliError::new(format!("--export-decision {name}: {x}")))?;
+        selection.entries.extend(seeds);
+    }
+    for name in deployments {
+        let e = ledger.resolve(name)?;
+        let seeds = crate::ledger::audit_bundle::deployment_seeds(&e)
+            .map_err(|x| CliError::new(format!("--deployment {name}: {x}")))?;
+        selection.entries.extend(seeds);
+    }
     if !all && selection.entries.is_empty() {
-        return Err(
-            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
-        );
+        return Err(CliError::new("nothing selected").hint(
+            "use --all, --entry ENTRY, --claim ENTRY, --export-decision ENTRY or --deployment ENTRY",
+        ));
     }
     let since = match since {
         Some(p) => Some(

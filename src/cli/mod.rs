@@ -149,7 +149,8 @@ pub enum Command {
     /// Example: evledger record firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --sigstore-bundle fw.sigstore.json --trusted-root trusted_root.json --identity https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main --oidc-issuer https://token.actions.githubusercontent.com
     Record {
         /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
-        /// accuracy-result or certification.
+        /// accuracy-result, certification, export-classification, export-decision, shipment,
+        /// hr-due-diligence, end-use-check or deployment-record.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -189,7 +190,8 @@ pub enum Command {
     /// Example: evledger sign firmware-build build.toml --key release.key --issuer "Acme" --subject "FT-3 4.2.1" --out build.cose
     Sign {
         /// Evidence kind: firmware-build, lab-result, countersignature, claim, incident, key-event,
-        /// accuracy-result or certification.
+        /// accuracy-result, certification, export-classification, export-decision, shipment,
+        /// hr-due-diligence, end-use-check or deployment-record.
         kind: String,
         /// Evidence file (TOML or JSON).
         input: PathBuf,
@@ -489,7 +491,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Bundle every entry.
-        #[arg(long, conflicts_with_all = ["entry", "claim"])]
+        #[arg(long, conflicts_with_all = ["entry", "claim", "export_decision", "deployment"])]
         all: bool,
         /// An entry (hash or index) to include with its closure; repeatable.
         #[arg(long, value_name = "ENTRY")]
@@ -497,6 +499,13 @@ pub enum Command {
         /// A claim entry to include with everything behind it; repeatable.
         #[arg(long, value_name = "ENTRY")]
         claim: Vec<String>,
+        /// An export decision to audit: every record of it, its shipments and end-use checks, the
+        /// classifications of its builds and the due diligence of its end user; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        export_decision: Vec<String>,
+        /// A deployment record to audit, with its build; repeatable.
+        #[arg(long, value_name = "ENTRY")]
+        deployment: Vec<String>,
         /// A document to attach, cited by SHA-256; repeatable.
         #[arg(long, value_name = "FILE")]
         attach: Vec<PathBuf>,
@@ -1265,6 +1274,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             all,
             entry,
             claim,
+            export_decision,
+            deployment,
             attach,
             since,
             dir,
@@ -1272,9 +1283,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         } => bundle_cmds::bundle(
             &dir.ledger,
             &out,
-            all,
-            &entry,
-            &claim,
+            &bundle_cmds::Selected {
+                all,
+                entries: &entry,
+                claims: &claim,
+                export_decisions: &export_decision,
+                deployments: &deployment,
+            },
             &attach,
             since.as_deref(),
         ),

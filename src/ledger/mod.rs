@@ -20,6 +20,7 @@ use crate::store::{
 
 pub(crate) mod adverse;
 pub mod audit;
+pub mod audit_bundle;
 mod certificates;
 pub mod cosignatures;
 pub mod export;

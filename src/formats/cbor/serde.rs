@@ -976,6 +976,12 @@ mod tests {
             Evidence::AdverseIndex(x) => serde_json::to_value(x),
             Evidence::AccuracyResult(x) => serde_json::to_value(x),
             Evidence::Certification(x) => serde_json::to_value(x),
+            Evidence::ExportClassification(x) => serde_json::to_value(x),
+            Evidence::ExportDecision(x) => serde_json::to_value(x),
+            Evidence::Shipment(x) => serde_json::to_value(x),
+            Evidence::HrDueDiligence(x) => serde_json::to_value(x),
+            Evidence::EndUseCheck(x) => serde_json::to_value(x),
+            Evidence::DeploymentRecord(x) => serde_json::to_value(x),
         };
         conv(json.expect("to JSON"))
     }
@@ -992,6 +998,8 @@ mod tests {
                 .replace("@ACC_COUNTERSIG@", &hash('f'))
                 .replace("@CERT_COUNTERSIG@", &hash('1'))
                 .replace("@CERT@", &hash('2'))
+                .replace("@DECISION_0101@", &hash('3'))
+                .replace("@DECISION_0103@", &hash('4'))
         };
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let key_event = format!(
@@ -1088,6 +1096,43 @@ mod tests {
             (
                 "claim",
                 include_str!("../../../examples/facegate/claim-certified-overclaim.toml"),
+            ),
+            // Export control, due diligence and deployments.
+            (
+                "export-classification",
+                include_str!("../../../examples/facegate/export-classification-eu-4.2.0.toml"),
+            ),
+            (
+                "export-classification",
+                include_str!("../../../examples/facegate/export-classification-us-4.2.1.toml"),
+            ),
+            (
+                "export-decision",
+                include_str!("../../../examples/facegate/export-decision-exp-0101.toml"),
+            ),
+            (
+                "export-decision",
+                include_str!("../../../examples/facegate/export-decision-exp-0102.toml"),
+            ),
+            (
+                "export-decision",
+                include_str!("../../../examples/facegate/export-decision-exp-0103-screened.toml"),
+            ),
+            (
+                "shipment",
+                include_str!("../../../examples/facegate/shipment-exp-0101.toml"),
+            ),
+            (
+                "hr-due-diligence",
+                include_str!("../../../examples/facegate/hrdd-dps-2026-07.toml"),
+            ),
+            (
+                "end-use-check",
+                include_str!("../../../examples/facegate/end-use-check-exp-0101.toml"),
+            ),
+            (
+                "deployment-record",
+                include_str!("../../../examples/facegate/deployment-us-il-lobby.toml"),
             ),
         ] {
             inputs.push((kind, fill(text)));

@@ -114,13 +114,20 @@ impl Evidence {
     /// must carry every such entry below its checkpoint (`specs/completeness.md`). Each kind
     /// declares it: key events and incidents always are; a claim is when it supersedes another
     /// (it withdraws the earlier wording); a certification is when it suspends or withdraws a
-    /// certificate or supersedes an earlier entry; builds, lab results, accuracy results,
+    /// certificate or supersedes an earlier entry; a human-rights due-diligence assessment is when it
+    /// declines, an end-use check when its result is unfavourable; builds, lab results, accuracy results,
     /// countersignatures and the log's own index statements are not.
     pub fn is_adverse(&self) -> bool {
         match self {
             Evidence::KeyEvent(_) | Evidence::Incident(_) => true,
             Evidence::Claim(c) => c.supersedes.is_some(),
             Evidence::Certification(c) => c.is_adverse(),
+            Evidence::HrDueDiligence(d) => d.is_adverse(),
+            Evidence::EndUseCheck(c) => c.is_adverse(),
+            Evidence::ExportClassification(_)
+            | Evidence::ExportDecision(_)
+            | Evidence::Shipment(_)
+            | Evidence::DeploymentRecord(_) => false,
             Evidence::FirmwareBuild(_)
             | Evidence::AccuracyResult(_)
             | Evidence::LabResult(_)
@@ -131,4 +138,11 @@ impl Evidence {
 }
 
 /// The kinds whose entries may be adverse ([`Evidence::is_adverse`] decides per entry).
-pub const MAY_BE_ADVERSE: &[&str] = &["key-event", "incident", "claim", "certification"];
+pub const MAY_BE_ADVERSE: &[&str] = &[
+    "key-event",
+    "incident",
+    "claim",
+    "certification",
+    "hr-due-diligence",
+    "end-use-check",
+];

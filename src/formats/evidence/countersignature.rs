@@ -32,6 +32,8 @@ pub const COUNTERSIGNABLE: &[&str] = &[
     FirmwareBuild::KIND,
     Claim::KIND,
     Incident::KIND,
+    "hr-due-diligence",
+    "end-use-check",
 ];
 
 impl Kind for Countersignature {

@@ -11,6 +11,9 @@ mod adverse_index;
 mod certification;
 mod claim;
 mod countersignature;
+mod deployment;
+mod due_diligence;
+mod export;
 mod files;
 mod firmware_build;
 mod incident;
@@ -34,6 +37,20 @@ pub use claim::{
     Comparator,
 };
 pub use countersignature::{COUNTERSIGNABLE, Countersignature};
+pub use deployment::{
+    Art9Basis, CnFiling, Controller, DeploymentRecord, Dpia, LegalBasis, Processor, Retention,
+    RetentionTrigger, Transfer, TransferMechanism, is_region,
+};
+pub use due_diligence::{
+    CheckResult, CheckType, DueDiligenceDecision, DueDiligenceScope, EndUseCheck, Framework,
+    HrDueDiligence, Likelihood, Mitigation, Risk, RiskSeverity,
+};
+pub use export::{
+    Approval as ExportApproval, Art5Notification, BiometricFunction, ControlReason, EndUse,
+    EndUseCategory, EndUser, ExportClassification, ExportDecision, Item, Jurisdiction, Licence,
+    LicenceBasis, LicenceCondition, Party, Screening, ScreeningList, ScreeningResult, Sector,
+    Shipment, SurveillanceAssessment, SurveillanceClaim, control_entry_ok, is_country,
+};
 pub use files::{FileDigest, FileField, FileResolver, resolve_files};
 pub use firmware_build::{
     Artifact, BiometricComponent, ComponentRole, FirmwareBuild, PrivacyDefaults, Product,
@@ -65,6 +82,12 @@ pub const KINDS: &[&str] = &[
     KeyEvent::KIND,
     AccuracyResult::KIND,
     Certification::KIND,
+    ExportClassification::KIND,
+    ExportDecision::KIND,
+    Shipment::KIND,
+    HrDueDiligence::KIND,
+    EndUseCheck::KIND,
+    DeploymentRecord::KIND,
 ];
 
 /// Refuses input of a kind only the log writes.
@@ -276,6 +299,18 @@ pub enum Evidence {
     AccuracyResult(AccuracyResult),
     /// A certificate under a certification scheme, at one status.
     Certification(Certification),
+    /// How a build or model is classified for export in one jurisdiction.
+    ExportClassification(ExportClassification),
+    /// One export transaction as decided.
+    ExportDecision(ExportDecision),
+    /// One consignment executing an export decision.
+    Shipment(Shipment),
+    /// A human-rights due-diligence assessment.
+    HrDueDiligence(HrDueDiligence),
+    /// An end-use check of an export decision.
+    EndUseCheck(EndUseCheck),
+    /// One deployment of a build in a region.
+    DeploymentRecord(DeploymentRecord),
 }
 
 macro_rules! each_kind {
@@ -290,6 +325,12 @@ macro_rules! each_kind {
             Evidence::AdverseIndex($v) => $e,
             Evidence::AccuracyResult($v) => $e,
             Evidence::Certification($v) => $e,
+            Evidence::ExportClassification($v) => $e,
+            Evidence::ExportDecision($v) => $e,
+            Evidence::Shipment($v) => $e,
+            Evidence::HrDueDiligence($v) => $e,
+            Evidence::EndUseCheck($v) => $e,
+            Evidence::DeploymentRecord($v) => $e,
         }
     };
 }
@@ -361,6 +402,12 @@ impl Evidence {
             AdverseIndex::KIND => reader.read().map(Evidence::AdverseIndex),
             AccuracyResult::KIND => reader.read().map(Evidence::AccuracyResult),
             Certification::KIND => reader.read().map(Evidence::Certification),
+            ExportClassification::KIND => reader.read().map(Evidence::ExportClassification),
+            ExportDecision::KIND => reader.read().map(Evidence::ExportDecision),
+            Shipment::KIND => reader.read().map(Evidence::Shipment),
+            HrDueDiligence::KIND => reader.read().map(Evidence::HrDueDiligence),
+            EndUseCheck::KIND => reader.read().map(Evidence::EndUseCheck),
+            DeploymentRecord::KIND => reader.read().map(Evidence::DeploymentRecord),
             other => Err(EvidenceError::UnknownKind(other.to_owned())),
         }
     }
@@ -444,6 +491,47 @@ impl Evidence {
         // Serializing plain data structs to a JSON value cannot fail: no maps with non-string keys.
         each_kind!(self, e => serde_json::to_value(e).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// A readable listing of a value's fields, one `path  value` line each, under `title`: the
+/// rendering of kinds whose fields are best read as they are written.
+fn render_fields<T: Serialize>(title: &str, value: &T) -> String {
+    fn walk(v: &serde_json::Value, path: &str, out: &mut String) {
+        use std::fmt::Write as _;
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(v, &p, out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => {
+                // Writing to a String cannot fail.
+                let _ = writeln!(out, "  {path:<28} {s}");
+            }
+            other => {
+                let _ = writeln!(out, "  {path:<28} {other}");
+            }
+        }
+    }
+    let mut out = format!("{title}\n");
+    // Serializing plain data structs to a JSON value cannot fail (text keys only).
+    walk(
+        &serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        "",
+        &mut out,
+    );
+    out
 }
 
 fn kind_name<T: Kind>(_: &T) -> &'static str {

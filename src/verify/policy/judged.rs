@@ -20,7 +20,12 @@ pub enum Judged {
     Assertion(AssertionType),
     /// The claim's wording, against its structured assertions.
     Wording,
+    /// A whole entry of this kind (field `.`): export decisions, shipments and deployments.
+    Entry(&'static str),
 }
+
+/// The kinds whose entries are subjects as a whole, and a rule must judge each of them.
+pub const JUDGED_KINDS: &[&str] = &["export-decision", "shipment", "deployment-record"];
 
 impl Rule {
     /// What this rule judges of each claim. A rule type that judges assertions of a type adds
@@ -34,6 +39,18 @@ impl Rule {
                 &[Judged::Assertion(AssertionType::Accuracy)]
             }
             Rule::ComplianceClaimBacked { .. } => &[Judged::Assertion(AssertionType::Compliance)],
+            Rule::ClassificationCurrent(_)
+            | Rule::HrddBeforeDecision(_)
+            | Rule::Art5NotificationRecorded(_)
+            | Rule::LicenceCovers(_)
+            | Rule::EarCrimeControl(_)
+            | Rule::UnfavourableCheckBlocks(_) => &[Judged::Entry("export-decision")],
+            Rule::EarScreeningBeforeShipment(_)
+            | Rule::RecordRetention(_)
+            | Rule::EndUseCheckRequired(_) => &[Judged::Entry("shipment")],
+            Rule::BiometricRetention(_) | Rule::GdprDeployment(_) | Rule::CnFaceFiling(_) => {
+                &[Judged::Entry("deployment-record")]
+            }
             _ => &[],
         }
     }
@@ -69,7 +86,8 @@ fn about_fields(checks: &[Check]) -> HashMap<(u64, &str), bool> {
             .char_indices()
             .filter(|&(_, ch)| ch == '.' || ch == '[')
             .map(|(at, _)| &f[..at]);
-        for field in inside.chain([f]) {
+        // Every check at an entry is also about the entry as a whole (`.`).
+        for field in inside.chain([f, "."]) {
             *about.entry((entry, field)).or_insert(false) |= failed;
         }
     }
@@ -99,6 +117,24 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
         subjects.push(Subject {
             judgement: judgement("wording".into(), None),
             what: Judged::Wording,
+            failed: false,
+        });
+    }
+    for e in &view.entries {
+        let kind = e.evidence.kind();
+        let Some(&kind) = JUDGED_KINDS.iter().find(|k| **k == kind) else {
+            continue;
+        };
+        subjects.push(Subject {
+            judgement: Judgement {
+                entry: e.index,
+                claim_id: entry_subject_id(e.evidence),
+                field: ".".into(),
+                kind: Some(kind.to_owned()),
+                judged_by: Vec::new(),
+                outcome: JudgedOutcome::NotJudged,
+            },
+            what: Judged::Entry(kind),
             failed: false,
         });
     }
@@ -182,6 +218,21 @@ pub fn judge(profiles: &[Profile], view: &PolicyView<'_>, integrity_only: bool) 
     }
 }
 
+/// The id a whole-entry subject is named by: a decision's or deployment's id, or for a
+/// shipment the decision it executes (its first 12 hex digits).
+fn entry_subject_id(e: &crate::evidence::Evidence) -> String {
+    use crate::evidence::Evidence;
+    match e {
+        Evidence::ExportDecision(d) => d.decision_id.clone(),
+        Evidence::DeploymentRecord(d) => d.deployment_id.clone(),
+        Evidence::Shipment(s) => format!(
+            "shipment of decision entry {}",
+            &s.decision.to_string()[..12]
+        ),
+        other => other.kind().to_owned(),
+    }
+}
+
 /// A policy check about the whole bundle.
 fn general(ok: bool, message: String) -> Check {
     Check {
@@ -202,6 +253,10 @@ fn not_judged(j: &Judgement, what: Judged) -> Check {
             "not judged: {} of claim {:?}: no rule in your profiles judges {t} claims; name a profile with a rule for {t} assertions in the trust file (specs/policy.md lists which rule judges which type), or ask for integrity only",
             j.subject(),
             j.claim_id
+        ),
+        Judged::Entry(kind) => format!(
+            "not judged: {kind} {:?} (entry {}): no rule in your profiles judges {kind} entries; name a profile with a rule for them in the trust file (specs/policy.md lists which rule judges which kind), or ask for integrity only",
+            j.claim_id, j.entry
         ),
         Judged::Wording => format!(
             "not judged: the wording of claim {:?}: no rule in your profiles compares a claim's wording with its assertions; add a claim-wording-matches rule to a profile of the trust file, or ask for integrity only",

@@ -8,6 +8,8 @@
 mod accuracy;
 mod certification;
 mod demographic;
+mod deployment;
+mod export;
 mod incidents;
 mod judged;
 mod pad;
@@ -15,6 +17,11 @@ mod privacy;
 mod profile;
 mod wording;
 
+pub use deployment::{BiometricRetention, CnFaceFiling, GdprDeployment, working_days_after};
+pub use export::{
+    ClassificationCurrent, CrimeControl, EndUseCheckRequired, LicenceCovers, NOT_LEGAL_ADVICE,
+    RecordRetention, ScreeningBeforeShipment, SurveillanceScope, UnfavourableBlocks,
+};
 pub use judged::{Judged, Judging, judge};
 
 pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
@@ -179,6 +186,24 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
             Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
             Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
             Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
+            Rule::ClassificationCurrent(r) => {
+                export::classification_current(rule, r, view, &mut out)
+            }
+            Rule::HrddBeforeDecision(r) => export::hrdd_before_decision(rule, r, view, &mut out),
+            Rule::Art5NotificationRecorded(r) => export::art5_recorded(rule, r, view, &mut out),
+            Rule::EarScreeningBeforeShipment(r) => {
+                export::screening_before_shipment(rule, r, view, &mut out)
+            }
+            Rule::LicenceCovers(r) => export::licence_covers(rule, r, view, &mut out),
+            Rule::EarCrimeControl(r) => export::crime_control(rule, r, view, &mut out),
+            Rule::RecordRetention(r) => export::record_retention(rule, r, view, &mut out),
+            Rule::EndUseCheckRequired(r) => export::end_use_check_required(rule, r, view, &mut out),
+            Rule::UnfavourableCheckBlocks(r) => {
+                export::unfavourable_blocks(rule, r, view, &mut out)
+            }
+            Rule::BiometricRetention(r) => deployment::biometric_retention(rule, r, view, &mut out),
+            Rule::GdprDeployment(r) => deployment::gdpr_deployment(rule, r, view, &mut out),
+            Rule::CnFaceFiling(r) => deployment::cn_face_filing(rule, r, view, &mut out),
         }
     }
     out

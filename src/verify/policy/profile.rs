@@ -5,6 +5,11 @@
 
 use serde::Deserialize;
 
+use super::deployment::{BiometricRetention, CnFaceFiling, GdprDeployment};
+use super::export::{
+    ClassificationCurrent, CrimeControl, EndUseCheckRequired, LicenceCovers, RecordRetention,
+    ScreeningBeforeShipment, SurveillanceScope, UnfavourableBlocks,
+};
 use super::incidents::{IncidentDocumented, IncidentReport};
 use crate::evidence::SpeciesCategory;
 
@@ -294,6 +299,30 @@ pub enum Rule {
     IncidentReport(IncidentReport),
     /// Incidents in scope must be documented: facts, effects and remedial action (GDPR Art. 33(5)).
     IncidentDocumented(IncidentDocumented),
+    /// Every item of an export decision has a current classification (`specs/policy.md`).
+    ClassificationCurrent(ClassificationCurrent),
+    /// A cyber-surveillance-capable export rests on prior, unexpired, not declined due diligence.
+    HrddBeforeDecision(SurveillanceScope),
+    /// A cyber-surveillance-capable export records the Art. 5(2) notification or the reason for none.
+    Art5NotificationRecorded(SurveillanceScope),
+    /// Each shipment's decision shows the lists screened, in a record logged before it.
+    EarScreeningBeforeShipment(ScreeningBeforeShipment),
+    /// The decision's licence covers destination, quantity, end use and its shipments.
+    LicenceCovers(LicenceCovers),
+    /// Items controlled for crime control need a licence to CC Column 1 destinations (§742.7).
+    EarCrimeControl(CrimeControl),
+    /// Each shipment's records are carried, and kept for the years the report states.
+    RecordRetention(RecordRetention),
+    /// A post-shipment verification where the licence or the assessed risk calls for one.
+    EndUseCheckRequired(EndUseCheckRequired),
+    /// An unfavourable end-use check blocks later decisions for the same end user.
+    UnfavourableCheckBlocks(UnfavourableBlocks),
+    /// Deployments in the regions keep biometric data no longer than a limit.
+    BiometricRetention(BiometricRetention),
+    /// Deployments in the EEA: an Art. 9(2) condition, a DPIA before go-live, Chapter V transfers.
+    GdprDeployment(GdprDeployment),
+    /// Deployments in China holding face data of many persons are filed in time.
+    CnFaceFiling(CnFaceFiling),
 }
 
 fn yes() -> bool {
@@ -357,6 +386,17 @@ impl Rule {
             | Rule::PrivacyDesignBacked { id, .. } => id,
             Rule::IncidentReport(r) => &r.id,
             Rule::IncidentDocumented(r) => &r.id,
+            Rule::ClassificationCurrent(r) => &r.id,
+            Rule::HrddBeforeDecision(r) | Rule::Art5NotificationRecorded(r) => &r.id,
+            Rule::EarScreeningBeforeShipment(r) => &r.id,
+            Rule::LicenceCovers(r) => &r.id,
+            Rule::EarCrimeControl(r) => &r.id,
+            Rule::RecordRetention(r) => &r.id,
+            Rule::EndUseCheckRequired(r) => &r.id,
+            Rule::UnfavourableCheckBlocks(r) => &r.id,
+            Rule::BiometricRetention(r) => &r.id,
+            Rule::GdprDeployment(r) => &r.id,
+            Rule::CnFaceFiling(r) => &r.id,
         }
     }
 
@@ -376,6 +416,17 @@ impl Rule {
             | Rule::PrivacyDesignBacked { citation, .. } => citation,
             Rule::IncidentReport(r) => &r.citation,
             Rule::IncidentDocumented(r) => &r.citation,
+            Rule::ClassificationCurrent(r) => &r.citation,
+            Rule::HrddBeforeDecision(r) | Rule::Art5NotificationRecorded(r) => &r.citation,
+            Rule::EarScreeningBeforeShipment(r) => &r.citation,
+            Rule::LicenceCovers(r) => &r.citation,
+            Rule::EarCrimeControl(r) => &r.citation,
+            Rule::RecordRetention(r) => &r.citation,
+            Rule::EndUseCheckRequired(r) => &r.citation,
+            Rule::UnfavourableCheckBlocks(r) => &r.citation,
+            Rule::BiometricRetention(r) => &r.citation,
+            Rule::GdprDeployment(r) => &r.citation,
+            Rule::CnFaceFiling(r) => &r.citation,
         }
     }
 
@@ -433,6 +484,9 @@ impl Profile {
             if let Rule::IncidentReport(r) = r {
                 r.check().map_err(|why| format!("rule[{i}].{why}"))?;
             }
+            if let Some(why) = super::export::profile_problem(r) {
+                return Err(format!("rule[{i}].{why}"));
+            }
         }
         Ok(p)
     }
@@ -455,7 +509,11 @@ mod tests {
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
              `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
              `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
-             `privacy-design-backed`, `incident-report`, `incident-documented`"
+             `privacy-design-backed`, `incident-report`, `incident-documented`, \
+             `classification-current`, `hrdd-before-decision`, `art5-notification-recorded`, \
+             `ear-screening-before-shipment`, `licence-covers`, `ear-crime-control`, \
+             `record-retention`, `end-use-check-required`, `unfavourable-check-blocks`, \
+             `biometric-retention`, `gdpr-deployment`, `cn-face-filing`"
         );
     }
 
