@@ -123,7 +123,14 @@ pub fn verify_citation(
     )?;
     let policy = policy(sg, bytes.key)?;
     let root = TrustedRoot::from_json(bytes.trusted_root).map_err(CitationError::TrustedRoot)?;
-    let report = verify_bundle(bytes.bundle, &artifact.sha256.0, &root, &policy, now);
+    let mut report = verify_bundle(bytes.bundle, &artifact.sha256.0, &root, &policy, now);
+    if report.is_verified() && report.attestation.is_some() {
+        // `sigstore` cites a signature over the artifact; an attestation says something else.
+        report = report.fail(SigstoreError::Unsupported(
+            "sigstore.bundle_sha256 cites a DSSE attestation, not a signature over the artifact"
+                .into(),
+        ));
+    }
     Ok((report, artifact.name.clone()))
 }
 
