@@ -60,7 +60,7 @@ fn unknown_rule_type() {
          `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
          `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
          `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
-         `privacy-design-backed`, `incident-report`, `incident-documented`"
+         `privacy-design-backed`, `incident-report`, `incident-documented`, `slsa-provenance`"
     );
 }
 

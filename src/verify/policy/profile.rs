@@ -294,6 +294,23 @@ pub enum Rule {
     IncidentReport(IncidentReport),
     /// Incidents in scope must be documented: facts, effects and remedial action (GDPR Art. 33(5)).
     IncidentDocumented(IncidentDocumented),
+    /// Each verified firmware build must cite a verified Sigstore attestation whose SLSA
+    /// provenance v1 names this builder, source repository and ref (`specs/policy.md`,
+    /// "slsa-provenance").
+    SlsaProvenance {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// The builder id required, compared exactly.
+        builder_id: String,
+        /// The source repository required, compared without scheme, `git+`, trailing `/` or
+        /// `.git` (e.g. `github.com/aurelis/fg3-firmware`).
+        source_repository: String,
+        /// The source ref required, where `*` matches any run of characters (e.g.
+        /// `refs/tags/v*`).
+        source_ref: String,
+    },
 }
 
 fn yes() -> bool {
@@ -354,7 +371,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { id, .. }
             | Rule::DemographicDifferentialMax { id, .. }
             | Rule::ComplianceClaimBacked { id, .. }
-            | Rule::PrivacyDesignBacked { id, .. } => id,
+            | Rule::PrivacyDesignBacked { id, .. }
+            | Rule::SlsaProvenance { id, .. } => id,
             Rule::IncidentReport(r) => &r.id,
             Rule::IncidentDocumented(r) => &r.id,
         }
@@ -373,7 +391,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { citation, .. }
             | Rule::DemographicDifferentialMax { citation, .. }
             | Rule::ComplianceClaimBacked { citation, .. }
-            | Rule::PrivacyDesignBacked { citation, .. } => citation,
+            | Rule::PrivacyDesignBacked { citation, .. }
+            | Rule::SlsaProvenance { citation, .. } => citation,
             Rule::IncidentReport(r) => &r.citation,
             Rule::IncidentDocumented(r) => &r.citation,
         }
@@ -455,7 +474,8 @@ mod tests {
              `pad-level-attribution`, `claim-wording-matches`, `incident-notification`, \
              `no-claim-on-affected-build`, `certificate-time`, `accuracy-claim-backed`, \
              `demographic-differential-max`, `compliance-claim-backed`, `bundle-complete`, \
-             `privacy-design-backed`, `incident-report`, `incident-documented`"
+             `privacy-design-backed`, `incident-report`, `incident-documented`, \
+             `slsa-provenance`"
         );
     }
 
