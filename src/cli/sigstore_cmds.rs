@@ -99,6 +99,7 @@ pub(super) fn cite(
         issuer: args.oidc_issuer.as_deref(),
         key: args.sigstore_key.as_deref(),
         signer_options: "--identity and --oidc-issuer, or --sigstore-key",
+        signer_example: "--identity ID --oidc-issuer URL",
         artifact: args.sigstore_artifact.as_deref(),
     };
     let attestation = Citing {
@@ -109,6 +110,7 @@ pub(super) fn cite(
         issuer: args.attestation_issuer.as_deref(),
         key: args.attestation_key.as_deref(),
         signer_options: "--attestation-identity and --attestation-issuer, or --attestation-key",
+        signer_example: "--attestation-identity ID --attestation-issuer URL",
         artifact: args.attestation_artifact.as_deref(),
     };
     if args.trusted_root.is_some() && signature.bundle.is_none() && attestation.bundle.is_none() {
@@ -135,6 +137,7 @@ struct Citing<'a> {
     issuer: Option<&'a str>,
     key: Option<&'a Path>,
     signer_options: &'static str,
+    signer_example: &'static str,
     artifact: Option<&'a str>,
 }
 
@@ -152,11 +155,15 @@ fn cite_one(
         if let Evidence::FirmwareBuild(fb) = &evidence
             && cited(fb)
         {
+            let what = match c.which {
+                Which::Signature => "a Sigstore bundle",
+                Which::Attestation => "a Sigstore attestation",
+            };
             return Err(CliError::new(format!(
-                "the firmware build has a {field} table, but {} was not given",
+                "the firmware build cites {what}, but {} was not given",
                 c.option
             ))
-            .hint(format!("remove the {field} table and pass {} FILE --trusted-root FILE with {}; evledger verifies the bundle and fills the table in", c.option, c.signer_options)));
+            .hint(format!("remove the {field} table and pass {} FILE --trusted-root FILE {}; evledger verifies the bundle and fills the table in", c.option, c.signer_example)));
         }
         return Ok((evidence, Vec::new()));
     };
@@ -168,7 +175,8 @@ fn cite_one(
     };
     if cited(&fb) {
         return Err(CliError::new(format!(
-            "the firmware build already has a {field} table, and {} would replace it",
+            "the firmware build already has {} {field} table, and {} would replace it",
+            if field == "attestation" { "an" } else { "a" },
             c.option
         ))
         .hint(format!(
