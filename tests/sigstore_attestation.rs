@@ -258,3 +258,51 @@ fn record_refuses_what_does_not_verify_or_is_not_an_attestation() {
     let log = env.run(&["log", "--ledger", LEDGER]);
     assert!(!log.stdout.contains("firmware-build"), "{log:?}");
 }
+
+#[test]
+fn sigstore_verify_checks_dsse_bundles_and_reports_the_attestation() {
+    let env = setup(&["rekor2-dsse", "wrong-payload-type_fail"]);
+    std::fs::copy(vectors().join("artifact"), env.path("fw.img")).unwrap();
+    let verify = |case: &str, json: bool| {
+        let bundle = format!("{case}.sigstore.json");
+        let mut args = vec![
+            "sigstore",
+            "verify",
+            "--bundle",
+            &bundle,
+            "--artifact",
+            "fw.img",
+            "--trusted-root",
+            "trusted_root.json",
+            "--identity",
+            IDENTITY,
+            "--issuer",
+            ISSUER,
+        ];
+        if json {
+            args.push("--json");
+        }
+        env.run(&args)
+    };
+    let out = verify("rekor2-dsse", false);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("ok   signature                DSSE signature over the envelope's PAE")
+            && out.stdout.contains("ok   statement                in-toto statement, subject \"facegate-4.2.0-fg3.img\"; https://slsa.dev/provenance/v1: builder https://github.com/actions/runner/github-hosted"),
+        "{}",
+        out.stdout
+    );
+    let out = verify("rekor2-dsse", true);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        report["attestation"]["provenance"]["source_ref"],
+        "refs/tags/v4.2.0"
+    );
+    assert_eq!(
+        report["attestation"]["predicate_type"],
+        "https://slsa.dev/provenance/v1"
+    );
+    let out = verify("wrong-payload-type_fail", false);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("FAIL statement"), "{}", out.stdout);
+}
