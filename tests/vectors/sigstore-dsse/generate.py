@@ -2,9 +2,10 @@
 """Regenerates tests/vectors/sigstore-dsse/: a test Sigstore trusted root and bundles signed by it.
 
 Run from the repository root:  python3 tests/vectors/sigstore-dsse/generate.py
-Needs Python 3.9+ and `cryptography` (>= 41). Keys are derived from fixed labels, so the trusted
-root and certificates are the same on every run; ECDSA signatures are randomised, so bundles
-differ byte for byte but verify the same way. See README.md for what each case is.
+Needs Python 3.9+ and `cryptography` (>= 41). Keys are derived from fixed labels, so they are the
+same on every run; ECDSA signatures (certificates included) are randomised, so the trusted root's
+certificates and every bundle differ byte for byte but verify the same way. See README.md for
+what each case is.
 """
 
 import base64
