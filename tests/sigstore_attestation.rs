@@ -306,3 +306,102 @@ fn sigstore_verify_checks_dsse_bundles_and_reports_the_attestation() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("FAIL statement"), "{}", out.stdout);
 }
+
+/// A CI job signs a build citing both its release signature and its attestation (different
+/// signers); the vendor registers it with both bundles as documents, re-verifying each.
+#[test]
+fn a_build_signed_apart_with_signature_and_attestation_is_registered_with_both() {
+    let env = setup(&["gh-attestation", "sct-extensions-rekor1"]);
+    let args = vec![
+        "sign",
+        "firmware-build",
+        "fw-a.toml",
+        "--key",
+        common::KEY,
+        "--issuer",
+        "Aurelis",
+        "--subject",
+        "FaceGate 3D 4.2.0",
+        "--iat",
+        "1773139800",
+        "--out",
+        "fw.cose",
+        "--sigstore-bundle",
+        "sct-extensions-rekor1.sigstore.json",
+        "--trusted-root",
+        "trusted_root.json",
+        "--identity",
+        IDENTITY,
+        "--oidc-issuer",
+        ISSUER,
+        "--attestation",
+        "gh-attestation.sigstore.json",
+        "--attestation-identity",
+        IDENTITY,
+        "--attestation-issuer",
+        ISSUER,
+    ];
+    let out = env.run(&args);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("note: the statement cites 2 Sigstore documents"),
+        "{out:?}"
+    );
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("keys.example/release-engineer.key.pub"),
+        env.path("release.pub"),
+    )
+    .unwrap();
+    env.run(&[
+        "signer",
+        "add",
+        "--kinds",
+        "firmware-build",
+        "--key",
+        "release.pub",
+        "--ledger",
+        LEDGER,
+    ])
+    .ok();
+    let register = |extra: &[&str]| {
+        let mut a = vec![
+            "register",
+            "fw.cose",
+            "--ledger",
+            LEDGER,
+            "--trusted-root",
+            "trusted_root.json",
+            "--document",
+            "sct-extensions-rekor1.sigstore.json",
+        ];
+        a.extend_from_slice(extra);
+        env.run(&a)
+    };
+    // Without the attestation's bytes: refused, nothing written.
+    let out = register(&[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("which this call does not carry"),
+        "{out:?}"
+    );
+    assert!(env.log().is_empty());
+    let out = register(&["--document", "gh-attestation.sigstore.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    env.audit_ok();
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    trust(&env, "refs/tags/v*");
+    let v = bundle_and_verify(&env);
+    assert_eq!(v.code, 0, "{v:?}");
+    assert!(
+        v.stdout.contains("ok   sigstore    sigstore:"),
+        "{}",
+        v.stdout
+    );
+    assert!(
+        v.stdout.contains("ok   sigstore    attestation:"),
+        "{}",
+        v.stdout
+    );
+}
