@@ -483,7 +483,7 @@ fn record_refuses_bad_input_with_file_and_field() {
         &env,
         "unknown.json",
         "{\"version\": \"4.2.0\", \"colour\": \"red\"}",
-        "error: unknown.json: colour: unknown field `colour`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`\n",
+        "error: unknown.json: colour: unknown field `colour`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`, `attestation`\n",
     );
     record_refused(
         &env,

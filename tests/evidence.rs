@@ -359,7 +359,7 @@ fn unknown_fields_are_named_with_their_path() {
     );
     assert_eq!(
         toml_err(&(FW_TOML.to_owned() + "\n[extra]\nx = 1\n")),
-        "extra: unknown field `extra`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`"
+        "extra: unknown field `extra`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`, `attestation`"
     );
     assert_eq!(
         json(&FW_JSON.replace("\"models\"", "\"model\""))
@@ -524,7 +524,7 @@ fn payload_with_an_extra_key_is_refused() {
     map_mut(&mut v).push((Value::text("comment"), Value::text("hi")));
     assert_eq!(
         from_payload_err(&v),
-        "comment: unknown field `comment`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`"
+        "comment: unknown field `comment`, expected one of `product`, `version`, `build_number`, `security_version`, `built_at`, `source`, `artifacts`, `sbom`, `provenance`, `biometric_components`, `privacy_defaults`, `support_until`, `sigstore`, `attestation`"
     );
 }
 

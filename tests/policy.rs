@@ -64,7 +64,7 @@ fn unknown_rule_type() {
          `classification-current`, `hrdd-before-decision`, `art5-notification-recorded`, \
          `ear-screening-before-shipment`, `licence-covers`, `ear-crime-control`, \
          `record-retention`, `end-use-check-required`, `unfavourable-check-blocks`, \
-         `biometric-retention`, `gdpr-deployment`, `cn-face-filing`"
+         `biometric-retention`, `gdpr-deployment`, `cn-face-filing`, `slsa-provenance`"
     );
 }
 

@@ -21,10 +21,20 @@ fn citing_build(env: &Env, bundle: &[u8]) -> String {
 
 #[test]
 fn verify_fails_closed_without_the_feature() {
+    verify_fails_closed_for("sigstore");
+}
+
+#[test]
+fn an_attestation_fails_closed_without_the_feature() {
+    verify_fails_closed_for("attestation");
+}
+
+/// A build citing a bundle in its `table` (`sigstore` or `attestation`) is never verified here.
+fn verify_fails_closed_for(table: &str) {
     let env = Env::new();
     env.init();
     let bundle = br#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}"#.to_vec();
-    let fw = citing_build(&env, &bundle);
+    let fw = citing_build(&env, &bundle).replace("[sigstore]", &format!("[{table}]"));
     // The library records it (the field is data); only checking it needs the feature.
     let mut ledger = Ledger::open(&env.path(LEDGER)).unwrap();
     let key = evledger::keys::read_signing_key(&env.path(common::KEY)).unwrap();
@@ -64,7 +74,7 @@ fn verify_fails_closed_without_the_feature() {
     assert_eq!(v.code, 1, "{v:?}");
     assert!(
         v.stdout.contains(
-            "FAIL sigstore    sigstore: not checked: this build of evledger was compiled without Sigstore support"
+            &format!("FAIL sigstore    {table}: not checked: this build of evledger was compiled without Sigstore support")
         ),
         "{}",
         v.stdout

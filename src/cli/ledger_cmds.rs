@@ -137,7 +137,7 @@ pub(super) fn sigstore_documents(
     _args: &SigstoreRecordArgs,
 ) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
     if let Evidence::FirmwareBuild(fb) = &evidence
-        && fb.sigstore.is_some()
+        && (fb.sigstore.is_some() || fb.attestation.is_some())
     {
         return Err(CliError::new(
             "the firmware build cites a Sigstore bundle, but this build of evledger was compiled without Sigstore support, so it cannot verify it",

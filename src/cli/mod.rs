@@ -91,9 +91,9 @@ pub struct SigstoreRecordArgs {
     #[cfg(feature = "sigstore")]
     #[arg(long, value_name = "FILE", requires = "trusted_root")]
     pub sigstore_bundle: Option<PathBuf>,
-    /// The pinned trusted_root.json to verify the Sigstore bundle against.
+    /// The pinned trusted_root.json to verify the Sigstore bundle (and attestation) against.
     #[cfg(feature = "sigstore")]
-    #[arg(long, value_name = "FILE", requires = "sigstore_bundle")]
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Expected certificate identity (SAN) of the Sigstore signer.
     #[cfg(feature = "sigstore")]
@@ -112,6 +112,29 @@ pub struct SigstoreRecordArgs {
     #[cfg(feature = "sigstore")]
     #[arg(long, value_name = "NAME", requires = "sigstore_bundle")]
     pub sigstore_artifact: Option<String>,
+    /// A Sigstore bundle with a DSSE in-toto attestation (e.g. SLSA provenance) about one of the
+    /// build's artifacts: verified offline first (against --trusted-root), then cited by SHA-256
+    /// and kept in the ledger (firmware-build only).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "FILE", requires = "trusted_root")]
+    pub attestation: Option<PathBuf>,
+    /// Expected certificate identity (SAN) of the attestation's signer (e.g. the build workflow).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "ID", requires_all = ["attestation", "attestation_issuer"], conflicts_with = "attestation_key")]
+    pub attestation_identity: Option<String>,
+    /// Expected OIDC issuer URL of the attestation's signer.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "URL", requires = "attestation_identity")]
+    pub attestation_issuer: Option<String>,
+    /// Managed public key (PEM) of the attestation's signer, instead of its identity and issuer.
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "PEM", requires = "attestation")]
+    pub attestation_key: Option<PathBuf>,
+    /// The artifact (by name) the attestation is about (default: the first artifact of the
+    /// build that is a subject of its statement).
+    #[cfg(feature = "sigstore")]
+    #[arg(long, value_name = "NAME", requires = "attestation")]
+    pub attestation_artifact: Option<String>,
 }
 
 /// The subcommands.

@@ -83,7 +83,9 @@ pub fn register(
         .map(|p| read_input(p))
         .collect::<Result<Vec<_>, _>>()?;
     let check = |evidence: &crate::evidence::Evidence, docs: &[Vec<u8>]| match evidence {
-        crate::evidence::Evidence::FirmwareBuild(fb) if fb.sigstore.is_some() => {
+        crate::evidence::Evidence::FirmwareBuild(fb)
+            if fb.sigstore.is_some() || fb.attestation.is_some() =>
+        {
             check_sigstore(fb, docs, &roots).map_err(crate::ledger::LedgerError::Sigstore)
         }
         _ => Ok(()),
@@ -153,19 +155,37 @@ fn write_receipts(
     Ok(())
 }
 
-/// Re-verifies the Sigstore bundle a firmware build cites, offline, as `record --sigstore-bundle`
-/// does before recording: the bundle (and managed key) must come with the statement
-/// (`--document`), and the trusted root it names by digest among `--trusted-root`.
+/// Re-verifies the Sigstore bundle and attestation a firmware build cites, offline, as `record
+/// --sigstore-bundle` / `--attestation` does before recording: the bundles (and managed keys)
+/// must come with the statement (`--document`), and the trusted roots they name by digest among
+/// `--trusted-root`.
 #[cfg(feature = "sigstore")]
 fn check_sigstore(
     fb: &crate::evidence::FirmwareBuild,
     documents: &[Vec<u8>],
     roots: &[Vec<u8>],
 ) -> Result<(), String> {
+    use crate::sigstore::Which;
+    for (which, sg) in [
+        (Which::Signature, &fb.sigstore),
+        (Which::Attestation, &fb.attestation),
+    ] {
+        if let Some(sg) = sg {
+            check_cited(fb, which, sg, documents, roots)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "sigstore")]
+fn check_cited(
+    fb: &crate::evidence::FirmwareBuild,
+    which: crate::sigstore::Which,
+    sg: &crate::evidence::SigstoreRef,
+    documents: &[Vec<u8>],
+    roots: &[Vec<u8>],
+) -> Result<(), String> {
     use sha2::Digest as _;
-    let Some(sg) = fb.sigstore.as_ref() else {
-        return Ok(());
-    };
     let sha = |d: &[u8]| <[u8; 32]>::from(sha2::Sha256::digest(d));
     let find = |digest: &[u8; 32]| documents.iter().find(|d| sha(d) == *digest);
     let bundle = find(&sg.bundle_sha256.0).ok_or_else(|| {
@@ -198,7 +218,7 @@ fn check_sigstore(
         key: key.map(Vec::as_slice),
     };
     let (report, artifact) =
-        crate::sigstore::verify_citation(fb, cited, super::now()).map_err(|e| e.to_string())?;
+        crate::sigstore::verify_cited(fb, which, cited, super::now()).map_err(|e| e.to_string())?;
     match &report.error {
         Some(e) => Err(format!(
             "the cited Sigstore bundle does not verify over artifact {artifact}: {e}"

@@ -84,11 +84,13 @@ pub fn sign(a: &SignArgs<'_>) -> Result<(), CliError> {
     }
     if !documents.is_empty() {
         eprintln!(
-            "note: the statement cites the Sigstore bundle{}; register it with --document for each, and --trusted-root",
-            if documents.len() > 1 {
-                " and its key"
-            } else {
-                ""
+            "note: the statement cites {}; register it with --document for each, and --trusted-root",
+            match (&evidence, documents.len()) {
+                (crate::evidence::Evidence::FirmwareBuild(fb), n) if fb.attestation.is_some() => {
+                    format!("{n} Sigstore documents (bundles, and managed keys if any)")
+                }
+                (_, 1) => "the Sigstore bundle".to_owned(),
+                _ => "the Sigstore bundle and its key".to_owned(),
             }
         );
     }

@@ -8,7 +8,8 @@ use sha2::{Digest as _, Sha256};
 use super::{CliError, SigstoreRecordArgs};
 use crate::evidence::{Evidence, Sha256Hex, SigstoreRef};
 use crate::sigstore::{
-    CitedBytes, SignerPolicy, TrustedRoot, artifact_for_bundle, verify_bundle, verify_citation,
+    CitedBytes, SignerPolicy, TrustedRoot, Which, artifact_for_attestation, artifact_for_bundle,
+    verify_bundle, verify_cited,
 };
 
 /// Exit code for an invalid bundle or trusted root.
@@ -78,75 +79,154 @@ fn sha256(bytes: &[u8]) -> Sha256Hex {
     Sha256Hex(Sha256::digest(bytes).into())
 }
 
-/// `evledger record --sigstore-bundle`: verifies the Sigstore bundle over the build's artifact
-/// and fills in the build's `sigstore` citation; returns the evidence and the documents the
-/// ledger must keep (the bundle, and a managed key). Refuses on any failure, before anything is
-/// written.
+/// `evledger record --sigstore-bundle` / `--attestation`: verifies each Sigstore bundle given
+/// over the build's artifact and fills in the build's `sigstore` / `attestation` citation;
+/// returns the evidence and the documents the ledger must keep (the bundles, and managed keys).
+/// Refuses on any failure, before anything is written.
 ///
 /// # Errors
-/// A build that cites a Sigstore bundle without --sigstore-bundle (or both), a non-firmware
-/// kind, unreadable files, no matching artifact, or a bundle that does not verify.
+/// A build that cites a bundle without the option that verifies it, a non-firmware kind,
+/// unreadable files, no matching artifact, or a bundle that does not verify.
 pub(super) fn cite(
     evidence: Evidence,
     args: &SigstoreRecordArgs,
 ) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
-    let Some(bundle_path) = &args.sigstore_bundle else {
+    let signature = Citing {
+        which: Which::Signature,
+        bundle: args.sigstore_bundle.as_deref(),
+        option: "--sigstore-bundle",
+        identity: args.identity.as_deref(),
+        issuer: args.oidc_issuer.as_deref(),
+        key: args.sigstore_key.as_deref(),
+        signer_options: "--identity and --oidc-issuer, or --sigstore-key",
+        signer_example: "--identity ID --oidc-issuer URL",
+        artifact: args.sigstore_artifact.as_deref(),
+    };
+    let attestation = Citing {
+        which: Which::Attestation,
+        bundle: args.attestation.as_deref(),
+        option: "--attestation",
+        identity: args.attestation_identity.as_deref(),
+        issuer: args.attestation_issuer.as_deref(),
+        key: args.attestation_key.as_deref(),
+        signer_options: "--attestation-identity and --attestation-issuer, or --attestation-key",
+        signer_example: "--attestation-identity ID --attestation-issuer URL",
+        artifact: args.attestation_artifact.as_deref(),
+    };
+    if args.trusted_root.is_some() && signature.bundle.is_none() && attestation.bundle.is_none() {
+        return Err(CliError::new(
+            "--trusted-root is for --sigstore-bundle or --attestation",
+        ));
+    }
+    let mut documents = Vec::new();
+    let mut evidence = evidence;
+    for c in [signature, attestation] {
+        let (e, docs) = cite_one(evidence, &c, args.trusted_root.as_deref())?;
+        evidence = e;
+        documents.extend(docs);
+    }
+    Ok((evidence, documents))
+}
+
+/// One citation to make: which field, from which options.
+struct Citing<'a> {
+    which: Which,
+    bundle: Option<&'a Path>,
+    option: &'static str,
+    identity: Option<&'a str>,
+    issuer: Option<&'a str>,
+    key: Option<&'a Path>,
+    signer_options: &'static str,
+    signer_example: &'static str,
+    artifact: Option<&'a str>,
+}
+
+fn cite_one(
+    evidence: Evidence,
+    c: &Citing<'_>,
+    trusted_root: Option<&Path>,
+) -> Result<(Evidence, Vec<Vec<u8>>), CliError> {
+    let field = c.which.field();
+    let cited = |fb: &crate::evidence::FirmwareBuild| match c.which {
+        Which::Signature => fb.sigstore.is_some(),
+        Which::Attestation => fb.attestation.is_some(),
+    };
+    let Some(bundle_path) = c.bundle else {
         if let Evidence::FirmwareBuild(fb) = &evidence
-            && fb.sigstore.is_some()
+            && cited(fb)
         {
-            return Err(CliError::new(
-                "the firmware build cites a Sigstore bundle, but --sigstore-bundle was not given",
-            )
-            .hint("remove the sigstore table and pass --sigstore-bundle FILE --trusted-root FILE --identity ID --oidc-issuer URL; evledger verifies the bundle and fills the table in"));
+            let what = match c.which {
+                Which::Signature => "a Sigstore bundle",
+                Which::Attestation => "a Sigstore attestation",
+            };
+            return Err(CliError::new(format!(
+                "the firmware build cites {what}, but {} was not given",
+                c.option
+            ))
+            .hint(format!("remove the {field} table and pass {} FILE --trusted-root FILE {}; evledger verifies the bundle and fills the table in", c.option, c.signer_example)));
         }
         return Ok((evidence, Vec::new()));
     };
     let Evidence::FirmwareBuild(mut fb) = evidence else {
-        return Err(CliError::new(
-            "--sigstore-bundle is only for firmware-build evidence",
-        ));
+        return Err(CliError::new(format!(
+            "{} is only for firmware-build evidence",
+            c.option
+        )));
     };
-    if fb.sigstore.is_some() {
-        return Err(CliError::new(
-            "the firmware build already has a sigstore table, and --sigstore-bundle would replace it",
-        )
-        .hint("remove the sigstore table from the input; --sigstore-bundle fills it in"));
+    if cited(&fb) {
+        return Err(CliError::new(format!(
+            "the firmware build already has {} {field} table, and {} would replace it",
+            if field == "attestation" { "an" } else { "a" },
+            c.option
+        ))
+        .hint(format!(
+            "remove the {field} table from the input; {} fills it in",
+            c.option
+        )));
     }
-    let Some(root_path) = &args.trusted_root else {
-        return Err(CliError::new("--sigstore-bundle needs --trusted-root"));
+    let Some(root_path) = trusted_root else {
+        return Err(CliError::new(format!("{} needs --trusted-root", c.option)));
     };
     let bundle = read(bundle_path, "Sigstore bundle")?;
     let root = read(root_path, "trusted root")?;
-    let key = args
-        .sigstore_key
-        .as_deref()
+    let key = c
+        .key
         .map(|k| {
             pem_key(&read(k, "key")?)
                 .ok_or_else(|| CliError::new(format!("{} is not a PEM public key", k.display())))
         })
         .transpose()?;
-    let (identity, issuer) = match (&args.identity, &args.oidc_issuer, &key) {
-        (Some(id), Some(iss), None) => (Some(id.clone()), Some(iss.clone())),
+    let (identity, issuer) = match (c.identity, c.issuer, &key) {
+        (Some(id), Some(iss), None) => (Some(id.to_owned()), Some(iss.to_owned())),
         (None, None, Some(_)) => (None, None),
         _ => {
-            return Err(CliError::new(
-                "--sigstore-bundle needs --identity and --oidc-issuer, or --sigstore-key",
-            ));
+            return Err(CliError::new(format!(
+                "{} needs {}",
+                c.option, c.signer_options
+            )));
         }
     };
-    let artifact = match &args.sigstore_artifact {
-        Some(name) => name.clone(),
-        None => artifact_for_bundle(&fb, &bundle)
-            .ok_or_else(|| {
+    let artifact = match c.artifact {
+        Some(name) => name.to_owned(),
+        None => match c.which {
+            Which::Signature => artifact_for_bundle(&fb, &bundle).ok_or_else(|| {
                 CliError::new(format!(
                     "{}: its message digest is not the SHA-256 of any artifact of the build",
                     bundle_path.display()
                 ))
                 .hint("check artifacts[].sha256 against the signed file, or name the artifact with --sigstore-artifact")
-            })?
-            .to_owned(),
+            })?,
+            Which::Attestation => artifact_for_attestation(&fb, &bundle).ok_or_else(|| {
+                CliError::new(format!(
+                    "{}: no subject of its in-toto statement has the SHA-256 of an artifact of the build",
+                    bundle_path.display()
+                ))
+                .hint("check artifacts[].sha256 against the attested file, or name the artifact with --attestation-artifact")
+            })?,
+        }
+        .to_owned(),
     };
-    fb.sigstore = Some(SigstoreRef {
+    let citation = Some(SigstoreRef {
         bundle_sha256: sha256(&bundle),
         trusted_root_sha256: sha256(&root),
         artifact,
@@ -154,6 +234,10 @@ pub(super) fn cite(
         issuer,
         key_sha256: key.as_deref().map(sha256),
     });
+    match c.which {
+        Which::Signature => fb.sigstore = citation,
+        Which::Attestation => fb.attestation = citation,
+    }
     // Re-validate through the payload, so the filled-in citation obeys the schema.
     let evidence = Evidence::FirmwareBuild(fb);
     let evidence = Evidence::from_payload("firmware-build", &evidence.to_payload())?;
@@ -167,7 +251,7 @@ pub(super) fn cite(
         trusted_root: &root,
         key: key.as_deref(),
     };
-    let (report, artifact) = verify_citation(fb, cited, super::now()).map_err(|e| {
+    let (report, artifact) = verify_cited(fb, c.which, cited, super::now()).map_err(|e| {
         let err = CliError::new(e.to_string());
         if matches!(e, crate::sigstore::CitationError::TrustedRoot(_)) {
             err.code(EXIT_INVALID)
@@ -182,8 +266,12 @@ pub(super) fn cite(
             bundle_path.display()
         )));
     }
+    let what = match &report.attestation {
+        Some(a) => format!("attests {} ({})", artifact, a.predicate_type),
+        None => format!("verified over artifact {artifact}"),
+    };
     eprintln!(
-        "sigstore: {} verified over artifact {artifact}, signed at {}",
+        "{field}: {} {what}, signed at {}",
         bundle_path.display(),
         report
             .signed_at

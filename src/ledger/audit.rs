@@ -111,15 +111,10 @@ pub fn audit<S: Store>(
                         None
                     }
                 };
-                // The documents the ledger promised to keep: a cited Sigstore bundle (and managed key).
-                if let Some(Evidence::FirmwareBuild(fb)) = &evidence
-                    && let Some(sg) = &fb.sigstore
-                {
-                    let kept = [("sigstore.bundle_sha256", Some(&sg.bundle_sha256))]
-                        .into_iter()
-                        .chain([("sigstore.key_sha256", sg.key_sha256.as_ref())]);
-                    for (field, digest) in kept {
-                        let Some(d) = digest else { continue };
+                // The documents the ledger promised to keep: cited Sigstore and attestation
+                // bundles (and managed keys).
+                if let Some(Evidence::FirmwareBuild(fb)) = &evidence {
+                    for (field, d) in fb.kept_documents() {
                         match store.document(&d.0)? {
                             None => findings.push(find(
                                 at.clone(),

@@ -287,20 +287,13 @@ pub fn build_with_progress<S: Store>(
 }
 
 /// The documents the ledger keeps for an entry and attaches to every bundle holding it: a
-/// firmware build's Sigstore bundle (and managed key), so that a buyer can re-check it offline.
+/// firmware build's Sigstore and attestation bundles (and managed keys), so that a buyer can re-check it offline.
 fn kept_documents<S: Store>(store: &S, e: &StoredEntry) -> Result<Vec<Vec<u8>>, ExportError> {
     let Evidence::FirmwareBuild(fb) = evidence_of(e)? else {
         return Ok(Vec::new());
     };
-    let Some(sg) = &fb.sigstore else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
-    for (field, digest) in [
-        ("sigstore.bundle_sha256", Some(&sg.bundle_sha256)),
-        ("sigstore.key_sha256", sg.key_sha256.as_ref()),
-    ] {
-        let Some(d) = digest else { continue };
+    for (field, d) in fb.kept_documents() {
         match store.document(&d.0)? {
             Some(bytes) => out.push(bytes),
             None => {

@@ -237,25 +237,31 @@ fn sigstore_documents(evidence: &Evidence, documents: &[Vec<u8>]) -> Result<(), 
     let Evidence::FirmwareBuild(fb) = evidence else {
         return Ok(());
     };
-    let Some(sg) = fb.sigstore.as_ref() else {
+    let cited: Vec<_> = [&fb.sigstore, &fb.attestation]
+        .into_iter()
+        .flatten()
+        .collect();
+    if cited.is_empty() {
         return Ok(());
-    };
+    }
     let held = |d: &[u8; 32]| {
         documents
             .iter()
             .any(|b| <[u8; 32]>::from(sha2::Sha256::digest(b)) == *d)
     };
-    if !held(&sg.bundle_sha256.0) {
-        return Err(LedgerError::Sigstore(format!(
-            "the firmware build cites Sigstore bundle {}, which this ledger does not hold: upload it first with POST /documents",
-            hex::encode(&sg.bundle_sha256.0)
-        )));
-    }
-    if let Some(k) = sg.key_sha256.as_ref().filter(|k| !held(&k.0)) {
-        return Err(LedgerError::Sigstore(format!(
-            "the firmware build cites the managed Sigstore key {}, which this ledger does not hold: upload the key (SubjectPublicKeyInfo DER) first with POST /documents",
-            hex::encode(&k.0)
-        )));
+    for sg in cited {
+        if !held(&sg.bundle_sha256.0) {
+            return Err(LedgerError::Sigstore(format!(
+                "the firmware build cites Sigstore bundle {}, which this ledger does not hold: upload it first with POST /documents",
+                hex::encode(&sg.bundle_sha256.0)
+            )));
+        }
+        if let Some(k) = sg.key_sha256.as_ref().filter(|k| !held(&k.0)) {
+            return Err(LedgerError::Sigstore(format!(
+                "the firmware build cites the managed Sigstore key {}, which this ledger does not hold: upload the key (SubjectPublicKeyInfo DER) first with POST /documents",
+                hex::encode(&k.0)
+            )));
+        }
     }
     Err(LedgerError::Sigstore(
         "the firmware build cites a Sigstore bundle, which this service does not re-verify: register it with `evledger register FILE --document BUNDLE --trusted-root ROOT`".into(),

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use super::SigstoreError;
+use super::dsse::{Envelope, EnvelopeJson};
 
 /// Media types this verifier accepts (protobuf-specs `Bundle.media_type`).
 const MEDIA_TYPES: [&str; 4] = [
@@ -62,7 +63,7 @@ pub struct InclusionProofJson {
     pub checkpoint: String,
 }
 
-/// A parsed Sigstore bundle with a message signature.
+/// A parsed Sigstore bundle: a message signature or a DSSE envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bundle {
     /// The media type.
@@ -73,10 +74,14 @@ pub struct Bundle {
     pub entry: LogEntry,
     /// RFC 3161 timestamp responses or tokens (DER).
     pub timestamps: Vec<Vec<u8>>,
-    /// The claimed message digest (algorithm, bytes), an unauthenticated hint.
+    /// The claimed message digest (algorithm, bytes), an unauthenticated hint; `None` for a
+    /// DSSE envelope.
     pub message_digest: Option<(String, Vec<u8>)>,
-    /// The signature over the artifact (ASN.1 DER ECDSA, or Ed25519).
+    /// The signature: over the artifact (message signature) or over the envelope's PAE (DSSE);
+    /// what RFC 3161 timestamps cover.
     pub signature: Vec<u8>,
+    /// The DSSE envelope, when the bundle carries one instead of a message signature.
+    pub dsse: Option<Envelope>,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +90,7 @@ struct BundleJson {
     media_type: String,
     verification_material: MaterialJson,
     message_signature: Option<MessageSignatureJson>,
-    dsse_envelope: Option<serde_json::Value>,
+    dsse_envelope: Option<EnvelopeJson>,
 }
 
 #[derive(Deserialize)]
@@ -214,12 +219,13 @@ pub(super) fn b64(s: &str, what: &str) -> Result<Vec<u8>, SigstoreError> {
 }
 
 impl Bundle {
-    /// Parses a bundle strictly: a known media type, a message signature, exactly one
-    /// transparency-log entry, canonical base64 and non-negative integers.
+    /// Parses a bundle strictly: a known media type, exactly one of a message signature and a
+    /// DSSE envelope (with one signature), exactly one transparency-log entry, canonical base64
+    /// and non-negative integers.
     ///
     /// # Errors
     /// [`SigstoreError::InvalidBundle`] for malformed input; [`SigstoreError::Unsupported`] for
-    /// a DSSE envelope or several log entries.
+    /// several log entries.
     pub fn parse(json: &[u8]) -> Result<Bundle, SigstoreError> {
         if json.len() > MAX_BUNDLE_LEN {
             return Err(invalid(format!("larger than {MAX_BUNDLE_LEN} bytes")));
@@ -253,13 +259,25 @@ impl Bundle {
                 ));
             }
         };
-        if b.dsse_envelope.is_some() {
-            return Err(SigstoreError::Unsupported(
-                "DSSE envelopes (in-toto attestations) are not verified; only message signatures over an artifact".into(),
-            ));
-        }
-        let Some(ms) = b.message_signature else {
-            return Err(invalid("no messageSignature"));
+        let (message_digest, signature, dsse) = match (b.message_signature, b.dsse_envelope) {
+            (Some(ms), None) => (
+                match ms.message_digest {
+                    Some(d) => Some((d.algorithm, b64(&d.digest, "message digest")?)),
+                    None => None,
+                },
+                b64(&ms.signature, "signature")?,
+                None,
+            ),
+            (None, Some(e)) => {
+                let env = Envelope::from_json(e)?;
+                (None, env.signature.clone(), Some(env))
+            }
+            (None, None) => return Err(invalid("no messageSignature and no dsseEnvelope")),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "both messageSignature and dsseEnvelope; a bundle holds exactly one",
+                ));
+            }
         };
         let entry = match vm.tlog_entries.as_slice() {
             [] => return Err(invalid("no transparency-log entry")),
@@ -277,17 +295,14 @@ impl Bundle {
             .iter()
             .map(|t| b64(&t.signed_timestamp, "RFC 3161 timestamp"))
             .collect::<Result<_, _>>()?;
-        let message_digest = match ms.message_digest {
-            Some(d) => Some((d.algorithm, b64(&d.digest, "message digest")?)),
-            None => None,
-        };
         Ok(Bundle {
             media_type: b.media_type,
             signer,
             entry,
             timestamps,
             message_digest,
-            signature: b64(&ms.signature, "signature")?,
+            signature,
+            dsse,
         })
     }
 }

@@ -12,15 +12,15 @@ use crate::evidence::{FirmwareBuild, SigstoreRef};
 /// Why a firmware build's Sigstore citation does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CitationError {
-    /// The build cites no Sigstore bundle.
+    /// The build cites no Sigstore bundle (or no attestation).
     #[error("the firmware build cites no Sigstore bundle")]
     NotCited,
-    /// `sigstore.artifact` names no artifact of the build.
-    #[error("sigstore.artifact {0:?} is not one of the build's artifacts")]
-    NoSuchArtifact(String),
+    /// `sigstore.artifact` (or `attestation.artifact`) names no artifact of the build.
+    #[error("{0}.artifact {1:?} is not one of the build's artifacts")]
+    NoSuchArtifact(&'static str, String),
     /// The citation has neither identity and issuer nor a key digest (or both).
-    #[error("sigstore: needs identity and issuer, or key_sha256")]
-    NoSignerPolicy,
+    #[error("{0}: needs identity and issuer, or key_sha256")]
+    NoSignerPolicy(&'static str),
     /// A cited document's bytes do not hash to the digest the entry records.
     #[error("{field}: the {what} given hashes to {actual}, the entry records {expected}")]
     Digest {
@@ -34,8 +34,8 @@ pub enum CitationError {
         actual: String,
     },
     /// The entry names a managed key by digest, but no key bytes were given.
-    #[error("sigstore.key_sha256: the managed public key {0} is not available")]
-    MissingKey(String),
+    #[error("{0}.key_sha256: the managed public key {1} is not available")]
+    MissingKey(&'static str, String),
     /// The trusted root is not usable.
     #[error(transparent)]
     TrustedRoot(SigstoreError),
@@ -75,18 +75,64 @@ fn digest_matches(
 ///
 /// # Errors
 /// [`CitationError::NoSignerPolicy`], [`CitationError::MissingKey`], or a key digest mismatch.
-fn policy(sg: &SigstoreRef, key: Option<&[u8]>) -> Result<SignerPolicy, CitationError> {
+fn policy(
+    which: Which,
+    sg: &SigstoreRef,
+    key: Option<&[u8]>,
+) -> Result<SignerPolicy, CitationError> {
     match (&sg.identity, &sg.issuer, &sg.key_sha256) {
         (Some(identity), Some(issuer), None) => Ok(SignerPolicy::Keyless {
             identity: identity.clone(),
             issuer: issuer.clone(),
         }),
         (None, None, Some(k)) => {
-            let bytes = key.ok_or_else(|| CitationError::MissingKey(k.to_string()))?;
-            digest_matches("sigstore.key_sha256", "public key", &k.0, bytes)?;
+            let bytes =
+                key.ok_or_else(|| CitationError::MissingKey(which.field(), k.to_string()))?;
+            digest_matches(which.key_field(), "public key", &k.0, bytes)?;
             Ok(SignerPolicy::Key(bytes.to_vec()))
         }
-        _ => Err(CitationError::NoSignerPolicy),
+        _ => Err(CitationError::NoSignerPolicy(which.field())),
+    }
+}
+
+/// Which of a firmware build's Sigstore citations: the signature (`sigstore`) or the DSSE
+/// attestation (`attestation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// `sigstore`: a message signature over the artifact.
+    Signature,
+    /// `attestation`: a DSSE in-toto attestation about the artifact.
+    Attestation,
+}
+
+impl Which {
+    /// The evidence field holding the citation.
+    pub fn field(self) -> &'static str {
+        match self {
+            Which::Signature => "sigstore",
+            Which::Attestation => "attestation",
+        }
+    }
+
+    fn bundle_field(self) -> &'static str {
+        match self {
+            Which::Signature => "sigstore.bundle_sha256",
+            Which::Attestation => "attestation.bundle_sha256",
+        }
+    }
+
+    fn root_field(self) -> &'static str {
+        match self {
+            Which::Signature => "sigstore.trusted_root_sha256",
+            Which::Attestation => "attestation.trusted_root_sha256",
+        }
+    }
+
+    fn key_field(self) -> &'static str {
+        match self {
+            Which::Signature => "sigstore.key_sha256",
+            Which::Attestation => "attestation.key_sha256",
+        }
     }
 }
 
@@ -105,26 +151,94 @@ pub fn verify_citation(
     bytes: CitedBytes<'_>,
     now: i64,
 ) -> Result<(SigstoreReport, String), CitationError> {
-    let sg = build.sigstore.as_ref().ok_or(CitationError::NotCited)?;
-    let (_, artifact) = build
-        .sigstore_artifact()
-        .ok_or_else(|| CitationError::NoSuchArtifact(sg.artifact.clone()))?;
+    verify_cited(build, Which::Signature, bytes, now)
+}
+
+/// Checks one of a firmware build's Sigstore citations, as [`verify_citation`] does for the
+/// signature. The `sigstore` citation must be a message signature; the `attestation` citation
+/// must be a DSSE in-toto attestation with the artifact among its subjects.
+///
+/// # Errors
+/// As [`verify_citation`].
+pub fn verify_cited(
+    build: &FirmwareBuild,
+    which: Which,
+    bytes: CitedBytes<'_>,
+    now: i64,
+) -> Result<(SigstoreReport, String), CitationError> {
+    let cited = match which {
+        Which::Signature => build.sigstore_artifact(),
+        Which::Attestation => build.attestation_artifact(),
+    };
+    let (sg, artifact) = match (cited, which) {
+        (Some(c), _) => c,
+        (None, Which::Signature) => {
+            let sg = build.sigstore.as_ref().ok_or(CitationError::NotCited)?;
+            return Err(CitationError::NoSuchArtifact(
+                which.field(),
+                sg.artifact.clone(),
+            ));
+        }
+        (None, Which::Attestation) => {
+            let sg = build.attestation.as_ref().ok_or(CitationError::NotCited)?;
+            return Err(CitationError::NoSuchArtifact(
+                which.field(),
+                sg.artifact.clone(),
+            ));
+        }
+    };
     digest_matches(
-        "sigstore.bundle_sha256",
+        which.bundle_field(),
         "Sigstore bundle",
         &sg.bundle_sha256.0,
         bytes.bundle,
     )?;
     digest_matches(
-        "sigstore.trusted_root_sha256",
+        which.root_field(),
         "trusted root",
         &sg.trusted_root_sha256.0,
         bytes.trusted_root,
     )?;
-    let policy = policy(sg, bytes.key)?;
+    let policy = policy(which, sg, bytes.key)?;
     let root = TrustedRoot::from_json(bytes.trusted_root).map_err(CitationError::TrustedRoot)?;
-    let report = verify_bundle(bytes.bundle, &artifact.sha256.0, &root, &policy, now);
+    let mut report = verify_bundle(bytes.bundle, &artifact.sha256.0, &root, &policy, now);
+    if report.is_verified() {
+        // A signature citation must be a signature, an attestation citation an attestation.
+        match (which, report.attestation.is_some()) {
+            (Which::Signature, true) => {
+                report = report.fail(SigstoreError::Unsupported(
+                    "sigstore.bundle_sha256 cites a DSSE attestation, not a signature over the artifact; cite it as the build's attestation".into(),
+                ));
+            }
+            (Which::Attestation, false) => {
+                report = report.fail(SigstoreError::Unsupported(
+                    "attestation.bundle_sha256 cites a message signature, not a DSSE attestation; cite it as the build's sigstore signature".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
     Ok((report, artifact.name.clone()))
+}
+
+/// The artifact of `build` that an attestation bundle's in-toto statement names as a subject
+/// (by SHA-256), if the bundle parses and carries one (a hint: [`verify_cited`] checks it).
+pub fn artifact_for_attestation<'b>(build: &'b FirmwareBuild, bundle: &[u8]) -> Option<&'b str> {
+    let env = super::Bundle::parse(bundle).ok()?.dsse?;
+    let st: serde_json::Value = serde_json::from_slice(&env.payload).ok()?;
+    let subjects = st.get("subject")?.as_array()?;
+    build
+        .artifacts
+        .iter()
+        .find(|a| {
+            let hex = crate::hex::encode(&a.sha256.0);
+            subjects.iter().any(|s| {
+                s.pointer("/digest/sha256")
+                    .and_then(|d| d.as_str())
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&hex))
+            })
+        })
+        .map(|a| a.name.as_str())
 }
 
 /// The artifact of `build` whose SHA-256 the Sigstore bundle's message digest names, if the

@@ -95,3 +95,18 @@ pub(super) fn verify_ecdsa_prehash(spki_der: &[u8], digest: &[u8], sig: &[u8]) -
 pub(super) fn is_ed25519(spki_der: &[u8]) -> bool {
     key(spki_der).is_some_and(|k| k.id() == Id::ED25519)
 }
+
+/// Checks `sig` over `msg` with the hash a key of this kind signs with: SHA-256 for P-256 and
+/// RSA, SHA-384 for P-384, SHA-512 for P-521, none for Ed25519 (DSSE signatures, which name no
+/// hash).
+pub(super) fn verify_message_for_key(spki_der: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    let Some(k) = key(spki_der) else {
+        return false;
+    };
+    let hash = match k.ec_key().ok().map(|ec| ec.group().degree()) {
+        Some(384) => Hash::Sha384,
+        Some(521) => Hash::Sha512,
+        _ => Hash::Sha256,
+    };
+    verify_message(spki_der, hash, msg, sig)
+}

@@ -17,16 +17,23 @@ mod bundle;
 mod certs;
 mod citation;
 mod crypto;
+mod dsse;
 mod report;
 mod sct;
+mod slsa;
 mod tlog;
 mod trusted_root;
 mod tsa;
 mod verify;
 
 pub use bundle::{Bundle, LogEntry};
-pub use citation::{CitationError, CitedBytes, artifact_for_bundle, verify_citation};
+pub use citation::{
+    CitationError, CitedBytes, Which, artifact_for_attestation, artifact_for_bundle,
+    verify_citation, verify_cited,
+};
+pub use dsse::{Attestation, Envelope, IN_TOTO_PAYLOAD_TYPE, pae};
 pub use report::{SigstoreReport, Step};
+pub use slsa::{SLSA_PROVENANCE_V1, SOURCE_BUILD_TYPES, SlsaProvenance, read_provenance};
 pub use trusted_root::TrustedRoot;
 pub use verify::{SignerPolicy, verify_bundle};
 

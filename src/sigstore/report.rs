@@ -12,8 +12,11 @@ use super::SigstoreError;
 pub enum Step {
     /// Strict parsing of the bundle and the trusted root.
     Parse,
-    /// The message digest and the signature over the artifact.
+    /// The message digest and the signature over the artifact, or the DSSE signature over the
+    /// envelope's PAE.
     Signature,
+    /// A DSSE envelope's payload: an in-toto statement with a subject that is the artifact.
+    Statement,
     /// The log entry's body matches the artifact digest, the signature and the key.
     LogEntry,
     /// The inclusion proof against the checkpoint's root hash (RFC 9162 §2.1.3.2).
@@ -38,6 +41,7 @@ impl Step {
         match self {
             Step::Parse => "parse",
             Step::Signature => "signature",
+            Step::Statement => "statement",
             Step::LogEntry => "log-entry",
             Step::Inclusion => "inclusion",
             Step::Checkpoint => "checkpoint",
@@ -75,6 +79,9 @@ pub struct SigstoreReport {
     /// The verified signing time (Unix seconds): the SET's integrated time or the earliest
     /// trusted RFC 3161 time.
     pub signed_at: Option<i64>,
+    /// What a DSSE bundle attests (predicate type, subject, SLSA provenance), once its
+    /// statement is checked; `None` for message signatures.
+    pub attestation: Option<super::Attestation>,
     /// Why the bundle was rejected; `None` when it verified.
     #[serde(serialize_with = "ser_error")]
     pub error: Option<SigstoreError>,
@@ -92,6 +99,7 @@ impl SigstoreReport {
         SigstoreReport {
             steps: Vec::new(),
             signed_at: None,
+            attestation: None,
             error: None,
         }
     }

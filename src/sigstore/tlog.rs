@@ -18,7 +18,10 @@ fn fail(step: Step, reason: impl Into<String>) -> SigstoreError {
 
 /// What the log entry's body must say: the artifact digest, the signature and the signer.
 pub(super) struct Expected<'a> {
+    /// The digest the entry must record: the artifact's, or (hashedrekord over DSSE) the PAE's.
     pub(super) digest: &'a [u8; 32],
+    /// What `digest` is the hash of, for the error message.
+    pub(super) digest_of: &'a str,
     pub(super) signature: &'a [u8],
     /// The leaf certificate (DER), or the managed key (SPKI DER).
     pub(super) signer_der: &'a [u8],
@@ -103,7 +106,10 @@ pub(super) fn check_body(entry: &LogEntry, exp: &Expected<'_>) -> Result<String,
         }
     };
     if digest != exp.digest {
-        return Err(fail(step, "the entry is for a different artifact digest"));
+        return Err(fail(
+            step,
+            format!("the entry's digest is not the SHA-256 of {}", exp.digest_of),
+        ));
     }
     if sig != exp.signature {
         return Err(fail(step, "the entry records a different signature"));
@@ -122,7 +128,7 @@ pub(super) fn check_body(entry: &LogEntry, exp: &Expected<'_>) -> Result<String,
 }
 
 /// Decodes the single PEM block (certificate or public key) of a hashedrekord v0.0.1 body.
-fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+pub(super) fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(pem).map_err(|_| "body public key is not PEM")?;
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().ok_or("body public key is empty")?;

@@ -131,21 +131,26 @@ fn bad(msg: impl Into<String>) -> SigstoreError {
     SigstoreError::InvalidTrustedRoot(msg.into())
 }
 
-fn validity(v: &Option<ValidForJson>) -> Result<Validity, SigstoreError> {
-    let t = |s: &Option<String>| {
+/// The validity window at `path`. protobuf-specs `TimeRange` requires `start`: a `validFor`
+/// without one is malformed, never an unbounded window. An absent `validFor` is unbounded.
+fn validity(v: &Option<ValidForJson>, path: &str) -> Result<Validity, SigstoreError> {
+    let t = |s: &Option<String>, field: &str| {
         s.as_deref()
             .map(parse_rfc3339)
             .transpose()
-            .map_err(|e| bad(e.to_string()))
+            .map_err(|e| bad(format!("{path}.validFor.{field}: {e}")))
     };
     match v {
         None => Ok(Validity {
             start: None,
             end: None,
         }),
+        Some(ValidForJson { start: None, .. }) => Err(bad(format!(
+            "{path}.validFor has no start (protobuf-specs TimeRange requires it)"
+        ))),
         Some(v) => Ok(Validity {
-            start: t(&v.start)?,
-            end: t(&v.end)?,
+            start: t(&v.start, "start")?,
+            end: t(&v.end, "end")?,
         }),
     }
 }
@@ -154,23 +159,25 @@ fn b64_root(s: &str, what: &str) -> Result<Vec<u8>, SigstoreError> {
     b64(s, what).map_err(|e| bad(e.to_string()))
 }
 
-fn logs(v: &[LogJson]) -> Result<Vec<LogKey>, SigstoreError> {
+fn logs(v: &[LogJson], field: &str) -> Result<Vec<LogKey>, SigstoreError> {
     v.iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             Ok(LogKey {
                 base_url: l.base_url.clone(),
                 public_key: b64_root(&l.public_key.raw_bytes, "log key")?,
                 key_details: l.public_key.key_details.clone(),
                 log_id: b64_root(&l.log_id.key_id, "log id")?,
-                valid_for: validity(&l.public_key.valid_for)?,
+                valid_for: validity(&l.public_key.valid_for, &format!("{field}[{i}].publicKey"))?,
             })
         })
         .collect()
 }
 
-fn authorities(v: &[AuthorityJson]) -> Result<Vec<Authority>, SigstoreError> {
+fn authorities(v: &[AuthorityJson], field: &str) -> Result<Vec<Authority>, SigstoreError> {
     v.iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let chain = a
                 .cert_chain
                 .certificates
@@ -182,7 +189,7 @@ fn authorities(v: &[AuthorityJson]) -> Result<Vec<Authority>, SigstoreError> {
             }
             Ok(Authority {
                 chain,
-                valid_for: validity(&a.valid_for)?,
+                valid_for: validity(&a.valid_for, &format!("{field}[{i}]"))?,
             })
         })
         .collect()
@@ -192,7 +199,8 @@ impl TrustedRoot {
     /// Parses a `trusted_root.json`.
     ///
     /// # Errors
-    /// [`SigstoreError::InvalidTrustedRoot`] for malformed JSON, base64 or times.
+    /// [`SigstoreError::InvalidTrustedRoot`] for malformed JSON, base64 or times, and for a
+    /// `validFor` without its required `start`.
     pub fn from_json(json: &[u8]) -> Result<TrustedRoot, SigstoreError> {
         if json.len() > MAX_TRUSTED_ROOT_LEN {
             return Err(bad(format!("larger than {MAX_TRUSTED_ROOT_LEN} bytes")));
@@ -206,10 +214,13 @@ impl TrustedRoot {
             return Err(bad(format!("unknown media type {:?}", r.media_type)));
         }
         Ok(TrustedRoot {
-            tlogs: logs(&r.tlogs)?,
-            certificate_authorities: authorities(&r.certificate_authorities)?,
-            ctlogs: logs(&r.ctlogs)?,
-            timestamp_authorities: authorities(&r.timestamp_authorities)?,
+            tlogs: logs(&r.tlogs, "tlogs")?,
+            certificate_authorities: authorities(
+                &r.certificate_authorities,
+                "certificateAuthorities",
+            )?,
+            ctlogs: logs(&r.ctlogs, "ctlogs")?,
+            timestamp_authorities: authorities(&r.timestamp_authorities, "timestampAuthorities")?,
             digest: Sha256::digest(json).into(),
         })
     }

@@ -5,7 +5,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::bundle::{Bundle, SignerMaterial};
 use super::certs::{check_identity, check_path, crate_verify_keyless, issuer_spki};
-use super::crypto::verify_ecdsa_prehash;
+use super::crypto::{verify_ecdsa_prehash, verify_message_for_key};
+use super::dsse::{check_dsse_body, check_statement};
 use super::report::SigstoreReport;
 use super::sct::check_embedded_sct;
 use super::tlog::{Expected, check_body, check_inclusion, check_set};
@@ -63,12 +64,20 @@ fn run(
 ) -> Result<i64, SigstoreError> {
     let bundle = Bundle::parse(bundle_json)?;
     let entry = &bundle.entry;
-    let v1 = match (entry.kind.as_str(), entry.version.as_str()) {
-        ("hashedrekord", "0.0.1") => true,
-        ("hashedrekord", "0.0.2") => false,
-        (k, v) => {
+    let dsse = bundle.dsse.as_ref();
+    let v1 = match (entry.kind.as_str(), entry.version.as_str(), dsse.is_some()) {
+        ("hashedrekord", "0.0.1", false) => true,
+        ("hashedrekord", "0.0.2", _) => false,
+        ("dsse", "0.0.1", true) | ("intoto", "0.0.2", true) => true,
+        ("dsse", "0.0.2", true) => false,
+        (k, v, false) => {
             return Err(SigstoreError::Unsupported(format!(
-                "log entries of kind {k} {v} (only hashedrekord 0.0.1 and 0.0.2)"
+                "log entries of kind {k} {v} for a message signature (only hashedrekord 0.0.1 and 0.0.2)"
+            )));
+        }
+        (k, v, true) => {
+            return Err(SigstoreError::Unsupported(format!(
+                "log entries of kind {k} {v} for a DSSE envelope (only dsse 0.0.1, intoto 0.0.2, dsse 0.0.2 and hashedrekord 0.0.2)"
             )));
         }
     };
@@ -102,8 +111,41 @@ fn run(
         }
     };
 
+    // A DSSE envelope: the signature over its PAE, then the statement about the artifact.
+    let pae_digest: [u8; 32];
+    let exp_digest = if let Some(env) = dsse {
+        let pae = env.pae();
+        if !verify_message_for_key(&spki, &pae, &env.signature) {
+            return Err(fail(
+                Step::Signature,
+                "the DSSE signature does not verify over the envelope's PAE(payloadType, payload)",
+            ));
+        }
+        report.pass(Step::Signature, "DSSE signature over the envelope's PAE");
+        let att = check_statement(env, digest)?;
+        let detail = match &att.provenance {
+            Some(p) => format!(
+                "in-toto statement, subject {:?}; {}: {}",
+                att.subject,
+                att.predicate_type,
+                p.summary()
+            ),
+            None => format!(
+                "in-toto statement, subject {:?}; predicate type {} (not SLSA provenance v1: not read)",
+                att.subject, att.predicate_type
+            ),
+        };
+        report.pass(Step::Statement, detail);
+        report.attestation = Some(att);
+        pae_digest = Sha256::digest(&pae).into();
+        &pae_digest
+    } else {
+        digest
+    };
+
     // The signature over the artifact; the bundle's digest is only a hint, but must agree.
-    if let Some((alg, d)) = &bundle.message_digest
+    if dsse.is_none()
+        && let Some((alg, d)) = &bundle.message_digest
         && (alg != "SHA2_256" || d.as_slice() != digest)
     {
         return Err(fail(
@@ -111,25 +153,36 @@ fn run(
             "the bundle's message digest is not the artifact's SHA-256",
         ));
     }
-    if !verify_ecdsa_prehash(&spki, digest, &bundle.signature) {
-        return Err(fail(
+    if dsse.is_none() {
+        if !verify_ecdsa_prehash(&spki, digest, &bundle.signature) {
+            return Err(fail(
+                Step::Signature,
+                "the signature does not verify over the artifact digest",
+            ));
+        }
+        report.pass(
             Step::Signature,
-            "the signature does not verify over the artifact digest",
-        ));
+            "ECDSA signature over the artifact's SHA-256",
+        );
     }
-    report.pass(
-        Step::Signature,
-        "ECDSA signature over the artifact's SHA-256",
-    );
 
     // The log entry says the same thing as the bundle.
     let exp = Expected {
-        digest,
+        digest: exp_digest,
+        digest_of: if dsse.is_some() {
+            "the envelope's PAE"
+        } else {
+            "the artifact"
+        },
         signature: &bundle.signature,
         signer_der: &signer_der,
         signer_is_cert: matches!(bundle.signer, SignerMaterial::Certificate(_)),
     };
-    report.pass(Step::LogEntry, check_body(entry, &exp)?);
+    let logged = match dsse {
+        Some(env) if entry.kind != "hashedrekord" => check_dsse_body(entry, env, &signer_der)?,
+        _ => check_body(entry, &exp)?,
+    };
+    report.pass(Step::LogEntry, logged);
 
     let log = root.tlog(&entry.log_id).ok_or_else(|| {
         fail(
@@ -185,7 +238,9 @@ fn run(
 
     match (&bundle.signer, policy) {
         (SignerMaterial::Certificate(leaf), SignerPolicy::Keyless { identity, issuer }) => {
-            if v1 {
+            // The crate's verifier takes message signatures only; DSSE gets our SCT check.
+            let crate_checked = v1 && dsse.is_none();
+            if crate_checked {
                 crate_verify_keyless(bundle_json, digest, root, identity, issuer)?;
                 report.pass(
                     Step::Certificate,
@@ -203,8 +258,8 @@ fn run(
                 Step::Certificate,
                 format!("chains to a trusted Fulcio CA at {signed_at}"),
             );
-            if !v1 {
-                // The crate checked the SCT on the v1 path; v2 needs ours.
+            if !crate_checked {
+                // The crate checked the SCT on the v1 message-signature path; the rest need ours.
                 let issuer = issuer_spki(&root.certificate_authorities[ca].chain[0])?;
                 let sct = check_embedded_sct(leaf, &issuer, &root.ctlogs)
                     .map_err(|e| fail(Step::Sct, e.to_string()))?;

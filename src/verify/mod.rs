@@ -329,7 +329,7 @@ pub fn verify_parsed_with_progress(
     }
     check_references(&mut run, &entries);
     check_attachments(&mut run, bundle, &entries);
-    sigstore::check_sigstore(&mut run, bundle, &entries, options.now);
+    let attested = sigstore::check_sigstore(&mut run, bundle, &entries, options.now);
     // An entry vouches for a file only when it is shown to be in the log and signed by a signer
     // trusted for its kind.
     let vouches = |index: u64| included.contains(&index) && roles.contains_key(&index);
@@ -352,7 +352,8 @@ pub fn verify_parsed_with_progress(
             .collect(),
         &bundle.attachments,
     )
-    .with_completeness(run.report.completeness.clone());
+    .with_completeness(run.report.completeness.clone())
+    .with_attestations(attested);
     (run.progress)("policy", 0, profiles.len() as u64);
     let judging = policy::judge(profiles, &view, options.integrity_only);
     run.report.checks.extend(judging.checks);

@@ -1,29 +1,42 @@
-//! Step 8b: each firmware build that cites a Sigstore bundle has it re-checked offline, against
-//! a trusted root the buyer's trust file pins (never one carried in the bundle), with the
-//! identity and issuer (or key) and the artifact digest the signed entry records.
+//! Step 8b: each firmware build that cites a Sigstore bundle (`sigstore`) or a Sigstore
+//! attestation (`attestation`) has it re-checked offline, against a trusted root the buyer's
+//! trust file pins (never one carried in the bundle), with the identity and issuer (or key) and
+//! the artifact digest the signed entry records. What a verified attestation says is returned
+//! for the `slsa-provenance` policy rule.
 //!
 //! Without the `sigstore` feature the check fails closed: the build is reported as not checked.
 //! So does it without the current time in `VerifyOptions::now`, which the check needs to
 //! refuse a signing time in the future.
 
+use std::collections::BTreeMap;
+
+use super::policy::Attested;
 use super::{ParsedEntry, Run, Step};
 use crate::bundle::Bundle;
-use crate::evidence::{Evidence, FirmwareBuild};
+use crate::evidence::{Evidence, FirmwareBuild, SigstoreRef};
 
-/// Checks every firmware build's Sigstore citation at time `now` (Unix seconds), if given.
+/// Checks every firmware build's Sigstore citations at time `now` (Unix seconds), if given;
+/// returns, by entry index, what each verified attestation says.
 pub(super) fn check_sigstore(
     run: &mut Run<'_>,
     bundle: &Bundle,
     entries: &[ParsedEntry],
     now: Option<i64>,
-) {
+) -> BTreeMap<u64, Attested> {
+    let mut attested = BTreeMap::new();
     for e in entries {
-        if let Evidence::FirmwareBuild(fb) = &e.evidence
-            && fb.sigstore.is_some()
-        {
-            check_build(run, bundle, e.index, fb, now);
+        let Evidence::FirmwareBuild(fb) = &e.evidence else {
+            continue;
+        };
+        for (field, sg) in [("sigstore", &fb.sigstore), ("attestation", &fb.attestation)] {
+            if let Some(sg) = sg
+                && let Some(a) = check_build(run, bundle, e.index, fb, field, sg, now)
+            {
+                attested.insert(e.index, a);
+            }
         }
     }
+    attested
 }
 
 #[cfg(not(feature = "sigstore"))]
@@ -32,15 +45,18 @@ fn check_build(
     _bundle: &Bundle,
     index: u64,
     _fb: &FirmwareBuild,
+    field: &'static str,
+    _sg: &SigstoreRef,
     _now: Option<i64>,
-) {
+) -> Option<Attested> {
     run.check(
         Step::Sigstore,
         Some(index),
-        Some("sigstore".into()),
+        Some(field.into()),
         false,
-        "not checked: this build of evledger was compiled without Sigstore support (feature `sigstore`), so the Sigstore bundle this firmware build cites cannot be verified",
+        format!("not checked: this build of evledger was compiled without Sigstore support (feature `sigstore`), so the Sigstore bundle this firmware build cites ({field}) cannot be verified"),
     );
+    None
 }
 
 #[cfg(feature = "sigstore")]
@@ -49,34 +65,39 @@ fn check_build(
     bundle: &Bundle,
     index: u64,
     fb: &FirmwareBuild,
+    field: &'static str,
+    sg: &SigstoreRef,
     now: Option<i64>,
-) {
-    use crate::sigstore::{CitedBytes, verify_citation};
+) -> Option<Attested> {
+    use crate::sigstore::{CitedBytes, Which, verify_cited};
 
-    let Some(sg) = &fb.sigstore else { return };
-    let fail = |run: &mut Run<'_>, field: &str, msg: String| {
-        run.check(Step::Sigstore, Some(index), Some(field.into()), false, msg);
+    let which = if field == "attestation" {
+        Which::Attestation
+    } else {
+        Which::Signature
+    };
+    let fail = |run: &mut Run<'_>, f: &str, msg: String| {
+        run.check(Step::Sigstore, Some(index), Some(f.into()), false, msg);
+        None
     };
     let hex = sg.bundle_sha256.to_string();
     let Some(bundle_bytes) = bundle.attachments.get(&hex) else {
-        fail(
+        return fail(
             run,
-            "sigstore.bundle_sha256",
+            &format!("{field}.bundle_sha256"),
             format!("the Sigstore bundle {hex} this build cites is not attached"),
         );
-        return;
     };
     let key = match &sg.key_sha256 {
         None => None,
         Some(k) => match bundle.attachments.get(&k.to_string()) {
             Some(bytes) => Some(bytes.as_slice()),
             None => {
-                fail(
+                return fail(
                     run,
-                    "sigstore.key_sha256",
+                    &format!("{field}.key_sha256"),
                     format!("the managed public key {k} this build cites is not attached"),
                 );
-                return;
             }
         },
     };
@@ -86,16 +107,15 @@ fn check_build(
         .iter()
         .find(|r| r.sha256 == sg.trusted_root_sha256.0)
     else {
-        fail(
+        return fail(
             run,
-            "sigstore.trusted_root_sha256",
+            &format!("{field}.trusted_root_sha256"),
             format!(
                 "the trust file pins no Sigstore trusted root with SHA-256 {} ({} pinned): compare that trusted_root.json with Sigstore's out of band, then list it in [sigstore] trusted_roots",
                 sg.trusted_root_sha256,
                 trust.sigstore_roots.len()
             ),
         );
-        return;
     };
     let cited = CitedBytes {
         bundle: bundle_bytes,
@@ -103,25 +123,21 @@ fn check_build(
         key,
     };
     let Some(now) = now else {
-        fail(
+        return fail(
             run,
-            "sigstore",
+            field,
             "not checked: the verifier was not given the current time, which the Sigstore check needs to refuse a signing time in the future".into(),
         );
-        return;
     };
-    let (report, artifact) = match verify_citation(fb, cited, now) {
+    let (report, artifact) = match verify_cited(fb, which, cited, now) {
         Ok(r) => r,
-        Err(e) => {
-            fail(run, "sigstore", e.to_string());
-            return;
-        }
+        Err(e) => return fail(run, field, e.to_string()),
     };
     for s in &report.steps {
         run.check(
             Step::Sigstore,
             Some(index),
-            Some(format!("sigstore.{}", s.step.name())),
+            Some(format!("{field}.{}", s.step.name())),
             s.ok,
             s.detail.clone(),
         );
@@ -137,18 +153,44 @@ fn check_build(
         .signed_at
         .map(crate::time::format_rfc3339)
         .unwrap_or_default();
+    let verified = report.is_verified();
+    let attested = report.attestation.as_ref().filter(|_| verified);
     run.check(
         Step::Sigstore,
         Some(index),
-        Some("sigstore".into()),
-        report.is_verified(),
-        if report.is_verified() {
-            format!(
+        Some(field.into()),
+        verified,
+        match (verified, attested) {
+            (true, Some(a)) => format!(
+                "Sigstore attestation {hex} about artifact {artifact} ({signer}, at {when}), checked against pinned trusted root {}: {}",
+                root.name,
+                match &a.provenance {
+                    Some(p) => format!("SLSA provenance v1, {}", p.summary()),
+                    None => format!(
+                        "predicate type {} (not SLSA provenance v1: reported, never taken as provenance)",
+                        a.predicate_type
+                    ),
+                }
+            ),
+            (true, None) => format!(
                 "Sigstore bundle {hex} signs artifact {artifact} ({signer}, at {when}), checked against pinned trusted root {}",
                 root.name
-            )
-        } else {
-            format!("the Sigstore bundle {hex} does not verify over artifact {artifact}")
+            ),
+            (false, _) => {
+                format!("the Sigstore bundle {hex} does not verify over artifact {artifact}")
+            }
         },
     );
+    attested.map(|a| Attested {
+        predicate_type: a.predicate_type.clone(),
+        provenance: a
+            .provenance
+            .as_ref()
+            .map(|p| super::policy::AttestedProvenance {
+                builder_id: p.builder_id.clone(),
+                build_type: p.build_type.clone(),
+                source_repository: p.source_repository.clone(),
+                source_ref: p.source_ref.clone(),
+            }),
+    })
 }

@@ -1212,7 +1212,7 @@ mod tests {
         assert_eq!(read(&Value::Map(entries)), "payload: map key is not text");
         assert_eq!(
             read(&Value::Array(vec![])),
-            ".: invalid length 0, expected struct FirmwareBuild with 13 elements"
+            ".: invalid length 0, expected struct FirmwareBuild with 14 elements"
         );
     }
 

@@ -42,6 +42,11 @@ pub struct FirmwareBuild {
     /// Omitted when absent, so payloads without it are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigstore: Option<SigstoreRef>,
+    /// A Sigstore bundle with a DSSE in-toto attestation (e.g. SLSA provenance) about one of the
+    /// artifacts, by digest (`specs/sigstore.md`); its signer may differ from `sigstore`'s.
+    /// Omitted when absent, so payloads without it are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<SigstoreRef>,
 }
 
 /// A Sigstore bundle signing one artifact of the build, cited by digest, with the signer policy
@@ -74,6 +79,33 @@ impl FirmwareBuild {
         let s = self.sigstore.as_ref()?;
         let a = self.artifacts.iter().find(|a| a.name == s.artifact)?;
         Some((s, a))
+    }
+
+    /// The artifact the attestation bundle is about, if the build cites one and names a listed
+    /// artifact.
+    pub fn attestation_artifact(&self) -> Option<(&SigstoreRef, &Artifact)> {
+        let s = self.attestation.as_ref()?;
+        let a = self.artifacts.iter().find(|a| a.name == s.artifact)?;
+        Some((s, a))
+    }
+
+    /// The documents the ledger keeps for this build and attaches to bundles, by field: the
+    /// Sigstore bundle, the attestation bundle, and their managed keys.
+    pub fn kept_documents(&self) -> Vec<(&'static str, &Sha256Hex)> {
+        let mut out = Vec::new();
+        if let Some(sg) = &self.sigstore {
+            out.push(("sigstore.bundle_sha256", &sg.bundle_sha256));
+            out.extend(sg.key_sha256.as_ref().map(|k| ("sigstore.key_sha256", k)));
+        }
+        if let Some(at) = &self.attestation {
+            out.push(("attestation.bundle_sha256", &at.bundle_sha256));
+            out.extend(
+                at.key_sha256
+                    .as_ref()
+                    .map(|k| ("attestation.key_sha256", k)),
+            );
+        }
+        out
     }
 }
 
@@ -256,22 +288,26 @@ impl Kind for FirmwareBuild {
             "privacy_defaults.template_retention_days",
             "must be > 0 (omit it for no limit)",
         );
-        if let Some(sg) = &self.sigstore {
-            p.text("sigstore.artifact", &sg.artifact, 500);
+        for (field, sg) in [
+            ("sigstore", &self.sigstore),
+            ("attestation", &self.attestation),
+        ] {
+            let Some(sg) = sg else { continue };
+            p.text(&format!("{field}.artifact"), &sg.artifact, 500);
             p.check(
                 self.artifacts.iter().any(|a| a.name == sg.artifact),
-                "sigstore.artifact",
+                format!("{field}.artifact"),
                 "must name one of the build's artifacts",
             );
             match (&sg.identity, &sg.issuer, &sg.key_sha256) {
                 (Some(id), Some(iss), None) => {
-                    p.text("sigstore.identity", id, 1000);
-                    p.text("sigstore.issuer", iss, 1000);
+                    p.text(&format!("{field}.identity"), id, 1000);
+                    p.text(&format!("{field}.issuer"), iss, 1000);
                 }
                 (None, None, Some(_)) => {}
                 _ => p.check(
                     false,
-                    "sigstore",
+                    field,
                     "needs identity and issuer (keyless signing) or key_sha256 (a managed key), not both",
                 ),
             }
@@ -335,10 +371,14 @@ impl Kind for FirmwareBuild {
                 c.name, c.version, c.model_sha256
             );
         }
-        if let Some(sg) = &self.sigstore {
+        for (label, sg) in [
+            ("sigstore   ", &self.sigstore),
+            ("attestation", &self.attestation),
+        ] {
+            let Some(sg) = sg else { continue };
             let _ = writeln!(
                 s,
-                "  sigstore          bundle {} over {}",
+                "  {label}       bundle {} over {}",
                 sg.bundle_sha256, sg.artifact
             );
             match (&sg.identity, &sg.issuer, &sg.key_sha256) {

@@ -15,6 +15,7 @@ mod judged;
 mod pad;
 mod privacy;
 mod profile;
+mod slsa;
 mod wording;
 
 pub use deployment::{BiometricRetention, CnFaceFiling, GdprDeployment, working_days_after};
@@ -23,6 +24,7 @@ pub use export::{
     RecordRetention, ScreeningBeforeShipment, SurveillanceScope, UnfavourableBlocks,
 };
 pub use judged::{Judged, Judging, judge};
+pub use slsa::{Attested, AttestedProvenance, glob_match, normalize_repository};
 
 pub use incidents::{CountedFrom, IncidentDocumented, IncidentReport, IncidentScope, region_group};
 pub use profile::{
@@ -62,6 +64,7 @@ pub struct PolicyView<'a> {
     by_hash: HashMap<[u8; 32], usize>,
     attachments: &'a BTreeMap<String, Vec<u8>>,
     completeness: Completeness,
+    attestations: BTreeMap<u64, Attested>,
 }
 
 impl<'a> PolicyView<'a> {
@@ -79,7 +82,15 @@ impl<'a> PolicyView<'a> {
             completeness: Completeness::NotShown {
                 reason: "not checked".into(),
             },
+            attestations: BTreeMap::new(),
         }
+    }
+
+    /// Sets what each firmware build's verified attestation says (step 8b), by entry index,
+    /// for `slsa-provenance`.
+    pub fn with_attestations(mut self, attestations: BTreeMap<u64, Attested>) -> Self {
+        self.attestations = attestations;
+        self
     }
 
     /// Sets what the completeness step found, for rules that require it.
@@ -184,6 +195,7 @@ pub fn evaluate(profile: &Profile, view: &PolicyView<'_>) -> Vec<Check> {
                 certification::claims_backed(rule, view, &mut out)
             }
             Rule::PrivacyDesignBacked { .. } => privacy::privacy_design(rule, view, &mut out),
+            Rule::SlsaProvenance { .. } => slsa::slsa_provenance(rule, view, &mut out),
             Rule::IncidentReport(r) => incidents::report(rule, r, view, &mut out),
             Rule::IncidentDocumented(r) => incidents::documented(rule, r, view, &mut out),
             Rule::ClassificationCurrent(r) => {

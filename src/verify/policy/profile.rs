@@ -323,6 +323,23 @@ pub enum Rule {
     GdprDeployment(GdprDeployment),
     /// Deployments in China holding face data of many persons are filed in time.
     CnFaceFiling(CnFaceFiling),
+    /// Each verified firmware build must cite a verified Sigstore attestation whose SLSA
+    /// provenance v1 names this builder, source repository and ref (`specs/policy.md`,
+    /// "slsa-provenance").
+    SlsaProvenance {
+        /// Rule id.
+        id: String,
+        /// Where the requirement comes from.
+        citation: String,
+        /// The builder id required, compared exactly.
+        builder_id: String,
+        /// The source repository required, compared without scheme, `git+`, trailing `/` or
+        /// `.git` (e.g. `github.com/aurelis/fg3-firmware`).
+        source_repository: String,
+        /// The source ref required, where `*` matches any run of characters (e.g.
+        /// `refs/tags/v*`).
+        source_ref: String,
+    },
 }
 
 fn yes() -> bool {
@@ -383,7 +400,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { id, .. }
             | Rule::DemographicDifferentialMax { id, .. }
             | Rule::ComplianceClaimBacked { id, .. }
-            | Rule::PrivacyDesignBacked { id, .. } => id,
+            | Rule::PrivacyDesignBacked { id, .. }
+            | Rule::SlsaProvenance { id, .. } => id,
             Rule::IncidentReport(r) => &r.id,
             Rule::IncidentDocumented(r) => &r.id,
             Rule::ClassificationCurrent(r) => &r.id,
@@ -413,7 +431,8 @@ impl Rule {
             | Rule::AccuracyClaimBacked { citation, .. }
             | Rule::DemographicDifferentialMax { citation, .. }
             | Rule::ComplianceClaimBacked { citation, .. }
-            | Rule::PrivacyDesignBacked { citation, .. } => citation,
+            | Rule::PrivacyDesignBacked { citation, .. }
+            | Rule::SlsaProvenance { citation, .. } => citation,
             Rule::IncidentReport(r) => &r.citation,
             Rule::IncidentDocumented(r) => &r.citation,
             Rule::ClassificationCurrent(r) => &r.citation,
@@ -513,7 +532,8 @@ mod tests {
              `classification-current`, `hrdd-before-decision`, `art5-notification-recorded`, \
              `ear-screening-before-shipment`, `licence-covers`, `ear-crime-control`, \
              `record-retention`, `end-use-check-required`, `unfavourable-check-blocks`, \
-             `biometric-retention`, `gdpr-deployment`, `cn-face-filing`"
+             `biometric-retention`, `gdpr-deployment`, `cn-face-filing`, \
+             `slsa-provenance`"
         );
     }
 
