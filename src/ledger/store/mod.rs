@@ -10,9 +10,13 @@
 //! (`tests/store_conformance.rs`).
 
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::{DB_FILE, SqliteStore};
 
 use ed25519_dalek::VerifyingKey;
