@@ -588,7 +588,7 @@ fn sqlite_store() -> Option<(tempfile::TempDir, SqliteStore)> {
     Some((dir, store))
 }
 
-fn sqlite_ledger() -> Option<(tempfile::TempDir, Ledger<SqliteStore>)> {
+fn sqlite_ledger() -> Option<(tempfile::TempDir, Ledger)> {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::init_with_key(dir.path(), ORIGIN, Some(log_key())).unwrap();
     Some((dir, ledger))
@@ -600,7 +600,10 @@ fn sqlite_ledger() -> Option<(tempfile::TempDir, Ledger<SqliteStore>)> {
 fn postgres_store() -> Option<((), evledger::store::PostgresStore)> {
     let cluster = pg_cluster::cluster()?;
     let url = cluster.url(&cluster.new_database());
-    Some(((), evledger::store::PostgresStore::create(&url, &info()).unwrap()))
+    Some((
+        (),
+        evledger::store::PostgresStore::create(&url, &info()).unwrap(),
+    ))
 }
 
 #[cfg(feature = "postgres")]

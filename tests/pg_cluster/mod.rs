@@ -25,6 +25,9 @@ pub struct Cluster {
     base: PathBuf,
     /// The unprivileged user the server runs as, if the tests run as root.
     run_as: Option<String>,
+    /// The server's watchdog (through `runuser` under root), outliving the tests on purpose:
+    /// it stops the server after the test process exits.
+    _watchdog: std::process::Child,
 }
 
 const PORT: u16 = 5432;
@@ -58,7 +61,8 @@ fn find_bin() -> Option<PathBuf> {
         return Some(bin);
     }
     std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p).find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+        std::env::split_paths(&p)
+            .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
     })
 }
 
@@ -109,7 +113,15 @@ fn start() -> Option<Cluster> {
     let out = command(&run_as, &bin.join("initdb"))
         .args(["-D"])
         .arg(&data)
-        .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        ])
         .output()
         .expect("run initdb");
     assert!(
@@ -132,7 +144,7 @@ rm -rf "$1"
 "#,
         pid = std::process::id()
     );
-    command(&run_as, Path::new("/bin/sh"))
+    let watchdog = command(&run_as, Path::new("/bin/sh"))
         .arg("-c")
         .arg(script)
         .arg(&bin)
@@ -142,7 +154,12 @@ rm -rf "$1"
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start postgres");
-    let cluster = Cluster { bin, base, run_as };
+    let cluster = Cluster {
+        bin,
+        base,
+        run_as,
+        _watchdog: watchdog,
+    };
     // Wait until it accepts connections (a bound on attempts, not a timing assertion).
     for _ in 0..600 {
         if postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls).is_ok() {
@@ -176,7 +193,11 @@ impl Cluster {
     /// A new, empty database with a name no other test uses; returns its name.
     pub fn new_database(&self) -> String {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("t{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         let mut c = self.superuser("postgres");
         c.batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");

@@ -106,7 +106,12 @@ impl Drop for PostgresTx<'_> {
         if !self.done {
             // Nothing of an abandoned transaction may remain: a failed ROLLBACK means the
             // connection is gone, and the server then rolls back on its own.
-            let _ = self.store.conn.borrow_mut().client.batch_execute("ROLLBACK");
+            let _ = self
+                .store
+                .conn
+                .borrow_mut()
+                .client
+                .batch_execute("ROLLBACK");
             self.store.in_tx.set(false);
         }
     }
@@ -259,7 +264,11 @@ impl PostgresStore {
         Ok(())
     }
 
-    fn query(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    fn query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
         let mut c = self.conn.borrow_mut();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.query(&stmt, params)?)
@@ -275,13 +284,21 @@ impl PostgresStore {
         Ok(c.client.query_opt(&stmt, params)?)
     }
 
-    fn query_one(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+    fn query_one(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, StoreError> {
         let mut c = self.conn.borrow_mut();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.query_one(&stmt, params)?)
     }
 
-    fn execute(&self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+    fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
         let mut c = self.conn.borrow_mut();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.execute(&stmt, params)?)

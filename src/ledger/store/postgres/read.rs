@@ -3,8 +3,8 @@
 use ed25519_dalek::VerifyingKey;
 
 use super::{
-    Reader, cosignature_lines, make_checkpoint, make_entry, public_key,
-    size_of, to_hash, to_i64, to_u64,
+    Reader, cosignature_lines, make_checkpoint, make_entry, public_key, size_of, to_hash, to_i64,
+    to_u64,
 };
 use crate::keys::KeyId;
 use crate::merkle::Hash;

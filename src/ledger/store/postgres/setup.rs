@@ -71,11 +71,15 @@ pub fn setup(admin_url: &str, roles: &SetupRoles<'_>) -> Result<(), StoreError> 
         ));
     }
     let (owner, service) = (roles.owner, roles.service);
-    let role_exists = |tx: &mut postgres::Transaction<'_>, name: &str| -> Result<bool, StoreError> {
-        Ok(tx
-            .query_one("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", &[&name])?
-            .get(0))
-    };
+    let role_exists =
+        |tx: &mut postgres::Transaction<'_>, name: &str| -> Result<bool, StoreError> {
+            Ok(tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+                    &[&name],
+                )?
+                .get(0))
+        };
     if !role_exists(&mut tx, owner)? {
         tx.batch_execute(&format!(
             "CREATE ROLE {owner} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
