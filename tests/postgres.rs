@@ -398,3 +398,118 @@ fn a_restored_backup_audits_clean() {
     assert!(why.contains("append-only"), "{why}");
     let _ = schema::HISTORY_TABLES;
 }
+
+/// A running `evledger serve`, killed when dropped.
+struct Serving {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(env: &Env, ledger: &str) -> Serving {
+    use std::io::BufRead as _;
+    let mut child = env
+        .cmd(&["serve", "--listen", "127.0.0.1:0", "--ledger", ledger])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line of serve: {line:?}"))
+        .to_owned();
+    Serving { child, url: addr }
+}
+
+#[test]
+fn two_service_instances_on_one_database_register_into_one_log() {
+    let Some(cluster) = pg_cluster::cluster() else {
+        return;
+    };
+    let env = Env::new();
+    let (db, _, service) = prepared(cluster);
+    let url = cluster.url_as(&service, &db);
+    let vkey = env
+        .run(&["init", "--origin", ORIGIN, "--ledger", "A", "--store", &url])
+        .ok()
+        .trim_end()
+        .to_owned();
+    env.write("log.vkey", &format!("{vkey}\n"));
+    // The second instance's directory: the same log key, the same database.
+    env.run(&[
+        "init",
+        "--origin",
+        ORIGIN,
+        "--ledger",
+        "B",
+        "--store",
+        &url,
+        "--log-key",
+        "A/log.key",
+    ])
+    .ok();
+    let public = "release-engineer.key.pub";
+    std::fs::copy(
+        common::root().join("keys.example").join(public),
+        env.path(public),
+    )
+    .unwrap();
+    env.run(&[
+        "signer",
+        "add",
+        "--kinds",
+        "firmware-build",
+        "--key",
+        public,
+        "--ledger",
+        "A",
+    ])
+    .ok();
+    let (a, b) = (serve(&env, "A"), serve(&env, "B"));
+    for (iat, server) in [(1, &a), (2, &b), (3, &a), (4, &b)] {
+        let file = format!("s{iat}.cose");
+        env.run(&[
+            "sign",
+            "firmware-build",
+            common::INPUT,
+            "--key",
+            common::KEY,
+            "--issuer",
+            "Aurelis",
+            "--subject",
+            "FaceGate 3D 4.2.0",
+            "--iat",
+            &iat.to_string(),
+            "--out",
+            &file,
+        ])
+        .ok();
+        // A receipt verified under the log key: the entry is in a signed checkpoint.
+        let out = env.run(&[
+            "submit",
+            &file,
+            "--to",
+            &server.url,
+            "--log-key",
+            "log.vkey",
+        ]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    drop((a, b));
+    let log = env.run(&["log", "--json", "--ledger", "A"]);
+    let log: Vec<serde_json::Value> = serde_json::from_str(log.ok()).unwrap();
+    assert_eq!(log.len(), 4);
+    let out = env.run(&["audit", "--ledger", "B"]);
+    assert!(out.stdout.starts_with("ok: "), "{out:?}");
+}
