@@ -31,6 +31,9 @@ pub struct Cluster {
 }
 
 const PORT: u16 = 5432;
+/// The server's settings (`-k SOCKET-DIR` is added): the unix socket only, no TCP.
+const OPTIONS: &str =
+    "-p 5432 -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200";
 /// The cluster's superuser (trust authentication on the socket).
 pub const SUPERUSER: &str = "postgres";
 
@@ -129,17 +132,15 @@ fn start() -> Option<Cluster> {
         "initdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The server and its watchdog: when the test process (our pid) is gone, stop the server
-    // and remove the directory. fsync is off: a test cluster need not survive a power cut.
+    // The server (under pg_ctl, which waits until it accepts connections) and its watchdog:
+    // when the test process (our pid) is gone, stop the server and remove the directory. fsync
+    // is off (a test cluster need not survive a power cut); synchronous_commit stays on, so a
+    // server stopped with `-m immediate` keeps every transaction whose COMMIT returned.
     let script = format!(
         r#"
-"$0/postgres" -D "$1/data" -k "$1" -p {PORT} -c listen_addresses='' -c fsync=off \
-    -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-    >"$1/server.log" 2>&1 &
-pg=$!
-while [ -d /proc/{pid} ] && kill -0 $pg 2>/dev/null; do sleep 0.5; done
-kill -INT $pg 2>/dev/null
-wait $pg
+"$0/pg_ctl" start -w -D "$1/data" -l "$1/server.log" -o "{OPTIONS} -k $1" >/dev/null 2>&1 || exit 1
+while [ -d /proc/{pid} ]; do sleep 0.5; done
+"$0/pg_ctl" stop -m immediate -D "$1/data" >/dev/null 2>&1
 rm -rf "$1"
 "#,
         pid = std::process::id()
@@ -227,5 +228,28 @@ impl Cluster {
     /// The socket directory (also a directory the server's user may write).
     pub fn dir(&self) -> &Path {
         &self.base
+    }
+
+    /// Stops the server at once (`pg_ctl stop -m immediate`: for the data, a crash) and starts
+    /// it again; returns once it accepts connections.
+    pub fn restart(&self) {
+        let data = self.base.join("data");
+        let ctl = |args: &[&str]| {
+            command(&self.run_as, &self.bin.join("pg_ctl"))
+                .args(args)
+                .arg("-D")
+                .arg(&data)
+                .output()
+                .expect("pg_ctl")
+        };
+        ctl(&["stop", "-m", "immediate"]);
+        let log = self.base.join("server.log");
+        let options = format!("{OPTIONS} -k {}", self.base.display());
+        let out = ctl(&["start", "-w", "-l", log.to_str().unwrap(), "-o", &options]);
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
