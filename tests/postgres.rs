@@ -513,3 +513,44 @@ fn two_service_instances_on_one_database_register_into_one_log() {
     let out = env.run(&["audit", "--ledger", "B"]);
     assert!(out.stdout.starts_with("ok: "), "{out:?}");
 }
+
+#[test]
+fn the_lease_has_one_holder_and_passes_on_at_expiry_fencing_the_last() {
+    let Some(cluster) = pg_cluster::cluster() else {
+        return;
+    };
+    let (db, _, service) = prepared(cluster);
+    let url = cluster.url_as(&service, &db);
+    let info = evledger::store::LedgerInfo {
+        origin: ORIGIN.into(),
+        log_key: ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key(),
+    };
+    drop(PostgresStore::create(&url, &info).unwrap());
+    let (mut a, mut b) = (
+        PostgresStore::open(&url).unwrap(),
+        PostgresStore::open(&url).unwrap(),
+    );
+    let long = std::time::Duration::from_secs(3600);
+    assert_eq!(a.take_lease("a", long).unwrap(), Some(1));
+    // Held: b waits; a renews under the same epoch.
+    assert_eq!(b.take_lease("b", long).unwrap(), None);
+    assert_eq!(a.take_lease("a", long).unwrap(), Some(1));
+    a.add_log_key(&ed25519_dalek::SigningKey::from_bytes(&[4; 32]).verifying_key())
+        .unwrap();
+    // a gives the lease up (as when it expires): b takes it, the epoch moves on, and a's next
+    // write is fenced out, whatever a still believes.
+    a.release_lease("a").unwrap();
+    assert_eq!(b.take_lease("b", long).unwrap(), Some(2));
+    let err = a
+        .add_log_key(&ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key())
+        .unwrap_err();
+    assert!(err.to_string().contains("fenced"), "{err}");
+    // A lease left to expire passes on too (the ttl is zero: it is expired once taken).
+    b.release_lease("b").unwrap();
+    assert_eq!(
+        b.take_lease("b", std::time::Duration::ZERO).unwrap(),
+        Some(3)
+    );
+    assert_eq!(a.take_lease("a", long).unwrap(), Some(4));
+    assert_eq!(a.added_log_keys().unwrap().len(), 1);
+}

@@ -232,6 +232,50 @@ impl PostgresStore {
         self.fence = Some(epoch);
     }
 
+    /// Takes or renews the sequencing lease for `holder` until `ttl` from now (the database's
+    /// clock), and fences this store to the lease's epoch: `Some(epoch)` while `holder` holds
+    /// it, `None` while another holder's lease has not expired. Taking a lease that was free,
+    /// expired or held by another moves the epoch up by one, which fences out whoever held it
+    /// before; renewing an unexpired lease keeps the epoch.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn take_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<i64>, StoreError> {
+        self.reconnect_if_closed()?;
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = self.query_opt(
+            "UPDATE evledger.lease SET
+                 epoch = CASE WHEN holder = $1 AND expires_at > clock_timestamp() THEN epoch ELSE epoch + 1 END,
+                 holder = $1,
+                 expires_at = clock_timestamp() + $2 * interval '1 millisecond'
+             WHERE holder IS NULL OR holder = $1 OR expires_at <= clock_timestamp()
+             RETURNING epoch",
+            &[&holder, &(ms as f64)],
+        )?;
+        let epoch = row.map(|r| r.try_get::<_, i64>(0)).transpose()?;
+        if let Some(epoch) = epoch {
+            self.fence = Some(epoch);
+        }
+        Ok(epoch)
+    }
+
+    /// Gives up `holder`'s lease at once (a clean shutdown), so that another instance takes it
+    /// without waiting for it to expire; the epoch stays until the next holder moves it.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn release_lease(&mut self, holder: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE evledger.lease SET expires_at = clock_timestamp() WHERE holder = $1",
+            &[&holder],
+        )?;
+        Ok(())
+    }
+
     /// The database as shown in messages (its URL without the password).
     pub fn shown(&self) -> &str {
         &self.shown
