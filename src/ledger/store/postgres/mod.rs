@@ -78,7 +78,10 @@ struct Conn {
 
 /// The PostgreSQL ledger store.
 pub struct PostgresStore {
-    conn: RefCell<Conn>,
+    /// The connection: `None` only once the store is dropped (it then goes to the pool).
+    conn: RefCell<Option<Conn>>,
+    /// The URL it was opened with: the key of its connection in the pool.
+    url: String,
     /// The connection string, to reconnect after the server went away.
     config: postgres::Config,
     /// The database as shown in messages (the URL without its password).
@@ -89,6 +92,59 @@ pub struct PostgresStore {
     /// The sequencing epoch this store appends under, if it sequences under a lease; `None`
     /// appends under whatever epoch the lease holds (one writer: the CLI, the tests).
     fence: Option<i64>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Outside a transaction the connection holds no state of this store's (prepared
+        // statements are the same for every store), so the next store opened on this URL in
+        // this process reuses it instead of paying for a new server backend.
+        if !self.in_tx.get() {
+            if let Some(conn) = self.conn.get_mut().take() {
+                pool::give(&self.url, conn);
+            }
+        }
+    }
+}
+
+/// Idle connections, by URL, reused by the next store opened in this process: the service
+/// opens a store per read request, and a new PostgreSQL connection costs a server process and
+/// an authentication (about 4 ms, `BENCHMARKS.md`).
+mod pool {
+    use std::sync::Mutex;
+
+    use super::Conn;
+
+    /// Idle connections kept per URL: enough for the service's blocking pool under load; more
+    /// are closed when their store is dropped.
+    const MAX_IDLE: usize = 32;
+
+    static IDLE: Mutex<Vec<(String, Conn)>> = Mutex::new(Vec::new());
+
+    /// An idle connection to `url` that the server has not closed, if any.
+    pub(super) fn take(url: &str) -> Option<Conn> {
+        // A poisoned lock only means a thread panicked while pushing or popping: the list
+        // itself is always whole, so it is used as it is.
+        let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(i) = idle.iter().rposition(|(u, _)| u == url) {
+            let (_, conn) = idle.swap_remove(i);
+            if !conn.client.is_closed() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Keeps `conn` for reuse, unless closed or enough connections to `url` are idle.
+    pub(super) fn give(url: &str, conn: Conn) {
+        if conn.client.is_closed() {
+            return;
+        }
+        let mut idle = IDLE.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.iter().filter(|(u, _)| u == url).count() < MAX_IDLE {
+            idle.push((url.to_owned(), conn));
+        }
+    }
 }
 
 /// A write transaction of a [`PostgresStore`] (rolled back when dropped uncommitted).
@@ -106,12 +162,7 @@ impl Drop for PostgresTx<'_> {
         if !self.done {
             // Nothing of an abandoned transaction may remain: a failed ROLLBACK means the
             // connection is gone, and the server then rolls back on its own.
-            let _ = self
-                .store
-                .conn
-                .borrow_mut()
-                .client
-                .batch_execute("ROLLBACK");
+            let _ = self.store.conn().client.batch_execute("ROLLBACK");
             self.store.in_tx.set(false);
         }
     }
@@ -128,14 +179,18 @@ impl PostgresStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("{shown}: {e}")))?;
-        let client = config
-            .connect(NoTls)
-            .map_err(|e| StoreError::Backend(format!("{shown}: {}", describe(&e))))?;
-        Ok(PostgresStore {
-            conn: RefCell::new(Conn {
-                client,
+        let conn = match pool::take(url) {
+            Some(conn) => conn,
+            None => Conn {
+                client: config
+                    .connect(NoTls)
+                    .map_err(|e| StoreError::Backend(format!("{shown}: {}", describe(&e))))?,
                 prepared: HashMap::new(),
-            }),
+            },
+        };
+        Ok(PostgresStore {
+            conn: RefCell::new(Some(conn)),
+            url: url.to_owned(),
             config,
             shown,
             in_tx: Cell::new(false),
@@ -152,7 +207,7 @@ impl PostgresStore {
     pub fn create(url: &str, info: &LedgerInfo) -> Result<PostgresStore, StoreError> {
         let store = Self::connect(url)?;
         {
-            let mut c = store.conn.borrow_mut();
+            let mut c = store.conn();
             let mut tx = c.client.transaction()?;
             // Serializes two `create`s racing on one database: the second waits, then finds
             // the schema and the first one's identity.
@@ -194,7 +249,7 @@ impl PostgresStore {
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let store = Self::connect(url)?;
         let version: Option<Vec<u8>> = {
-            let mut c = store.conn.borrow_mut();
+            let mut c = store.conn();
             let has_schema: bool = c
                 .client
                 .query_one(
@@ -286,15 +341,24 @@ impl PostgresStore {
     /// # Errors
     /// The database's error.
     pub fn batch_execute(&self, sql: &str) -> Result<(), StoreError> {
-        self.conn.borrow_mut().client.batch_execute(sql)?;
+        self.conn().client.batch_execute(sql)?;
         Ok(())
+    }
+
+    /// The connection, borrowed for one call.
+    fn conn(&self) -> std::cell::RefMut<'_, Conn> {
+        // Present from `connect` until `drop` takes it: no call can come after that.
+        std::cell::RefMut::map(self.conn.borrow_mut(), |c| {
+            c.as_mut()
+                .expect("a store has its connection until dropped")
+        })
     }
 
     /// Reconnects if the server closed the connection (a restart, a failover), so that the
     /// next transaction can succeed; a transaction open at the time was rolled back by the
     /// server.
     fn reconnect_if_closed(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.borrow_mut();
+        let mut c = self.conn();
         if c.client.is_closed() {
             let client = self
                 .config
@@ -313,7 +377,7 @@ impl PostgresStore {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let mut c = self.conn.borrow_mut();
+        let mut c = self.conn();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.query(&stmt, params)?)
     }
@@ -323,7 +387,7 @@ impl PostgresStore {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        let mut c = self.conn.borrow_mut();
+        let mut c = self.conn();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.query_opt(&stmt, params)?)
     }
@@ -333,7 +397,7 @@ impl PostgresStore {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, StoreError> {
-        let mut c = self.conn.borrow_mut();
+        let mut c = self.conn();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.query_one(&stmt, params)?)
     }
@@ -343,7 +407,7 @@ impl PostgresStore {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let mut c = self.conn.borrow_mut();
+        let mut c = self.conn();
         let stmt = prepared(&mut c, sql)?;
         Ok(c.client.execute(&stmt, params)?)
     }

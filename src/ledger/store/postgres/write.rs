@@ -292,7 +292,7 @@ impl Store for PostgresStore {
         // a crash or an error rolls them all back and the ledger is unchanged. A COMMIT whose
         // answer is lost (the connection dropped) may or may not have happened: the caller
         // reports an error, and a registration retried finds its statement as a duplicate.
-        if let Err(e) = this.conn.borrow_mut().client.batch_execute("COMMIT") {
+        if let Err(e) = this.conn().client.batch_execute("COMMIT") {
             return Err(E::from(StoreError::Backend(format!(
                 "{}: commit failed: {}",
                 this.shown,
