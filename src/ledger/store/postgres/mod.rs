@@ -99,10 +99,10 @@ impl Drop for PostgresStore {
         // Outside a transaction the connection holds no state of this store's (prepared
         // statements are the same for every store), so the next store opened on this URL in
         // this process reuses it instead of paying for a new server backend.
-        if !self.in_tx.get() {
-            if let Some(conn) = self.conn.get_mut().take() {
-                pool::give(&self.url, conn);
-            }
+        if !self.in_tx.get()
+            && let Some(conn) = self.conn.get_mut().take()
+        {
+            pool::give(&self.url, conn);
         }
     }
 }
