@@ -25,10 +25,6 @@ pub const HISTORY_TABLES: &[&str] = &[
     "published",
 ];
 
-/// The tables the service changes in place: the sequencing lease (one row) and the queue of
-/// registrations waiting for the sequencer.
-pub const MUTABLE_TABLES: &[&str] = &["lease", "queue"];
-
 /// Tables, indexes and the trigger functions, in one script run by the owner inside the
 /// `evledger` schema it owns.
 pub const TABLES: &str = r#"
