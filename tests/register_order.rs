@@ -10,7 +10,7 @@ use ed25519_dalek::SigningKey;
 use evledger::evidence::{Evidence, InputFormat};
 use evledger::hex;
 use evledger::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Signer, Submission};
-use evledger::store::{MemoryStore, RuleSigner, SignerRule, SqliteStore, Store, StoreError};
+use evledger::store::{MemoryStore, RuleSigner, SignerRule, Store, StoreError};
 
 const FW: &str = include_str!("../examples/facegate/firmware-4.2.0.toml");
 const LAB: &str = include_str!("../examples/facegate/lab-result-pad-l2.toml");
@@ -78,7 +78,7 @@ fn refused<S: Store>(ledger: &mut Ledger<S>, statements: &[Vec<u8>]) -> Register
     e
 }
 
-fn sqlite(dir: &tempfile::TempDir) -> Ledger<SqliteStore> {
+fn sqlite(dir: &tempfile::TempDir) -> Ledger {
     Ledger::init(&dir.path().join("ledger"), "test.example/log").expect("init")
 }
 

@@ -82,6 +82,9 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> CliError {
         let err = CliError::new(e.to_string());
         match &e {
+            StoreError::NotFound(db) if db.to_string_lossy().starts_with("postgres") => err.hint(
+                "create the ledger with: evledger init --store URL --ledger DIR --origin NAME (after `evledger store setup`)",
+            ),
             StoreError::NotFound(dir) => err.hint(format!(
                 "create one with: evledger init --ledger {} --origin NAME (or set --ledger / EVLEDGER_DIR)",
                 dir.display()

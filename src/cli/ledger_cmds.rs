@@ -25,6 +25,45 @@ fn open_read_only(dir: &Path) -> Result<Ledger, CliError> {
     Ok(Ledger::open_read_only(dir)?)
 }
 
+/// `evledger store setup`.
+#[cfg(feature = "postgres")]
+pub fn store_setup(
+    admin: &str,
+    owner: &str,
+    service: &str,
+    password_file: Option<&Path>,
+) -> Result<(), CliError> {
+    let password = password_file
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+                .map_err(|e| CliError::new(format!("{}: {e}", p.display())))
+        })
+        .transpose()?;
+    crate::store::postgres::setup(
+        admin,
+        &crate::store::postgres::SetupRoles {
+            owner,
+            service,
+            service_password: password.as_deref(),
+        },
+    )
+    .map_err(|e| match e {
+        crate::store::StoreError::Exists(_) => CliError::new(e.to_string())
+            .hint("the database is prepared already; create the ledger with: evledger init --store postgres://SERVICE-ROLE@HOST/DB --ledger DIR --origin NAME"),
+        e => CliError::new(e.to_string())
+            .hint("--admin must name a superuser's connection to the database to prepare"),
+    })?;
+    eprintln!(
+        "prepared {}: schema evledger owned by {owner}; the service connects as {service}",
+        crate::store::postgres::redact(admin)
+    );
+    eprintln!(
+        "create the ledger with: evledger init --store postgres://{service}@HOST/DB --ledger DIR --origin NAME"
+    );
+    Ok(())
+}
+
 /// `evledger init`.
 pub fn init(dir: &Path, origin: &str, log_key: Option<&Path>) -> Result<(), CliError> {
     let key = log_key.map(keys::read_signing_key).transpose()?;

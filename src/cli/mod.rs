@@ -45,6 +45,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "evledger", version, about, long_about = None)]
 pub struct Cli {
+    /// The PostgreSQL database the ledger lives in, as a postgres:// URL [default: $EVLEDGER_STORE, then
+    /// the ledger directory's store.url, then the SQLite database in the ledger directory].
+    #[cfg(feature = "postgres")]
+    #[arg(long, global = true, env = "EVLEDGER_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -725,6 +730,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Prepare a PostgreSQL database for ledgers (roles, schema, privileges).
+    #[cfg(feature = "postgres")]
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 /// Log key rotation subcommands.
@@ -980,6 +989,35 @@ pub enum WitnessCommand {
     },
 }
 
+/// PostgreSQL store subcommands.
+#[cfg(feature = "postgres")]
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Create the owner and service roles and the evledger schema, as a superuser.
+    ///
+    /// The owner role owns the schema, its tables and triggers, and cannot log in; the service
+    /// role, which `evledger serve` and the other commands connect as, owns nothing and may
+    /// only read, insert history and take the sequencing lease: no UPDATE or DELETE of history,
+    /// no TRUNCATE, no ALTER, no disabling a trigger (specs/store.md, "Roles"). Then create the
+    /// ledger as the service role with `evledger init --store URL`.
+    ///
+    /// Example: evledger store setup --admin postgres://postgres@db.internal/evidence --service-password-file svc.pw
+    Setup {
+        /// A superuser's URL of the database to prepare.
+        #[arg(long, value_name = "URL")]
+        admin: String,
+        /// The role to own the tables.
+        #[arg(long, value_name = "ROLE", default_value = "evledger_owner")]
+        owner: String,
+        /// The role the service connects as.
+        #[arg(long, value_name = "ROLE", default_value = "evledger_service")]
+        service: String,
+        /// A file holding the service role's password (else authenticate it otherwise).
+        #[arg(long, value_name = "FILE")]
+        service_password_file: Option<PathBuf>,
+    },
+}
+
 /// Key file subcommands.
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -1011,7 +1049,18 @@ pub enum KeyCommand {
 /// # Errors
 /// A [`CliError`] with the message, an optional hint and the exit code.
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    #[cfg(feature = "postgres")]
+    if let Some(url) = &cli.store {
+        crate::store::use_store_url(url)?;
+    }
     match cli.command {
+        #[cfg(feature = "postgres")]
+        Command::Store(StoreCommand::Setup {
+            admin,
+            owner,
+            service,
+            service_password_file,
+        }) => ledger_cmds::store_setup(&admin, &owner, &service, service_password_file.as_deref()),
         Command::Init {
             origin,
             log_key,

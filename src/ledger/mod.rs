@@ -14,8 +14,8 @@ use crate::merkle::{self, ConsistencyProof, Hash, InclusionProof};
 use crate::note::NoteVerifier;
 use crate::statement;
 use crate::store::{
-    LedgerInfo, MemoryStore, NewEntry, SqliteStore, Store, StoreError, StoreRead, StoreWrite,
-    StoredCheckpoint, StoredEntry,
+    LedgerInfo, LedgerStore, Location, MemoryStore, NewEntry, Store, StoreError, StoreRead,
+    StoreWrite, StoredCheckpoint, StoredEntry,
 };
 
 pub(crate) mod adverse;
@@ -185,8 +185,9 @@ pub struct Inclusion {
     pub proof: InclusionProof,
 }
 
-/// An open ledger over a store (the embedded SQLite store unless said otherwise).
-pub struct Ledger<S = SqliteStore> {
+/// An open ledger over a store (the store its directory names unless said otherwise: the
+/// embedded SQLite database, or PostgreSQL, see [`crate::store::locate`]).
+pub struct Ledger<S = LedgerStore> {
     store: S,
     info: LedgerInfo,
     log_keys: LogKeyring,
@@ -222,7 +223,7 @@ fn check_origin(origin: &str) -> Result<(), LedgerError> {
     Ok(())
 }
 
-impl Ledger<SqliteStore> {
+impl Ledger<LedgerStore> {
     /// Creates a ledger in `dir` with a fresh log key named `origin`; `dir` is created if needed.
     ///
     /// # Errors
@@ -247,7 +248,10 @@ impl Ledger<SqliteStore> {
             source,
         })?;
         let key_path = dir.join(LOG_KEY_FILE);
-        if dir.join(crate::store::DB_FILE).exists() || key_path.exists() {
+        let location = crate::store::locate(dir)?;
+        if key_path.exists()
+            || matches!(location, Location::Sqlite(_)) && dir.join(crate::store::DB_FILE).exists()
+        {
             return Err(StoreError::Exists(dir.to_path_buf()).into());
         }
         let log_key = match log_key {
@@ -259,7 +263,7 @@ impl Ledger<SqliteStore> {
             origin: origin.to_owned(),
             log_key: log_key.verifying_key(),
         };
-        match SqliteStore::create(dir, &info) {
+        match create_or_join(dir, &location, &info) {
             Ok(store) => Ok(Ledger {
                 store,
                 info,
@@ -269,7 +273,7 @@ impl Ledger<SqliteStore> {
                 // Without a database the key is useless; remove it so init can be run again.
                 let _ = std::fs::remove_file(&key_path);
                 let _ = std::fs::remove_file(keys::public_path(&key_path));
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -280,7 +284,7 @@ impl Ledger<SqliteStore> {
     /// # Errors
     /// [`StoreError::NotFound`] if there is none.
     pub fn open(dir: &Path) -> Result<Ledger, LedgerError> {
-        Self::over(SqliteStore::open(dir)?, dir)
+        Self::over(LedgerStore::open(&crate::store::locate(dir)?)?, dir)
     }
 
     /// Opens the ledger in `dir` for reading only, even if it could be written: every write
@@ -289,10 +293,13 @@ impl Ledger<SqliteStore> {
     /// # Errors
     /// [`StoreError::NotFound`] if there is none.
     pub fn open_read_only(dir: &Path) -> Result<Ledger, LedgerError> {
-        Self::over(SqliteStore::open_read_only(dir)?, dir)
+        Self::over(
+            LedgerStore::open_read_only(&crate::store::locate(dir)?)?,
+            dir,
+        )
     }
 
-    fn over(store: SqliteStore, dir: &Path) -> Result<Ledger, LedgerError> {
+    fn over(store: LedgerStore, dir: &Path) -> Result<Ledger, LedgerError> {
         let info = store.info()?;
         Ok(Ledger {
             store,
@@ -302,7 +309,7 @@ impl Ledger<SqliteStore> {
     }
 }
 
-impl Ledger<SqliteStore> {
+impl Ledger<LedgerStore> {
     /// Signs evidence as a statement ready to append; see [`new_entry`].
     ///
     /// # Errors
@@ -314,6 +321,45 @@ impl Ledger<SqliteStore> {
     ) -> Result<NewEntry, LedgerError> {
         new_entry(evidence, signer, issued_at)
     }
+}
+
+/// Creates the ledger's store at `location`. A PostgreSQL database that already holds a ledger
+/// with this very identity (origin and log key) is joined instead: another service instance's
+/// directory, holding the same log key, is being set up. A PostgreSQL ledger's directory gets
+/// [`crate::store::STORE_FILE`] naming the database.
+fn create_or_join(
+    dir: &Path,
+    location: &Location,
+    info: &LedgerInfo,
+) -> Result<LedgerStore, LedgerError> {
+    let store = match LedgerStore::create(location, info) {
+        Err(StoreError::Exists(at)) if matches!(location, Location::Postgres(_)) => {
+            let store = LedgerStore::open(location)?;
+            if store.info()? != *info {
+                return Err(StoreError::Exists(at).into());
+            }
+            store
+        }
+        created => created?,
+    };
+    if let Location::Postgres(url) = location {
+        let path = dir.join(crate::store::STORE_FILE);
+        write_private(&path, format!("{url}\n").as_bytes())
+            .map_err(|source| LedgerError::Io { path, source })?;
+    }
+    Ok(store)
+}
+
+/// Writes a file only its owner may read (it may hold a database password).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 impl Ledger<MemoryStore> {

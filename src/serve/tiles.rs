@@ -286,7 +286,7 @@ fn tile_bytes(ledger: &Ledger, tile: &TilePath) -> Result<Vec<u8>, Problem> {
 /// covers read together).
 pub(super) fn in_snapshot<T>(
     ledger: &Ledger,
-    f: impl FnOnce(&crate::store::SqliteStore) -> Result<T, Problem>,
+    f: impl FnOnce(&crate::store::LedgerStore) -> Result<T, Problem>,
 ) -> Result<T, Problem> {
     ledger
         .store()

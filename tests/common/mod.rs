@@ -102,12 +102,14 @@ impl Env {
         std::fs::write(self.path(rel), text).unwrap();
     }
 
-    /// A command running in the scratch directory, without the caller's EVLEDGER_DIR.
+    /// A command running in the scratch directory, without the caller's EVLEDGER_DIR or
+    /// EVLEDGER_STORE.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
             .current_dir(self.dir.path())
-            .env_remove("EVLEDGER_DIR");
+            .env_remove("EVLEDGER_DIR")
+            .env_remove("EVLEDGER_STORE");
         c
     }
 

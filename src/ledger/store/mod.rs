@@ -9,10 +9,16 @@
 //! [`MemoryStore`] keeps a ledger in memory; both pass the same conformance suite
 //! (`tests/store_conformance.rs`).
 
+mod any;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod sqlite;
 
+pub use any::{LedgerStore, LedgerTx, Location, STORE_FILE, locate, use_store_url};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::{DB_FILE, SqliteStore};
 
 use ed25519_dalek::VerifyingKey;
