@@ -412,3 +412,143 @@ fn bad_certificate_and_key_files_stop_the_service_with_the_file_named() {
         "{out:?}"
     );
 }
+
+/// A running `evledger witness serve`, killed when dropped.
+struct WitnessServer {
+    child: Child,
+    /// Kept open, so the process never writes to a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for WitnessServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_log_asks_a_witness_over_https_trusting_the_roots_it_is_given() {
+    let env = Env::new();
+    pki(&env);
+    ledger(&env);
+    env.run(&["register", "fw.cose", "--ledger", LEDGER]).ok();
+    let log_vkey = std::fs::read_to_string(env.path("log.vkey")).unwrap();
+    let wvkey = env
+        .run(&[
+            "witness",
+            "init",
+            "--name",
+            "witness.example/tls",
+            "--log-key",
+            log_vkey.trim_end(),
+            "--out",
+            "w",
+        ])
+        .ok()
+        .trim_end()
+        .to_owned();
+    let mut child = env
+        .cmd(&[
+            "witness",
+            "serve",
+            "--state",
+            "w",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line of witness serve: {line:?}"))
+        .to_owned();
+    let _witness = WitnessServer {
+        child,
+        _stdout: stdout,
+    };
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    env.run(&["witness", "add", &wvkey, "--url", &url, "--ledger", LEDGER])
+        .ok();
+    env.run(&["witness", "quorum", "1", "--ledger", LEDGER])
+        .ok();
+
+    let checkpoint = |roots: &str| {
+        let mut c = env.cmd(&["checkpoint", "--witnesses", "--ledger", LEDGER]);
+        c.env("SSL_CERT_FILE", env.path(roots))
+            .env_remove("SSL_CERT_DIR");
+        common::Out::from(c.output().unwrap())
+    };
+    // Roots that do not hold the witness's CA: refused, saying how to trust a private CA.
+    let out = checkpoint("other-ca.pem");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "witness.example/tls: failed: 127.0.0.1:"
+        ) && out
+            .stderr
+            .contains("the service's TLS certificate was refused (UnknownIssuer); if a private CA issued it, give that CA's certificate with SSL_CERT_FILE"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("is not published"), "{}", out.stderr);
+    let bundle = env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER]);
+    assert!(
+        bundle.stderr.contains("no published checkpoint covers"),
+        "{bundle:?}"
+    );
+
+    // The witness's CA among the roots: cosigned over HTTPS, and published.
+    let out = checkpoint("ca.pem");
+    assert_eq!(out.code, 0, "{out:?}");
+    let bundle = env.run(&["bundle", "--all", "--out", "b.cbor", "--ledger", LEDGER]);
+    assert_eq!(bundle.code, 0, "{bundle:?}");
+}
+
+#[test]
+fn witness_serve_refuses_tls_files_it_cannot_use_naming_them() {
+    let env = Env::new();
+    pki(&env);
+    ledger(&env);
+    let log_vkey = std::fs::read_to_string(env.path("log.vkey")).unwrap();
+    env.run(&[
+        "witness",
+        "init",
+        "--name",
+        "witness.example/tls",
+        "--log-key",
+        log_vkey.trim_end(),
+        "--out",
+        "w",
+    ])
+    .ok();
+    let out = env.run(&[
+        "witness",
+        "serve",
+        "--state",
+        "w",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "cert.pem",
+        "--tls-key",
+        "other-key.pem",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("other-key.pem") && out.stderr.contains("is not the key of"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+}

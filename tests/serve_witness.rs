@@ -160,8 +160,20 @@ fn request(addr: &str, method: &str, path: &str, content_type: &str, body: &[u8]
 }
 
 /// A loopback address nothing listens on (bound, then released): a witness that is down.
+///
+/// Each call takes its own address in 127.0.0.0/8, so a port released here and handed out
+/// again by the kernel (to another test's server, or as a client's source port) cannot be
+/// mistaken for this witness.
 fn free_addr() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let host = format!(
+        "127.{}.{}.{}",
+        1 + std::process::id() % 200,
+        (n / 250) % 250,
+        1 + n % 250
+    );
+    let l = TcpListener::bind((host.as_str(), 0)).unwrap();
     l.local_addr().unwrap().to_string()
 }
 

@@ -937,7 +937,8 @@ pub enum WitnessCommand {
     /// with the cosignature line, 409 (`text/x.tlog.size`) with the size last cosigned when the
     /// old size is not it, 404 for a log it does not watch, 403 for a bad log signature, 422 for
     /// a proof that does not verify, 400 for a malformed body (specs/witness.md §7). The first
-    /// line on standard output is `listening on http://ADDR`. Runs until stopped.
+    /// line on standard output is `listening on http://ADDR` (`https://` with --tls-cert and
+    /// --tls-key). Runs until stopped.
     ///
     /// Example: evledger witness serve --state w1 --listen 127.0.0.1:7380
     #[cfg(feature = "serve")]
@@ -948,6 +949,13 @@ pub enum WitnessCommand {
         /// The address and port to listen on.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7380")]
         listen: std::net::SocketAddr,
+        /// Serve HTTPS with this PEM certificate chain (the witness's certificate first); needs
+        /// --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of the --tls-cert certificate.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Show or raise how many configured witnesses must cosign a checkpoint before it is published.
     ///
@@ -1248,8 +1256,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             witness_cmds::list(&dir.ledger, json)
         }
         #[cfg(feature = "serve")]
-        Command::Witness(WitnessCommand::Serve { state, listen }) => {
-            witness_net_cmds::serve(&state, listen)
+        Command::Witness(WitnessCommand::Serve {
+            state,
+            listen,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| crate::serve::config::TlsFiles { cert, key });
+            witness_net_cmds::serve(&state, listen, tls)
         }
         Command::Witness(WitnessCommand::Quorum { quorum, dir }) => {
             witness_cmds::quorum(&dir.ledger, quorum)

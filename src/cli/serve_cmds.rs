@@ -62,21 +62,26 @@ pub fn serve(config: Option<&Path>, flags: Overrides) -> Result<(), CliError> {
     })
     .map_err(|e| match e {
         ServeError::Ledger(l) => CliError::from(l),
-        ServeError::Tls(t) => {
-            let hint = match t {
-                serve::tls::TlsError::NotBuilt => {
-                    "rebuild with `--features tls`, or serve plain HTTP behind a TLS-terminating proxy (specs/service.md, \"TLS\")"
-                }
-                serve::tls::TlsError::Mismatch { .. } => {
-                    "give the key the certificate was issued for, or the certificate of this key"
-                }
-                _ => "--tls-cert takes a PEM certificate chain (the service's certificate first), --tls-key its PEM private key (PKCS#8, PKCS#1 or SEC1)",
-            };
-            CliError::new(t.to_string()).hint(hint)
-        }
+        ServeError::Tls(t) => tls_error(t),
         e @ ServeError::Io { .. } => CliError::new(e.to_string())
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
     })?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// The message and hint for TLS files `evledger serve` or `evledger witness serve` cannot use.
+pub(super) fn tls_error(t: serve::tls::TlsError) -> CliError {
+    let hint = match t {
+        serve::tls::TlsError::NotBuilt => {
+            "rebuild with `--features tls`, or serve plain HTTP behind a TLS-terminating proxy (specs/service.md, \"TLS\")"
+        }
+        serve::tls::TlsError::Mismatch { .. } => {
+            "give the key the certificate was issued for, or the certificate of this key"
+        }
+        _ => {
+            "--tls-cert takes a PEM certificate chain (the server's certificate first), --tls-key its PEM private key (PKCS#8, PKCS#1 or SEC1)"
+        }
+    };
+    CliError::new(t.to_string()).hint(hint)
 }

@@ -7,16 +7,18 @@ use std::path::Path;
 
 use super::CliError;
 use crate::ledger::Ledger;
+use crate::serve::config::TlsFiles;
 use crate::serve::witness_client::Outcome;
 use crate::serve::witness_server::{self, WitnessServeError};
 use crate::serve::{ServeError, witnessing};
 use crate::store::StoreRead as _;
 
-/// `evledger witness serve`.
-pub fn serve(state: &Path, listen: SocketAddr) -> Result<(), CliError> {
-    witness_server::serve(state, listen, |addr, witness| {
+/// `evledger witness serve`, over HTTPS when `tls` names a certificate and key.
+pub fn serve(state: &Path, listen: SocketAddr, tls: Option<TlsFiles>) -> Result<(), CliError> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    witness_server::serve(state, listen, tls.as_ref(), |addr, witness| {
         // The first line on standard output, which scripts and tests wait for.
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
         eprintln!(
             "witness {} watching {} (state {})",
             crate::terminal::escape(witness.verifier().name()),
@@ -29,8 +31,7 @@ pub fn serve(state: &Path, listen: SocketAddr) -> Result<(), CliError> {
         WitnessServeError::Serve(e @ ServeError::Io { .. }) => CliError::new(e.to_string())
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
         WitnessServeError::Serve(ServeError::Ledger(l)) => l.into(),
-        // The witness serves plain HTTP only; no TLS files reach it.
-        WitnessServeError::Serve(e @ ServeError::Tls(_)) => CliError::new(e.to_string()),
+        WitnessServeError::Serve(ServeError::Tls(t)) => super::serve_cmds::tls_error(t),
     })
 }
 

@@ -1,5 +1,6 @@
 //! The log's side of c2sp.org/tlog-witness: asking one witness to cosign a checkpoint over
-//! HTTP/1.1 (hyper's client connection over a tokio `TcpStream`; `http://` URLs only), and
+//! HTTP/1.1 (hyper's client connection over a tokio `TcpStream`, or TLS over it for `https://`
+//! URLs, checked under the system's roots), and
 //! storing its cosignature through the ledger's one path for verified cosignatures
 //! ([`cosignatures::collect`]).
 //!
@@ -56,79 +57,139 @@ struct Reply {
     body: String,
 }
 
-/// Splits an `http://host[:port][/prefix]` URL into the address to connect to, the `Host`
-/// header, and the `add-checkpoint` path.
-fn endpoint(url: &str) -> Result<(String, String, String), String> {
-    if url.starts_with("https://") {
-        return Err(format!(
-            "{url}: https:// witness URLs are not supported yet; reach the witness over http:// (for example through a local TLS-terminating proxy)"
-        ));
-    }
+/// Where one witness is reached.
+#[derive(Debug, PartialEq, Eq)]
+struct Endpoint {
+    /// The address to connect to, `host:port`.
+    addr: String,
+    /// The `Host` header (the URL's authority).
+    authority: String,
+    /// The host name the witness's TLS certificate must carry.
+    host: String,
+    /// The `add-checkpoint` path, under the URL's prefix.
+    path: String,
+    /// Whether the URL is `https://`.
+    tls: bool,
+}
+
+/// Splits an `http[s]://host[:port][/prefix]` URL into where to connect and what to ask.
+fn endpoint(url: &str) -> Result<Endpoint, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("witness URL {url:?}: {e}"))?;
+    let tls = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => {
+            return Err(format!(
+                "witness URL {url:?}: not an http:// or https:// URL"
+            ));
+        }
+    };
+    if tls && !TLS_BUILT {
+        return Err(format!(
+            "{url}: this evledger was built without TLS (feature `tls`); reach the witness over http:// or rebuild with `--features tls`"
+        ));
+    }
     let authority = uri
         .authority()
         .ok_or_else(|| format!("witness URL {url:?} has no host"))?;
-    let port = authority.port_u16().unwrap_or(80);
+    let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let host = authority
         .host()
         .trim_start_matches('[')
         .trim_end_matches(']');
     let prefix = uri.path().trim_end_matches('/');
-    Ok((
-        format!("{host}:{port}"),
-        authority.as_str().to_owned(),
-        format!("{prefix}/add-checkpoint"),
-    ))
+    Ok(Endpoint {
+        addr: format!("{}:{port}", authority.host()),
+        authority: authority.as_str().to_owned(),
+        host: host.to_owned(),
+        path: format!("{prefix}/add-checkpoint"),
+        tls,
+    })
+}
+
+/// Whether `https://` witness URLs can be reached by this build.
+const TLS_BUILT: bool = cfg!(all(feature = "tls", feature = "client"));
+
+/// The roots a witness's TLS certificate is checked under: the operating system's
+/// (`SSL_CERT_FILE` or `SSL_CERT_DIR` name a private CA's), loaded once.
+#[cfg(all(feature = "tls", feature = "client"))]
+fn connector() -> &'static crate::client::tls::Connector {
+    static CONNECTOR: std::sync::OnceLock<crate::client::tls::Connector> =
+        std::sync::OnceLock::new();
+    CONNECTOR.get_or_init(crate::client::tls::Connector::default)
 }
 
 /// Sends one `add-checkpoint` request.
 async fn post(url: &str, body: String) -> Result<Reply, String> {
-    let (addr, host, path) = endpoint(url)?;
+    let at = endpoint(url)?;
     let exchange = async {
-        let stream = tokio::net::TcpStream::connect(&addr)
+        let stream = tokio::net::TcpStream::connect(&at.addr)
             .await
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake with {addr}: {e}"))?;
-        // The connection task ends when the request is answered and the sender dropped.
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let req = Request::post(path.as_str())
-            .header(HOST, host.as_str())
-            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| format!("request: {e}"))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("POST {url}{path}: {e}"))?;
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let bytes = Limited::new(resp.into_body(), MAX_ANSWER_LEN)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {e} (at most {MAX_ANSWER_LEN} bytes)"))?
-            .to_bytes();
-        let body = String::from_utf8(bytes.to_vec())
-            .map_err(|_| format!("HTTP {status}: the answer is not UTF-8"))?;
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-        })
+            .map_err(|e| format!("cannot connect to {}: {e}", at.addr))?;
+        #[cfg(all(feature = "tls", feature = "client"))]
+        if at.tls {
+            use crate::client::tls::TlsFailure;
+            let tls = connector()
+                .connect(&at.host, stream)
+                .await
+                .map_err(|e| match e {
+                    TlsFailure::Setup(m) | TlsFailure::Handshake(m) => {
+                        format!("{}: {}", at.addr, m.replace("--ca FILE", "SSL_CERT_FILE"))
+                    }
+                })?;
+            return send(tls, url, &at, body).await;
+        }
+        send(stream, url, &at, body).await
     };
     tokio::time::timeout(REQUEST_TIMEOUT, exchange)
         .await
         .map_err(|_| format!("no answer within {} seconds", REQUEST_TIMEOUT.as_secs()))?
+}
+
+/// Sends the request over `stream` (plain or TLS) and reads the answer.
+async fn send<S>(stream: S, url: &str, at: &Endpoint, body: String) -> Result<Reply, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let addr = &at.addr;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {addr}: {e}"))?;
+    // The connection task ends when the request is answered and the sender dropped.
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let path = &at.path;
+    let req = Request::post(path.as_str())
+        .header(HOST, at.authority.as_str())
+        .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("request: {e}"))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("POST {url}{path}: {e}"))?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = Limited::new(resp.into_body(), MAX_ANSWER_LEN)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {e} (at most {MAX_ANSWER_LEN} bytes)"))?
+        .to_bytes();
+    let body = String::from_utf8(bytes.to_vec())
+        .map_err(|_| format!("HTTP {status}: the answer is not UTF-8"))?;
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+    })
 }
 
 /// The consistency proof from `old` to `new`, read from the ledger in `dir` on a blocking thread.
@@ -267,23 +328,41 @@ mod tests {
 
     #[test]
     fn endpoints_keep_the_prefix_and_default_the_port() {
+        let e = endpoint("http://127.0.0.1:7380").unwrap();
         assert_eq!(
-            endpoint("http://127.0.0.1:7380").unwrap(),
             (
-                "127.0.0.1:7380".into(),
-                "127.0.0.1:7380".into(),
-                "/add-checkpoint".into()
-            )
+                e.addr.as_str(),
+                e.authority.as_str(),
+                e.path.as_str(),
+                e.tls
+            ),
+            ("127.0.0.1:7380", "127.0.0.1:7380", "/add-checkpoint", false)
         );
+        let e = endpoint("http://w.example/witness/").unwrap();
         assert_eq!(
-            endpoint("http://w.example/witness/").unwrap(),
-            (
-                "w.example:80".into(),
-                "w.example".into(),
-                "/witness/add-checkpoint".into()
-            )
+            (e.addr.as_str(), e.authority.as_str(), e.path.as_str()),
+            ("w.example:80", "w.example", "/witness/add-checkpoint")
         );
-        assert!(endpoint("https://w.example").unwrap_err().contains("https"));
         assert!(endpoint("http://").is_err());
+        assert!(
+            endpoint("ftp://w.example")
+                .unwrap_err()
+                .contains("not an http")
+        );
+    }
+
+    #[test]
+    fn https_endpoints_default_to_443_or_say_tls_is_not_built() {
+        let e = endpoint("https://[::1]/w");
+        if super::TLS_BUILT {
+            let e = e.unwrap();
+            assert_eq!(
+                (e.addr.as_str(), e.host.as_str(), e.path.as_str(), e.tls),
+                ("[::1]:443", "::1", "/w/add-checkpoint", true)
+            );
+        } else {
+            let e = e.unwrap_err();
+            assert!(e.contains("feature `tls`"), "{e}");
+        }
     }
 }

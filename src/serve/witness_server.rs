@@ -26,6 +26,8 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
+use super::config::TlsFiles;
+use super::tls::{Accepted, Acceptor};
 use super::{BODY_READ_TIMEOUT, HEADER_READ_TIMEOUT, ServeError};
 use crate::witness::add_checkpoint::{self, MAX_REQUEST_LEN};
 use crate::witness::{Witness, WitnessError};
@@ -50,11 +52,13 @@ pub enum WitnessServeError {
 pub fn serve(
     dir: &Path,
     listen: SocketAddr,
+    tls: Option<&TlsFiles>,
     ready: impl FnOnce(SocketAddr, &Witness),
 ) -> Result<(), WitnessServeError> {
     let witness = Witness::open(dir)?;
     // A corrupt state is refused at start, not at the first request.
     witness.state()?;
+    let acceptor = Acceptor::new(tls).map_err(ServeError::from)?;
     let io = |what: String| move |source| ServeError::Io { what, source };
     let listener = std::net::TcpListener::bind(listen).map_err(io(format!("bind {listen}")))?;
     listener
@@ -82,16 +86,30 @@ pub fn serve(
                 }
             };
             let witness = Arc::clone(&witness);
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(Arc::clone(&witness), req));
-                let _ = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                match acceptor.accept(stream).await {
+                    Some(Accepted::Plain(s)) => connection(s, witness).await,
+                    #[cfg(feature = "tls")]
+                    Some(Accepted::Tls(s)) => connection(s, witness).await,
+                    None => {}
+                }
             });
         }
     })
+}
+
+/// Serves the requests of one connection, plain or TLS.
+async fn connection<S>(stream: S, witness: Arc<Witness>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&witness), req));
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 type Body = Full<Bytes>;
