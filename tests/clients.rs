@@ -735,6 +735,29 @@ fn bundle_from_a_service_is_the_bundle_the_cli_writes() {
         out.stderr
     );
     assert!(!env.path("n.cbor").exists());
+    // The audit bundles' selections reach the service as theirs (it judges the kind).
+    for (flag, says) in [
+        (
+            "--export-decision",
+            "is a firmware-build, not an export-decision",
+        ),
+        (
+            "--deployment",
+            "is a firmware-build, not a deployment-record",
+        ),
+    ] {
+        let out = from(&[flag, &hash, "--out", "n.cbor"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        let param = flag.trim_start_matches('-');
+        assert!(
+            out.stderr
+                .contains(&format!(": 400: Bad Request: {param}={hash}: "))
+                && out.stderr.contains(says),
+            "{}",
+            out.stderr
+        );
+        assert!(!env.path("n.cbor").exists());
+    }
 
     // More entries, and the forms --all and --since: the CLI's bytes again, the service asked
     // second and first.

@@ -117,6 +117,19 @@ fn a_bundle_over_http_is_byte_for_byte_the_one_the_cli_writes() {
         fetch_bundle(&server, "all"),
         cli_bundle(dir, &["bundle", "--all"])
     );
+    // The audit bundles: --export-decision and --deployment.
+    let decisions = hashes_of(dir, "export-decision");
+    let deployments = hashes_of(dir, "deployment-record");
+    assert!(!decisions.is_empty() && !deployments.is_empty());
+    for d in &decisions {
+        let http = fetch_bundle(&server, &format!("export-decision={d}"));
+        assert_eq!(http, cli_bundle(dir, &["bundle", "--export-decision", d]));
+    }
+    let http = fetch_bundle(&server, &format!("deployment={}", deployments[0]));
+    assert_eq!(
+        http,
+        cli_bundle(dir, &["bundle", "--deployment", &deployments[0]])
+    );
 
     // --since: the buyer's own checkpoint note, percent-encoded, or a size the log signed.
     let since_file = dir.join("ledger/exports/builds.checkpoint");
@@ -209,6 +222,17 @@ fn bad_bundle_queries_are_answered_naming_the_parameter() {
             404,
             "no such entry in this log",
         ),
+        (
+            &format!("export-decision={}", builds[0]),
+            400,
+            "is a firmware-build, not an export-decision",
+        ),
+        (
+            &format!("deployment={}", builds[0]),
+            400,
+            "is a firmware-build, not a deployment-record",
+        ),
+        ("deployment=x", 400, "deployment=\"x\" names no entry"),
         ("entry=9999", 404, "entry=9999: no such entry in this log"),
         (
             "all&since=999",

@@ -172,22 +172,36 @@ pub struct RemoteSelection<'a> {
     pub entries: &'a [String],
     /// `--claim`, each a hash or an index.
     pub claims: &'a [String],
+    /// `--export-decision`, each a hash or an index.
+    pub export_decisions: &'a [String],
+    /// `--deployment`, each a hash or an index.
+    pub deployments: &'a [String],
     /// `--since`: an earlier checkpoint file.
     pub since: Option<&'a Path>,
 }
 
 /// The request target of `GET /bundle` for a selection.
 fn bundle_target(sel: &RemoteSelection<'_>) -> Result<String, CliError> {
-    if !sel.all && sel.entries.is_empty() && sel.claims.is_empty() {
-        return Err(
-            CliError::new("nothing selected").hint("use --all, --entry ENTRY or --claim ENTRY")
-        );
+    if !sel.all
+        && sel.entries.is_empty()
+        && sel.claims.is_empty()
+        && sel.export_decisions.is_empty()
+        && sel.deployments.is_empty()
+    {
+        return Err(CliError::new("nothing selected").hint(
+            "use --all, --entry ENTRY, --claim ENTRY, --export-decision ENTRY or --deployment ENTRY",
+        ));
     }
     let mut q: Vec<String> = Vec::new();
     if sel.all {
         q.push("all".to_owned());
     }
-    for (key, values) in [("claim", sel.claims), ("entry", sel.entries)] {
+    for (key, values) in [
+        ("claim", sel.claims),
+        ("entry", sel.entries),
+        ("export-decision", sel.export_decisions),
+        ("deployment", sel.deployments),
+    ] {
         for v in values {
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(CliError::new(format!(

@@ -89,6 +89,10 @@ pub struct BundleQuery {
     pub entries: Vec<String>,
     /// `claim=ENTRY`, in order (`--claim`).
     pub claims: Vec<String>,
+    /// `export-decision=ENTRY`, in order (`--export-decision`): an export auditor's bundle.
+    pub export_decisions: Vec<String>,
+    /// `deployment=ENTRY`, in order (`--deployment`): a deployment's audit bundle.
+    pub deployments: Vec<String>,
     /// `since=SIZE` or `since=NOTE` (`--since`).
     pub since: Option<Since>,
 }
@@ -98,7 +102,7 @@ fn bad_query(detail: String) -> Problem {
 }
 
 /// The forms `GET /bundle` takes, for error details.
-const FORMS: &str = "GET /bundle takes claim=ENTRY, entry=ENTRY (each repeatable; ENTRY is an entry hash or a log index), all, and since=SIZE or since=NOTE";
+const FORMS: &str = "GET /bundle takes claim=ENTRY, entry=ENTRY, export-decision=ENTRY, deployment=ENTRY (each repeatable; ENTRY is an entry hash or a log index), all, and since=SIZE or since=NOTE";
 
 /// Parses the query of `GET /bundle`.
 ///
@@ -119,11 +123,12 @@ pub fn parse_bundle_query(query: Option<&str>) -> Result<BundleQuery, Problem> {
             ))
         })?;
         match name.as_str() {
-            "claim" | "entry" => {
-                let list = if name == "claim" {
-                    &mut q.claims
-                } else {
-                    &mut q.entries
+            "claim" | "entry" | "export-decision" | "deployment" => {
+                let list = match name.as_str() {
+                    "claim" => &mut q.claims,
+                    "entry" => &mut q.entries,
+                    "export-decision" => &mut q.export_decisions,
+                    _ => &mut q.deployments,
                 };
                 let hash = value.len() == 64 && crate::hex::decode_array::<32>(&value).is_some();
                 if !hash && super::tiles::parse_decimal(&value).is_none() {
@@ -164,7 +169,12 @@ pub fn parse_bundle_query(query: Option<&str>) -> Result<BundleQuery, Problem> {
             }
         }
     }
-    if !q.all && q.claims.is_empty() && q.entries.is_empty() {
+    if !q.all
+        && q.claims.is_empty()
+        && q.entries.is_empty()
+        && q.export_decisions.is_empty()
+        && q.deployments.is_empty()
+    {
         return Err(bad_query(format!("nothing selected: {FORMS}")));
     }
     Ok(q)
@@ -250,7 +260,12 @@ pub fn build(ledger: &mut Ledger, q: &BundleQuery) -> Result<Vec<u8>, Problem> {
         all: q.all,
         entries: Vec::new(),
     };
-    for (param, names) in [("entry", &q.entries), ("claim", &q.claims)] {
+    for (param, names) in [
+        ("entry", &q.entries),
+        ("claim", &q.claims),
+        ("export-decision", &q.export_decisions),
+        ("deployment", &q.deployments),
+    ] {
         for name in names {
             let e = ledger.resolve(name).map_err(|e| match e {
                 LedgerError::NoSuchEntry(_) => Problem::new(
@@ -266,7 +281,18 @@ pub fn build(ledger: &mut Ledger, q: &BundleQuery) -> Result<Vec<u8>, Problem> {
                     e.index, e.kind
                 )));
             }
-            selection.entries.push(e);
+            // The audit bundles gather what `evledger bundle --export-decision` and
+            // `--deployment` gather, through the same functions.
+            let seeds = match param {
+                "export-decision" => crate::ledger::audit_bundle::export_decision_seeds(ledger, &e),
+                "deployment" => crate::ledger::audit_bundle::deployment_seeds(&e),
+                _ => Ok(vec![e]),
+            };
+            match seeds {
+                Ok(seeds) => selection.entries.extend(seeds),
+                Err(ExportError::Ledger(e)) => return Err(ledger_problem(&e)),
+                Err(why) => return Err(bad_query(format!("{param}={name}: {why}"))),
+            }
         }
     }
     let since = match &q.since {
