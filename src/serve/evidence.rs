@@ -362,13 +362,18 @@ mod tests {
     #[test]
     fn the_forms_of_evledger_bundle_parse() {
         let h = "ab".repeat(32);
-        let q = parse_bundle_query(Some(&format!("claim={h}&claim=7&entry=0&since=12"))).unwrap();
+        let q = parse_bundle_query(Some(&format!(
+            "claim={h}&claim=7&entry=0&since=12&export-decision=3&deployment={h}"
+        )))
+        .unwrap();
         assert_eq!(
             q,
             BundleQuery {
                 all: false,
                 entries: vec!["0".into()],
                 claims: vec![h.clone(), "7".into()],
+                export_decisions: vec!["3".into()],
+                deployments: vec![h.clone()],
                 since: Some(Since::Size(12)),
             }
         );
