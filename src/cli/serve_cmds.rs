@@ -25,6 +25,11 @@ pub struct ServeFlags {
     /// checkpoint.
     #[arg(long, value_name = "MS")]
     pub checkpoint_interval_ms: Option<u64>,
+    /// On a PostgreSQL ledger shared by several instances: the sequencing lease lasts MS
+    /// milliseconds unless renewed, so another instance takes over that soon after the
+    /// sequencer dies [default: 10000, 100 to 600000]. No effect on a SQLite ledger.
+    #[arg(long, value_name = "MS")]
+    pub lease_ttl_ms: Option<u64>,
 }
 
 impl ServeFlags {
@@ -34,6 +39,7 @@ impl ServeFlags {
             tls_cert: self.tls_cert,
             tls_key: self.tls_key,
             checkpoint_interval_ms: self.checkpoint_interval_ms,
+            lease_ttl_ms: self.lease_ttl_ms,
             ..Overrides::default()
         }
     }

@@ -54,6 +54,10 @@ pub const DEFAULT_MAX_PENDING_DOCUMENTS: usize = 1024;
 /// How long in-flight requests may take to finish after SIGTERM or SIGINT, by default.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// The default sequencing lease (`lease_ttl_ms`): renewed every third of it, so a sequencer that
+/// died is replaced within about 13 s.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
+
 /// Everything `evledger serve` is configured with, after the file and the flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeConfig {
@@ -84,6 +88,9 @@ pub struct ServeConfig {
     /// The certificate chain and key to serve HTTPS with (`tls_cert`, `tls_key`); plain HTTP
     /// when `None`.
     pub tls: Option<TlsFiles>,
+    /// How long the sequencing lease lasts unless renewed (`lease_ttl_ms`): on a PostgreSQL
+    /// ledger, how soon another instance takes over from one that died.
+    pub lease_ttl: Duration,
 }
 
 /// The PEM files `evledger serve` serves HTTPS with (`specs/service.md`, "TLS").
@@ -137,6 +144,7 @@ impl Default for ServeConfig {
                 ..Access::default()
             },
             tls: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -167,6 +175,7 @@ struct File {
     shutdown_grace_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    lease_ttl_ms: Option<u64>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -209,6 +218,8 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`.
     pub tls_key: Option<PathBuf>,
+    /// `--lease-ttl-ms`.
+    pub lease_ttl_ms: Option<u64>,
 }
 
 impl ServeConfig {
@@ -266,6 +277,9 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
     if let Some(ms) = f.checkpoint_interval_ms {
         c.checkpoint_interval =
             checkpoint_interval(ms).map_err(|r| err("checkpoint_interval_ms", r))?;
+    }
+    if let Some(ms) = f.lease_ttl_ms {
+        c.lease_ttl = lease_ttl(ms).map_err(|r| err("lease_ttl_ms", r))?;
     }
     if let Some(s) = f.retry_after_secs {
         if s == 0 || s > 3600 {
@@ -389,6 +403,9 @@ fn build(name: &str, f: File, flags: &Overrides) -> Result<ServeConfig, ConfigEr
         c.checkpoint_interval =
             checkpoint_interval(ms).map_err(|r| flag("checkpoint-interval-ms", r))?;
     }
+    if let Some(ms) = flags.lease_ttl_ms {
+        c.lease_ttl = lease_ttl(ms).map_err(|r| flag("lease-ttl-ms", r))?;
+    }
     if let Some(kinds) = &flags.public_kinds {
         c.access.public_kinds = kind_set(kinds).map_err(|(_, r)| flag("public-kind", r))?;
     }
@@ -437,6 +454,15 @@ fn checkpoint_interval(ms: u64) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+/// A lease shorter than 100 ms would be renewed more often than a loaded database answers; one
+/// longer than 10 minutes leaves the log without a sequencer that long after a crash.
+fn lease_ttl(ms: u64) -> Result<Duration, String> {
+    if !(100..=600_000).contains(&ms) {
+        return Err(format!("{ms} ms is not between 100 and 600000 ms"));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn document_limit(n: usize) -> Result<usize, String> {
@@ -526,6 +552,11 @@ mod tests {
         assert_eq!(e.at, "readers[1].token_sha256");
         let e = parse("registration_wait_ms = 60000\n").unwrap_err();
         assert_eq!(e.at, "registration_wait_ms");
+        let e = parse("lease_ttl_ms = 99\n").unwrap_err();
+        assert_eq!(e.at, "lease_ttl_ms");
+        assert!(e.reason.contains("between 100 and 600000"), "{e}");
+        let c = parse("lease_ttl_ms = 1500\n").unwrap();
+        assert_eq!(c.lease_ttl, Duration::from_millis(1500));
         let e = parse("checkpoint_interval_ms = 60001\n").unwrap_err();
         assert_eq!(e.at, "checkpoint_interval_ms");
         let c = parse("checkpoint_interval_ms = 60000\n").unwrap();

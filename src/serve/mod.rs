@@ -6,6 +6,11 @@
 //! map the outcome once ([`problem`]). The async runtime never waits on SQLite.
 
 pub mod access;
+#[cfg(feature = "postgres")]
+pub mod cluster;
+#[cfg(not(feature = "postgres"))]
+#[path = "cluster_absent.rs"]
+pub mod cluster;
 pub mod config;
 pub mod documents;
 pub mod evidence;
@@ -82,6 +87,30 @@ pub enum ServeError {
     },
 }
 
+/// The cluster this instance sequences a PostgreSQL ledger in; `None` for a SQLite ledger.
+#[cfg(feature = "postgres")]
+fn join_cluster(
+    dir: &std::path::Path,
+    config: &ServeConfig,
+) -> Result<Option<cluster::Cluster>, ServeError> {
+    match crate::store::locate(dir).map_err(LedgerError::from)? {
+        crate::store::Location::Postgres(url) => Ok(Some(
+            cluster::Cluster::join(&url, cluster::holder_name(), config.lease_ttl)
+                .map_err(LedgerError::from)?,
+        )),
+        crate::store::Location::Sqlite(_) => Ok(None),
+    }
+}
+
+/// Without the `postgres` feature every ledger is a SQLite one, with this one writer.
+#[cfg(not(feature = "postgres"))]
+fn join_cluster(
+    _: &std::path::Path,
+    _: &ServeConfig,
+) -> Result<Option<cluster::Cluster>, ServeError> {
+    Ok(None)
+}
+
 /// What every handler shares.
 struct State {
     /// The ledger directory, opened read-only per read.
@@ -132,7 +161,12 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
     // The writer says which checkpoint it signed; the witnessing task asks the witnesses.
     let (signed_tx, signed_rx) = tokio::sync::watch::channel(0);
-    writer::cover_at_start(&mut ledger, &signed_tx);
+    // A shared (PostgreSQL) ledger is sequenced by whichever instance holds the lease, which
+    // covers a predecessor's entries when it takes it; a SQLite ledger has this one writer.
+    let cluster = join_cluster(dir, config)?;
+    if cluster.is_none() {
+        writer::cover_at_start(&mut ledger, &signed_tx);
+    }
     let keys = Arc::new(writer::SignerKeys::default());
     let writer_keys = Arc::clone(&keys);
     let settings = writer::Settings {
@@ -142,7 +176,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     let metrics = Arc::clone(&settings.metrics);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, &settings))
+        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, &settings, cluster))
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),

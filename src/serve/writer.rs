@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::cluster::Cluster;
 use super::log;
 use super::problem::Problem;
 use crate::evidence::Evidence;
@@ -108,6 +109,12 @@ pub struct Settings {
 /// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
 /// each checkpoint signed (the witnessing task waits on it).
 ///
+/// **Shared ledgers.** With a `cluster` (a PostgreSQL ledger), the writer appends and signs only
+/// while this instance holds the sequencing lease, and then also registers what other instances
+/// queued; otherwise it queues its registrations for the sequencer and answers them once
+/// settled ([`Cluster`]). On becoming the sequencer it first covers what a predecessor left
+/// uncovered ([`cover_at_start`]); on a clean stop it gives the lease up.
+///
 /// **Checkpoint cadence.** A checkpoint is signed after a batch if at least `interval` has
 /// passed since the last one this writer signed (or none was signed yet), else as soon as the
 /// interval has passed; meanwhile more batches are committed, each acknowledged at its commit,
@@ -120,6 +127,7 @@ pub fn run(
     signed: watch::Sender<u64>,
     keys: &SignerKeys,
     settings: &Settings,
+    mut cluster: Option<Cluster>,
 ) {
     let (interval, metrics) = (settings.interval, &*settings.metrics);
     // The size of the latest checkpoint: entries below it are covered.
@@ -136,6 +144,7 @@ pub fn run(
         eprintln!("ledger writer: cannot start its timer; registrations are refused");
         return;
     };
+    let wake = cluster.as_ref().map(Cluster::wake);
     // Registrations committed and acknowledged that no checkpoint covers yet.
     let mut waiting: Vec<Pending> = Vec::new();
     // The log holds entries no checkpoint covers (some may have no waiter: a failed
@@ -153,32 +162,62 @@ pub fn run(
         })
     };
     loop {
-        let next = match due(last).filter(|_| uncovered) {
-            None => rt.block_on(jobs.recv()).map(Some),
-            Some(deadline) => {
-                // The timer is made inside the runtime, whose clock it needs.
-                let recv = async { tokio::time::timeout_at(deadline.into(), jobs.recv()).await };
-                match rt.block_on(recv) {
-                    Ok(job) => job.map(Some),
-                    // The interval has passed: sign below.
-                    Err(_) => Some(None),
-                }
-            }
+        let sequencing = cluster.as_ref().is_none_or(Cluster::sequencing);
+        let sign_at = due(last).filter(|_| uncovered && sequencing);
+        let deadline = match (sign_at, cluster.as_ref().map(Cluster::wake_at)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        let Some(first) = next else { break };
-        if let Some(first) = first {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+        let first = match wait(&rt, &mut jobs, deadline, wake.as_deref()) {
+            Woke::Closed => break,
+            Woke::Job(job) => Some(*job),
+            // The interval has passed, or the cluster has news: look below.
+            Woke::Timer => None,
+        };
+        if let Some(c) = cluster.as_mut()
+            && c.tick(&mut ledger)
+        {
+            // Just became the sequencer: first cover what a predecessor committed.
+            cover_at_start(&mut ledger, &signed);
+            covered = ledger
+                .store()
+                .latest_checkpoint()
+                .ok()
+                .flatten()
+                .map_or(covered, |cp| cp.size);
+        }
+        let sequencing = cluster.as_ref().is_none_or(Cluster::sequencing);
+        let mut batch: Vec<Job> = first.into_iter().collect();
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
+        }
+        if !sequencing {
+            if let Some(c) = cluster.as_mut() {
+                // Committed while this instance sequenced, covered by whoever sequences next.
+                c.adopt(std::mem::take(&mut waiting));
+                uncovered = false;
+                c.forward(batch);
+                c.collect(&ledger);
+            }
+            continue;
+        }
+        let (queued, taken) = match cluster.as_mut() {
+            Some(c) => c.take(MAX_BATCH - batch.len()),
+            None => (Vec::new(), Vec::new()),
+        };
+        batch.extend(queued);
+        if !batch.is_empty() {
             let (size, began) = (batch.len(), Instant::now());
             metrics.batch(size);
             let committed = commit(&mut ledger, batch, keys);
             let created = committed.iter().filter(|p| p.created).count();
             log::batch(size, created, committed.len() - created, began.elapsed());
+            if let Some(c) = cluster.as_mut() {
+                c.settle(taken, &committed);
+            }
             // A statement registered before may name an entry no checkpoint covers either (one
             // another process appended): it waits for the checkpoint too.
             uncovered |= committed.iter().any(|p| p.index >= covered);
@@ -200,24 +239,80 @@ pub fn run(
                 uncovered = false;
                 covered = size;
                 signed.send_replace(size);
+                if let Some(c) = cluster.as_ref() {
+                    c.signed();
+                }
             }
         }
+        if let Some(c) = cluster.as_mut() {
+            c.collect(&ledger);
+        }
     }
-    if uncovered && let Some(size) = integrate(&mut ledger, waiting, metrics, "stop") {
+    let sequencing = cluster.as_ref().is_none_or(Cluster::sequencing);
+    if uncovered
+        && sequencing
+        && let Some(size) = integrate(&mut ledger, waiting, metrics, "stop")
+    {
         signed.send_replace(size);
+        if let Some(c) = cluster.as_ref() {
+            c.signed();
+        }
+    }
+    if let Some(c) = cluster.as_mut() {
+        c.release();
     }
 }
 
+/// What ended the writer's wait.
+enum Woke {
+    /// A registration (boxed: a job is large, and this enum is only moved once).
+    Job(Box<Job>),
+    /// Every sender of the queue is gone: the service stops.
+    Closed,
+    /// The deadline passed, or the cluster's listener woke the writer.
+    Timer,
+}
+
+/// Waits for a registration until `deadline` (none: forever), or until `wake` is notified.
+fn wait(
+    rt: &tokio::runtime::Runtime,
+    jobs: &mut mpsc::Receiver<Job>,
+    deadline: Option<Instant>,
+    wake: Option<&tokio::sync::Notify>,
+) -> Woke {
+    rt.block_on(async {
+        // The timer is made inside the runtime, whose clock it needs.
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let woken = async {
+            match wake {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            job = jobs.recv() => job.map_or(Woke::Closed, |j| Woke::Job(Box::new(j))),
+            () = timer => Woke::Timer,
+            () = woken => Woke::Timer,
+        }
+    })
+}
+
 /// A registration committed and acknowledged, waiting for a checkpoint for its receipt.
-struct Pending {
+pub struct Pending {
     /// The entry hash.
-    entry_hash: Hash,
+    pub entry_hash: Hash,
     /// The entry's index.
-    index: u64,
+    pub index: u64,
     /// Whether this registration appended the entry (else it was in the log already).
-    created: bool,
+    pub created: bool,
     /// Where its answer goes.
-    reply: oneshot::Sender<Result<Answer, Problem>>,
+    pub reply: oneshot::Sender<Result<Answer, Problem>>,
 }
 
 /// Whether the log holds entries no checkpoint covers.
@@ -400,7 +495,7 @@ fn integrate(
 /// The receipts are made together (`Ledger::cose_receipts`): the checkpoint and the log key are
 /// read once and the root signed once for the whole batch, and each receipt is byte for byte the
 /// one `Ledger::cose_receipt` makes.
-fn answer(ledger: &Ledger, waiting: Vec<Pending>) {
+pub fn answer(ledger: &Ledger, waiting: Vec<Pending>) {
     if waiting.is_empty() {
         return;
     }

@@ -127,6 +127,15 @@ fn no_postgres(url: &str) -> StoreError {
 }
 
 impl LedgerStore {
+    /// Appends from now on only under sequencing epoch `epoch` (`PostgresStore::fence`); a
+    /// SQLite store has one writer and no epochs, so it is left as it is.
+    #[cfg(feature = "postgres")]
+    pub fn fence(&mut self, epoch: i64) {
+        if let LedgerStore::Postgres(pg) = self {
+            pg.fence(epoch);
+        }
+    }
+
     /// Opens the ledger at `location`, for writing if this process may write it.
     ///
     /// # Errors

@@ -12,6 +12,7 @@
 //! One connection per store, used through a `RefCell` (the `Store` trait reads through `&self`;
 //! the store is `Send`, not `Sync`, like the SQLite store's connection).
 
+mod queue;
 pub mod schema;
 mod setup;
 
@@ -25,6 +26,7 @@ use postgres::{Client, NoTls, Row, Statement};
 use super::{LedgerInfo, StoreError, StoredCheckpoint, StoredEntry};
 use crate::merkle::{Frontier, Hash, NodeSource};
 
+pub use queue::{Queued, Settled};
 pub use setup::{SetupRoles, setup};
 
 /// Whether a `--store` value names a PostgreSQL database (`postgres://` or `postgresql://`).

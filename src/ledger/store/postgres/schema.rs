@@ -6,7 +6,7 @@
 pub const SCHEMA_NAME: &str = "evledger";
 
 /// Schema version, stored in `meta` as `schema_version`.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// The tables whose rows are history: no row is ever updated or deleted, and none is truncated.
 pub const HISTORY_TABLES: &[&str] = &[
@@ -106,10 +106,19 @@ CREATE TABLE evledger.published (
     quorum bigint NOT NULL CHECK (quorum >= 0)
 );
 CREATE TABLE evledger.queue (
-    seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    statement bytea NOT NULL,
-    queued_at timestamptz NOT NULL DEFAULT now()
+    seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    statement   bytea NOT NULL,
+    documents   bytea[] NOT NULL DEFAULT '{}',
+    queued_at   timestamptz NOT NULL DEFAULT now(),
+    taken_epoch bigint,
+    state       text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'committed', 'refused')),
+    created     boolean,
+    status      integer,
+    detail      text,
+    CHECK ((state = 'committed') = (created IS NOT NULL)),
+    CHECK ((state = 'refused') = (status IS NOT NULL AND detail IS NOT NULL))
 );
+CREATE INDEX queue_waiting ON evledger.queue (seq) WHERE state = 'queued';
 
 CREATE FUNCTION evledger.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -192,7 +201,7 @@ pub fn script() -> String {
 }
 
 /// The privileges of the service role `service` (a quoted identifier): read and insert history,
-/// update the lease, take registrations off the queue; nothing else. It owns nothing, so it
+/// update the lease, queue registrations and settle them; nothing else. It owns nothing, so it
 /// cannot ALTER a table, drop or disable a trigger, or replace a trigger function.
 pub fn grants(service: &str) -> String {
     let mut s = format!(
@@ -203,7 +212,7 @@ pub fn grants(service: &str) -> String {
          GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA evledger TO {service};
          GRANT USAGE ON ALL SEQUENCES IN SCHEMA evledger TO {service};
          GRANT SELECT, UPDATE ON evledger.lease TO {service};
-         GRANT SELECT, INSERT, DELETE ON evledger.queue TO {service};\n"
+         GRANT SELECT, INSERT, UPDATE, DELETE ON evledger.queue TO {service};\n"
     );
     for t in HISTORY_TABLES {
         s.push_str(&format!(
