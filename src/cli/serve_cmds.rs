@@ -69,6 +69,9 @@ pub fn serve(config: Option<&Path>, flags: Overrides) -> Result<(), CliError> {
     .map_err(|e| match e {
         ServeError::Ledger(l) => CliError::from(l),
         ServeError::Tls(t) => tls_error(t),
+        e @ ServeError::WouldFork(_) => CliError::new(e.to_string()).hint(
+            "bring the database forward first: restore the missing transactions from the old primary's WAL, or a backup and its WAL archive (specs/store.md, \"Replication\"); never remove the record to get past this",
+        ),
         e @ ServeError::Io { .. } => CliError::new(e.to_string())
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
     })?;

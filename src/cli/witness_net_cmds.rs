@@ -32,6 +32,8 @@ pub fn serve(state: &Path, listen: SocketAddr, tls: Option<TlsFiles>) -> Result<
             .hint("choose another address with --listen ADDR (port 0 picks a free one)"),
         WitnessServeError::Serve(ServeError::Ledger(l)) => l.into(),
         WitnessServeError::Serve(ServeError::Tls(t)) => super::serve_cmds::tls_error(t),
+        // A witness signs no checkpoint of a log: only the log's service refuses this way.
+        WitnessServeError::Serve(e @ ServeError::WouldFork(_)) => CliError::new(e.to_string()),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod config;
 pub mod documents;
 pub mod evidence;
+pub mod last_signed;
 pub mod limits;
 pub mod log;
 pub mod metrics;
@@ -76,6 +77,10 @@ pub enum ServeError {
     /// The TLS certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// Signing a checkpoint would fork the log: the database lost what an earlier checkpoint
+    /// covered (`last_signed`).
+    #[error("refusing to sign checkpoints: {0}")]
+    WouldFork(String),
     /// The address could not be bound, or the runtime could not start.
     #[error("{what}: {source}")]
     Io {
@@ -164,19 +169,34 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
     // A shared (PostgreSQL) ledger is sequenced by whichever instance holds the lease, which
     // covers a predecessor's entries when it takes it; a SQLite ledger has this one writer.
     let cluster = join_cluster(dir, config)?;
+    let mut last =
+        last_signed::LastSigned::open(dir, &ledger.info().origin).map_err(ServeError::WouldFork)?;
     if cluster.is_none() {
-        writer::cover_at_start(&mut ledger, &signed_tx);
+        writer::cover_at_start(&mut ledger, &signed_tx, &mut last)
+            .map_err(ServeError::WouldFork)?;
     }
+    let (fatal_tx, mut fatal_rx) = watch::channel(None::<String>);
     let keys = Arc::new(writer::SignerKeys::default());
     let writer_keys = Arc::clone(&keys);
     let settings = writer::Settings {
         interval: config.checkpoint_interval,
         metrics: Arc::default(),
+        fatal: Some(fatal_tx),
     };
     let metrics = Arc::clone(&settings.metrics);
     let writer = std::thread::Builder::new()
         .name("evledger-writer".into())
-        .spawn(move || writer::run(ledger, rx, signed_tx, &writer_keys, &settings, cluster))
+        .spawn(move || {
+            writer::run(
+                ledger,
+                rx,
+                signed_tx,
+                &writer_keys,
+                &settings,
+                cluster,
+                last,
+            )
+        })
         .map_err(io("writer thread".into()))?;
     let state = Arc::new(State {
         dir: dir.to_path_buf(),
@@ -215,6 +235,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
             let stream = tokio::select! {
                 biased;
                 () = &mut stop => break,
+                Ok(()) = fatal_rx.changed() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => match bounds.admit(peer.ip()) {
                         Ok(slot) => (stream, slot),
@@ -264,7 +285,10 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(SocketAddr)) -> Result<(),
             eprintln!("stopping: closing connections still open after the grace period");
             connections.shutdown().await;
         }
-        Ok::<(), ServeError>(())
+        match fatal_rx.borrow().clone() {
+            Some(why) => Err(ServeError::WouldFork(why)),
+            None => Ok::<(), ServeError>(()),
+        }
     });
     // Every handler is gone with the runtime; with the last sender dropped, the writer commits
     // what it was handed and returns.

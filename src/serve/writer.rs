@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::cluster::Cluster;
+use super::last_signed::LastSigned;
 use super::log;
 use super::problem::Problem;
 use crate::evidence::Evidence;
@@ -33,7 +34,7 @@ use crate::ledger::{Ledger, LedgerError, RegisterError, RegisterOptions, Submiss
 use crate::merkle::Hash;
 use crate::statement::VerifiedStatement;
 use crate::statement::batch::KeyVerifier;
-use crate::store::{StoreError, StoreRead as _};
+use crate::store::{StoreError, StoreRead as _, StoredCheckpoint};
 
 /// The most registrations committed in one transaction: bounds the memory of a batch (each
 /// statement is at most 1 MiB) and the time a batch holds the write lock.
@@ -78,18 +79,62 @@ pub struct Answer {
 /// every registration it acknowledged has a receipt again before the service accepts a
 /// connection; `signed` receives its size. A failure is not fatal: the next batch tries again,
 /// and its registrations are answered with why.
-pub fn cover_at_start(ledger: &mut Ledger, signed: &watch::Sender<u64>) {
+///
+/// # Errors
+/// The database does not hold the checkpoint `last` records ([`LastSigned::check`]): nothing
+/// may be signed, and the service must stop.
+pub fn cover_at_start(
+    ledger: &mut Ledger,
+    signed: &watch::Sender<u64>,
+    last: &mut LastSigned,
+) -> Result<(), String> {
+    last.check(ledger)?;
     let began = Instant::now();
     match uncovered(ledger).and_then(|yes| match yes {
-        true => ledger.checkpoint().map(|cp| Some(cp.size)),
+        true => ledger.checkpoint().map(Some),
         false => Ok(None),
     }) {
-        Ok(Some(size)) => {
-            log::checkpoint("start", Ok(size), began.elapsed());
-            signed.send_replace(size);
+        Ok(Some(cp)) => {
+            log::checkpoint("start", Ok(cp.size), began.elapsed());
+            keep(last, &cp);
+            signed.send_replace(cp.size);
         }
-        Ok(None) => {}
+        Ok(None) => {
+            if let Ok(Some(cp)) = ledger.store().latest_checkpoint() {
+                keep(last, &cp);
+            }
+        }
         Err(e) => log::checkpoint("start", Err(&e.to_string()), began.elapsed()),
+    }
+    Ok(())
+}
+
+/// Records `cp` as the last checkpoint signed; a failed write is logged, not fatal (the record
+/// only guards the next signature, and the previous one stays in place).
+fn keep(last: &mut LastSigned, cp: &StoredCheckpoint) {
+    if let Err(e) = last.record(cp) {
+        log::Line::new("last-signed")
+            .kv("outcome", "failed")
+            .kv("size", cp.size)
+            .kv("reason", e)
+            .emit();
+    }
+}
+
+/// Stops the writer when signing would fork the log: says why in the log and to the service
+/// (which stops), and answers every registration waiting with it.
+fn refuse_to_sign(settings: &Settings, why: &str, waiting: Vec<Pending>) {
+    log::Line::new("refused-to-sign").kv("reason", why).emit();
+    let p = Problem::new(
+        503,
+        "Service Unavailable",
+        format!("the service stopped signing checkpoints: {why}"),
+    );
+    for w in waiting {
+        let _ = w.reply.send(Err(p.clone()));
+    }
+    if let Some(f) = &settings.fatal {
+        f.send_replace(Some(why.to_owned()));
     }
 }
 
@@ -104,6 +149,9 @@ pub struct Settings {
     pub interval: Duration,
     /// Where batch sizes and signed checkpoints are counted (`GET /metrics`).
     pub metrics: Arc<super::metrics::Metrics>,
+    /// Told why, when the writer refuses to sign because the database lost what an earlier
+    /// checkpoint covered ([`LastSigned`]); the service then stops.
+    pub fatal: Option<watch::Sender<Option<String>>>,
 }
 
 /// Runs the writer until every sender of the queue is dropped; `signed` receives the size of
@@ -128,6 +176,7 @@ pub fn run(
     keys: &SignerKeys,
     settings: &Settings,
     mut cluster: Option<Cluster>,
+    mut last: LastSigned,
 ) {
     let (interval, metrics) = (settings.interval, &*settings.metrics);
     // The size of the latest checkpoint: entries below it are covered.
@@ -151,9 +200,9 @@ pub fn run(
     // checkpoint's, answered 202 already).
     let mut uncovered = false;
     // When this writer last tried to sign, and whether that failed.
-    let mut last: Option<(Instant, bool)> = None;
-    let due = |last: Option<(Instant, bool)>| {
-        last.map(|(at, failed)| {
+    let mut tried: Option<(Instant, bool)> = None;
+    let due = |tried: Option<(Instant, bool)>| {
+        tried.map(|(at, failed)| {
             at + if failed {
                 interval.max(RETRY_AFTER_FAILED_CHECKPOINT)
             } else {
@@ -163,7 +212,7 @@ pub fn run(
     };
     loop {
         let sequencing = cluster.as_ref().is_none_or(Cluster::sequencing);
-        let sign_at = due(last).filter(|_| uncovered && sequencing);
+        let sign_at = due(tried).filter(|_| uncovered && sequencing);
         let deadline = match (sign_at, cluster.as_ref().map(Cluster::wake_at)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -178,7 +227,10 @@ pub fn run(
             && c.tick(&mut ledger)
         {
             // Just became the sequencer: first cover what a predecessor committed.
-            cover_at_start(&mut ledger, &signed);
+            if let Err(why) = cover_at_start(&mut ledger, &signed, &mut last) {
+                refuse_to_sign(settings, &why, waiting);
+                return;
+            }
             covered = ledger
                 .store()
                 .latest_checkpoint()
@@ -201,6 +253,11 @@ pub fn run(
                 uncovered = false;
                 c.forward(batch);
                 c.collect(&ledger);
+            }
+            // The sequencer's checkpoints, recorded here too, guard this instance's first
+            // signature should it take over.
+            if let Ok(Some(cp)) = ledger.store().latest_checkpoint() {
+                keep(&mut last, &cp);
             }
             continue;
         }
@@ -227,14 +284,19 @@ pub fn run(
             // Statements registered before, whose entries a checkpoint covers: answered now.
             answer(&ledger, std::mem::take(&mut waiting));
         }
-        if uncovered && due(last).is_none_or(|d| Instant::now() >= d) {
+        if uncovered && due(tried).is_none_or(|d| Instant::now() >= d) {
+            if let Err(why) = last.check(&ledger) {
+                refuse_to_sign(settings, &why, waiting);
+                return;
+            }
             let size = integrate(
                 &mut ledger,
                 std::mem::take(&mut waiting),
                 metrics,
                 "cadence",
+                &mut last,
             );
-            last = Some((Instant::now(), size.is_none()));
+            tried = Some((Instant::now(), size.is_none()));
             if let Some(size) = size {
                 uncovered = false;
                 covered = size;
@@ -251,7 +313,14 @@ pub fn run(
     let sequencing = cluster.as_ref().is_none_or(Cluster::sequencing);
     if uncovered
         && sequencing
-        && let Some(size) = integrate(&mut ledger, waiting, metrics, "stop")
+        && let Err(why) = last.check(&ledger)
+    {
+        refuse_to_sign(settings, &why, waiting);
+        return;
+    }
+    if uncovered
+        && sequencing
+        && let Some(size) = integrate(&mut ledger, waiting, metrics, "stop", &mut last)
     {
         signed.send_replace(size);
         if let Some(c) = cluster.as_ref() {
@@ -455,14 +524,16 @@ fn integrate(
     waiting: Vec<Pending>,
     metrics: &super::metrics::Metrics,
     at: &str,
+    last: &mut LastSigned,
 ) -> Option<u64> {
     let began = Instant::now();
     let signed = match ledger.checkpoint() {
-        // Counted before any registration is answered, so a client that has its receipt
-        // scrapes a signed tree size that covers it.
+        // Counted (and recorded) before any registration is answered, so a client that has
+        // its receipt scrapes a signed tree size that covers it.
         Ok(cp) => {
             metrics.signed(cp.size, true);
             log::checkpoint(at, Ok(cp.size), began.elapsed());
+            keep(last, &cp);
             cp.size
         }
         Err(e) => {
