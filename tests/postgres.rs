@@ -567,3 +567,119 @@ fn the_lease_has_one_holder_and_passes_on_at_expiry_fencing_the_last() {
     assert_eq!(a.take_lease("a", long).unwrap(), Some(4));
     assert_eq!(a.added_log_keys().unwrap().len(), 1);
 }
+
+#[test]
+fn a_promoted_standby_that_lost_a_signed_checkpoint_is_not_signed_over() {
+    let Some(cluster) = pg_cluster::cluster() else {
+        return;
+    };
+    let env = Env::new();
+    let (db, _, service) = prepared(cluster);
+    let url = cluster.url_as(&service, &db);
+    env.run(&[
+        "init", "--origin", ORIGIN, "--ledger", LEDGER, "--store", &url,
+    ])
+    .ok();
+    env.record(common::INPUT, 1).ok();
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    // The standby's copy: what an asynchronous standby had replayed when the primary failed.
+    let dump = cluster.dir().join(format!("{db}.standby.dump"));
+    let dump = dump.to_str().unwrap();
+    let host = cluster.dir().to_str().unwrap();
+    cluster.run(
+        "pg_dump",
+        &[
+            "-h",
+            host,
+            "-U",
+            pg_cluster::SUPERUSER,
+            "-Fc",
+            "-f",
+            dump,
+            &db,
+        ],
+    );
+    // The primary went on: more entries, and a checkpoint the service saw and recorded.
+    env.record(common::INPUT, 2).ok();
+    env.run(&["checkpoint", "--ledger", LEDGER]).ok();
+    let latest = {
+        let mut su = cluster.superuser(&db);
+        su.query_one("SELECT max(size) FROM evledger.checkpoints", &[])
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    let record = env.path(LEDGER).join("last-signed.checkpoint");
+    let a = serve(&env, LEDGER);
+    let recorded = |size: i64| {
+        std::fs::read_to_string(&record)
+            .is_ok_and(|t| t.lines().nth(1) == Some(size.to_string().as_str()))
+    };
+    // The event: the sequencer recorded the latest checkpoint when it took the lease.
+    let mut polls = 0;
+    while !recorded(latest) {
+        polls += 1;
+        assert!(
+            polls < 12_000,
+            "serve never recorded the checkpoint of size {latest}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(a);
+
+    // Failover to the standby, which lacks that checkpoint: the service must not sign there.
+    let standby = cluster.new_database();
+    cluster.run(
+        "pg_restore",
+        &[
+            "-h",
+            host,
+            "-U",
+            pg_cluster::SUPERUSER,
+            "--exit-on-error",
+            "-d",
+            &standby,
+            dump,
+        ],
+    );
+    env.write(
+        &format!("{LEDGER}/store.url"),
+        &format!("{}\n", cluster.url_as(&service, &standby)),
+    );
+    let mut child = env
+        .cmd(&["serve", "--listen", "127.0.0.1:0", "--ledger", LEDGER])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut polls = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        polls += 1;
+        if polls >= 12_000 {
+            let _ = child.kill();
+            panic!("serve went on over a database that lost a signed checkpoint");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refusing to sign checkpoints: the database does not hold the checkpoint of size {latest}"
+        )) && stderr.contains("event=refused-to-sign"),
+        "{stderr}"
+    );
+    // Nothing was signed on the standby.
+    let mut su = cluster.superuser(&standby);
+    let max: i64 = su
+        .query_one("SELECT max(size) FROM evledger.checkpoints", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        max < latest,
+        "a checkpoint of size {max} was signed on the standby"
+    );
+}
