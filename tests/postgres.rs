@@ -520,6 +520,18 @@ fn two_service_instances_on_one_database_register_into_one_log() {
         assert_eq!(out.code, 0, "{out:?}");
     }
     drop((a, b));
+    // One sequencer appended every entry, under one epoch: the other instance handed its
+    // registrations over instead of appending them itself.
+    let mut su = cluster.superuser(&db);
+    let row = su
+        .query_one(
+            "SELECT count(DISTINCT epoch), min(epoch) FROM evledger.entries",
+            &[],
+        )
+        .unwrap();
+    let (epochs, epoch): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(epochs, 1);
+    assert!(epoch >= 1, "appended under no lease (epoch {epoch})");
     let log = env.run(&["log", "--json", "--ledger", "A"]);
     let log: Vec<serde_json::Value> = serde_json::from_str(log.ok()).unwrap();
     assert_eq!(log.len(), 4);
