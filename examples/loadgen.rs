@@ -13,7 +13,9 @@
 //! It reports registrations per second, p50/p99/max latency to acceptance, the time until the
 //! receipt is ready (the 201 carries it; a 202 is polled until it does), checkpoint reads per
 //! second, and the CPU time the load generator and the server each used (`/proc/PID/stat`),
-//! since both share the machine's cores.
+//! since both share the machine's cores. With `--instances 2` and `EVLEDGER_STORE` naming an
+//! empty PostgreSQL database, it starts two instances on the one ledger and deals the clients
+//! to them in turn.
 //!
 //! ```text
 //! cargo build --release --example loadgen
@@ -51,10 +53,12 @@ struct Args {
     server_pid: Option<u32>,
     bin: PathBuf,
     serve_args: Vec<String>,
+    instances: usize,
 }
 
 const USAGE: &str = "usage: loadgen [--count N] [--clients N] [--max-seconds S] [--reads N] \
-[--url http://127.0.0.1:PORT [--server-pid PID]] [--bin PATH/TO/evledger] [--serve-arg ARG]...";
+[--url http://127.0.0.1:PORT [--server-pid PID]] [--bin PATH/TO/evledger] [--serve-arg ARG]... \
+[--instances 1|2 (2: a second instance on the same PostgreSQL ledger, EVLEDGER_STORE)]";
 
 fn parse_args() -> Result<Args, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
@@ -73,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         server_pid: None,
         bin,
         serve_args: Vec::new(),
+        instances: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -93,6 +98,10 @@ fn parse_args() -> Result<Args, String> {
             "--server-pid" => a.server_pid = Some(number(value()?)? as u32),
             "--bin" => a.bin = PathBuf::from(value()?),
             "--serve-arg" => a.serve_args.push(value()?),
+            "--instances" => match number(value()?)? {
+                n @ 1..=2 => a.instances = n as usize,
+                n => return Err(format!("--instances: {n} is not 1 or 2")),
+            },
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -178,7 +187,7 @@ fn clock_ticks() -> u64 {
 }
 
 /// A fresh ledger in `dir` whose policy admits the example release engineer; returns its path.
-fn fresh_ledger(bin: &Path, dir: &Path) -> Result<(), String> {
+fn fresh_ledger(bin: &Path, dir: &Path, instances: usize) -> Result<(), String> {
     std::fs::write(dir.join("release.pub"), RELEASE_PUB).map_err(|e| e.to_string())?;
     let run = |args: &[&str]| -> Result<(), String> {
         let out = Command::new(bin)
@@ -197,6 +206,18 @@ fn fresh_ledger(bin: &Path, dir: &Path) -> Result<(), String> {
         Ok(())
     };
     run(&["init", "--origin", "loadgen.example/log", "--ledger", "L"])?;
+    if instances == 2 {
+        // The second instance's directory: the same log key, the same PostgreSQL database.
+        run(&[
+            "init",
+            "--origin",
+            "loadgen.example/log",
+            "--ledger",
+            "L2",
+            "--log-key",
+            "L/log.key",
+        ])?;
+    }
     run(&[
         "signer",
         "add",
@@ -298,25 +319,35 @@ fn main() {
         std::process::exit(2);
     });
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let (addr, server_pid, _server) = match &args.url {
+    let (addrs, server_pids, _servers) = match &args.url {
         Some(url) => {
             let addr = loopback(url).unwrap_or_else(|e| {
                 eprintln!("{e}");
                 std::process::exit(2);
             });
-            (addr, args.server_pid, None)
+            (
+                vec![addr],
+                args.server_pid.into_iter().collect(),
+                Vec::new(),
+            )
         }
         None => {
-            fresh_ledger(&args.bin, tmp.path()).unwrap_or_else(|e| {
+            fresh_ledger(&args.bin, tmp.path(), args.instances).unwrap_or_else(|e| {
                 eprintln!("{e}");
                 std::process::exit(1);
             });
             let serve_args: Vec<&str> = args.serve_args.iter().map(String::as_str).collect();
             let bin = args.bin.to_str().expect("UTF-8 path of evledger");
-            let server = Server::start(bin, tmp.path(), "L", &serve_args);
-            (server.addr.clone(), Some(server.pid()), Some(server))
+            let servers: Vec<Server> = ["L", "L2"][..args.instances]
+                .iter()
+                .map(|dir| Server::start(bin, tmp.path(), dir, &serve_args))
+                .collect();
+            let addrs = servers.iter().map(|s| s.addr.clone()).collect();
+            let pids: Vec<u32> = servers.iter().map(Server::pid).collect();
+            (addrs, pids, servers)
         }
     };
+    let addr = addrs[0].clone();
     let run = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
@@ -324,18 +355,23 @@ fn main() {
     let statements = Arc::new(presign(args.count, run));
     let avg = statements.iter().map(Vec::len).sum::<usize>() / statements.len().max(1);
     eprintln!(
-        "signed {} statements ({avg} bytes each) in {:.1} s; submitting from {} clients to {addr}",
+        "signed {} statements ({avg} bytes each) in {:.1} s; submitting from {} clients to {}",
         statements.len(),
         signing.elapsed().as_secs_f64(),
-        args.clients
+        args.clients,
+        addrs.join(" and ")
     );
 
     let me = std::process::id().to_string();
-    let server_pid = server_pid.map(|p| p.to_string());
+    let server_pids: Vec<String> = server_pids.iter().map(u32::to_string).collect();
+    let server_pid = server_pids.first();
     let cpu = || {
         (
             cpu_time(&me).unwrap_or_default(),
-            server_pid.as_deref().and_then(cpu_time).unwrap_or_default(),
+            server_pids
+                .iter()
+                .filter_map(|p| cpu_time(p))
+                .sum::<Duration>(),
         )
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -346,8 +382,9 @@ fn main() {
     let (cpu0, start) = (cpu(), Instant::now());
     let tallies: Vec<Tally> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..args.clients)
-            .map(|_| {
-                let (addr, statements, next) = (&addr, &statements, &next);
+            .map(|i| {
+                // Clients are dealt to the instances in turn.
+                let (addr, statements, next) = (&addrs[i % addrs.len()], &statements, &next);
                 s.spawn(move || submit(addr, statements, next, deadline))
             })
             .collect();
