@@ -200,6 +200,23 @@ fn acknowledged_registrations_survive_killing_the_sequencer_twenty_times() {
         let (now, e) = sequencer(&mut su, &[survivor], epoch);
         assert_eq!(now, 0);
         epoch = e;
+        // The survivor says so itself, once its writer has taken the lease in.
+        let says = |text: &str| {
+            text.contains("\nevledger_sequencing 1\n")
+                && text.contains(&format!("\nevledger_lease_epoch {e}\n"))
+        };
+        let mut text = String::new();
+        for _ in 0..12_000 {
+            let r = Conn::connect(&survivor.addr)
+                .and_then(|mut c| c.get("/metrics"))
+                .unwrap();
+            text = String::from_utf8(r.body).unwrap();
+            if says(&text) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(says(&text), "{text}");
         takeovers += 1;
         for handle in handles {
             let seen = handle.join().unwrap();

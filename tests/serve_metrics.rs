@@ -132,6 +132,9 @@ fn a_scrape_counts_registrations_by_outcome_and_responses_by_class() {
     assert_eq!(sample(&t, "evledger_batch_size_count"), "3");
     assert_eq!(sample(&t, "evledger_checkpoints_signed_total"), "1");
     assert_eq!(sample(&t, "evledger_signed_tree_size"), "1");
+    // A SQLite ledger has one writer, which always sequences, under no lease.
+    assert_eq!(sample(&t, "evledger_sequencing"), "1");
+    assert_eq!(sample(&t, "evledger_lease_epoch"), "0");
     // The witnessing task publishes it (no quorum here) after the writer signs: scrape until
     // it has.
     let published = (0..10_000)

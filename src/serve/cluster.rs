@@ -124,6 +124,11 @@ impl Cluster {
         self.next_lease.min(Instant::now() + POLL)
     }
 
+    /// The lease epoch this instance sequences under (0 while it does not).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.and_then(|e| u64::try_from(e).ok()).unwrap_or(0)
+    }
+
     /// Whether this instance sequences now.
     pub fn sequencing(&self) -> bool {
         self.epoch.is_some()

@@ -25,6 +25,10 @@ impl Cluster {
         match *self {}
     }
     /// Unreachable.
+    pub fn epoch(&self) -> u64 {
+        match *self {}
+    }
+    /// Unreachable.
     pub fn sequencing(&self) -> bool {
         match *self {}
     }

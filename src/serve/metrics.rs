@@ -32,6 +32,11 @@ pub struct Metrics {
     checkpoints: AtomicU64,
     /// The size of the latest checkpoint signed (published or not).
     signed_tree_size: AtomicU64,
+    /// 1 while this instance's writer appends (always on SQLite), 0 while it hands
+    /// registrations to another instance.
+    sequencing: AtomicU64,
+    /// The sequencing lease's epoch this instance holds (0 on SQLite, or while not sequencing).
+    lease_epoch: AtomicU64,
 }
 
 /// The `outcome` label of a registration answered with `status`, and its counter's index.
@@ -89,6 +94,13 @@ impl Metrics {
             self.checkpoints.fetch_add(1, Ordering::Relaxed);
         }
         self.signed_tree_size.store(size, Ordering::Relaxed);
+    }
+
+    /// Records whether this instance sequences, and under which lease epoch (0: none).
+    pub fn sequencing(&self, yes: bool, epoch: u64) {
+        self.sequencing.store(u64::from(yes), Ordering::Relaxed);
+        self.lease_epoch
+            .store(if yes { epoch } else { 0 }, Ordering::Relaxed);
     }
 
     /// The counters as Prometheus text (format 0.0.4); `extra` (the witnessing counters) is
@@ -156,6 +168,16 @@ impl Metrics {
             out,
             "# HELP evledger_signed_tree_size Size of the latest checkpoint the writer signed, published or not.\n# TYPE evledger_signed_tree_size gauge\nevledger_signed_tree_size {}",
             self.signed_tree_size.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP evledger_sequencing 1 while this instance appends to the log, 0 while it hands registrations to the instance holding the sequencing lease.\n# TYPE evledger_sequencing gauge\nevledger_sequencing {}",
+            self.sequencing.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP evledger_lease_epoch The sequencing lease epoch this instance holds on a shared PostgreSQL ledger (0: none).\n# TYPE evledger_lease_epoch gauge\nevledger_lease_epoch {}",
+            self.lease_epoch.load(Ordering::Relaxed)
         );
         out.push_str(extra);
         out

@@ -194,6 +194,8 @@ pub fn run(
         return;
     };
     let wake = cluster.as_ref().map(Cluster::wake);
+    // A SQLite ledger has this one writer; a shared one, whoever holds the lease.
+    metrics.sequencing(cluster.is_none(), 0);
     // Registrations committed and acknowledged that no checkpoint covers yet.
     let mut waiting: Vec<Pending> = Vec::new();
     // The log holds entries no checkpoint covers (some may have no waiter: a failed
@@ -223,9 +225,11 @@ pub fn run(
             // The interval has passed, or the cluster has news: look below.
             Woke::Timer => None,
         };
-        if let Some(c) = cluster.as_mut()
-            && c.tick(&mut ledger)
-        {
+        let took = cluster.as_mut().is_some_and(|c| c.tick(&mut ledger));
+        if let Some(c) = cluster.as_ref() {
+            metrics.sequencing(c.sequencing(), c.epoch());
+        }
+        if took {
             // Just became the sequencer: first cover what a predecessor committed.
             if let Err(why) = cover_at_start(&mut ledger, &signed, &mut last) {
                 refuse_to_sign(settings, &why, waiting);
