@@ -14,7 +14,7 @@ use super::{
     StoredCheckpoint, StoredEntry, StoredWitness,
 };
 use crate::keys::KeyId;
-use crate::merkle::{Hash, NodeSource};
+use crate::merkle::{Hash, NodeId, NodeSource};
 
 /// The file in a ledger directory naming the database that holds the ledger (one line, a
 /// `postgres://` URL), written by `evledger init --store URL`. It may hold a password, so it is
@@ -189,6 +189,10 @@ impl NodeSource for LedgerStore {
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         each!(self, s => s.node(level, index))
     }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        each!(self, s => s.nodes(ids))
+    }
 }
 
 impl NodeSource for LedgerTx<'_> {
@@ -196,6 +200,10 @@ impl NodeSource for LedgerTx<'_> {
 
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         self.0.node(level, index)
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        self.0.nodes(ids)
     }
 }
 
