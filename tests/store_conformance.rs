@@ -195,6 +195,29 @@ fn a_duplicate_is_refused_and_its_batch_writes_nothing<S: Store>(mut s: S) {
     assert_eq!(s.append_batch(&[fresh]).unwrap(), vec![1]);
 }
 
+fn a_hash_repeated_in_one_batch_is_refused_at_its_first_index<S: Store>(mut s: S) {
+    s.append_batch(&[entry(0, &[], &[])]).unwrap();
+    let (a, b) = (entry(1, &[[6; 32]], &[]), entry(2, &[], &[b"doc"]));
+    let err = s
+        .append_batch(&[a.clone(), b.clone(), a.clone()])
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { index: 1, entry_hash } if entry_hash == a.entry_hash),
+        "{err:?}"
+    );
+    assert_eq!(s.size().unwrap(), 1);
+    assert_eq!(s.ref_count().unwrap(), 0);
+    assert_eq!(s.document(&Sha256::digest(b"doc").into()).unwrap(), None);
+    // An entry already stored that comes earlier in the batch is the one reported.
+    let stored = entry(0, &[], &[]);
+    let err = s.append_batch(&[b.clone(), stored, b.clone()]).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { index: 0, .. }),
+        "{err:?}"
+    );
+    assert_eq!(s.append_batch(&[a, b]).unwrap(), vec![1, 2]);
+}
+
 fn a_write_sees_its_own_changes_and_an_error_undoes_them_all<S: Store>(mut s: S) {
     s.append_batch(&[entry(0, &[], &[])]).unwrap();
     s.add_checkpoint(&checkpoint(1, merkle::root(&s, 1).unwrap()))
@@ -554,6 +577,7 @@ macro_rules! backends {
                 appends_take_dense_indexes_and_store_the_tree,
                 appends_within_one_write_extend_the_tree,
                 a_duplicate_is_refused_and_its_batch_writes_nothing,
+                a_hash_repeated_in_one_batch_is_refused_at_its_first_index,
                 a_write_sees_its_own_changes_and_an_error_undoes_them_all,
                 refs_index_who_cites_what,
                 checkpoints_never_go_back_nor_beyond_the_log,
