@@ -89,6 +89,9 @@ pub struct PostgresStore {
     /// A transaction is open on the connection (a write, or a snapshot): a snapshot asked for
     /// inside it simply runs in it.
     in_tx: Cell<bool>,
+    /// A write transaction is open, and in it the server plans each prepared statement once,
+    /// without its parameters' values (`plan_cache_mode = force_generic_plan`, `write.rs`).
+    generic_plans: Cell<bool>,
     /// The sequencing epoch this store appends under, if it sequences under a lease; `None`
     /// appends under whatever epoch the lease holds (one writer: the CLI, the tests).
     fence: Option<i64>,
@@ -167,6 +170,7 @@ impl Drop for PostgresTx<'_> {
             // connection is gone, and the server then rolls back on its own.
             let _ = self.store.conn().client.batch_execute("ROLLBACK");
             self.store.in_tx.set(false);
+            self.store.generic_plans.set(false);
         }
     }
 }
@@ -210,6 +214,7 @@ impl PostgresStore {
             config,
             shown,
             in_tx: Cell::new(false),
+            generic_plans: Cell::new(false),
             fence: None,
             info,
         })
@@ -375,7 +380,17 @@ impl PostgresStore {
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, postgres::Error> {
-        self.conn().client.query(sql, params)
+        let mut c = self.conn();
+        if !self.generic_plans.get() {
+            return c.client.query(sql, params);
+        }
+        // Inside a write transaction statements are planned without their values: this one is
+        // let out of that, then the transaction's setting is restored.
+        c.client.batch_execute("SET LOCAL plan_cache_mode = auto")?;
+        let rows = c.client.query(sql, params)?;
+        c.client
+            .batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
+        Ok(rows)
     }
 
     fn query_opt(
