@@ -524,10 +524,39 @@ fn ranges_of_nodes_and_entry_hashes_are_read_in_order<S: Store>(mut s: S) {
         s.entry_hash_range(u64::MAX, 2),
         Err(StoreError::OutOfRange { size: 21, .. })
     ));
+    // Entries by range: each as read by index, stopping before the first past the log.
+    let one_by_one: Vec<_> = (0..21).map(|i| s.entry(i).unwrap()).collect();
+    assert_eq!(s.entry_range(0, 21).unwrap(), one_by_one);
+    assert_eq!(s.entry_range(5, 3).unwrap(), &one_by_one[5..8]);
+    assert_eq!(s.entry_range(16, 10).unwrap(), &one_by_one[16..]);
+    assert!(s.entry_range(21, 3).unwrap().is_empty());
+    assert!(s.entry_range(3, 0).unwrap().is_empty());
+    // A group of nodes, in the order asked, as read one by one; a missing one is named.
+    let ids = [(2, 3), (0, 20), (4, 0), (0, 0), (2, 3)]
+        .map(|(level, index)| merkle::NodeId { level, index });
+    let expected: Vec<Hash> = ids
+        .iter()
+        .map(|id| s.node(id.level, id.index).unwrap())
+        .collect();
+    assert_eq!(s.nodes(&ids).unwrap(), expected);
+    assert!(s.nodes(&[]).unwrap().is_empty());
+    let missing = [
+        ids[0],
+        merkle::NodeId {
+            level: 1,
+            index: 10,
+        },
+        ids[1],
+    ];
+    match s.nodes(&missing) {
+        Err(StoreError::Corrupt(m)) => assert_eq!(m, "node (level 1, index 10) is missing"),
+        other => panic!("{other:?}"),
+    }
     // Inside a write, the ranges see the transaction's own appends.
     s.write(|tx| {
         tx.append(&[entry(100, &[], &[])])?;
         assert_eq!(tx.entry_hash_range(21, 1)?.len(), 1);
+        assert_eq!(tx.entry_range(20, 5)?.len(), 2);
         assert_eq!(tx.node_range(0, 20, 2)?.len(), 2);
         Ok::<_, StoreError>(())
     })

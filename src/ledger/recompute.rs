@@ -130,25 +130,31 @@ pub(crate) fn head<S: StoreRead + ?Sized>(
 ) -> Result<RootHash, LedgerError> {
     let size = store.size()?;
     let mut frontier = base(store, info, size, SIGN)?;
-    // The nodes the entries complete, checked together at the end, or before the damage of a
-    // later entry is reported (the first inconsistency in index order is the one named).
+    // The entries are read a page at a time (one query each on a database server). The nodes a
+    // page completes are checked together after it, or before the damage of an entry in it is
+    // reported: the first inconsistency in index order is the one named.
+    const PAGE: u64 = 256;
     let mut completed = Vec::new();
-    for index in frontier.size()..size {
-        let entry = match store.entry(index) {
-            Err(StoreError::OutOfRange { .. }) => {
+    let mut index = frontier.size();
+    while index < size {
+        let count = (size - index).min(PAGE);
+        let entries = store.entry_range(index, count)?;
+        let whole = entries.len() as u64 == count;
+        for entry in entries {
+            let entry_hash: Hash = Sha256::digest(&entry.statement).into();
+            if entry_hash != entry.entry_hash {
                 check_nodes(store, &completed)?;
-                return Err(damaged(SIGN, TreeDamage::MissingEntry { index }));
+                return Err(damaged(SIGN, TreeDamage::EntryHash { index }));
             }
-            other => other?,
-        };
-        let entry_hash: Hash = Sha256::digest(&entry.statement).into();
-        if entry_hash != entry.entry_hash {
-            check_nodes(store, &completed)?;
-            return Err(damaged(SIGN, TreeDamage::EntryHash { index }));
+            frontier.push_into(merkle::leaf_hash(&entry_hash), &mut completed);
+            index += 1;
         }
-        frontier.push_into(merkle::leaf_hash(&entry_hash), &mut completed);
+        check_nodes(store, &completed)?;
+        completed.clear();
+        if !whole {
+            return Err(damaged(SIGN, TreeDamage::MissingEntry { index }));
+        }
     }
-    check_nodes(store, &completed)?;
     Ok(frontier.tree_head())
 }
 

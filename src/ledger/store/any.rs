@@ -261,6 +261,9 @@ macro_rules! forward_reads {
             fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
                 $fwd!(self, entry_hash_range(from, count))
             }
+            fn entry_range(&self, from: u64, count: u64) -> Result<Vec<StoredEntry>, StoreError> {
+                $fwd!(self, entry_range(from, count))
+            }
             fn node_count(&self) -> Result<u64, StoreError> {
                 $fwd!(self, node_count())
             }

@@ -213,6 +213,23 @@ impl StoreRead for $t {
         Ok(out)
     }
 
+    fn entry_range(&self, from: u64, count: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let end = from.saturating_add(count);
+        let rows = self.pg().query(
+            entries_where!("WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
+            &[&to_i64(from)?, &i64::try_from(end).unwrap_or(i64::MAX)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let e = make_entry(&r)?;
+            if e.index != from + out.len() as u64 {
+                break;
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
     fn node_count(&self) -> Result<u64, StoreError> {
         let r = self
             .pg()
