@@ -102,23 +102,23 @@ pub(super) fn append(
     // An entry repeated inside the batch would have the index of its first occurrence.
     let mut seen: HashMap<&Hash, u64> = HashMap::with_capacity(entries.len());
     let mut repeated = None;
-    for (i, e) in (start..).zip(entries) {
+    for (position, e) in entries.iter().enumerate() {
         if let Some(&first) = seen.get(&e.entry_hash) {
-            repeated = Some((i - start, first));
+            repeated = Some((position, first));
             break;
         }
-        seen.insert(&e.entry_hash, i);
+        seen.insert(&e.entry_hash, start + position as u64);
     }
     if let Some((position, first)) = repeated {
         // Only an entry already stored, earlier in the batch, is reported before this one.
-        let hashes: Vec<&[u8]> = entries[..position as usize]
+        let hashes: Vec<&[u8]> = entries[..position]
             .iter()
             .map(|e| e.entry_hash.as_slice())
             .collect();
         let stored = stored_indexes(s.query(STORED, &[&hashes])?)?;
         return Err(
             first_duplicate(entries, &stored).unwrap_or(StoreError::Duplicate {
-                entry_hash: entries[position as usize].entry_hash,
+                entry_hash: entries[position].entry_hash,
                 index: first,
             }),
         );
