@@ -351,6 +351,53 @@ fn a_sequencer_whose_epoch_was_overtaken_cannot_append() {
 }
 
 #[test]
+fn a_multi_row_insert_is_held_to_the_next_index_row_by_row() {
+    let Some(cluster) = pg_cluster::cluster() else {
+        return;
+    };
+    let (db, _, service) = prepared(cluster);
+    let url = cluster.url_as(&service, &db);
+    let info = evledger::store::LedgerInfo {
+        origin: ORIGIN.into(),
+        log_key: ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key(),
+    };
+    drop(PostgresStore::create(&url, &info).unwrap());
+    // Rows of one statement whose indexes are `idx` (in this order), epoch 0.
+    let insert = |idx: &str| {
+        format!(
+            "INSERT INTO evledger.entries
+             SELECT i, sha256(int8send(i)), 'k', 'i', 's', 0, '\\x00', 0
+             FROM unnest(ARRAY[{idx}]::bigint[]) WITH ORDINALITY AS u(i, ord) ORDER BY ord"
+        )
+    };
+    // A gap, a repeated index and rows out of order are refused, each as a whole statement:
+    // the trigger checks every row against the rows the statement inserted before it.
+    for (rows, at) in [("0, 2", 2), ("0, 1, 1", 1), ("1, 0", 1)] {
+        let why = refused(cluster, &service, &db, &insert(rows));
+        assert!(
+            why.contains(&format!(
+                "entries must be appended at the next index, not at {at}"
+            )),
+            "{rows}: {why}"
+        );
+    }
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let count = |c: &mut postgres::Client| -> i64 {
+        c.query_one("SELECT COUNT(*) FROM evledger.entries", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(count(&mut c), 0);
+    // Consecutive indexes from the next one go in together.
+    c.batch_execute(&insert("0, 1, 2")).unwrap();
+    assert_eq!(count(&mut c), 3);
+    let why = refused(cluster, &service, &db, &insert("4, 5"));
+    assert!(why.contains("not at 4"), "{why}");
+    c.batch_execute(&insert("3, 4")).unwrap();
+    assert_eq!(count(&mut c), 5);
+}
+
+#[test]
 fn a_restored_backup_audits_clean() {
     let Some(cluster) = pg_cluster::cluster() else {
         return;

@@ -195,6 +195,29 @@ fn a_duplicate_is_refused_and_its_batch_writes_nothing<S: Store>(mut s: S) {
     assert_eq!(s.append_batch(&[fresh]).unwrap(), vec![1]);
 }
 
+fn a_hash_repeated_in_one_batch_is_refused_at_its_first_index<S: Store>(mut s: S) {
+    s.append_batch(&[entry(0, &[], &[])]).unwrap();
+    let (a, b) = (entry(1, &[[6; 32]], &[]), entry(2, &[], &[b"doc"]));
+    let err = s
+        .append_batch(&[a.clone(), b.clone(), a.clone()])
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { index: 1, entry_hash } if entry_hash == a.entry_hash),
+        "{err:?}"
+    );
+    assert_eq!(s.size().unwrap(), 1);
+    assert_eq!(s.ref_count().unwrap(), 0);
+    assert_eq!(s.document(&Sha256::digest(b"doc").into()).unwrap(), None);
+    // An entry already stored that comes earlier in the batch is the one reported.
+    let stored = entry(0, &[], &[]);
+    let err = s.append_batch(&[b.clone(), stored, b.clone()]).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Duplicate { index: 0, .. }),
+        "{err:?}"
+    );
+    assert_eq!(s.append_batch(&[a, b]).unwrap(), vec![1, 2]);
+}
+
 fn a_write_sees_its_own_changes_and_an_error_undoes_them_all<S: Store>(mut s: S) {
     s.append_batch(&[entry(0, &[], &[])]).unwrap();
     s.add_checkpoint(&checkpoint(1, merkle::root(&s, 1).unwrap()))
@@ -501,10 +524,39 @@ fn ranges_of_nodes_and_entry_hashes_are_read_in_order<S: Store>(mut s: S) {
         s.entry_hash_range(u64::MAX, 2),
         Err(StoreError::OutOfRange { size: 21, .. })
     ));
+    // Entries by range: each as read by index, stopping before the first past the log.
+    let one_by_one: Vec<_> = (0..21).map(|i| s.entry(i).unwrap()).collect();
+    assert_eq!(s.entry_range(0, 21).unwrap(), one_by_one);
+    assert_eq!(s.entry_range(5, 3).unwrap(), &one_by_one[5..8]);
+    assert_eq!(s.entry_range(16, 10).unwrap(), &one_by_one[16..]);
+    assert!(s.entry_range(21, 3).unwrap().is_empty());
+    assert!(s.entry_range(3, 0).unwrap().is_empty());
+    // A group of nodes, in the order asked, as read one by one; a missing one is named.
+    let ids = [(2, 3), (0, 20), (4, 0), (0, 0), (2, 3)]
+        .map(|(level, index)| merkle::NodeId { level, index });
+    let expected: Vec<Hash> = ids
+        .iter()
+        .map(|id| s.node(id.level, id.index).unwrap())
+        .collect();
+    assert_eq!(s.nodes(&ids).unwrap(), expected);
+    assert!(s.nodes(&[]).unwrap().is_empty());
+    let missing = [
+        ids[0],
+        merkle::NodeId {
+            level: 1,
+            index: 10,
+        },
+        ids[1],
+    ];
+    match s.nodes(&missing) {
+        Err(StoreError::Corrupt(m)) => assert_eq!(m, "node (level 1, index 10) is missing"),
+        other => panic!("{other:?}"),
+    }
     // Inside a write, the ranges see the transaction's own appends.
     s.write(|tx| {
         tx.append(&[entry(100, &[], &[])])?;
         assert_eq!(tx.entry_hash_range(21, 1)?.len(), 1);
+        assert_eq!(tx.entry_range(20, 5)?.len(), 2);
         assert_eq!(tx.node_range(0, 20, 2)?.len(), 2);
         Ok::<_, StoreError>(())
     })
@@ -554,6 +606,7 @@ macro_rules! backends {
                 appends_take_dense_indexes_and_store_the_tree,
                 appends_within_one_write_extend_the_tree,
                 a_duplicate_is_refused_and_its_batch_writes_nothing,
+                a_hash_repeated_in_one_batch_is_refused_at_its_first_index,
                 a_write_sees_its_own_changes_and_an_error_undoes_them_all,
                 refs_index_who_cites_what,
                 checkpoints_never_go_back_nor_beyond_the_log,

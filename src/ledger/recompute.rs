@@ -130,31 +130,65 @@ pub(crate) fn head<S: StoreRead + ?Sized>(
 ) -> Result<RootHash, LedgerError> {
     let size = store.size()?;
     let mut frontier = base(store, info, size, SIGN)?;
-    for index in frontier.size()..size {
-        let entry = match store.entry(index) {
-            Err(StoreError::OutOfRange { .. }) => {
-                return Err(damaged(SIGN, TreeDamage::MissingEntry { index }));
+    // The entries are read a page at a time (one query each on a database server). The nodes a
+    // page completes are checked together after it, or before the damage of an entry in it is
+    // reported: the first inconsistency in index order is the one named.
+    const PAGE: u64 = 256;
+    let mut completed = Vec::new();
+    let mut index = frontier.size();
+    while index < size {
+        let count = (size - index).min(PAGE);
+        let entries = store.entry_range(index, count)?;
+        let whole = entries.len() as u64 == count;
+        for entry in entries {
+            let entry_hash: Hash = Sha256::digest(&entry.statement).into();
+            if entry_hash != entry.entry_hash {
+                check_nodes(store, &completed)?;
+                return Err(damaged(SIGN, TreeDamage::EntryHash { index }));
             }
-            other => other?,
-        };
-        let entry_hash: Hash = Sha256::digest(&entry.statement).into();
-        if entry_hash != entry.entry_hash {
-            return Err(damaged(SIGN, TreeDamage::EntryHash { index }));
+            frontier.push_into(merkle::leaf_hash(&entry_hash), &mut completed);
+            index += 1;
         }
-        for node in frontier.push(merkle::leaf_hash(&entry_hash)) {
-            let stored = read_node(store, node.level, node.index, SIGN)?;
-            if stored != node.hash {
-                return Err(damaged(
-                    SIGN,
-                    TreeDamage::Node {
-                        level: node.level,
-                        index: node.index,
-                    },
-                ));
-            }
+        check_nodes(store, &completed)?;
+        completed.clear();
+        if !whole {
+            return Err(damaged(SIGN, TreeDamage::MissingEntry { index }));
         }
     }
     Ok(frontier.tree_head())
+}
+
+/// Checks that the stored nodes are `expected`, naming the first that differs or cannot be read.
+/// They are read together (one query on a database server); if that fails, one at a time, so
+/// that the damage named is the first in order whatever the store reports.
+fn check_nodes<S: StoreRead + ?Sized>(
+    store: &S,
+    expected: &[merkle::StoredNode],
+) -> Result<(), LedgerError> {
+    let ids: Vec<merkle::NodeId> = expected
+        .iter()
+        .map(|n| merkle::NodeId {
+            level: n.level,
+            index: n.index,
+        })
+        .collect();
+    let stored = match store.nodes(&ids) {
+        Ok(stored) if stored.len() == expected.len() => stored,
+        _ => expected
+            .iter()
+            .map(|n| read_node(store, n.level, n.index, SIGN))
+            .collect::<Result<Vec<Hash>, LedgerError>>()?,
+    };
+    match expected.iter().zip(&stored).find(|(n, s)| n.hash != **s) {
+        Some((n, _)) => Err(damaged(
+            SIGN,
+            TreeDamage::Node {
+                level: n.level,
+                index: n.index,
+            },
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The check an append runs inside its transaction before it extends the stored tree: the latest

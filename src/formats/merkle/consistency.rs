@@ -8,7 +8,7 @@
 //! verification [`ConsistencyError::EmptyOldTree`], whatever the proof.
 
 use super::hash::{EMPTY_ROOT, Hash, Hex, RootHash, node_hash};
-use super::source::{NodeSource, ProofError, span_hash};
+use super::source::{NodeSource, ProofError, span_hashes};
 use super::subtrees::{consistency_proof_len, consistency_seed, path};
 
 /// A consistency proof `PROOF(m, D[n])`: the hashes that rebuild both roots (RFC 9162 §2.1.4.1).
@@ -114,16 +114,10 @@ pub fn prove_consistency<S: NodeSource + ?Sized>(
         // consistency_proof_len rejected old == 0 < new above.
         return Err(ProofError::InvalidRange { old, new });
     };
-    let mut hashes = Vec::with_capacity(len);
-    if !old.is_power_of_two() {
-        hashes.push(
-            src.node(seed.level, seed.index)
-                .map_err(ProofError::Source)?,
-        );
-    }
-    for span in path(seed.level, seed.index, new) {
-        hashes.push(span_hash(src, span).map_err(ProofError::Source)?);
-    }
+    let first = (!old.is_power_of_two()).then_some(seed);
+    let spans = path(seed.level, seed.index, new).map(|span| span.subtrees());
+    let hashes = span_hashes(src, first, spans).map_err(ProofError::Source)?;
+    debug_assert_eq!(hashes.len(), len);
     Ok(ConsistencyProof { hashes })
 }
 

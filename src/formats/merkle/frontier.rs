@@ -57,12 +57,12 @@ impl Frontier {
         }
     }
 
-    /// Reads the frontier of the first `size` leaves from stored nodes: one read per set bit of `size`.
+    /// Reads the frontier of the first `size` leaves from stored nodes: one node per set bit of
+    /// `size`, asked for in one [`NodeSource::nodes`] call.
     pub fn load<S: NodeSource + ?Sized>(src: &S, size: u64) -> Result<Self, S::Error> {
+        let ids: Vec<_> = prefix_subtrees(size).collect();
         let mut hashes = Vec::with_capacity(MAX_HASHES);
-        for id in prefix_subtrees(size) {
-            hashes.push(src.node(id.level, id.index)?);
-        }
+        hashes.extend(src.nodes(&ids)?);
         Ok(Frontier { size, hashes })
     }
 

@@ -1,7 +1,7 @@
 //! Inclusion proofs: generation (RFC 9162 §2.1.3.1) and verification (RFC 9162 §2.1.3.2).
 
 use super::hash::{Hash, Hex, RootHash, node_hash};
-use super::source::{NodeSource, ProofError, span_hash};
+use super::source::{NodeSource, ProofError, span_hashes};
 use super::subtrees::{inclusion_proof_len, path};
 
 /// An inclusion proof: the audit path `PATH(m, D[n])`, sibling hashes from the leaf up (RFC 9162 §2.1.3.1).
@@ -70,10 +70,9 @@ pub fn prove_inclusion<S: NodeSource + ?Sized>(
     let Some(len) = inclusion_proof_len(index, size) else {
         return Err(ProofError::InvalidIndex { index, size });
     };
-    let mut hashes = Vec::with_capacity(len);
-    for span in path(0, index, size) {
-        hashes.push(span_hash(src, span).map_err(ProofError::Source)?);
-    }
+    let spans = path(0, index, size).map(|span| span.subtrees());
+    let hashes = span_hashes(src, None, spans).map_err(ProofError::Source)?;
+    debug_assert_eq!(hashes.len(), len);
     Ok(InclusionProof { hashes })
 }
 

@@ -1,7 +1,7 @@
 //! Storage of complete-subtree hashes and the roots computed from it (RFC 9162 §2.1.1).
 
 use super::hash::{EMPTY_ROOT, Hash, node_hash};
-use super::subtrees::{Span, Subtrees, prefix_subtrees};
+use super::subtrees::{NodeId, Span, Subtrees, prefix_subtrees};
 
 /// Storage of complete-subtree hashes, read by proof generation.
 ///
@@ -15,6 +15,15 @@ pub trait NodeSource {
 
     /// Returns the hash of the complete subtree `(level, index)`.
     fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error>;
+
+    /// Returns the hashes of the complete subtrees `ids`, in the same order.
+    ///
+    /// The proofs, roots and frontiers here ask for all the nodes they need at once. This
+    /// default reads them one at a time, in order, through [`NodeSource::node`]; a source whose
+    /// every read is a round trip to a server fetches them together instead.
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, Self::Error> {
+        ids.iter().map(|id| self.node(id.level, id.index)).collect()
+    }
 }
 
 impl<S: NodeSource + ?Sized> NodeSource for &S {
@@ -22,6 +31,10 @@ impl<S: NodeSource + ?Sized> NodeSource for &S {
 
     fn node(&self, level: u32, index: u64) -> Result<Hash, S::Error> {
         (**self).node(level, index)
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, S::Error> {
+        (**self).nodes(ids)
     }
 }
 
@@ -65,15 +78,37 @@ pub fn span_hash<S: NodeSource + ?Sized>(src: &S, span: Span) -> Result<Hash, S:
 ///
 /// For an aligned span this is the RFC 9162 §2.1.1 recursion, which always
 /// splits off the largest complete left subtree. No parts gives [`EMPTY_ROOT`].
-fn fold<S: NodeSource + ?Sized>(src: &S, mut parts: Subtrees) -> Result<Hash, S::Error> {
-    let Some(last) = parts.next_back() else {
-        return Ok(EMPTY_ROOT);
-    };
-    let mut acc = src.node(last.level, last.index)?;
-    for part in parts.rev() {
-        acc = node_hash(&src.node(part.level, part.index)?, &acc);
+fn fold<S: NodeSource + ?Sized>(src: &S, parts: Subtrees) -> Result<Hash, S::Error> {
+    let mut hashes = span_hashes(src, None, std::iter::once(parts))?;
+    Ok(hashes.pop().unwrap_or(EMPTY_ROOT))
+}
+
+/// The hash of `first` (if any) followed by the fold of each of `spans`, all read with one
+/// [`NodeSource::nodes`] call, each span's parts right to left (the order [`fold`] reads them).
+pub(crate) fn span_hashes<S: NodeSource + ?Sized>(
+    src: &S,
+    first: Option<NodeId>,
+    spans: impl IntoIterator<Item = Subtrees>,
+) -> Result<Vec<Hash>, S::Error> {
+    let mut ids: Vec<NodeId> = first.into_iter().collect();
+    let mut lens = Vec::new();
+    for parts in spans {
+        lens.push(parts.len());
+        ids.extend(parts.rev());
     }
-    Ok(acc)
+    let read = src.nodes(&ids)?;
+    let mut read = read.into_iter();
+    let mut out: Vec<Hash> = first.and_then(|_| read.next()).into_iter().collect();
+    for len in lens {
+        // `nodes` returns one hash per id: each span takes exactly its own `len`.
+        let mut parts = read.by_ref().take(len);
+        let acc = match parts.next() {
+            Some(last) => parts.fold(last, |acc, left| node_hash(&left, &acc)),
+            None => EMPTY_ROOT,
+        };
+        out.push(acc);
+    }
+    Ok(out)
 }
 
 /// Folds in-memory complete-subtree hashes given largest first, as [`fold`] does.

@@ -14,7 +14,7 @@ use super::{
     StoredCheckpoint, StoredEntry, StoredWitness,
 };
 use crate::keys::KeyId;
-use crate::merkle::{Hash, NodeSource};
+use crate::merkle::{Hash, NodeId, NodeSource};
 
 /// The file in a ledger directory naming the database that holds the ledger (one line, a
 /// `postgres://` URL), written by `evledger init --store URL`. It may hold a password, so it is
@@ -198,6 +198,10 @@ impl NodeSource for LedgerStore {
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         each!(self, s => s.node(level, index))
     }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        each!(self, s => s.nodes(ids))
+    }
 }
 
 impl NodeSource for LedgerTx<'_> {
@@ -205,6 +209,10 @@ impl NodeSource for LedgerTx<'_> {
 
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         self.0.node(level, index)
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        self.0.nodes(ids)
     }
 }
 
@@ -261,6 +269,9 @@ macro_rules! forward_reads {
             }
             fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
                 $fwd!(self, entry_hash_range(from, count))
+            }
+            fn entry_range(&self, from: u64, count: u64) -> Result<Vec<StoredEntry>, StoreError> {
+                $fwd!(self, entry_range(from, count))
             }
             fn node_count(&self) -> Result<u64, StoreError> {
                 $fwd!(self, node_count())

@@ -286,6 +286,24 @@ pub trait StoreRead: NodeSource<Error = StoreError> {
     /// # Errors
     /// [`StoreError::OutOfRange`] if the range reaches past the log; a read failure.
     fn entry_hash_range(&self, from: u64, count: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The entries at indexes `from` to `from + count - 1`, in index order, stopping before the
+    /// first that is not stored (so fewer than `count` when the range reaches past the log).
+    /// This default reads them one by one; a store whose reads are round trips to a server
+    /// reads them in one.
+    ///
+    /// # Errors
+    /// A read failure.
+    fn entry_range(&self, from: u64, count: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut out = Vec::new();
+        for index in from..from.saturating_add(count) {
+            match self.entry(index) {
+                Ok(e) => out.push(e),
+                Err(StoreError::OutOfRange { .. }) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
     /// The number of stored nodes.
     ///
     /// # Errors

@@ -24,7 +24,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
 use super::{LedgerInfo, StoreError, StoredCheckpoint, StoredEntry};
-use crate::merkle::{Frontier, Hash, NodeSource};
+use crate::merkle::{Frontier, Hash, NodeId, NodeSource};
 
 pub use queue::{Queued, Settled};
 pub use setup::{SetupRoles, setup};
@@ -91,9 +91,15 @@ pub struct PostgresStore {
     /// A transaction is open on the connection (a write, or a snapshot): a snapshot asked for
     /// inside it simply runs in it.
     in_tx: Cell<bool>,
+    /// A write transaction is open, and in it the server plans each prepared statement once,
+    /// without its parameters' values (`plan_cache_mode = force_generic_plan`, `write.rs`).
+    generic_plans: Cell<bool>,
     /// The sequencing epoch this store appends under, if it sequences under a lease; `None`
     /// appends under whatever epoch the lease holds (one writer: the CLI, the tests).
     fence: Option<i64>,
+    /// The ledger's identity, read when the store was opened or created: `meta` is a history
+    /// table (no row is ever updated or deleted), so it cannot change while the store is open.
+    info: LedgerInfo,
 }
 
 impl Drop for PostgresStore {
@@ -166,22 +172,28 @@ impl Drop for PostgresTx<'_> {
             // connection is gone, and the server then rolls back on its own.
             let _ = self.store.conn().client.batch_execute("ROLLBACK");
             self.store.in_tx.set(false);
+            self.store.generic_plans.set(false);
         }
     }
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (a `postgres://` URL or a libpq key=value string).
+    /// Connects to the database at `url` (a `postgres://` URL or a libpq key=value string) and
+    /// learns the ledger's identity from `identify`, given the connection and the database as
+    /// shown in messages.
     ///
     /// # Errors
     /// [`StoreError::Backend`] naming the database when the URL is malformed or the connection
-    /// fails.
-    fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+    /// fails; `identify`'s error.
+    fn connect(
+        url: &str,
+        identify: impl FnOnce(&mut Conn, &str) -> Result<LedgerInfo, StoreError>,
+    ) -> Result<PostgresStore, StoreError> {
         let shown = redact(url);
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("{shown}: {e}")))?;
-        let conn = match pool::take(url) {
+        let mut conn = match pool::take(url) {
             Some(conn) => conn,
             None => Conn {
                 client: config
@@ -190,13 +202,23 @@ impl PostgresStore {
                 prepared: HashMap::new(),
             },
         };
+        let info = match identify(&mut conn, &shown) {
+            Ok(info) => info,
+            Err(e) => {
+                // Outside a transaction the connection holds nothing of this store's.
+                pool::give(url, conn);
+                return Err(e);
+            }
+        };
         Ok(PostgresStore {
             conn: RefCell::new(Some(conn)),
             url: url.to_owned(),
             config,
             shown,
             in_tx: Cell::new(false),
+            generic_plans: Cell::new(false),
             fence: None,
+            info,
         })
     }
 
@@ -207,7 +229,7 @@ impl PostgresStore {
     /// # Errors
     /// [`StoreError::Exists`] if the database already holds a ledger; a database error.
     pub fn create(url: &str, info: &LedgerInfo) -> Result<PostgresStore, StoreError> {
-        let store = Self::connect(url)?;
+        let store = Self::connect(url, |_, _| Ok(info.clone()))?;
         {
             let mut c = store.conn();
             let mut tx = c.client.transaction()?;
@@ -249,38 +271,7 @@ impl PostgresStore {
     /// [`StoreError::NotFound`] when the database holds no ledger, [`StoreError::NotALedger`]
     /// for another schema version, or a database error.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let store = Self::connect(url)?;
-        let version: Option<Vec<u8>> = {
-            let mut c = store.conn();
-            let has_schema: bool = c
-                .client
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
-                    &[&schema::SCHEMA_NAME],
-                )?
-                .get(0);
-            if !has_schema {
-                return Err(StoreError::NotFound(store.shown.clone().into()));
-            }
-            c.client
-                .query_opt(
-                    "SELECT value FROM evledger.meta WHERE key = 'schema_version'",
-                    &[],
-                )?
-                .map(|r| r.get(0))
-        };
-        match version {
-            None => Err(StoreError::NotFound(store.shown.clone().into())),
-            Some(v) if v == schema::SCHEMA_VERSION.as_bytes() => Ok(store),
-            Some(v) => Err(StoreError::NotALedger {
-                path: store.shown.clone().into(),
-                reason: format!(
-                    "schema version {}, this program reads {}",
-                    String::from_utf8_lossy(&v),
-                    schema::SCHEMA_VERSION
-                ),
-            }),
-        }
+        Self::connect(url, read_identity)
     }
 
     /// Appends from now on only under sequencing epoch `epoch`: a write transaction fails with
@@ -378,10 +369,30 @@ impl PostgresStore {
         &self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, StoreError> {
+    ) -> Result<Vec<Row>, postgres::Error> {
         let mut c = self.conn();
         let stmt = prepared(&mut c, sql)?;
-        Ok(c.client.query(&stmt, params)?)
+        c.client.query(&stmt, params)
+    }
+
+    /// `query` without a prepared statement: the server plans `sql` with the parameters'
+    /// values (one more round trip).
+    fn query_planned(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let mut c = self.conn();
+        if !self.generic_plans.get() {
+            return c.client.query(sql, params);
+        }
+        // Inside a write transaction statements are planned without their values: this one is
+        // let out of that, then the transaction's setting is restored.
+        c.client.batch_execute("SET LOCAL plan_cache_mode = auto")?;
+        let rows = c.client.query(sql, params)?;
+        c.client
+            .batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
+        Ok(rows)
     }
 
     fn query_opt(
@@ -415,8 +426,56 @@ impl PostgresStore {
     }
 }
 
+/// Whether `e` says the `evledger` schema or its `meta` table does not exist.
+fn is_missing_schema(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME
+    )
+}
+
+/// Checks the schema version and reads the ledger's identity, in one round trip.
+fn read_identity(c: &mut Conn, shown: &str) -> Result<LedgerInfo, StoreError> {
+    let sql = "SELECT key, value FROM evledger.meta WHERE key IN ('schema_version', 'origin', 'log_public_key')";
+    // A database without the schema has no `evledger.meta` to read.
+    let rows = match prepared(c, sql).and_then(|stmt| c.client.query(&stmt, &[])) {
+        Ok(rows) => rows,
+        Err(e) if is_missing_schema(&e) => return Err(StoreError::NotFound(shown.into())),
+        Err(e) => return Err(e.into()),
+    };
+    let mut meta: HashMap<String, Vec<u8>> = HashMap::new();
+    for r in rows {
+        meta.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    match meta.get("schema_version") {
+        None => Err(StoreError::NotFound(shown.into())),
+        Some(v) if v == schema::SCHEMA_VERSION.as_bytes() => identity(&meta),
+        Some(v) => Err(StoreError::NotALedger {
+            path: shown.into(),
+            reason: format!(
+                "schema version {}, this program reads {}",
+                String::from_utf8_lossy(v),
+                schema::SCHEMA_VERSION
+            ),
+        }),
+    }
+}
+
+/// The ledger's identity from its `meta` rows.
+fn identity(meta: &HashMap<String, Vec<u8>>) -> Result<LedgerInfo, StoreError> {
+    let get = |k: &str| {
+        meta.get(k)
+            .ok_or_else(|| StoreError::Corrupt(format!("meta {k} is missing")))
+    };
+    let origin = String::from_utf8(get("origin")?.clone())
+        .map_err(|_| StoreError::Corrupt("origin is not UTF-8".into()))?;
+    let log_key = public_key(get("log_public_key")?, "the log public key")?;
+    Ok(LedgerInfo { origin, log_key })
+}
+
 /// The statement for `sql`, prepared once per connection.
-fn prepared(c: &mut Conn, sql: &'static str) -> Result<Statement, StoreError> {
+fn prepared(c: &mut Conn, sql: &'static str) -> Result<Statement, postgres::Error> {
     if let Some(s) = c.prepared.get(sql) {
         return Ok(s.clone());
     }
@@ -428,17 +487,30 @@ fn prepared(c: &mut Conn, sql: &'static str) -> Result<Statement, StoreError> {
 /// Reads through the store's connection: the store itself, or a transaction open on it.
 trait Reader {
     fn pg(&self) -> &PostgresStore;
+
+    /// The log's size when known without a query.
+    fn known_size(&self) -> Option<u64>;
 }
 
 impl Reader for PostgresStore {
     fn pg(&self) -> &PostgresStore {
         self
     }
+
+    fn known_size(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl Reader for PostgresTx<'_> {
     fn pg(&self) -> &PostgresStore {
         self.store
+    }
+
+    /// After an append, the frontier's: the writer lock excludes every other writer until the
+    /// transaction ends, so the log holds exactly what this transaction left.
+    fn known_size(&self) -> Option<u64> {
+        self.frontier.as_ref().map(Frontier::size)
     }
 }
 
@@ -514,6 +586,10 @@ impl NodeSource for PostgresStore {
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         read_node(self, level, index)
     }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        read_nodes(self, ids)
+    }
 }
 
 impl NodeSource for PostgresTx<'_> {
@@ -522,6 +598,53 @@ impl NodeSource for PostgresTx<'_> {
     fn node(&self, level: u32, index: u64) -> Result<Hash, StoreError> {
         read_node(self.store, level, index)
     }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        read_nodes(self.store, ids)
+    }
+}
+
+/// The nodes `ids`, in order, in one query: a proof or a frontier costs one round trip, not one
+/// per node.
+fn read_nodes(s: &PostgresStore, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+    match ids {
+        [] => return Ok(Vec::new()),
+        [one] => return Ok(vec![read_node(s, one.level, one.index)?]),
+        _ => {}
+    }
+    let mut levels = Vec::with_capacity(ids.len());
+    let mut indexes = Vec::with_capacity(ids.len());
+    for id in ids {
+        levels.push(i32::try_from(id.level).map_err(|_| {
+            StoreError::Corrupt(format!("node level {} is out of range", id.level))
+        })?);
+        indexes.push(to_i64(id.index)?);
+    }
+    let rows = s.query(
+        // A lookup by primary key per node (a join could be planned as a scan of the whole
+        // table, which a plan cached while the table was small would keep doing).
+        "SELECT (SELECT n.hash FROM evledger.nodes n WHERE n.level = w.level AND n.idx = w.idx)
+         FROM unnest($1::integer[], $2::bigint[]) WITH ORDINALITY AS w(level, idx, ord)
+         ORDER BY w.ord",
+        &[&levels, &indexes],
+    )?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::Corrupt(format!(
+            "{} nodes asked for, {} rows returned",
+            ids.len(),
+            rows.len()
+        )));
+    }
+    ids.iter()
+        .zip(rows)
+        .map(|(id, r)| match r.try_get::<_, Option<&[u8]>>(0)? {
+            Some(h) => to_hash(h, "node hash"),
+            None => Err(StoreError::Corrupt(format!(
+                "node (level {}, index {}) is missing",
+                id.level, id.index
+            ))),
+        })
+        .collect()
 }
 
 fn read_node(s: &PostgresStore, level: u32, index: u64) -> Result<Hash, StoreError> {
@@ -537,5 +660,6 @@ fn read_node(s: &PostgresStore, level: u32, index: u64) -> Result<Hash, StoreErr
     to_hash(row.try_get(0)?, "node hash")
 }
 
+mod append;
 mod read;
 mod write;

@@ -28,29 +28,14 @@ macro_rules! store_read {
     ($t:ty) => {
 impl StoreRead for $t {
     fn info(&self) -> Result<LedgerInfo, StoreError> {
-        let s = self.pg();
-        let get = |k: &'static str| -> Result<Vec<u8>, StoreError> {
-            let row = match k {
-                "origin" => s.query_opt(
-                    "SELECT value FROM evledger.meta WHERE key = 'origin'",
-                    &[],
-                )?,
-                _ => s.query_opt(
-                    "SELECT value FROM evledger.meta WHERE key = 'log_public_key'",
-                    &[],
-                )?,
-            };
-            row.map(|r| r.get(0))
-                .ok_or_else(|| StoreError::Corrupt(format!("meta {k} is missing")))
-        };
-        let origin = String::from_utf8(get("origin")?)
-            .map_err(|_| StoreError::Corrupt("origin is not UTF-8".into()))?;
-        let log_key = public_key(&get("log_public_key")?, "the log public key")?;
-        Ok(LedgerInfo { origin, log_key })
+        Ok(self.pg().info.clone())
     }
 
     fn size(&self) -> Result<u64, StoreError> {
-        size_of(self.pg())
+        match self.known_size() {
+            Some(size) => Ok(size),
+            None => size_of(self.pg()),
+        }
     }
 
     fn entry(&self, index: u64) -> Result<StoredEntry, StoreError> {
@@ -108,7 +93,11 @@ impl StoreRead for $t {
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let kinds: Vec<&str> = kinds.to_vec();
-        let rows = self.pg().query(
+        // Planned for its parameters each time, not prepared once: a plan made without them
+        // (the one a prepared statement settles on) walks the primary key over the whole range
+        // and filters on the kind, reading every entry of the log; planned with them, it reads
+        // the `entries_kind` index, that is only the entries of these kinds.
+        let rows = self.pg().query_planned(
             entries_where!("WHERE kind = ANY($1) AND idx >= $2 AND idx < $3 ORDER BY idx"),
             &[
                 &kinds,
@@ -220,6 +209,23 @@ impl StoreRead for $t {
                 end - 1,
                 out.len()
             )));
+        }
+        Ok(out)
+    }
+
+    fn entry_range(&self, from: u64, count: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        let end = from.saturating_add(count);
+        let rows = self.pg().query(
+            entries_where!("WHERE idx >= $1 AND idx < $2 ORDER BY idx"),
+            &[&to_i64(from)?, &i64::try_from(end).unwrap_or(i64::MAX)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let e = make_entry(&r)?;
+            if e.index != from + out.len() as u64 {
+                break;
+            }
+            out.push(e);
         }
         Ok(out)
     }

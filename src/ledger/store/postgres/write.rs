@@ -1,11 +1,9 @@
 //! Writes: [`StoreWrite`] on a transaction, and [`Store`] (transactions and snapshots).
 
 use ed25519_dalek::VerifyingKey;
-use sha2::{Digest as _, Sha256};
 
 use super::{PostgresStore, PostgresTx, describe, size_of, to_i64};
-use crate::keys::KeyId;
-use crate::merkle::{self, Frontier};
+use crate::merkle::Frontier;
 use crate::store::{
     NewEntry, RuleSigner, SignerRule, Store, StoreError, StoreRead, StoreWrite, StoredCheckpoint,
     StoredWitness,
@@ -16,82 +14,20 @@ impl StoreWrite for PostgresTx<'_> {
         // The lease row, locked FOR UPDATE when the transaction began, excludes every other
         // writer until COMMIT, so the size and the frontier read here stay exact; the
         // `entries_append` trigger refuses any index but the next and any epoch but the lease's.
-        let s = self.store;
         let mut frontier = match self.frontier.take() {
             Some(f) => f,
-            None => Frontier::load(&*self, size_of(s)?)?,
+            None => Frontier::load(&*self, size_of(self.store)?)?,
         };
-        let mut indexes = Vec::with_capacity(entries.len());
-        let mut last_signer = None;
-        for e in entries {
-            let idx = frontier.size();
-            // ON CONFLICT DO NOTHING keeps the transaction usable after a duplicate, so the
-            // index it already has can be named; the caller then abandons the transaction.
-            let inserted = s.query_opt(
-                "INSERT INTO evledger.entries (idx, entry_hash, kind, issuer, subject, issued_at, statement, epoch)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (entry_hash) DO NOTHING RETURNING idx",
-                &[
-                    &to_i64(idx)?,
-                    &e.entry_hash.as_slice(),
-                    &e.kind,
-                    &e.issuer,
-                    &e.subject,
-                    &to_i64(e.issued_at)?,
-                    &e.statement,
-                    &self.epoch,
-                ],
-            )?;
-            if inserted.is_none() {
-                let at = self.find(&e.entry_hash)?.map(|x| x.index).ok_or_else(|| {
-                    StoreError::Corrupt("an entry insert conflicted with no stored entry".into())
-                })?;
-                return Err(StoreError::Duplicate {
-                    entry_hash: e.entry_hash,
-                    index: at,
-                });
-            }
-            for n in frontier.push(merkle::leaf_hash(&e.entry_hash)) {
-                let level = i32::try_from(n.level).map_err(|_| {
-                    StoreError::Corrupt(format!("node level {} is out of range", n.level))
-                })?;
-                s.execute(
-                    "INSERT INTO evledger.nodes (level, idx, hash) VALUES ($1, $2, $3)",
-                    &[&level, &to_i64(n.index)?, &n.hash.as_slice()],
-                )?;
-            }
-            if last_signer != Some(e.signer) {
-                s.execute(
-                    "INSERT INTO evledger.signers (kid, public_key) VALUES ($1, $2) ON CONFLICT (kid) DO NOTHING",
-                    &[
-                        &KeyId::of(&e.signer).0.as_slice(),
-                        &e.signer.to_bytes().as_slice(),
-                    ],
-                )?;
-                last_signer = Some(e.signer);
-            }
-            for target in &e.references {
-                s.execute(
-                    "INSERT INTO evledger.refs (target, source_idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&target.as_slice(), &to_i64(idx)?],
-                )?;
-            }
-            for d in &e.documents {
-                let key: [u8; 32] = Sha256::digest(d).into();
-                s.execute(
-                    "INSERT INTO evledger.documents (sha256, bytes) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING",
-                    &[&key.as_slice(), d],
-                )?;
-            }
-            indexes.push(idx);
-        }
+        let result = super::append::append(self, &mut frontier, entries);
+        // After a refusal the frontier is unchanged: the transaction may go on (a duplicate
+        // leaves it usable) and appends from the same right edge.
         self.frontier = Some(frontier);
-        Ok(indexes)
+        result
     }
 
     fn add_log_key(&mut self, key: &VerifyingKey) -> Result<u64, StoreError> {
         let s = self.store;
-        let size = size_of(s)?;
+        let size = self.size()?;
         s.execute(
             "INSERT INTO evledger.log_keys (public_key, added_at_size) VALUES ($1, $2)",
             &[&key.to_bytes().as_slice(), &to_i64(size)?],
@@ -185,7 +121,7 @@ impl StoreWrite for PostgresTx<'_> {
                 return Ok(());
             }
         }
-        let size = size_of(s)?;
+        let size = self.size()?;
         if cp.size > size {
             return Err(StoreError::OutOfRange {
                 what: "checkpoint size",
@@ -260,8 +196,23 @@ impl Store for PostgresStore {
     ) -> Result<T, E> {
         self.reconnect_if_closed()?;
         let this: &PostgresStore = self;
-        this.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        // Prepared statements are planned once, without their parameters' values, for the
+        // transaction (sent with BEGIN: no round trip of its own). Letting the server plan them
+        // for their values each time, as it otherwise mostly does for the append (whose arrays'
+        // lengths change the estimates), costs more than running them: 0.2-0.3 ms of planning
+        // for the one statement of an append of one entry (`BENCHMARKS.md`). Every statement of
+        // a write is a lookup or a range by primary key or a unique key, which a plan without
+        // values reads the same way; `for_each_entry_of_kinds`, the exception, is planned with
+        // its values (`query_planned`).
+        if let Err(e) = this.batch_execute(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL plan_cache_mode = force_generic_plan",
+        ) {
+            // Whatever part of the script ran, no transaction stays open.
+            let _ = this.batch_execute("ROLLBACK");
+            return Err(E::from(e));
+        }
         this.in_tx.set(true);
+        this.generic_plans.set(true);
         let mut tx = PostgresTx {
             store: this,
             epoch: 0,
@@ -287,6 +238,7 @@ impl Store for PostgresStore {
         let value = f(&mut tx)?;
         tx.done = true;
         this.in_tx.set(false);
+        this.generic_plans.set(false);
         // Commit point: once COMMIT returns, the writes are durable on this server (and on a
         // synchronous standby, if one is configured; specs/store.md, "Replication"). Before it,
         // a crash or an error rolls them all back and the ledger is unchanged. A COMMIT whose
