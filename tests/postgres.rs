@@ -415,36 +415,8 @@ fn a_restored_backup_audits_clean() {
     env.run(&["checkpoint", "--ledger", LEDGER]).ok();
     let before = env.audit_ok();
     // pg_dump's custom format, restored into a new database (roles and owners as they were).
-    let dump = cluster.dir().join(format!("{db}.dump"));
-    let dump = dump.to_str().unwrap();
-    let host = cluster.dir().to_str().unwrap();
-    cluster.run(
-        "pg_dump",
-        &[
-            "-h",
-            host,
-            "-U",
-            pg_cluster::SUPERUSER,
-            "-Fc",
-            "-f",
-            dump,
-            &db,
-        ],
-    );
-    let restored = cluster.new_database();
-    cluster.run(
-        "pg_restore",
-        &[
-            "-h",
-            host,
-            "-U",
-            pg_cluster::SUPERUSER,
-            "--exit-on-error",
-            "-d",
-            &restored,
-            dump,
-        ],
-    );
+    let dump = cluster.dump(&db, &db);
+    let restored = cluster.restore(&dump);
     let restored_url = cluster.url_as(&service, &restored);
     let out = env.run(&["audit", "--ledger", "restored", "--store", &restored_url]);
     assert_eq!(out.code, 0, "{out:?}");
@@ -642,22 +614,7 @@ fn a_promoted_standby_that_lost_a_signed_checkpoint_is_not_signed_over() {
     env.record(common::INPUT, 1).ok();
     env.run(&["checkpoint", "--ledger", LEDGER]).ok();
     // The standby's copy: what an asynchronous standby had replayed when the primary failed.
-    let dump = cluster.dir().join(format!("{db}.standby.dump"));
-    let dump = dump.to_str().unwrap();
-    let host = cluster.dir().to_str().unwrap();
-    cluster.run(
-        "pg_dump",
-        &[
-            "-h",
-            host,
-            "-U",
-            pg_cluster::SUPERUSER,
-            "-Fc",
-            "-f",
-            dump,
-            &db,
-        ],
-    );
+    let dump = cluster.dump(&db, &format!("{db}.standby"));
     // The primary went on: more entries, and a checkpoint the service saw and recorded.
     env.record(common::INPUT, 2).ok();
     env.run(&["checkpoint", "--ledger", LEDGER]).ok();
@@ -686,20 +643,7 @@ fn a_promoted_standby_that_lost_a_signed_checkpoint_is_not_signed_over() {
     drop(a);
 
     // Failover to the standby, which lacks that checkpoint: the service must not sign there.
-    let standby = cluster.new_database();
-    cluster.run(
-        "pg_restore",
-        &[
-            "-h",
-            host,
-            "-U",
-            pg_cluster::SUPERUSER,
-            "--exit-on-error",
-            "-d",
-            &standby,
-            dump,
-        ],
-    );
+    let standby = cluster.restore(&dump);
     env.write(
         &format!("{LEDGER}/store.url"),
         &format!("{}\n", cluster.url_as(&service, &standby)),

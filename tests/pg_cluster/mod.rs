@@ -225,6 +225,40 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Dumps database `db` (`pg_dump -Fc`, as the superuser) to a file named after `name` in
+    /// the cluster's directory; returns its path.
+    pub fn dump(&self, db: &str, name: &str) -> String {
+        let path = self.base.join(format!("{name}.dump"));
+        let path = path.to_str().expect("UTF-8 cluster directory").to_owned();
+        let host = self.base.to_str().expect("UTF-8 cluster directory");
+        self.run(
+            "pg_dump",
+            &["-h", host, "-U", SUPERUSER, "-Fc", "-f", &path, db],
+        );
+        path
+    }
+
+    /// Restores `dump` (from [`Cluster::dump`]) into a new database, roles and owners as they
+    /// were; returns the new database's name.
+    pub fn restore(&self, dump: &str) -> String {
+        let db = self.new_database();
+        let host = self.base.to_str().expect("UTF-8 cluster directory");
+        self.run(
+            "pg_restore",
+            &[
+                "-h",
+                host,
+                "-U",
+                SUPERUSER,
+                "--exit-on-error",
+                "-d",
+                &db,
+                dump,
+            ],
+        );
+        db
+    }
+
     /// The socket directory (also a directory the server's user may write).
     pub fn dir(&self) -> &Path {
         &self.base
